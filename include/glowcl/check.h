@@ -1,0 +1,49 @@
+/* Self-checks shared by `glowcl check` and the unit tests: each measures one error (device
+ * against reference, inverse, log-determinant, gradient) and compares it with a tolerance
+ * stated once here. */
+#ifndef GLOWCL_CHECK_H
+#define GLOWCL_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glowcl/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ‖device − reference‖₂ / ‖reference‖₂ for one float32 operation. */
+#define GC_TOL_DEVICE 1e-4
+
+typedef struct gc_check_row {
+    char name[64];     /* what was checked, e.g. "gemm 37x53x29 A^T B" */
+    char measure[48];  /* which error, e.g. "rel err vs reference" */
+    double error;
+    double tolerance;
+    int passed;
+} gc_check_row;
+
+typedef struct gc_check_report {
+    gc_check_row *rows;
+    size_t count, capacity;
+} gc_check_report;
+
+gc_status gc_check_add(gc_check_report *report, const char *name, const char *measure,
+                       double error, double tolerance);
+void gc_check_report_free(gc_check_report *report);
+size_t gc_check_failures(const gc_check_report *report);
+
+/* ‖a − b‖₂ / ‖b‖₂, with ‖b‖₂ floored at the smallest normal double; NaN anywhere gives +inf. */
+double gc_relative_error(const double *a, const double *b, size_t n);
+
+/* Tensor operations and GEMM on `device` (an OpenCL runtime) against the reference path, on
+ * fresh random inputs drawn from `seed`. */
+gc_status gc_check_tensor_ops(gc_runtime *device, uint64_t seed, gc_check_report *report);
+gc_status gc_check_gemm(gc_runtime *device, uint64_t seed, gc_check_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

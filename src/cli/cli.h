@@ -1,0 +1,72 @@
+/* Shared pieces of the glowcl command line: option tables, device flags, exit codes. The CLI
+ * only parses, prints and maps statuses to exit codes; the work is library API. */
+#ifndef GLOWCL_CLI_H
+#define GLOWCL_CLI_H
+
+#include <stddef.h>
+
+#include "glowcl/runtime.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,  /* a check failed, training diverged */
+    EXIT_USAGE = 2,   /* bad flags or values, unknown device */
+    EXIT_INPUT = 3,   /* a file could not be read or written, or is malformed */
+    EXIT_DEVICE = 4,  /* OpenCL error, kernel build failure, out of memory */
+};
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING } cli_option_kind;
+
+typedef struct cli_option {
+    const char *long_name; /* without the dashes */
+    char short_name;       /* 0 if none */
+    cli_option_kind kind;
+    void *target;          /* int*, long*, double* or const char** */
+    const char *value_name;
+    const char *help;
+} cli_option;
+
+/* The device flags every command takes. */
+typedef struct cli_device_flags {
+    int reference;
+    long platform;
+    const char *device;
+    const char *type;
+} cli_device_flags;
+
+#define CLI_DEVICE_FLAGS_DEFAULT {0, -1, NULL, NULL}
+#define CLI_DEVICE_OPTIONS(flags)                                                              \
+    {"platform", 'p', OPT_INT, &(flags).platform, "N", "only devices of platform N"},          \
+    {"device", 'd', OPT_STRING, &(flags).device, "N|P:D|NAME",                                 \
+     "device by index, platform:device, or name substring"},                                   \
+    {"device-type", 't', OPT_STRING, &(flags).type, "TYPE",                                    \
+     "gpu, cpu, accelerator or all"},                                                          \
+    {"reference", 0, OPT_FLAG, &(flags).reference, NULL,                                       \
+     "plain C reference path in double, no OpenCL"}
+
+/* Parses argv[first..] against the table; positional arguments are collected in order.
+ * Prints a message and returns EXIT_USAGE on an unknown flag or a bad value, -1 on --help
+ * (after printing the usage), EXIT_OK otherwise. */
+int cli_parse(int argc, char **argv, int first, const cli_option *options, size_t count,
+              const char *usage, const char **positional, size_t max_positional,
+              size_t *positional_count);
+
+/* Turns the flags (and GLOWCL_DEVICE when no flag chooses) into a request. */
+gc_device_request cli_device_request(const cli_device_flags *flags);
+
+/* Opens the runtime the flags ask for and prints the chosen device in one line on stderr. On
+ * failure prints the error (and, for an unknown device, the device list) and returns the exit
+ * code; returns EXIT_OK on success. */
+int cli_open_runtime(const cli_device_flags *flags, gc_runtime **rt_out);
+
+/* Prints "glowcl: <message>" for a failed status and returns its exit code. */
+int cli_fail(gc_status status);
+int cli_exit_code(gc_status status);
+
+/* Prints the device table (as `glowcl devices` does), marking `chosen` (-1: none). */
+void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, long chosen);
+
+int cmd_devices(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* glowcl: the command line. A thin layer over the library: each command parses its flags,
+ * calls the library and maps statuses to exit codes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: glowcl COMMAND [options]\n"
+    "\n"
+    "Glow normalizing flows on any OpenCL device (GPU, CPU, integrated graphics) or on the\n"
+    "plain C reference path.\n"
+    "\n"
+    "Commands:\n"
+    "  devices    list OpenCL platforms and devices (--json for JSON)\n"
+    "  check      compare every OpenCL operation with the reference path\n"
+    "\n"
+    "Device flags (every command):\n"
+    "  -d, --device N|P:D|NAME   device N of the `glowcl devices` list, device D of platform P,\n"
+    "                            or the best device whose name contains NAME (case-insensitive).\n"
+    "                            Indices are 0-based.\n"
+    "  -p, --platform N          only devices of platform N (0-based)\n"
+    "  -t, --device-type TYPE    gpu, cpu, accelerator or all\n"
+    "      --reference           plain C reference path in double, no OpenCL at all\n"
+    "  GLOWCL_DEVICE=N|P:D|NAME|reference sets a default; any device flag replaces it.\n"
+    "  Without a choice glowcl ranks devices GPU > accelerator > CPU, discrete before\n"
+    "  integrated, newer OpenCL C, more memory, and uses the first whose kernels build (then\n"
+    "  the reference path, with a warning). A device chosen by flag never falls back.\n"
+    "\n"
+    "Environment:\n"
+    "  GLOWCL_KERNEL_DIR=DIR     build kernels from DIR/*.cl instead of the embedded copies;\n"
+    "                            a build failure then stops the run instead of falling back.\n"
+    "\n"
+    "Exit codes:\n"
+    "  0 success   1 a check failed or training diverged   2 bad usage or unknown device\n"
+    "  3 unreadable, unwritable or malformed file   4 OpenCL error, kernel build failure or\n"
+    "  out of memory\n"
+    "\n"
+    "Run `glowcl COMMAND --help` for the options of a command.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc, argv);
+    if (strcmp(argv[1], "check") == 0) return cmd_check(argc, argv);
+    fprintf(stderr, "glowcl: unknown command '%s' (see glowcl --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

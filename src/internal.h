@@ -1,0 +1,53 @@
+/* What the library's source files share and users do not see: the runtime's insides, the kernel
+ * table and the checked OpenCL call and launch helpers. */
+#ifndef GLOWCL_INTERNAL_H
+#define GLOWCL_INTERNAL_H
+
+#include "glowcl/runtime.h"
+
+typedef struct gc_kernel {
+    char name[64];
+    cl_kernel kernel;
+    size_t work_group_size; /* CL_KERNEL_WORK_GROUP_SIZE: the most this kernel can launch with */
+} gc_kernel;
+
+struct gc_runtime {
+    gc_backend backend;
+    char description[512];
+    gc_device_info device; /* valid for the OpenCL backend */
+    cl_context context;
+    cl_command_queue queue;
+    cl_program *programs;
+    int program_count;
+    gc_kernel *kernels;
+    size_t kernel_count;
+    void *gemm_state; /* per-runtime state of the GEMM implementation */
+};
+
+/* Turns an OpenCL return code into a status with the call's name and error symbol. */
+gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line);
+#define GC_CL(fn, ...) gc_cl_check((fn)(__VA_ARGS__), #fn, __FILE__, __LINE__)
+#define GC_CL_TRY(fn, ...) GC_TRY(GC_CL(fn, __VA_ARGS__))
+
+/* Looks a kernel up by name; GC_ERR_UNSUPPORTED if no embedded program defines it. */
+gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_out);
+
+/* Sets kernel arguments from a format string, one letter per argument:
+ *   m cl_mem, f float, i cl_int, u cl_uint, L local memory of the given size_t bytes. */
+gc_status gc_kernel_args(const gc_kernel *kernel, const char *format, ...);
+
+/* Enqueues `kernel` over `global` work-items in each of `dims` dimensions. `local` may be NULL
+ * (the driver chooses); otherwise each local size is shrunk to what the kernel allows and the
+ * global size rounded up to a multiple of it, so kernels must bounds-check their ids. */
+gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
+                    const size_t *local);
+
+/* gc_kernel_find + gc_kernel_args + gc_launch for the common 1-D case. */
+gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local,
+                   const char *format, ...);
+
+/* The local size used for reductions with a fixed tree shape: the same on every call for a given
+ * kernel and device, so results are bit-for-bit repeatable. */
+size_t gc_reduction_local_size(const gc_kernel *kernel);
+
+#endif

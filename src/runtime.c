@@ -1,0 +1,702 @@
+/* Device discovery and ranking, the runtime (context, queue, kernels built from the embedded
+ * sources in cl/) and the checked call and launch helpers every OpenCL op uses. */
+#include "glowcl/runtime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line)
+{
+    if (code == CL_SUCCESS) return GC_OK;
+    gc_status status = GC_ERR_OPENCL;
+    if (code == CL_MEM_OBJECT_ALLOCATION_FAILURE || code == CL_OUT_OF_HOST_MEMORY ||
+        code == CL_INVALID_BUFFER_SIZE)
+        status = GC_ERR_MEMORY;
+    return gc_error_set(status, file, line, "%s failed: %s", call, gc_cl_error_name(code));
+}
+
+const char *gc_device_kind_name(gc_device_kind kind)
+{
+    switch (kind) {
+    case GC_DEVICE_GPU: return "GPU";
+    case GC_DEVICE_ACCELERATOR: return "accelerator";
+    case GC_DEVICE_CPU: return "CPU";
+    default: return "other";
+    }
+}
+
+/* ---- discovery ---- */
+
+static void get_string(cl_device_id device, cl_device_info what, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (clGetDeviceInfo(device, what, size, out, NULL) != CL_SUCCESS) out[0] = '\0';
+    out[size - 1] = '\0';
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    size_t start = 0;
+    while (s[start] && isspace((unsigned char)s[start])) start++;
+    if (start) memmove(s, s + start, n - start + 1);
+}
+
+static gc_status describe_device(gc_device_info *info, cl_platform_id platform,
+                                 cl_device_id device)
+{
+    info->platform = platform;
+    info->device = device;
+    clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform_name,
+                      info->platform_name, NULL);
+    clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof info->platform_version,
+                      info->platform_version, NULL);
+    info->platform_name[sizeof info->platform_name - 1] = '\0';
+    info->platform_version[sizeof info->platform_version - 1] = '\0';
+    get_string(device, CL_DEVICE_NAME, info->name, sizeof info->name);
+    get_string(device, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
+    get_string(device, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);
+    get_string(device, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version,
+               sizeof info->opencl_c_version);
+    trim(info->name);
+    trim(info->vendor);
+    trim(info->platform_name);
+    /* "OpenCL C 1.2 PoCL" → 1, 2 */
+    info->opencl_c_major = 1;
+    info->opencl_c_minor = 0;
+    sscanf(info->opencl_c_version, "OpenCL C %d.%d", &info->opencl_c_major,
+           &info->opencl_c_minor);
+
+    cl_device_type type = 0;
+    GC_CL_TRY(clGetDeviceInfo, device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    info->kind = (type & CL_DEVICE_TYPE_GPU)           ? GC_DEVICE_GPU
+                 : (type & CL_DEVICE_TYPE_ACCELERATOR) ? GC_DEVICE_ACCELERATOR
+                 : (type & CL_DEVICE_TYPE_CPU)         ? GC_DEVICE_CPU
+                                                       : GC_DEVICE_OTHER;
+    cl_bool unified = CL_FALSE;
+    clGetDeviceInfo(device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    info->integrated = unified == CL_TRUE;
+    cl_uint units = 0;
+    clGetDeviceInfo(device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    info->compute_units = units;
+    cl_ulong bytes = 0;
+    clGetDeviceInfo(device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    info->global_mem_bytes = bytes;
+    bytes = 0;
+    clGetDeviceInfo(device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    info->local_mem_bytes = bytes;
+    bytes = 0;
+    clGetDeviceInfo(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof bytes, &bytes, NULL);
+    info->max_alloc_bytes = bytes;
+    size_t group = 0;
+    clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group, &group, NULL);
+    info->max_work_group_size = group;
+    cl_device_fp_config fp64 = 0;
+    clGetDeviceInfo(device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
+    info->fp64 = fp64 != 0;
+    return GC_OK;
+}
+
+gc_status gc_devices_list(gc_device_info **devices_out, size_t *count_out)
+{
+    *devices_out = NULL;
+    *count_out = 0;
+    cl_uint platform_count = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, &platform_count);
+    /* The ICD loader answers CL_PLATFORM_NOT_FOUND_KHR (-1001) when no driver is installed:
+     * that is a machine with zero devices, which callers report, not a failure. */
+    if (err == -1001 || platform_count == 0) return GC_OK;
+    GC_TRY(gc_cl_check(err, "clGetPlatformIDs", __FILE__, __LINE__));
+    cl_platform_id *platforms = calloc(platform_count, sizeof *platforms);
+    if (!platforms) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_CL(clGetPlatformIDs, platform_count, platforms, NULL);
+
+    gc_device_info *list = NULL;
+    size_t count = 0;
+    for (cl_uint p = 0; status == GC_OK && p < platform_count; p++) {
+        cl_uint n = 0;
+        err = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n);
+        if (err == CL_DEVICE_NOT_FOUND || n == 0) continue;
+        status = gc_cl_check(err, "clGetDeviceIDs", __FILE__, __LINE__);
+        if (status != GC_OK) break;
+        cl_device_id *ids = calloc(n, sizeof *ids);
+        gc_device_info *grown = realloc(list, (count + n) * sizeof *list);
+        if (!ids || !grown) {
+            free(ids);
+            free(grown ? grown : list);
+            list = NULL;
+            status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+            break;
+        }
+        list = grown;
+        status = GC_CL(clGetDeviceIDs, platforms[p], CL_DEVICE_TYPE_ALL, n, ids, NULL);
+        for (cl_uint d = 0; status == GC_OK && d < n; d++) {
+            gc_device_info *info = &list[count];
+            memset(info, 0, sizeof *info);
+            info->index = (int)count;
+            info->platform_index = (int)p;
+            info->device_index = (int)d;
+            status = describe_device(info, platforms[p], ids[d]);
+            count++;
+        }
+        free(ids);
+    }
+    free(platforms);
+    if (status != GC_OK) {
+        free(list);
+        return status;
+    }
+    *devices_out = list;
+    *count_out = count;
+    return GC_OK;
+}
+
+void gc_devices_free(gc_device_info *devices) { free(devices); }
+
+/* ---- ranking and choice ---- */
+
+static int kind_rank(gc_device_kind kind)
+{
+    switch (kind) {
+    case GC_DEVICE_GPU: return 0;
+    case GC_DEVICE_ACCELERATOR: return 1;
+    case GC_DEVICE_CPU: return 2;
+    default: return 3;
+    }
+}
+
+/* Negative when a should be preferred over b. */
+static int compare_devices(const gc_device_info *a, const gc_device_info *b)
+{
+    if (kind_rank(a->kind) != kind_rank(b->kind)) return kind_rank(a->kind) - kind_rank(b->kind);
+    if (a->integrated != b->integrated) return a->integrated - b->integrated;
+    int va = a->opencl_c_major * 10 + a->opencl_c_minor;
+    int vb = b->opencl_c_major * 10 + b->opencl_c_minor;
+    if (va != vb) return vb - va;
+    if (a->global_mem_bytes != b->global_mem_bytes)
+        return a->global_mem_bytes > b->global_mem_bytes ? -1 : 1;
+    return a->index - b->index;
+}
+
+static int parse_index(const char *text, int *value)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < 0 || v > 1000000) return 0;
+    *value = (int)v;
+    return 1;
+}
+
+static int contains_case_insensitive(const char *haystack, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = haystack; *p; p++)
+        if (strncasecmp(p, needle, n) == 0) return 1;
+    return n == 0;
+}
+
+static int type_matches(const char *type, gc_device_kind kind)
+{
+    if (!type || strcasecmp(type, "all") == 0) return 1;
+    if (strcasecmp(type, "gpu") == 0) return kind == GC_DEVICE_GPU;
+    if (strcasecmp(type, "cpu") == 0) return kind == GC_DEVICE_CPU;
+    if (strcasecmp(type, "accelerator") == 0) return kind == GC_DEVICE_ACCELERATOR;
+    return 0;
+}
+
+gc_status gc_device_rank(const gc_device_info *devices, size_t count,
+                         const gc_device_request *request, size_t *order_out,
+                         size_t *order_count_out, int *explicit_out)
+{
+    *order_count_out = 0;
+    *explicit_out = 0;
+    const char *type = request->type;
+    if (type && !type_matches(type, GC_DEVICE_GPU) && !type_matches(type, GC_DEVICE_CPU) &&
+        !type_matches(type, GC_DEVICE_ACCELERATOR))
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "unknown device type '%s' (expected gpu, cpu, accelerator or all)", type);
+    if (request->platform >= 0) {
+        int found = 0;
+        for (size_t i = 0; i < count; i++) found |= devices[i].platform_index == request->platform;
+        if (!found)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL platform %d with devices",
+                            request->platform);
+    }
+
+    const char *spec = request->device;
+    int want_index = -1, want_platform = -1, want_device = -1;
+    if (spec && *spec) {
+        const char *colon = strchr(spec, ':');
+        char left[32];
+        if (colon && (size_t)(colon - spec) < sizeof left) {
+            memcpy(left, spec, (size_t)(colon - spec));
+            left[colon - spec] = '\0';
+        }
+        if (parse_index(spec, &want_index)) {
+            if (want_index >= (int)count)
+                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)",
+                                want_index, count == 1 ? "is" : "are", count);
+        } else if (colon && (size_t)(colon - spec) < sizeof left &&
+                   parse_index(left, &want_platform) && parse_index(colon + 1, &want_device)) {
+            int found = 0;
+            for (size_t i = 0; i < count; i++)
+                found |= devices[i].platform_index == want_platform &&
+                         devices[i].device_index == want_device;
+            if (!found)
+                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
+                                want_device, want_platform);
+        }
+        *explicit_out = want_index >= 0 || want_platform >= 0;
+    }
+
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        const gc_device_info *d = &devices[i];
+        if (!type_matches(type, d->kind)) continue;
+        if (request->platform >= 0 && d->platform_index != request->platform) continue;
+        if (want_index >= 0 && d->index != want_index) continue;
+        if (want_platform >= 0 &&
+            (d->platform_index != want_platform || d->device_index != want_device))
+            continue;
+        if (spec && *spec && want_index < 0 && want_platform < 0 &&
+            !contains_case_insensitive(d->name, spec))
+            continue;
+        order_out[n++] = i;
+    }
+    /* Insertion sort: device lists are short and the order must be stable. */
+    for (size_t i = 1; i < n; i++) {
+        size_t key = order_out[i];
+        size_t j = i;
+        while (j > 0 && compare_devices(&devices[key], &devices[order_out[j - 1]]) < 0) {
+            order_out[j] = order_out[j - 1];
+            j--;
+        }
+        order_out[j] = key;
+    }
+    /* A name names one device: the best match, never silently another one. */
+    if (spec && *spec && n > 0) {
+        *explicit_out = 1;
+        n = 1;
+    }
+    *order_count_out = n;
+    if (n == 0) {
+        if (count == 0) return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device found");
+        if (spec && *spec)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device matches '%s'%s%s", spec,
+                            type ? " of type " : "", type ? type : "");
+        return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL %s device found%s",
+                        type ? type : "", request->platform >= 0 ? " on that platform" : "");
+    }
+    return GC_OK;
+}
+
+/* ---- runtime ---- */
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t size = 0, used = 0;
+    for (;;) {
+        if (used + 4096 + 1 > size) {
+            size = size ? size * 2 : 8192;
+            char *grown = realloc(text, size);
+            if (!grown) {
+                free(text);
+                fclose(f);
+                return NULL;
+            }
+            text = grown;
+        }
+        size_t got = fread(text + used, 1, size - used - 1, f);
+        used += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(text);
+        return NULL;
+    }
+    text[used] = '\0';
+    return text;
+}
+
+static void print_build_log(FILE *log, cl_program program, cl_device_id device,
+                            const char *file, const gc_device_info *info)
+{
+    if (!log) return;
+    size_t size = 0;
+    clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    char *text = malloc(size + 1);
+    if (!text) return;
+    text[0] = '\0';
+    clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, text, NULL);
+    text[size] = '\0';
+    fprintf(log, "glowcl: build log of %s for %s:\n%s\n", file, info->name, text);
+    free(text);
+}
+
+static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
+{
+    cl_uint n = 0;
+    GC_CL_TRY(clCreateKernelsInProgram, program, 0, NULL, &n);
+    if (n == 0) return GC_OK;
+    cl_kernel *kernels = calloc(n, sizeof *kernels);
+    gc_kernel *grown = realloc(rt->kernels, (rt->kernel_count + n) * sizeof *grown);
+    if (!kernels || !grown) {
+        free(kernels);
+        if (grown) rt->kernels = grown;
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    rt->kernels = grown;
+    gc_status status = GC_CL(clCreateKernelsInProgram, program, n, kernels, NULL);
+    for (cl_uint i = 0; i < n; i++) {
+        if (status != GC_OK) {
+            if (kernels[i]) clReleaseKernel(kernels[i]);
+            continue;
+        }
+        gc_kernel *k = &rt->kernels[rt->kernel_count++];
+        memset(k, 0, sizeof *k);
+        k->kernel = kernels[i];
+        status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_FUNCTION_NAME, sizeof k->name,
+                       k->name, NULL);
+        if (status == GC_OK)
+            status = GC_CL(clGetKernelWorkGroupInfo, kernels[i], rt->device.device,
+                           CL_KERNEL_WORK_GROUP_SIZE, sizeof k->work_group_size,
+                           &k->work_group_size, NULL);
+    }
+    free(kernels);
+    return status;
+}
+
+enum { GC_MAX_KERNEL_FILES = 64 };
+
+static int is_header(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".clh") == 0;
+}
+
+/* The file's source: from GLOWCL_KERNEL_DIR when it has a file of that name, else embedded. */
+static gc_status kernel_source(const gc_embedded_kernel_file *file, const char *dir, char **out)
+{
+    if (dir && *dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, file->name);
+        *out = read_text_file(path);
+        if (*out) return GC_OK;
+        if (errno != ENOENT)
+            return GC_ERROR(GC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    }
+    *out = strdup(file->source);
+    return *out ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+}
+
+static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
+                               const char *build_options, const char *file_name,
+                               const char *dir, const char **prelude, int prelude_count,
+                               const char *source);
+
+static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *options)
+{
+    if (gc_embedded_kernel_file_count > GC_MAX_KERNEL_FILES)
+        return GC_ERROR(GC_ERR_UNSUPPORTED, "more than %d kernel files", GC_MAX_KERNEL_FILES);
+    const char *dir = getenv("GLOWCL_KERNEL_DIR");
+    char build_options[512];
+    snprintf(build_options, sizeof build_options, "-cl-std=CL1.2 %s",
+             options->extra_build_options ? options->extra_build_options : "");
+    rt->programs = calloc((size_t)gc_embedded_kernel_file_count, sizeof *rt->programs);
+    if (!rt->programs) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+
+    /* The .clh files are helpers placed in front of every program's own source. */
+    char *sources[GC_MAX_KERNEL_FILES] = {0};
+    const char *prelude[GC_MAX_KERNEL_FILES];
+    int prelude_count = 0;
+    gc_status status = GC_OK;
+    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
+        status = kernel_source(&gc_embedded_kernel_files[i], dir, &sources[i]);
+        if (status == GC_OK && is_header(gc_embedded_kernel_files[i].name))
+            prelude[prelude_count++] = sources[i];
+    }
+    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
+        const gc_embedded_kernel_file *file = &gc_embedded_kernel_files[i];
+        if (is_header(file->name)) continue;
+        status = build_program(rt, options, build_options, file->name, dir, prelude,
+                               prelude_count, sources[i]);
+    }
+    for (int i = 0; i < gc_embedded_kernel_file_count; i++) free(sources[i]);
+    return status;
+}
+
+static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
+                               const char *build_options, const char *file_name,
+                               const char *dir, const char **prelude, int prelude_count,
+                               const char *source)
+{
+    const char *parts[GC_MAX_KERNEL_FILES + 1];
+    for (int i = 0; i < prelude_count; i++) parts[i] = prelude[i];
+    parts[prelude_count] = source;
+    cl_int err = CL_SUCCESS;
+    cl_program program = clCreateProgramWithSource(rt->context, (cl_uint)prelude_count + 1,
+                                                   parts, NULL, &err);
+    GC_TRY(gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__));
+    rt->programs[rt->program_count++] = program;
+    err = clBuildProgram(program, 1, &rt->device.device, build_options, NULL, NULL);
+    if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
+        print_build_log(options->log, program, rt->device.device, file_name, &rt->device);
+        return GC_ERROR(GC_ERR_BUILD, "kernels of %s%s failed to build on %s: %s",
+                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", file_name, rt->device.name,
+                        gc_cl_error_name(err));
+    }
+    GC_TRY(gc_cl_check(err, "clBuildProgram", __FILE__, __LINE__));
+    return add_program_kernels(rt, program);
+}
+
+static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
+                             const gc_runtime_options *options)
+{
+    gc_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    rt->backend = GC_BACKEND_OPENCL;
+    rt->device = *info;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
+                                     0};
+    cl_int err = CL_SUCCESS;
+    rt->context = clCreateContext(props, 1, &info->device, NULL, NULL, &err);
+    gc_status status = gc_cl_check(err, "clCreateContext", __FILE__, __LINE__);
+    if (status == GC_OK) {
+        rt->queue = clCreateCommandQueue(rt->context, info->device, 0, &err);
+        status = gc_cl_check(err, "clCreateCommandQueue", __FILE__, __LINE__);
+    }
+    if (status == GC_OK) status = build_programs(rt, options);
+    if (status != GC_OK) {
+        gc_runtime_close(rt);
+        return status;
+    }
+    snprintf(rt->description, sizeof rt->description,
+             "OpenCL device %d (%d:%d): %s [%s%s, %s, OpenCL C %d.%d]", info->index,
+             info->platform_index, info->device_index, info->name,
+             info->integrated && info->kind == GC_DEVICE_GPU ? "integrated " : "",
+             gc_device_kind_name(info->kind), info->platform_name, info->opencl_c_major,
+             info->opencl_c_minor);
+    *runtime_out = rt;
+    return GC_OK;
+}
+
+gc_status gc_runtime_open_reference(gc_runtime **runtime_out)
+{
+    gc_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    rt->backend = GC_BACKEND_REFERENCE;
+    snprintf(rt->description, sizeof rt->description, "reference path (plain C, double)");
+    *runtime_out = rt;
+    return GC_OK;
+}
+
+gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *options)
+{
+    *runtime_out = NULL;
+    if (options->request.reference) return gc_runtime_open_reference(runtime_out);
+
+    gc_device_info *devices = NULL;
+    size_t count = 0;
+    GC_TRY(gc_devices_list(&devices, &count));
+    size_t *order = calloc(count ? count : 1, sizeof *order);
+    if (!order) {
+        gc_devices_free(devices);
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    size_t candidates = 0;
+    int explicit_choice = 0;
+    gc_status status = gc_device_rank(devices, count, &options->request, order, &candidates,
+                                      &explicit_choice);
+    /* Only a request that said nothing may end on the reference path; one that named a device,
+     * a type or a platform is a promise to run there or fail. */
+    int may_use_reference = !explicit_choice && !options->request.type &&
+                            options->request.platform < 0;
+    /* Someone editing kernels in GLOWCL_KERNEL_DIR wants to see their build fail, not a quiet
+     * fallback to another device. */
+    const char *kernel_dir = getenv("GLOWCL_KERNEL_DIR");
+    int developing_kernels = kernel_dir && *kernel_dir;
+    if (status == GC_ERR_NO_DEVICE && count == 0 && may_use_reference) {
+        if (options->log)
+            fprintf(options->log, "glowcl: warning: no OpenCL device found, using the "
+                                  "reference path (plain C)\n");
+        status = gc_runtime_open_reference(runtime_out);
+    }
+    for (size_t i = 0; status == GC_OK && !*runtime_out && i < candidates; i++) {
+        const gc_device_info *info = &devices[order[i]];
+        status = open_device(runtime_out, info, options);
+        if (status == GC_OK || explicit_choice || (status == GC_ERR_BUILD && developing_kernels))
+            break;
+        if (options->log)
+            fprintf(options->log, "glowcl: warning: cannot use %s: %s\n", info->name,
+                    gc_last_error());
+        status = GC_OK;
+        if (i + 1 == candidates && may_use_reference) {
+            if (options->log)
+                fprintf(options->log, "glowcl: warning: no usable OpenCL device, using the "
+                                      "reference path (plain C)\n");
+            status = gc_runtime_open_reference(runtime_out);
+        }
+    }
+    if (status == GC_OK && !*runtime_out)
+        status = GC_ERROR(GC_ERR_BUILD, "no device of the requested kind could build the kernels");
+    free(order);
+    gc_devices_free(devices);
+    return status;
+}
+
+void gc_gemm_release(gc_runtime *rt); /* gemm.c */
+
+void gc_runtime_close(gc_runtime *rt)
+{
+    if (!rt) return;
+    if (rt->queue) clFinish(rt->queue);
+    gc_gemm_release(rt);
+    for (size_t i = 0; i < rt->kernel_count; i++) clReleaseKernel(rt->kernels[i].kernel);
+    for (int i = 0; i < rt->program_count; i++) clReleaseProgram(rt->programs[i]);
+    if (rt->queue) clReleaseCommandQueue(rt->queue);
+    if (rt->context) clReleaseContext(rt->context);
+    free(rt->kernels);
+    free(rt->programs);
+    free(rt);
+}
+
+gc_backend gc_runtime_backend(const gc_runtime *rt) { return rt->backend; }
+const char *gc_runtime_description(const gc_runtime *rt) { return rt->description; }
+const gc_device_info *gc_runtime_device(const gc_runtime *rt)
+{
+    return rt->backend == GC_BACKEND_OPENCL ? &rt->device : NULL;
+}
+cl_context gc_runtime_context(const gc_runtime *rt) { return rt->context; }
+cl_command_queue gc_runtime_queue(const gc_runtime *rt) { return rt->queue; }
+
+gc_status gc_runtime_finish(gc_runtime *rt)
+{
+    if (rt->backend != GC_BACKEND_OPENCL) return GC_OK;
+    return GC_CL(clFinish, rt->queue);
+}
+
+/* ---- kernels and launches ---- */
+
+gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_out)
+{
+    for (size_t i = 0; i < rt->kernel_count; i++) {
+        if (strcmp(rt->kernels[i].name, name) == 0) {
+            *kernel_out = &rt->kernels[i];
+            return GC_OK;
+        }
+    }
+    return GC_ERROR(GC_ERR_UNSUPPORTED, "no OpenCL kernel named %s", name);
+}
+
+static gc_status set_args_v(const gc_kernel *kernel, const char *format, va_list args)
+{
+    for (cl_uint i = 0; format[i]; i++) {
+        cl_int err;
+        switch (format[i]) {
+        case 'm': {
+            cl_mem mem = va_arg(args, cl_mem);
+            err = clSetKernelArg(kernel->kernel, i, sizeof mem, &mem);
+            break;
+        }
+        case 'f': {
+            cl_float value = (cl_float)va_arg(args, double);
+            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
+            break;
+        }
+        case 'i': {
+            cl_int value = va_arg(args, int);
+            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
+            break;
+        }
+        case 'u': {
+            cl_uint value = va_arg(args, unsigned);
+            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
+            break;
+        }
+        case 'L': {
+            size_t bytes = va_arg(args, size_t);
+            err = clSetKernelArg(kernel->kernel, i, bytes, NULL);
+            break;
+        }
+        default:
+            return GC_ERROR(GC_ERR_ARGUMENT, "bad kernel argument format '%c' for %s",
+                            format[i], kernel->name);
+        }
+        if (err != CL_SUCCESS)
+            return GC_ERROR(GC_ERR_OPENCL, "clSetKernelArg(%s, %u) failed: %s", kernel->name, i,
+                            gc_cl_error_name(err));
+    }
+    return GC_OK;
+}
+
+gc_status gc_kernel_args(const gc_kernel *kernel, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    gc_status status = set_args_v(kernel, format, args);
+    va_end(args);
+    return status;
+}
+
+gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
+                    const size_t *local)
+{
+    size_t rounded[3], group[3];
+    size_t budget = kernel->work_group_size ? kernel->work_group_size : 1;
+    for (int d = 0; d < dims; d++) {
+        if (global[d] == 0) return GC_OK; /* nothing to do; OpenCL rejects empty ranges */
+        if (local) {
+            /* Shrink by halving so power-of-two tree reductions keep their shape. */
+            size_t g = local[d] ? local[d] : 1;
+            while (g > 1 && g > budget) g /= 2;
+            group[d] = g;
+            budget /= g;
+            rounded[d] = (global[d] + g - 1) / g * g;
+        } else {
+            rounded[d] = global[d];
+        }
+    }
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
+                                        local ? group : NULL, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return GC_ERROR(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
+                            ? GC_ERR_MEMORY
+                            : GC_ERR_OPENCL,
+                        "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
+                        gc_cl_error_name(err));
+    return GC_OK;
+}
+
+gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local,
+                   const char *format, ...)
+{
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, name, &kernel));
+    va_list args;
+    va_start(args, format);
+    gc_status status = set_args_v(kernel, format, args);
+    va_end(args);
+    GC_TRY(status);
+    return gc_launch(rt, kernel, 1, &global, local ? &local : NULL);
+}
+
+size_t gc_reduction_local_size(const gc_kernel *kernel)
+{
+    size_t size = 256;
+    while (size > 1 && size > kernel->work_group_size) size /= 2;
+    return size;
+}

@@ -1,0 +1,283 @@
+/* Tensors on both backends. Each operation has its reference version (double loops, the
+ * specification) beside its OpenCL launch (cl/tensor.cl); tests compare the two. */
+#include "glowcl/tensor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { ELEMENTWISE_LOCAL = 64 };
+
+static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
+
+gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *shape)
+{
+    memset(t, 0, sizeof *t);
+    if (ndim < 1 || ndim > GC_TENSOR_MAX_DIMS)
+        return GC_ERROR(GC_ERR_ARGUMENT, "tensor rank %d outside 1..%d", ndim,
+                        GC_TENSOR_MAX_DIMS);
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 0) return GC_ERROR(GC_ERR_ARGUMENT, "tensor dimension %d is zero", d);
+        if (count > ((size_t)1 << 32) / shape[d])
+            return GC_ERROR(GC_ERR_ARGUMENT, "tensor of more than 2^32 elements");
+        count *= shape[d];
+        t->shape[d] = shape[d];
+    }
+    t->rt = rt;
+    t->ndim = ndim;
+    t->count = count;
+    if (rt->backend == GC_BACKEND_REFERENCE) {
+        t->host = calloc(count, sizeof *t->host);
+        if (!t->host)
+            return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes of host memory",
+                            count * sizeof *t->host);
+        return GC_OK;
+    }
+    cl_int err = CL_SUCCESS;
+    t->buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, count * sizeof(cl_float), NULL,
+                               &err);
+    if (err != CL_SUCCESS)
+        return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes on %s: %s",
+                        count * sizeof(cl_float), rt->device.name, gc_cl_error_name(err));
+    return gc_tensor_fill(t, 0.0);
+}
+
+gc_status gc_tensor_init1(gc_tensor *t, gc_runtime *rt, size_t n0)
+{
+    return gc_tensor_init(t, rt, 1, &n0);
+}
+
+gc_status gc_tensor_init2(gc_tensor *t, gc_runtime *rt, size_t n0, size_t n1)
+{
+    size_t shape[2] = {n0, n1};
+    return gc_tensor_init(t, rt, 2, shape);
+}
+
+void gc_tensor_release(gc_tensor *t)
+{
+    if (!t) return;
+    free(t->host);
+    if (t->buffer) clReleaseMemObject(t->buffer);
+    memset(t, 0, sizeof *t);
+}
+
+static gc_status check_range(const gc_tensor *t, size_t offset, size_t count)
+{
+    if (offset > t->count || count > t->count - offset)
+        return GC_ERROR(GC_ERR_ARGUMENT, "range %zu+%zu outside a tensor of %zu elements", offset,
+                        count, t->count);
+    return GC_OK;
+}
+
+gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, size_t count)
+{
+    GC_TRY(check_range(t, offset, count));
+    if (count == 0) return GC_OK;
+    if (is_reference(t)) {
+        memcpy(t->host + offset, values, count * sizeof *values);
+        return GC_OK;
+    }
+    float *staging = malloc(count * sizeof *staging);
+    if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    for (size_t i = 0; i < count; i++) staging[i] = (float)values[i];
+    gc_status status = GC_CL(clEnqueueWriteBuffer, t->rt->queue, t->buffer, CL_TRUE,
+                             offset * sizeof *staging, count * sizeof *staging, staging, 0, NULL,
+                             NULL);
+    free(staging);
+    return status;
+}
+
+gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size_t count)
+{
+    GC_TRY(check_range(t, offset, count));
+    if (count == 0) return GC_OK;
+    if (is_reference(t)) {
+        memcpy(values, t->host + offset, count * sizeof *values);
+        return GC_OK;
+    }
+    float *staging = malloc(count * sizeof *staging);
+    if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_CL(clEnqueueReadBuffer, t->rt->queue, t->buffer, CL_TRUE,
+                             offset * sizeof *staging, count * sizeof *staging, staging, 0, NULL,
+                             NULL);
+    if (status == GC_OK)
+        for (size_t i = 0; i < count; i++) values[i] = staging[i];
+    free(staging);
+    return status;
+}
+
+gc_status gc_tensor_upload(gc_tensor *t, const double *values)
+{
+    return gc_tensor_write(t, 0, values, t->count);
+}
+
+gc_status gc_tensor_download(const gc_tensor *t, double *values)
+{
+    return gc_tensor_read(t, 0, values, t->count);
+}
+
+static gc_status same_count(const gc_tensor *a, const gc_tensor *b, const char *what)
+{
+    if (a->count != b->count || a->rt != b->rt)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: tensors of %zu and %zu elements (or on different "
+                        "runtimes)", what, a->count, b->count);
+    return GC_OK;
+}
+
+gc_status gc_tensor_fill(gc_tensor *t, double value)
+{
+    if (is_reference(t)) {
+        for (size_t i = 0; i < t->count; i++) t->host[i] = value;
+        return GC_OK;
+    }
+    return gc_run1d(t->rt, "tensor_fill", t->count, ELEMENTWISE_LOCAL, "mfu", t->buffer, value,
+                    (unsigned)t->count);
+}
+
+gc_status gc_tensor_copy(gc_tensor *dst, const gc_tensor *src)
+{
+    GC_TRY(same_count(dst, src, "gc_tensor_copy"));
+    if (is_reference(dst)) {
+        memcpy(dst->host, src->host, src->count * sizeof *src->host);
+        return GC_OK;
+    }
+    return GC_CL(clEnqueueCopyBuffer, dst->rt->queue, src->buffer, dst->buffer, 0, 0,
+                 src->count * sizeof(cl_float), 0, NULL, NULL);
+}
+
+gc_status gc_tensor_scale(gc_tensor *t, double alpha)
+{
+    if (is_reference(t)) {
+        for (size_t i = 0; i < t->count; i++) t->host[i] *= alpha;
+        return GC_OK;
+    }
+    return gc_run1d(t->rt, "tensor_scale", t->count, ELEMENTWISE_LOCAL, "mfu", t->buffer, alpha,
+                    (unsigned)t->count);
+}
+
+gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x)
+{
+    GC_TRY(same_count(y, x, "gc_tensor_axpy"));
+    if (is_reference(y)) {
+        for (size_t i = 0; i < y->count; i++) y->host[i] += alpha * x->host[i];
+        return GC_OK;
+    }
+    return gc_run1d(y->rt, "tensor_axpy", y->count, ELEMENTWISE_LOCAL, "mfmu", y->buffer, alpha,
+                    x->buffer, (unsigned)y->count);
+}
+
+gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b)
+{
+    GC_TRY(same_count(out, a, "gc_tensor_mul"));
+    GC_TRY(same_count(out, b, "gc_tensor_mul"));
+    if (is_reference(out)) {
+        for (size_t i = 0; i < out->count; i++) out->host[i] = a->host[i] * b->host[i];
+        return GC_OK;
+    }
+    return gc_run1d(out->rt, "tensor_mul", out->count, ELEMENTWISE_LOCAL, "mmmu", out->buffer,
+                    a->buffer, b->buffer, (unsigned)out->count);
+}
+
+static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels, size_t inner,
+                              const gc_tensor *per_channel)
+{
+    if (outer * channels * inner > x->count || outer * channels * inner == 0)
+        return GC_ERROR(GC_ERR_ARGUMENT, "layout %zu x %zu x %zu does not match a tensor of %zu "
+                        "elements", outer, channels, inner, x->count);
+    if (per_channel->count != channels || per_channel->rt != x->rt)
+        return GC_ERROR(GC_ERR_ARGUMENT, "per-channel output has %zu elements, expected %zu",
+                        per_channel->count, channels);
+    return GC_OK;
+}
+
+/* Launches one work-group per channel of a tree reduction kernel. */
+static gc_status run_channel_reduction(gc_runtime *rt, const char *name, const char *format,
+                                       cl_mem out1, cl_mem out2, cl_mem x, size_t outer,
+                                       size_t channels, size_t inner)
+{
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, name, &kernel));
+    size_t local = gc_reduction_local_size(kernel);
+    size_t scratch = local * sizeof(cl_float);
+    if (out2)
+        GC_TRY(gc_kernel_args(kernel, format, out1, out2, x, (unsigned)outer, (unsigned)channels,
+                              (unsigned)inner, scratch));
+    else
+        GC_TRY(gc_kernel_args(kernel, format, out1, x, (unsigned)outer, (unsigned)channels,
+                              (unsigned)inner, scratch));
+    size_t global = channels * local;
+    return gc_launch(rt, kernel, 1, &global, &local);
+}
+
+gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
+                                size_t channels, size_t inner)
+{
+    GC_TRY(check_layout(x, outer, channels, inner, sum));
+    if (is_reference(x)) {
+        for (size_t c = 0; c < channels; c++) {
+            double total = 0.0;
+            for (size_t o = 0; o < outer; o++)
+                for (size_t i = 0; i < inner; i++) total += x->host[(o * channels + c) * inner + i];
+            sum->host[c] = total;
+        }
+        return GC_OK;
+    }
+    return run_channel_reduction(x->rt, "tensor_channel_sum", "mmuuuL", sum->buffer, NULL,
+                                 x->buffer, outer, channels, inner);
+}
+
+gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_tensor *x,
+                                    size_t outer, size_t channels, size_t inner)
+{
+    GC_TRY(check_layout(x, outer, channels, inner, mean));
+    GC_TRY(check_layout(x, outer, channels, inner, var));
+    if (is_reference(x)) {
+        double count = (double)(outer * inner);
+        for (size_t c = 0; c < channels; c++) {
+            double total = 0.0;
+            for (size_t o = 0; o < outer; o++)
+                for (size_t i = 0; i < inner; i++) total += x->host[(o * channels + c) * inner + i];
+            double m = total / count;
+            double squares = 0.0;
+            for (size_t o = 0; o < outer; o++)
+                for (size_t i = 0; i < inner; i++) {
+                    double d = x->host[(o * channels + c) * inner + i] - m;
+                    squares += d * d;
+                }
+            mean->host[c] = m;
+            var->host[c] = squares / count;
+        }
+        return GC_OK;
+    }
+    return run_channel_reduction(x->rt, "tensor_channel_moments", "mmmuuuL", mean->buffer,
+                                 var->buffer, x->buffer, outer, channels, inner);
+}
+
+gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_tensor *src,
+                                       size_t rows, size_t cols, double scale)
+{
+    GC_TRY(check_range(dst, offset, cols));
+    if (rows * cols > src->count)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%zu x %zu rows outside a tensor of %zu elements", rows,
+                        cols, src->count);
+    if (is_reference(dst)) {
+        for (size_t c = 0; c < cols; c++) {
+            double total = 0.0;
+            for (size_t r = 0; r < rows; r++) total += src->host[r * cols + c];
+            dst->host[offset + c] += scale * total;
+        }
+        return GC_OK;
+    }
+    return gc_run1d(dst->rt, "accumulate_columns", cols, ELEMENTWISE_LOCAL, "mumuuf",
+                    dst->buffer, (unsigned)offset, src->buffer, (unsigned)rows, (unsigned)cols,
+                    scale);
+}
+
+gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x)
+{
+    if (x->ndim != 2)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_tensor_sum_batch wants an (N, D) tensor");
+    return gc_tensor_channel_sum(out, x, x->shape[0], x->shape[1], 1);
+}

@@ -1,0 +1,259 @@
+/* Device ranking and choice, error names and messages, kernel lookup and launches, and the
+ * kernel build path (including a deliberately broken kernel). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+
+static gc_device_info fake(int index, int platform, int device, gc_device_kind kind,
+                           int integrated, int cl_minor, uint64_t mem, const char *name)
+{
+    gc_device_info d;
+    memset(&d, 0, sizeof d);
+    d.index = index;
+    d.platform_index = platform;
+    d.device_index = device;
+    d.kind = kind;
+    d.integrated = integrated;
+    d.opencl_c_major = 1;
+    d.opencl_c_minor = cl_minor;
+    d.global_mem_bytes = mem;
+    snprintf(d.name, sizeof d.name, "%s", name);
+    return d;
+}
+
+/* Two platforms: a CPU, an integrated GPU, an accelerator, two discrete GPUs (one newer). */
+static void fake_machine(gc_device_info *d)
+{
+    d[0] = fake(0, 0, 0, GC_DEVICE_CPU, 1, 2, 64ull << 30, "Some CPU");
+    d[1] = fake(1, 0, 1, GC_DEVICE_GPU, 1, 2, 8ull << 30, "Iris Xe Graphics");
+    d[2] = fake(2, 1, 0, GC_DEVICE_ACCELERATOR, 0, 2, 16ull << 30, "Some FPGA");
+    d[3] = fake(3, 1, 1, GC_DEVICE_GPU, 0, 1, 24ull << 30, "Old Discrete GPU");
+    d[4] = fake(4, 1, 2, GC_DEVICE_GPU, 0, 2, 12ull << 30, "New Discrete GPU");
+}
+
+static gc_status rank(const gc_device_info *d, size_t n, gc_device_request req, size_t *order,
+                      size_t *count, int *explicit_choice)
+{
+    return gc_device_rank(d, n, &req, order, count, explicit_choice);
+}
+
+START_TEST(ranking_prefers_discrete_gpus_then_newer_then_memory)
+{
+    gc_device_info d[5];
+    fake_machine(d);
+    size_t order[5], n = 0;
+    int explicit_choice = 1;
+    gc_device_request req = GC_DEVICE_REQUEST_DEFAULT;
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(explicit_choice, 0);
+    /* discrete GPUs (newer OpenCL C first), integrated GPU, accelerator, CPU */
+    size_t expected[5] = {4, 3, 1, 2, 0};
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(order[i], expected[i]);
+
+    /* Same kind and version: more memory wins. */
+    d[4].opencl_c_minor = 1;
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(order[0], 3);
+}
+END_TEST
+
+START_TEST(explicit_choices_name_one_device)
+{
+    gc_device_info d[5];
+    fake_machine(d);
+    size_t order[5], n = 0;
+    int explicit_choice = 0;
+    gc_device_request req = GC_DEVICE_REQUEST_DEFAULT;
+
+    req.device = "2";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(order[0], 2);
+    ck_assert_int_eq(explicit_choice, 1);
+
+    req.device = "1:1";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(order[0], 3);
+
+    req.device = "discrete"; /* case-insensitive substring, best match only */
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(order[0], 4);
+    ck_assert_int_eq(explicit_choice, 1);
+
+    req.device = "7";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "no OpenCL device 7"));
+    req.device = "0:5";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+    req.device = "Radeon";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "Radeon"));
+}
+END_TEST
+
+START_TEST(type_and_platform_filters)
+{
+    gc_device_info d[5];
+    fake_machine(d);
+    size_t order[5], n = 0;
+    int explicit_choice = 0;
+    gc_device_request req = GC_DEVICE_REQUEST_DEFAULT;
+
+    req.type = "cpu";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(order[0], 0);
+
+    req.type = "GPU";
+    req.platform = 0;
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(order[0], 1);
+
+    req.type = "gpu";
+    req.platform = -1;
+    ck_assert_int_eq(rank(d, 1, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "gpu"));
+
+    req.type = "tpu";
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_ERR_ARGUMENT);
+
+    req.type = NULL;
+    req.platform = 9;
+    ck_assert_int_eq(rank(d, 5, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+
+    req.platform = -1;
+    ck_assert_int_eq(rank(d, 0, req, order, &n, &explicit_choice), GC_ERR_NO_DEVICE);
+}
+END_TEST
+
+START_TEST(errors_carry_names_and_locations)
+{
+    ck_assert_str_eq(gc_cl_error_name(-54), "CL_INVALID_WORK_GROUP_SIZE");
+    ck_assert_str_eq(gc_cl_error_name(-5), "CL_OUT_OF_RESOURCES");
+    ck_assert_str_eq(gc_cl_error_name(-2046), "CLBlastInvalidLocalMemUsage");
+    ck_assert_ptr_nonnull(strstr(gc_cl_error_name(-9999), "-9999"));
+    gc_status s = gc_cl_check(-54, "clEnqueueNDRangeKernel", "src/x.c", 12);
+    ck_assert_int_eq(s, GC_ERR_OPENCL);
+    ck_assert_str_eq(gc_last_error(),
+                     "clEnqueueNDRangeKernel failed: CL_INVALID_WORK_GROUP_SIZE (x.c:12)");
+    ck_assert_int_eq(gc_cl_check(-4, "clCreateBuffer", "y.c", 1), GC_ERR_MEMORY);
+    ck_assert_str_eq(gc_status_name(GC_ERR_BUILD), "GC_ERR_BUILD");
+}
+END_TEST
+
+START_TEST(reference_runtime_needs_no_opencl)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    ck_assert_int_eq(gc_runtime_backend(rt), GC_BACKEND_REFERENCE);
+    ck_assert_ptr_null(gc_runtime_device(rt));
+    ck_assert_int_eq(gc_runtime_finish(rt), GC_OK);
+    gc_runtime_close(rt);
+}
+END_TEST
+
+START_TEST(device_opens_and_launches)
+{
+    gc_runtime *rt = gc_test_open_device(_i);
+    const gc_device_info *info = gc_runtime_device(rt);
+    ck_assert_ptr_nonnull(info);
+    ck_assert_int_eq(info->index, _i);
+    ck_assert_ptr_nonnull(strstr(gc_runtime_description(rt), info->name));
+
+    gc_kernel *kernel = NULL;
+    ck_assert_int_eq(gc_kernel_find(rt, "tensor_fill", &kernel), GC_OK);
+    ck_assert_uint_gt(kernel->work_group_size, 0);
+    ck_assert_int_eq(gc_kernel_find(rt, "no_such_kernel", &kernel), GC_ERR_UNSUPPORTED);
+
+    /* A local size beyond what the kernel allows is shrunk, not rejected. */
+    cl_int err = CL_SUCCESS;
+    const unsigned n = 1000;
+    cl_mem buffer = clCreateBuffer(gc_runtime_context(rt), CL_MEM_READ_WRITE, n * sizeof(float),
+                                   NULL, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    ck_assert_int_eq(gc_kernel_find(rt, "tensor_fill", &kernel), GC_OK);
+    ck_assert_int_eq(gc_kernel_args(kernel, "mfu", buffer, 2.5, n), GC_OK);
+    size_t global = n, local = kernel->work_group_size * 4;
+    ck_assert_msg(gc_launch(rt, kernel, 1, &global, &local) == GC_OK, "%s", gc_last_error());
+    float values[1000];
+    ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), buffer, CL_TRUE, 0, sizeof values,
+                                         values, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (unsigned i = 0; i < n; i++) ck_assert_float_eq(values[i], 2.5f);
+    ck_assert_int_eq(gc_kernel_args(kernel, "x", buffer), GC_ERR_ARGUMENT);
+    clReleaseMemObject(buffer);
+    gc_runtime_close(rt);
+}
+END_TEST
+
+START_TEST(broken_kernel_fails_with_build_log)
+{
+    /* The failed build is the point of this test, and oclgrind rightly reports it. */
+    if (getenv("GLOWCL_TEST_UNDER_OCLGRIND")) return;
+    char dir[] = "/tmp/glowcl-broken-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/tensor.cl", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("__kernel void tensor_fill(__global float *x) { x[0] = undefined_name; }\n", f);
+    fclose(f);
+    setenv("GLOWCL_KERNEL_DIR", dir, 1);
+
+    char log_path[256];
+    snprintf(log_path, sizeof log_path, "%s/log.txt", dir);
+    FILE *log = fopen(log_path, "w+");
+    ck_assert_ptr_nonnull(log);
+    char spec[16];
+    snprintf(spec, sizeof spec, "%d", _i);
+    gc_runtime_options options = {GC_DEVICE_REQUEST_DEFAULT, log, NULL};
+    options.request.device = spec;
+    gc_runtime *rt = NULL;
+    ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_ERR_BUILD);
+    ck_assert_ptr_null(rt);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "tensor.cl"));
+
+    /* Chosen by default, the build failure must not fall back while developing kernels. */
+    options.request.device = NULL;
+    ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_ERR_BUILD);
+    ck_assert_ptr_null(rt);
+
+    rewind(log);
+    char text[8192];
+    size_t got = fread(text, 1, sizeof text - 1, log);
+    text[got] = '\0';
+    fclose(log);
+    ck_assert_msg(strstr(text, "build log of tensor.cl") != NULL, "log was: %s", text);
+    ck_assert_msg(strstr(text, "undefined_name") != NULL, "device log missing: %s", text);
+    unlink(path);
+    unlink(log_path);
+    rmdir(dir);
+    unsetenv("GLOWCL_KERNEL_DIR");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime");
+    TCase *logic = tcase_create("device choice and errors");
+    tcase_add_test(logic, ranking_prefers_discrete_gpus_then_newer_then_memory);
+    tcase_add_test(logic, explicit_choices_name_one_device);
+    tcase_add_test(logic, type_and_platform_filters);
+    tcase_add_test(logic, errors_carry_names_and_locations);
+    tcase_add_test(logic, reference_runtime_needs_no_opencl);
+    suite_add_tcase(s, logic);
+
+    TCase *device = tcase_create("on every OpenCL device");
+    tcase_set_timeout(device, 300);
+    GC_TEST_DEVICE_LOOP(device, device_opens_and_launches);
+    GC_TEST_DEVICE_LOOP(device, broken_kernel_fails_with_build_log);
+    suite_add_tcase(s, device);
+    return gc_test_run(s, 1);
+}
