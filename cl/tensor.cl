@@ -28,14 +28,18 @@ __kernel void tensor_mul(__global float *out, __global const float *a, __global 
 }
 
 /* x: (outer, channels, inner); one work-group per channel. */
+/* squared: sum the squares instead (a gradient's norm). */
 __kernel void tensor_channel_sum(__global float *sum, __global const float *x, uint outer,
-                                 uint channels, uint inner, __local float *scratch)
+                                 uint channels, uint inner, uint squared,
+                                 __local float *scratch)
 {
     uint c = get_group_id(0);
     uint count = outer * inner;
     float partial = 0.0f;
-    for (uint j = get_local_id(0); j < count; j += get_local_size(0))
-        partial += channel_element(x, j, c, channels, inner);
+    for (uint j = get_local_id(0); j < count; j += get_local_size(0)) {
+        float v = channel_element(x, j, c, channels, inner);
+        partial += squared ? v * v : v;
+    }
     float total = group_sum(scratch, partial);
     if (get_local_id(0) == 0) sum[c] = total;
 }
@@ -72,4 +76,16 @@ __kernel void accumulate_columns(__global float *dst, uint dst_offset, __global 
     float total = 0.0f;
     for (uint r = 0; r < rows; r++) total += src[r * cols + c];
     dst[dst_offset + c] += scale * total;
+}
+
+/* logdet[i] += scale · Σ_k params[offset + k]: the log-determinant of ops whose Jacobian does
+ * not depend on the sample (ActNorm, the 1x1 convolution). */
+__kernel void logdet_add_param_sum(__global float *logdet, __global const float *params,
+                                   uint offset, uint count, float scale, uint n)
+{
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    float sum = 0.0f;
+    for (uint k = 0; k < count; k++) sum += params[offset + k];
+    logdet[i] += scale * sum;
 }

@@ -150,6 +150,9 @@ static gc_status check_tensor_ops(gc_runtime *ref, gc_runtime *dev, gc_rng *rng,
     STEP(gc_tensor_accumulate_columns(&out.ref, 3, &px.ref, 100, 7, -0.5));
     STEP(gc_tensor_accumulate_columns(&out.dev, 3, &px.dev, 100, 7, -0.5));
     STEP(pair_compare(report, "accumulate columns 100x7", &out));
+    STEP(gc_tensor_sum_squares(&mean.ref, &pz.ref, 5));
+    STEP(gc_tensor_sum_squares(&mean.dev, &pz.dev, 5));
+    STEP(pair_compare(report, "sum of squares", &mean));
 #undef STEP
     pair_release(&px);
     pair_release(&py);

@@ -186,46 +186,60 @@ static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels,
     if (outer * channels * inner > x->count || outer * channels * inner == 0)
         return GC_ERROR(GC_ERR_ARGUMENT, "layout %zu x %zu x %zu does not match a tensor of %zu "
                         "elements", outer, channels, inner, x->count);
-    if (per_channel->count != channels || per_channel->rt != x->rt)
+    if (per_channel->count < channels || per_channel->rt != x->rt)
         return GC_ERROR(GC_ERR_ARGUMENT, "per-channel output has %zu elements, expected %zu",
                         per_channel->count, channels);
     return GC_OK;
 }
 
 /* Launches one work-group per channel of a tree reduction kernel. */
-static gc_status run_channel_reduction(gc_runtime *rt, const char *name, const char *format,
-                                       cl_mem out1, cl_mem out2, cl_mem x, size_t outer,
-                                       size_t channels, size_t inner)
+static gc_status run_channel_reduction(gc_runtime *rt, const char *name, cl_mem out1,
+                                       cl_mem out2, cl_mem x, size_t outer, size_t channels,
+                                       size_t inner, unsigned squared)
 {
     gc_kernel *kernel = NULL;
     GC_TRY(gc_kernel_find(rt, name, &kernel));
     size_t local = gc_reduction_local_size(kernel);
     size_t scratch = local * sizeof(cl_float);
     if (out2)
-        GC_TRY(gc_kernel_args(kernel, format, out1, out2, x, (unsigned)outer, (unsigned)channels,
-                              (unsigned)inner, scratch));
+        GC_TRY(gc_kernel_args(kernel, "mmmuuuL", out1, out2, x, (unsigned)outer,
+                              (unsigned)channels, (unsigned)inner, scratch));
     else
-        GC_TRY(gc_kernel_args(kernel, format, out1, x, (unsigned)outer, (unsigned)channels,
-                              (unsigned)inner, scratch));
+        GC_TRY(gc_kernel_args(kernel, "mmuuuuL", out1, x, (unsigned)outer, (unsigned)channels,
+                              (unsigned)inner, squared, scratch));
     size_t global = channels * local;
     return gc_launch(rt, kernel, 1, &global, &local);
 }
 
-gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
-                                size_t channels, size_t inner)
+static gc_status channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, size_t channels,
+                             size_t inner, unsigned squared)
 {
     GC_TRY(check_layout(x, outer, channels, inner, sum));
     if (is_reference(x)) {
         for (size_t c = 0; c < channels; c++) {
             double total = 0.0;
             for (size_t o = 0; o < outer; o++)
-                for (size_t i = 0; i < inner; i++) total += x->host[(o * channels + c) * inner + i];
+                for (size_t i = 0; i < inner; i++) {
+                    double v = x->host[(o * channels + c) * inner + i];
+                    total += squared ? v * v : v;
+                }
             sum->host[c] = total;
         }
         return GC_OK;
     }
-    return run_channel_reduction(x->rt, "tensor_channel_sum", "mmuuuL", sum->buffer, NULL,
-                                 x->buffer, outer, channels, inner);
+    return run_channel_reduction(x->rt, "tensor_channel_sum", sum->buffer, NULL, x->buffer,
+                                 outer, channels, inner, squared);
+}
+
+gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
+                                size_t channels, size_t inner)
+{
+    return channel_sum(sum, x, outer, channels, inner, 0);
+}
+
+gc_status gc_tensor_sum_squares(gc_tensor *out, const gc_tensor *x, size_t count)
+{
+    return channel_sum(out, x, count, 1, 1, 1);
 }
 
 gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_tensor *x,
@@ -251,8 +265,8 @@ gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_te
         }
         return GC_OK;
     }
-    return run_channel_reduction(x->rt, "tensor_channel_moments", "mmmuuuL", mean->buffer,
-                                 var->buffer, x->buffer, outer, channels, inner);
+    return run_channel_reduction(x->rt, "tensor_channel_moments", mean->buffer, var->buffer,
+                                 x->buffer, outer, channels, inner, 0);
 }
 
 gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_tensor *src,
@@ -280,4 +294,20 @@ gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x)
     if (x->ndim != 2)
         return GC_ERROR(GC_ERR_ARGUMENT, "gc_tensor_sum_batch wants an (N, D) tensor");
     return gc_tensor_channel_sum(out, x, x->shape[0], x->shape[1], 1);
+}
+
+gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
+                                  size_t count, double scale, size_t n)
+{
+    GC_TRY(check_range(params, offset, count));
+    GC_TRY(check_range(logdet, 0, n));
+    if (is_reference(logdet)) {
+        double sum = 0.0;
+        for (size_t k = 0; k < count; k++) sum += params->host[offset + k];
+        for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;
+        return GC_OK;
+    }
+    return gc_run1d(logdet->rt, "logdet_add_param_sum", n, ELEMENTWISE_LOCAL, "mmuufu",
+                    logdet->buffer, params->buffer, (unsigned)offset, (unsigned)count, scale,
+                    (unsigned)n);
 }

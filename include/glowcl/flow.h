@@ -1,0 +1,106 @@
+/* Flow models on vectors: exercise 1's single affine map and exercise 2's Glow (steps of
+ * ActNorm, affine coupling and invertible 1x1 convolution), each with a prior p_0. Load or build
+ * a model, get log p(x) of points, map points to latents and back, draw samples, train. */
+#ifndef GLOWCL_FLOW_H
+#define GLOWCL_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glowcl/rng.h"
+#include "glowcl/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gc_model_kind {
+    GC_MODEL_AFFINE, /* z = (x − t) ⊙ exp(−s): one element-wise affine map */
+    GC_MODEL_GLOW,   /* `layers` steps of (ActNorm, affine coupling, 1x1 convolution) */
+} gc_model_kind;
+
+typedef enum gc_prior_kind {
+    GC_PRIOR_GAUSS, /* N(0, I) */
+    GC_PRIOR_MIX,   /* Σ_k w_k N(μ_k, diag σ_k²) */
+} gc_prior_kind;
+
+#define GC_MAX_MIX_COMPONENTS 8
+
+typedef struct gc_model_config {
+    gc_model_kind kind;
+    size_t dim;         /* dimension of the data */
+    int layers;         /* Glow steps */
+    size_t hidden;      /* width of the coupling networks' hidden layers */
+    int depth;          /* number of hidden layers of each coupling network */
+    gc_prior_kind prior;
+    int mix_components; /* mixture prior: number of components */
+    int mix_fixed;      /* mixture prior: keep means, scales and weights as given */
+    /* Initial mixture (K×D means, K×D scales, K weights); NULL: the defaults, components
+     * spread along the first axis at ±1.5 with scale 0.5 and equal weights. Not kept by the
+     * model: they become parameters. */
+    const double *mix_means, *mix_scales, *mix_weights;
+} gc_model_config;
+
+/* Exercise 2's defaults: Glow, 10 layers, coupling networks of 2 hidden layers of 64, Gaussian
+ * prior, 2 mixture components if the prior is switched to the mixture. */
+void gc_model_config_default(gc_model_config *config, size_t dim);
+
+typedef struct gc_model gc_model;
+
+/* Builds a model with parameters initialised from `seed` on the runtime's backend. */
+gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_config *config,
+                          uint64_t seed);
+void gc_model_free(gc_model *model);
+const gc_model_config *gc_model_get_config(const gc_model *model);
+
+/* log p(x) of n points (n × dim, row-major) in nats. */
+gc_status gc_model_log_prob(gc_model *model, const double *x, size_t n, double *log_prob);
+/* The latents z = f(x) (n × dim) and log|det ∂z/∂x| per point (may be NULL). */
+gc_status gc_model_encode(gc_model *model, const double *x, size_t n, double *z,
+                          double *logdet);
+/* The points x = f⁻¹(z) and log|det ∂x/∂z| per point (may be NULL). */
+gc_status gc_model_decode(gc_model *model, const double *z, size_t n, double *x,
+                          double *logdet);
+/* Draws n points: z from the prior with its standard deviations times `temperature`, decoded. */
+gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng *rng,
+                          double *x);
+
+typedef struct gc_adam_config {
+    double lr, beta1, beta2, eps;
+} gc_adam_config;
+#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8}
+
+/* One step of Adam on the mean negative log-likelihood of the batch x (n × dim). The first
+ * step initialises every ActNorm from this batch. *loss gets the batch's mean NLL before the
+ * step. A non-finite loss or gradient leaves the parameters untouched and returns
+ * GC_ERR_NUMERIC. */
+gc_status gc_model_train_step(gc_model *model, const double *x, size_t n,
+                              const gc_adam_config *adam, double *loss);
+
+/* Initialises the ActNorm layers from x without training (the first train step does it). */
+gc_status gc_model_data_init(gc_model *model, const double *x, size_t n);
+int gc_model_is_initialized(const gc_model *model);
+
+/* All parameters as one vector (fixed ones included), for checks and tools. */
+size_t gc_model_param_count(const gc_model *model);
+gc_status gc_model_get_params(const gc_model *model, double *params);
+gc_status gc_model_set_params(gc_model *model, const double *params);
+/* The mean NLL of x and its gradient with respect to every parameter (0 for fixed ones). */
+gc_status gc_model_gradient(gc_model *model, const double *x, size_t n, double *loss,
+                            double *grads);
+/* Name of the parameter holding value `index` ("step3.coupling.net0.weight"), and whether it is
+ * trained. */
+const char *gc_model_param_name(const gc_model *model, size_t index, int *trained);
+/* Number of Adam steps taken. */
+uint64_t gc_model_steps(const gc_model *model);
+
+/* Saves the model (config, parameters, optimiser state, step count) to a file, atomically. */
+gc_status gc_model_save(const gc_model *model, const char *path);
+/* Loads a model saved by gc_model_save onto the runtime's backend. */
+gc_status gc_model_load(gc_model **model_out, gc_runtime *rt, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

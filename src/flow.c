@@ -1,0 +1,429 @@
+/* The flow model: a sequence of ops and a prior (SPEC §1's FlowSequential + FlowModel). The
+ * encoder pass runs the ops in order summing log-determinants, the decoder pass in reverse; the
+ * backward pass walks back from the prior with every op's input kept from the encoder pass.
+ * All launches of a pass go into one in-order queue; the host reads back only the loss terms
+ * and the gradient norm (to catch non-finite values) once per step. */
+#include "glowcl/flow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/op.h"
+#include "prior.h"
+
+/* Inference in chunks of this many points bounds the scratch memory of large requests. */
+enum { CHUNK = 4096 };
+
+struct gc_model {
+    gc_runtime *rt;
+    gc_model_config config;
+    gc_param_registry reg;
+    gc_op **ops;
+    size_t op_count;
+    gc_prior prior;
+    gc_tensor params, grads, adam_m, adam_v; /* all the same size: reg.total */
+    uint64_t steps;
+    int initialized;
+    /* Batch buffers for `capacity` rows: acts[i] is the input of op i, acts[op_count] the
+     * latent; dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
+    size_t capacity;
+    gc_tensor *acts;
+    gc_tensor dz, dx, logdet, logp, sum_logp, sum_logdet, grad_norm;
+};
+
+void gc_model_config_default(gc_model_config *config, size_t dim)
+{
+    memset(config, 0, sizeof *config);
+    config->kind = GC_MODEL_GLOW;
+    config->dim = dim;
+    config->layers = 10;
+    config->hidden = 64;
+    config->depth = 2;
+    config->prior = GC_PRIOR_GAUSS;
+    config->mix_components = 2;
+}
+
+const gc_model_config *gc_model_get_config(const gc_model *model) { return &model->config; }
+uint64_t gc_model_steps(const gc_model *model) { return model->steps; }
+int gc_model_is_initialized(const gc_model *model) { return model->initialized; }
+size_t gc_model_param_count(const gc_model *model) { return model->reg.total; }
+
+static gc_status add_op(gc_model *m, gc_op *op)
+{
+    gc_op **grown = realloc(m->ops, (m->op_count + 1) * sizeof *grown);
+    if (!grown) {
+        op->vt->destroy(op);
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    m->ops = grown;
+    m->ops[m->op_count++] = op;
+    return GC_OK;
+}
+
+static gc_status build_ops(gc_model *m)
+{
+    const gc_model_config *c = &m->config;
+    gc_op *op = NULL;
+    if (c->kind == GC_MODEL_AFFINE) {
+        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, "affine", c->dim, GC_AFFINE_PLAIN));
+        return add_op(m, op);
+    }
+    for (int layer = 0; layer < c->layers; layer++) {
+        char name[32];
+        snprintf(name, sizeof name, "step%d.actnorm", layer);
+        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, name, c->dim, GC_AFFINE_ACTNORM));
+        GC_TRY(add_op(m, op));
+        snprintf(name, sizeof name, "step%d.coupling", layer);
+        gc_coupling_config coupling = {c->hidden, c->depth, layer % 2};
+        GC_TRY(gc_coupling_create(&op, m->rt, &m->reg, name, c->dim, coupling));
+        GC_TRY(add_op(m, op));
+        snprintf(name, sizeof name, "step%d.invconv", layer);
+        GC_TRY(gc_invconv_create(&op, m->rt, &m->reg, name, c->dim));
+        GC_TRY(add_op(m, op));
+    }
+    return GC_OK;
+}
+
+static gc_status check_config(const gc_model_config *c)
+{
+    if (c->dim < 1 || c->dim > 4096)
+        return GC_ERROR(GC_ERR_ARGUMENT, "data dimension %zu outside 1..4096", c->dim);
+    if (c->kind == GC_MODEL_GLOW) {
+        if (c->dim < 2)
+            return GC_ERROR(GC_ERR_ARGUMENT, "Glow needs data of at least 2 dimensions");
+        if (c->layers < 1 || c->layers > 1000)
+            return GC_ERROR(GC_ERR_ARGUMENT, "layers must be 1..1000, not %d", c->layers);
+        if (c->hidden < 1 || c->hidden > 65536 || c->depth < 1 || c->depth > 64)
+            return GC_ERROR(GC_ERR_ARGUMENT, "coupling networks need hidden 1..65536 and depth "
+                                             "1..64 (got %zu and %d)", c->hidden, c->depth);
+    } else if (c->kind != GC_MODEL_AFFINE) {
+        return GC_ERROR(GC_ERR_ARGUMENT, "unknown model kind %d", (int)c->kind);
+    }
+    if (c->prior == GC_PRIOR_MIX &&
+        (c->mix_components < 1 || c->mix_components > GC_MAX_MIX_COMPONENTS))
+        return GC_ERROR(GC_ERR_ARGUMENT, "mixture components must be 1..%d, not %d",
+                        GC_MAX_MIX_COMPONENTS, c->mix_components);
+    if (c->prior != GC_PRIOR_GAUSS && c->prior != GC_PRIOR_MIX)
+        return GC_ERROR(GC_ERR_ARGUMENT, "unknown prior %d", (int)c->prior);
+    return GC_OK;
+}
+
+/* Builds everything but the parameter values. */
+static gc_status model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config)
+{
+    GC_TRY(check_config(config));
+    gc_model *m = calloc(1, sizeof *m);
+    if (!m) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    m->rt = rt;
+    m->config = *config;
+    m->config.mix_means = m->config.mix_scales = m->config.mix_weights = NULL;
+    gc_status status = build_ops(m);
+    if (status == GC_OK)
+        status = gc_prior_init(&m->prior, &m->reg, config->prior, config->dim,
+                               config->mix_components, config->mix_fixed);
+    size_t total = m->reg.total ? m->reg.total : 1;
+    if (status == GC_OK) status = gc_tensor_init1(&m->params, rt, total);
+    if (status == GC_OK) status = gc_tensor_init1(&m->grads, rt, total);
+    if (status == GC_OK) status = gc_tensor_init1(&m->adam_m, rt, total);
+    if (status == GC_OK) status = gc_tensor_init1(&m->adam_v, rt, total);
+    if (status == GC_OK) status = gc_tensor_init1(&m->sum_logp, rt, 1);
+    if (status == GC_OK) status = gc_tensor_init1(&m->sum_logdet, rt, 1);
+    if (status == GC_OK) status = gc_tensor_init1(&m->grad_norm, rt, 1);
+    if (status != GC_OK) {
+        gc_model_free(m);
+        return status;
+    }
+    *out = m;
+    return GC_OK;
+}
+
+gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_config *config,
+                          uint64_t seed)
+{
+    *model_out = NULL;
+    gc_model *m = NULL;
+    GC_TRY(model_alloc(&m, rt, config));
+    double *host = calloc(m->reg.total ? m->reg.total : 1, sizeof *host);
+    if (!host) {
+        gc_model_free(m);
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    gc_rng rng;
+    gc_rng_seed(&rng, seed);
+    for (size_t i = 0; i < m->op_count; i++) m->ops[i]->vt->init_params(m->ops[i], host, &rng);
+
+    if (config->prior == GC_PRIOR_MIX) {
+        size_t k = (size_t)config->mix_components, d = config->dim;
+        double means[GC_MAX_MIX_COMPONENTS * 64], scales[GC_MAX_MIX_COMPONENTS * 64];
+        double weights[GC_MAX_MIX_COMPONENTS];
+        const double *mu = config->mix_means, *sigma = config->mix_scales,
+                     *w = config->mix_weights;
+        if ((!mu || !sigma) && d > 64) {
+            free(host);
+            gc_model_free(m);
+            return GC_ERROR(GC_ERR_ARGUMENT, "give the mixture's means and scales for data of "
+                                             "more than 64 dimensions");
+        }
+        for (size_t c = 0; c < k; c++) {
+            for (size_t j = 0; j < d && (!mu || !sigma); j++) {
+                means[c * d + j] = j == 0 ? 1.5 * (2.0 * (double)c - (double)(k - 1)) /
+                                                (k > 1 ? (double)(k - 1) : 1.0)
+                                          : 0.0;
+                scales[c * d + j] = 0.5;
+            }
+            weights[c] = 1.0 / (double)k;
+        }
+        gc_prior_init_params(&m->prior, host, mu ? mu : means, sigma ? sigma : scales,
+                             w ? w : weights);
+    }
+    gc_status status = gc_tensor_upload(&m->params, host);
+    free(host);
+    if (status != GC_OK) {
+        gc_model_free(m);
+        return status;
+    }
+    *model_out = m;
+    return GC_OK;
+}
+
+void gc_model_free(gc_model *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->op_count; i++) m->ops[i]->vt->destroy(m->ops[i]);
+    free(m->ops);
+    if (m->acts)
+        for (size_t i = 0; i <= m->op_count; i++) gc_tensor_release(&m->acts[i]);
+    free(m->acts);
+    gc_prior_release(&m->prior);
+    gc_tensor *tensors[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->dz,
+                            &m->dx, &m->logdet, &m->logp, &m->sum_logp, &m->sum_logdet,
+                            &m->grad_norm};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        gc_tensor_release(tensors[i]);
+    gc_param_registry_free(&m->reg);
+    free(m);
+}
+
+static gc_status reserve_batch(gc_model *m, size_t n)
+{
+    if (n == 0) return GC_ERROR(GC_ERR_ARGUMENT, "an empty batch");
+    if (n <= m->capacity) return GC_OK;
+    size_t d = m->config.dim;
+    if (!m->acts) {
+        m->acts = calloc(m->op_count + 1, sizeof *m->acts);
+        if (!m->acts) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    for (size_t i = 0; i <= m->op_count; i++) GC_TRY(gc_scratch_reserve(&m->acts[i], m->rt, n, d));
+    GC_TRY(gc_scratch_reserve(&m->dz, m->rt, n, d));
+    GC_TRY(gc_scratch_reserve(&m->dx, m->rt, n, d));
+    GC_TRY(gc_scratch_reserve(&m->logdet, m->rt, n, 1));
+    GC_TRY(gc_scratch_reserve(&m->logp, m->rt, n, 1));
+    m->capacity = n;
+    return GC_OK;
+}
+
+/* acts[0] (uploaded) → acts[op_count], logdet; with `init`, each ActNorm first initialises
+ * itself from the batch it sees. */
+static gc_status encoder_pass(gc_model *m, size_t n, int init)
+{
+    GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
+    for (size_t i = 0; i < m->op_count; i++) {
+        gc_op *op = m->ops[i];
+        if (init && op->vt->data_init) GC_TRY(op->vt->data_init(op, &m->params, &m->acts[i], n));
+        GC_TRY(op->vt->encode(op, &m->params, &m->acts[i], &m->acts[i + 1], &m->logdet, n));
+    }
+    return GC_OK;
+}
+
+/* acts[op_count] (uploaded) → acts[0], logdet of the decoder. */
+static gc_status decoder_pass(gc_model *m, size_t n)
+{
+    GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
+    for (size_t i = m->op_count; i-- > 0;) {
+        gc_op *op = m->ops[i];
+        GC_TRY(op->vt->decode(op, &m->params, &m->acts[i + 1], &m->acts[i], &m->logdet, n));
+    }
+    return GC_OK;
+}
+
+static gc_status upload_rows(gc_tensor *t, const double *values, size_t n, size_t dim)
+{
+    return gc_tensor_write(t, 0, values, n * dim);
+}
+
+gc_status gc_model_data_init(gc_model *m, const double *x, size_t n)
+{
+    GC_TRY(reserve_batch(m, n));
+    GC_TRY(upload_rows(&m->acts[0], x, n, m->config.dim));
+    GC_TRY(encoder_pass(m, n, 1));
+    m->initialized = 1;
+    return GC_OK;
+}
+
+gc_status gc_model_encode(gc_model *m, const double *x, size_t n, double *z, double *logdet)
+{
+    size_t d = m->config.dim;
+    for (size_t start = 0; start < n; start += CHUNK) {
+        size_t rows = n - start < CHUNK ? n - start : CHUNK;
+        GC_TRY(reserve_batch(m, rows));
+        GC_TRY(upload_rows(&m->acts[0], x + start * d, rows, d));
+        GC_TRY(encoder_pass(m, rows, 0));
+        if (z) GC_TRY(gc_tensor_read(&m->acts[m->op_count], 0, z + start * d, rows * d));
+        if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
+    }
+    return GC_OK;
+}
+
+gc_status gc_model_decode(gc_model *m, const double *z, size_t n, double *x, double *logdet)
+{
+    size_t d = m->config.dim;
+    for (size_t start = 0; start < n; start += CHUNK) {
+        size_t rows = n - start < CHUNK ? n - start : CHUNK;
+        GC_TRY(reserve_batch(m, rows));
+        GC_TRY(upload_rows(&m->acts[m->op_count], z + start * d, rows, d));
+        GC_TRY(decoder_pass(m, rows));
+        if (x) GC_TRY(gc_tensor_read(&m->acts[0], 0, x + start * d, rows * d));
+        if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
+    }
+    return GC_OK;
+}
+
+gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_prob)
+{
+    size_t d = m->config.dim;
+    double *logdet = malloc((n < CHUNK ? n : CHUNK) * sizeof *logdet);
+    if (!logdet) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_OK;
+    for (size_t start = 0; start < n && status == GC_OK; start += CHUNK) {
+        size_t rows = n - start < CHUNK ? n - start : CHUNK;
+        status = reserve_batch(m, rows);
+        if (status == GC_OK) status = upload_rows(&m->acts[0], x + start * d, rows, d);
+        if (status == GC_OK) status = encoder_pass(m, rows, 0);
+        if (status == GC_OK)
+            status = gc_prior_log_prob(&m->prior, &m->params, &m->acts[m->op_count], &m->logp,
+                                       rows);
+        if (status == GC_OK) status = gc_tensor_read(&m->logp, 0, log_prob + start, rows);
+        if (status == GC_OK) status = gc_tensor_read(&m->logdet, 0, logdet, rows);
+        for (size_t i = 0; status == GC_OK && i < rows; i++) log_prob[start + i] += logdet[i];
+    }
+    free(logdet);
+    return status;
+}
+
+gc_status gc_model_sample(gc_model *m, size_t n, double temperature, gc_rng *rng, double *x)
+{
+    size_t d = m->config.dim, prior_count = gc_prior_param_count(&m->prior);
+    double *z = malloc(n * d * sizeof *z), *prior = malloc((prior_count + 1) * sizeof *prior);
+    gc_status status = z && prior ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK && prior_count)
+        status = gc_tensor_read(&m->params, m->prior.offset, prior, prior_count);
+    if (status == GC_OK) {
+        gc_prior_sample(&m->prior, prior, rng, n, temperature, z);
+        status = gc_model_decode(m, z, n, x, NULL);
+    }
+    free(z);
+    free(prior);
+    return status;
+}
+
+/* Encoder pass, prior, and backward pass into grads (zeroed first); the loss and gradient norm
+ * come back to the host. */
+static gc_status forward_backward(gc_model *m, const double *x, size_t n, double *loss,
+                                  double *grad_norm_squared)
+{
+    GC_TRY(reserve_batch(m, n));
+    GC_TRY(upload_rows(&m->acts[0], x, n, m->config.dim));
+    int init = !m->initialized;
+    GC_TRY(encoder_pass(m, n, init));
+    m->initialized = 1;
+    gc_tensor *z = &m->acts[m->op_count];
+    GC_TRY(gc_prior_log_prob(&m->prior, &m->params, z, &m->logp, n));
+
+    /* L = −(1/n) Σ_i (log p_0(z_i) + logdet_i), so ∂L/∂logp_i = ∂L/∂logdet_i = −1/n. */
+    double d_term = -1.0 / (double)n;
+    GC_TRY(gc_tensor_fill(&m->grads, 0.0));
+    GC_TRY(gc_prior_backward(&m->prior, &m->params, &m->grads, z, &m->dz, d_term, n));
+    for (size_t i = m->op_count; i-- > 0;) {
+        gc_op *op = m->ops[i];
+        GC_TRY(op->vt->backward(op, &m->params, &m->grads, &m->acts[i], &m->dz, &m->dx, d_term,
+                                n));
+        gc_tensor swap = m->dz;
+        m->dz = m->dx;
+        m->dx = swap;
+    }
+    GC_TRY(gc_tensor_channel_sum(&m->sum_logp, &m->logp, n, 1, 1));
+    GC_TRY(gc_tensor_channel_sum(&m->sum_logdet, &m->logdet, n, 1, 1));
+    GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, m->reg.total));
+    double sums[3];
+    GC_TRY(gc_tensor_read(&m->sum_logp, 0, &sums[0], 1));
+    GC_TRY(gc_tensor_read(&m->sum_logdet, 0, &sums[1], 1));
+    GC_TRY(gc_tensor_read(&m->grad_norm, 0, &sums[2], 1));
+    *loss = -(sums[0] + sums[1]) / (double)n;
+    *grad_norm_squared = sums[2];
+    return GC_OK;
+}
+
+gc_status gc_model_gradient(gc_model *m, const double *x, size_t n, double *loss,
+                            double *grads)
+{
+    double norm = 0.0;
+    GC_TRY(forward_backward(m, x, n, loss, &norm));
+    return grads ? gc_tensor_download(&m->grads, grads) : GC_OK;
+}
+
+static gc_status adam_step(gc_model *m, const gc_adam_config *a)
+{
+    m->steps++;
+    double t = (double)m->steps;
+    double step_size = a->lr / (1.0 - pow(a->beta1, t));
+    double v_scale = 1.0 / sqrt(1.0 - pow(a->beta2, t));
+    size_t count = m->reg.total;
+    if (m->rt->backend == GC_BACKEND_OPENCL)
+        return gc_run1d(m->rt, "adam_step", count, 64, "mmmmufffff", m->params.buffer,
+                        m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer, (unsigned)count,
+                        a->beta1, a->beta2, step_size, v_scale, a->eps);
+    double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host, *vv = m->adam_v.host;
+    for (size_t j = 0; j < count; j++) {
+        mm[j] = a->beta1 * mm[j] + (1.0 - a->beta1) * g[j];
+        vv[j] = a->beta2 * vv[j] + (1.0 - a->beta2) * g[j] * g[j];
+        p[j] -= step_size * mm[j] / (sqrt(vv[j]) * v_scale + a->eps);
+    }
+    return GC_OK;
+}
+
+gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
+                              const gc_adam_config *adam, double *loss)
+{
+    double norm = 0.0;
+    GC_TRY(forward_backward(m, x, n, loss, &norm));
+    if (!isfinite(*loss) || !isfinite(norm))
+        return GC_ERROR(GC_ERR_NUMERIC, "non-finite %s at step %llu (loss %g, gradient norm² %g)",
+                        isfinite(*loss) ? "gradient" : "loss",
+                        (unsigned long long)m->steps + 1, *loss, norm);
+    return adam_step(m, adam);
+}
+
+gc_status gc_model_get_params(const gc_model *m, double *params)
+{
+    return gc_tensor_read(&m->params, 0, params, m->reg.total);
+}
+
+gc_status gc_model_set_params(gc_model *m, const double *params)
+{
+    return gc_tensor_write(&m->params, 0, params, m->reg.total);
+}
+
+const char *gc_model_param_name(const gc_model *m, size_t index, int *trained)
+{
+    for (size_t b = 0; b < m->reg.count; b++) {
+        const gc_param_block *block = &m->reg.blocks[b];
+        if (index >= block->offset && index < block->offset + block->count) {
+            if (trained) *trained = !block->fixed;
+            return block->name;
+        }
+    }
+    if (trained) *trained = 0;
+    return NULL;
+}

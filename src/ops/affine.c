@@ -1,0 +1,156 @@
+/* The element-wise affine flow z = x ⊙ exp(s) + t, one (s, t) per channel: exercise 1's
+ * warm-up as is, and ActNorm when initialised from the first batch so that its output has zero
+ * mean and unit variance per channel. Reference loops beside the launches of cl/affine.cl. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ops/op.h"
+
+typedef struct affine_op {
+    gc_op base;
+    gc_affine_mode mode;
+    size_t channels, inner; /* per sample: channels × inner values */
+    size_t s_offset, t_offset;
+} affine_op;
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+/* encoder (direction +1) or decoder (−1) */
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
+                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+{
+    affine_op *op = (affine_op *)op_base;
+    size_t count = n * op->channels * op->inner;
+    if (params->rt->backend == GC_BACKEND_REFERENCE) {
+        const double *s = params->host + op->s_offset, *t = params->host + op->t_offset;
+        for (size_t j = 0; j < count; j++) {
+            size_t c = (j / op->inner) % op->channels;
+            out->host[j] = direction > 0 ? in->host[j] * exp(s[c]) + t[c]
+                                         : (in->host[j] - t[c]) * exp(-s[c]);
+        }
+        return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
+                                       direction * (double)op->inner, n);
+    }
+    GC_TRY(gc_run1d(params->rt, "affine_apply", count, 64, "mmmuuuuui", out->buffer, in->buffer,
+                    params->buffer, u(op->s_offset), u(op->t_offset), u(count), u(op->channels),
+                    u(op->inner), direction));
+    return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
+                                   direction * (double)op->inner, n);
+}
+
+static gc_status affine_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
+                               gc_tensor *z, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, x, z, logdet, n, +1);
+}
+
+static gc_status affine_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
+                               gc_tensor *x, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, z, x, logdet, n, -1);
+}
+
+static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
+                                 const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                 double dlogdet, size_t n)
+{
+    affine_op *op = (affine_op *)op_base;
+    size_t count = n * op->channels * op->inner, channels = op->channels, inner = op->inner;
+    /* logdet_i = inner · Σ s for every sample i, so ∂L/∂s_c gains n · inner · dlogdet. */
+    double logdet_grad = (double)(n * inner) * dlogdet;
+    if (params->rt->backend == GC_BACKEND_REFERENCE) {
+        const double *s = params->host + op->s_offset;
+        for (size_t c = 0; c < channels; c++) {
+            double ds = 0.0, dt = 0.0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < inner; k++) {
+                    size_t j = (i * channels + c) * inner + k;
+                    ds += dz->host[j] * x->host[j] * exp(s[c]);
+                    dt += dz->host[j];
+                }
+            grads->host[op->s_offset + c] += ds + logdet_grad;
+            grads->host[op->t_offset + c] += dt;
+        }
+        for (size_t j = 0; j < count; j++)
+            dx->host[j] = dz->host[j] * exp(s[(j / inner) % channels]);
+        return GC_OK;
+    }
+    gc_runtime *rt = params->rt;
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, "affine_backward_params", &kernel));
+    size_t local = gc_reduction_local_size(kernel);
+    GC_TRY(gc_kernel_args(kernel, "muummmuuufL", grads->buffer, u(op->s_offset),
+                          u(op->t_offset), dz->buffer, x->buffer, params->buffer, u(n),
+                          u(channels), u(inner), logdet_grad, local * sizeof(cl_float)));
+    size_t global = channels * local;
+    GC_TRY(gc_launch(rt, kernel, 1, &global, &local));
+    return gc_run1d(rt, "affine_backward_input", count, 64, "mmmuuuu", dx->buffer, dz->buffer,
+                    params->buffer, u(op->s_offset), u(count), u(channels), u(inner));
+}
+
+/* ActNorm: s = −log(std + ε), t = −mean · exp(s), from the statistics of the first batch. */
+static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_tensor *x,
+                                   size_t n)
+{
+    affine_op *op = (affine_op *)op_base;
+    if (op->mode != GC_AFFINE_ACTNORM) return GC_OK;
+    size_t channels = op->channels;
+    gc_tensor mean = {0}, var = {0};
+    double *m = malloc(channels * sizeof *m), *v = malloc(channels * sizeof *v);
+    gc_status status = m && v ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) status = gc_tensor_init1(&mean, params->rt, channels);
+    if (status == GC_OK) status = gc_tensor_init1(&var, params->rt, channels);
+    if (status == GC_OK)
+        status = gc_tensor_channel_moments(&mean, &var, x, n, channels, op->inner);
+    if (status == GC_OK) status = gc_tensor_download(&mean, m);
+    if (status == GC_OK) status = gc_tensor_download(&var, v);
+    if (status == GC_OK) {
+        for (size_t c = 0; c < channels; c++) {
+            v[c] = -log(sqrt(v[c]) + 1e-6); /* s */
+            m[c] = -m[c] * exp(v[c]);       /* t */
+        }
+        status = gc_tensor_write(params, op->s_offset, v, channels);
+    }
+    if (status == GC_OK) status = gc_tensor_write(params, op->t_offset, m, channels);
+    gc_tensor_release(&mean);
+    gc_tensor_release(&var);
+    free(m);
+    free(v);
+    return status;
+}
+
+static void affine_init_params(gc_op *op_base, double *params, gc_rng *rng)
+{
+    (void)rng; /* the identity until data (ActNorm) or training says otherwise */
+    affine_op *op = (affine_op *)op_base;
+    for (size_t c = 0; c < op->channels; c++) params[op->s_offset + c] = params[op->t_offset + c] = 0.0;
+}
+
+static void affine_destroy(gc_op *op) { free(op); }
+
+static const gc_op_vtable affine_vtable = {"affine", affine_encode, affine_decode,
+                                           affine_backward, actnorm_data_init,
+                                           affine_init_params, affine_destroy};
+
+gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                           size_t dim, gc_affine_mode mode)
+{
+    affine_op *op = calloc(1, sizeof *op);
+    if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    op->base.vt = &affine_vtable;
+    op->base.rt = rt;
+    op->base.dim = dim;
+    snprintf(op->base.name, sizeof op->base.name, "%s", name);
+    op->mode = mode;
+    op->channels = dim;
+    op->inner = 1;
+    gc_status status = gc_param_reserve(reg, name, "log_scale", dim, &op->s_offset);
+    if (status == GC_OK) status = gc_param_reserve(reg, name, "shift", dim, &op->t_offset);
+    if (status != GC_OK) {
+        free(op);
+        return status;
+    }
+    *out = &op->base;
+    return GC_OK;
+}

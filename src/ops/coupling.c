@@ -1,0 +1,269 @@
+/* Affine coupling for vectors: y_a = x_a, y_b = x_b ⊙ exp(s) + t with s = scale ⊙ tanh(raw),
+ * where raw = MLP_scale(x_a) and t = MLP_shift(x_a) are two ReLU networks run as the two groups
+ * of one set of dense layers. The last layers start at zero, so a new coupling is the identity.
+ * The element-wise part has its reference loops here and its kernels in cl/coupling.cl; the
+ * networks go through ops/dense.c on either backend. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ops/dense.h"
+#include "ops/op.h"
+
+enum { NETS = 2 }; /* group 0: the scale network, group 1: the shift network */
+
+typedef struct coupling_op {
+    gc_op base;
+    gc_coupling_config config;
+    size_t a_begin, a_dim, b_begin, b_dim;
+    gc_dense *layers; /* depth + 1 layers; the last one has no ReLU */
+    int layer_count;
+    size_t scale_offset;
+    /* Scratch for `capacity` rows: hidden activations and their gradients, the networks'
+     * outputs and theirs, and per-sample terms of the scale gradient. */
+    size_t capacity;
+    gc_tensor hidden, d_hidden, nets, d_nets, dscale_rows;
+} coupling_op;
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+static gc_status reserve(coupling_op *op, size_t n)
+{
+    if (n <= op->capacity) return GC_OK;
+    size_t h = op->config.hidden, depth = (size_t)op->config.depth;
+    gc_runtime *rt = op->base.rt;
+    GC_TRY(gc_scratch_reserve(&op->hidden, rt, depth * NETS * n, h));
+    GC_TRY(gc_scratch_reserve(&op->d_hidden, rt, depth * NETS * n, h));
+    GC_TRY(gc_scratch_reserve(&op->nets, rt, NETS * n, op->b_dim));
+    GC_TRY(gc_scratch_reserve(&op->d_nets, rt, NETS * n, op->b_dim));
+    GC_TRY(gc_scratch_reserve(&op->dscale_rows, rt, n, op->b_dim));
+    op->capacity = n;
+    return GC_OK;
+}
+
+/* Rows of hidden layer k (0-based) in `t`, group stride = capacity rows. */
+static gc_rows hidden_rows(const coupling_op *op, const gc_tensor *t, int k)
+{
+    size_t h = op->config.hidden, block = op->capacity * h;
+    return (gc_rows){t, (size_t)k * NETS * block, h, block};
+}
+
+static gc_rows nets_rows(const coupling_op *op, const gc_tensor *t)
+{
+    return (gc_rows){t, 0, op->b_dim, op->capacity * op->b_dim};
+}
+
+/* The conditioning half of a batch, shared by both networks. */
+static gc_rows input_rows(const coupling_op *op, const gc_tensor *x)
+{
+    return (gc_rows){x, op->a_begin, op->base.dim, 0};
+}
+
+/* Runs both networks on the conditioning half of `in`, filling hidden and nets. */
+static gc_status run_nets(coupling_op *op, const gc_tensor *params, const gc_tensor *in,
+                          size_t n)
+{
+    gc_rows rows = input_rows(op, in);
+    for (int k = 0; k < op->layer_count; k++) {
+        gc_rows out = k + 1 < op->layer_count ? hidden_rows(op, &op->hidden, k)
+                                              : nets_rows(op, &op->nets);
+        GC_TRY(gc_dense_forward(&op->layers[k], params, rows, out, n));
+        rows = out;
+    }
+    return GC_OK;
+}
+
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
+                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+{
+    coupling_op *op = (coupling_op *)op_base;
+    GC_TRY(reserve(op, n));
+    GC_TRY(run_nets(op, params, in, n)); /* in_a = out_a, so decoding sees the same networks */
+    size_t dim = op->base.dim, gstride = op->capacity * op->b_dim;
+    if (params->rt->backend == GC_BACKEND_REFERENCE) {
+        const double *scale = params->host + op->scale_offset, *nets = op->nets.host;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < op->a_dim; k++)
+                out->host[i * dim + op->a_begin + k] = in->host[i * dim + op->a_begin + k];
+            double sum = 0.0;
+            for (size_t j = 0; j < op->b_dim; j++) {
+                double s = scale[j] * tanh(nets[i * op->b_dim + j]);
+                double t = nets[gstride + i * op->b_dim + j];
+                double v = in->host[i * dim + op->b_begin + j];
+                out->host[i * dim + op->b_begin + j] =
+                    direction > 0 ? v * exp(s) + t : (v - t) * exp(-s);
+                sum += s;
+            }
+            logdet->host[i] += direction > 0 ? sum : -sum;
+        }
+        return GC_OK;
+    }
+    return gc_run1d(params->rt, "coupling_apply", n, 64, "mmmumummuuuuuui", out->buffer,
+                    in->buffer, op->nets.buffer, u(gstride), params->buffer,
+                    u(op->scale_offset), logdet->buffer, u(n), u(dim), u(op->a_begin),
+                    u(op->a_dim), u(op->b_begin), u(op->b_dim), direction);
+}
+
+static gc_status coupling_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
+                                 gc_tensor *z, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, x, z, logdet, n, +1);
+}
+
+static gc_status coupling_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
+                                 gc_tensor *x, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, z, x, logdet, n, -1);
+}
+
+/* The element-wise part of the backward pass: dx (a half: dz_a; b half: dz_b·exp(s)), the
+ * gradients of the networks' outputs, and per-sample terms of the scale gradient. */
+static gc_status backward_elementwise(coupling_op *op, const gc_tensor *params,
+                                      const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                      double dlogdet, size_t n)
+{
+    size_t dim = op->base.dim, gstride = op->capacity * op->b_dim, bd = op->b_dim;
+    if (params->rt->backend == GC_BACKEND_OPENCL)
+        return gc_run1d(params->rt, "coupling_backward", n, 64, "mmmmmmumufuuuuuu", dx->buffer,
+                        op->d_nets.buffer, op->dscale_rows.buffer, dz->buffer, x->buffer,
+                        op->nets.buffer, u(gstride), params->buffer, u(op->scale_offset),
+                        dlogdet, u(n), u(dim), u(op->a_begin), u(op->a_dim), u(op->b_begin),
+                        u(bd));
+    const double *scale = params->host + op->scale_offset, *nets = op->nets.host;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < op->a_dim; k++)
+            dx->host[i * dim + op->a_begin + k] = dz->host[i * dim + op->a_begin + k];
+        for (size_t j = 0; j < bd; j++) {
+            double th = tanh(nets[i * bd + j]);
+            double e = exp(scale[j] * th);
+            double g = dz->host[i * dim + op->b_begin + j];
+            double ds = g * x->host[i * dim + op->b_begin + j] * e + dlogdet;
+            dx->host[i * dim + op->b_begin + j] = g * e;
+            op->d_nets.host[i * bd + j] = ds * scale[j] * (1.0 - th * th);
+            op->d_nets.host[gstride + i * bd + j] = g;
+            op->dscale_rows.host[i * bd + j] = ds * th;
+        }
+    }
+    return GC_OK;
+}
+
+static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
+                                   const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                   double dlogdet, size_t n)
+{
+    coupling_op *op = (coupling_op *)op_base;
+    GC_TRY(reserve(op, n));
+    /* The networks' activations are recomputed from x rather than kept from the encoder pass:
+     * cheap for vectors, and the op then holds no state between passes. */
+    GC_TRY(run_nets(op, params, x, n));
+    GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
+    GC_TRY(gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim,
+                                        1.0));
+    gc_rows d_out = nets_rows(op, &op->d_nets);
+    for (int k = op->layer_count - 1; k >= 0; k--) {
+        const gc_dense *layer = &op->layers[k];
+        if (k > 0) {
+            gc_rows in = hidden_rows(op, &op->hidden, k - 1);
+            gc_rows d_in = hidden_rows(op, &op->d_hidden, k - 1);
+            GC_TRY(gc_dense_backward_params(layer, grads, d_out, in, n));
+            /* The input was a ReLU output: its gradient passes only where it was positive. */
+            GC_TRY(gc_dense_backward_input(layer, params, d_out, d_in, in, 0, n));
+            d_out = d_in;
+        } else {
+            gc_rows in = input_rows(op, x);
+            gc_rows none = {NULL, 0, 0, 0};
+            GC_TRY(gc_dense_backward_params(layer, grads, d_out, in, n));
+            GC_TRY(gc_dense_backward_input(layer, params, d_out, (gc_rows){dx, op->a_begin,
+                                           op->base.dim, 0}, none, 1, n));
+        }
+    }
+    return GC_OK;
+}
+
+/* PyTorch's nn.Linear default, U(−1/√fan_in, 1/√fan_in), for the hidden layers; zeros for the
+ * output layer so that the coupling starts as the identity (as Glow does); scale 1. */
+static void coupling_init_params(gc_op *op_base, double *params, gc_rng *rng)
+{
+    coupling_op *op = (coupling_op *)op_base;
+    for (int k = 0; k < op->layer_count; k++) {
+        const gc_dense *layer = &op->layers[k];
+        int last = k + 1 == op->layer_count;
+        double bound = 1.0 / sqrt((double)layer->in_dim);
+        size_t weights = NETS * layer->out_dim * layer->in_dim, biases = NETS * layer->out_dim;
+        for (size_t i = 0; i < weights; i++)
+            params[layer->w_offset + i] = last ? 0.0 : bound * (2.0 * gc_rng_uniform(rng) - 1.0);
+        for (size_t i = 0; i < biases; i++)
+            params[layer->b_offset + i] = last ? 0.0 : bound * (2.0 * gc_rng_uniform(rng) - 1.0);
+    }
+    for (size_t j = 0; j < op->b_dim; j++) params[op->scale_offset + j] = 1.0;
+}
+
+static void coupling_destroy(gc_op *op_base)
+{
+    coupling_op *op = (coupling_op *)op_base;
+    gc_tensor_release(&op->hidden);
+    gc_tensor_release(&op->d_hidden);
+    gc_tensor_release(&op->nets);
+    gc_tensor_release(&op->d_nets);
+    gc_tensor_release(&op->dscale_rows);
+    free(op->layers);
+    free(op);
+}
+
+static const gc_op_vtable coupling_vtable = {"coupling", coupling_encode, coupling_decode,
+                                             coupling_backward, NULL, coupling_init_params,
+                                             coupling_destroy};
+
+gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                             const char *name, size_t dim, gc_coupling_config config)
+{
+    if (dim < 2) return GC_ERROR(GC_ERR_ARGUMENT, "a coupling needs at least 2 dimensions");
+    if (config.depth < 1 || config.hidden < 1)
+        return GC_ERROR(GC_ERR_ARGUMENT, "coupling networks need at least one hidden layer");
+    coupling_op *op = calloc(1, sizeof *op);
+    if (op) op->layers = calloc((size_t)config.depth + 1, sizeof *op->layers);
+    if (!op || !op->layers) {
+        free(op);
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    op->base.vt = &coupling_vtable;
+    op->base.rt = rt;
+    op->base.dim = dim;
+    snprintf(op->base.name, sizeof op->base.name, "%s", name);
+    op->config = config;
+    size_t half = dim / 2;
+    op->a_dim = half;
+    op->b_dim = dim - half;
+    /* Parity 0 conditions on the first half, parity 1 on the last: alternating couplings
+     * transform every dimension. */
+    op->a_begin = config.parity ? dim - half : 0;
+    op->b_begin = config.parity ? 0 : half;
+    op->layer_count = config.depth + 1;
+
+    gc_status status = GC_OK;
+    for (int k = 0; k < op->layer_count && status == GC_OK; k++) {
+        gc_dense *layer = &op->layers[k];
+        int last = k + 1 == op->layer_count;
+        layer->groups = NETS;
+        layer->in_dim = k == 0 ? op->a_dim : config.hidden;
+        layer->out_dim = last ? op->b_dim : config.hidden;
+        layer->has_bias = 1;
+        layer->relu = !last;
+        char weight_name[32], bias_name[32];
+        snprintf(weight_name, sizeof weight_name, "net%d.weight", k);
+        snprintf(bias_name, sizeof bias_name, "net%d.bias", k);
+        status = gc_param_reserve(reg, name, weight_name,
+                                  NETS * layer->out_dim * layer->in_dim, &layer->w_offset);
+        if (status == GC_OK)
+            status = gc_param_reserve(reg, name, bias_name, NETS * layer->out_dim,
+                                      &layer->b_offset);
+    }
+    if (status == GC_OK)
+        status = gc_param_reserve(reg, name, "scale", op->b_dim, &op->scale_offset);
+    if (status != GC_OK) {
+        coupling_destroy(&op->base);
+        return status;
+    }
+    *out = &op->base;
+    return GC_OK;
+}

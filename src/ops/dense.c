@@ -1,0 +1,112 @@
+/* Fully connected layers: the reference loops (double) beside the OpenCL launches of
+ * cl/dense.cl. Both compute the same sums in the same order. */
+#include "ops/dense.h"
+
+#include "internal.h"
+
+static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
+
+static const double *row_ptr(gc_rows v, size_t g, size_t r)
+{
+    return v.t->host + v.offset + g * v.group_stride + r * v.ld;
+}
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in,
+                           gc_rows out, size_t rows)
+{
+    size_t groups = layer->groups, in_dim = layer->in_dim, out_dim = layer->out_dim;
+    if (is_reference(weights)) {
+        for (size_t g = 0; g < groups; g++)
+            for (size_t r = 0; r < rows; r++) {
+                const double *x = row_ptr(in, g, r);
+                double *y = (double *)row_ptr(out, g, r);
+                for (size_t o = 0; o < out_dim; o++) {
+                    const double *w = weights->host + layer->w_offset + (g * out_dim + o) * in_dim;
+                    double sum = layer->has_bias ? weights->host[layer->b_offset + g * out_dim + o]
+                                                 : 0.0;
+                    for (size_t i = 0; i < in_dim; i++) sum += w[i] * x[i];
+                    y[o] = layer->relu && sum < 0.0 ? 0.0 : sum;
+                }
+            }
+        return GC_OK;
+    }
+    gc_runtime *rt = weights->rt;
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, "dense_forward", &kernel));
+    GC_TRY(gc_kernel_args(kernel, "muuumuuumuuuuuuu", out.t->buffer, u(out.offset), u(out.ld),
+                          u(out.group_stride), in.t->buffer, u(in.offset), u(in.ld),
+                          u(in.group_stride), weights->buffer, u(layer->w_offset),
+                          u(layer->b_offset), u(layer->has_bias), u(layer->relu), u(in_dim),
+                          u(out_dim), u(rows)));
+    size_t global[3] = {out_dim, rows, groups};
+    return gc_launch(rt, kernel, 3, global, NULL);
+}
+
+gc_status gc_dense_backward_input(const gc_dense *layer, const gc_tensor *weights, gc_rows dout,
+                                  gc_rows din, gc_rows mask, int accumulate, size_t rows)
+{
+    size_t groups = layer->groups, in_dim = layer->in_dim, out_dim = layer->out_dim;
+    int shared = din.group_stride == 0;
+    size_t out_groups = shared ? 1 : groups;
+    if (is_reference(weights)) {
+        for (size_t g = 0; g < out_groups; g++)
+            for (size_t r = 0; r < rows; r++)
+                for (size_t i = 0; i < in_dim; i++) {
+                    double sum = 0.0;
+                    for (size_t gg = shared ? 0 : g; gg < (shared ? groups : g + 1); gg++) {
+                        const double *dy = row_ptr(dout, gg, r);
+                        const double *w = weights->host + layer->w_offset + gg * out_dim * in_dim;
+                        for (size_t o = 0; o < out_dim; o++) sum += dy[o] * w[o * in_dim + i];
+                    }
+                    if (mask.t && row_ptr(mask, g, r)[i] <= 0.0) sum = 0.0;
+                    double *dx = (double *)row_ptr(din, g, r) + i;
+                    *dx = accumulate ? *dx + sum : sum;
+                }
+        return GC_OK;
+    }
+    gc_runtime *rt = weights->rt;
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, "dense_backward_input", &kernel));
+    /* Without a mask the kernel still needs a valid buffer argument. */
+    const gc_tensor *mask_t = mask.t ? mask.t : weights;
+    GC_TRY(gc_kernel_args(kernel, "muuuumuuumumuuuuuuu", din.t->buffer, u(din.offset),
+                          u(din.ld), u(din.group_stride), u(accumulate != 0), dout.t->buffer,
+                          u(dout.offset), u(dout.ld), u(dout.group_stride), weights->buffer,
+                          u(layer->w_offset), mask_t->buffer, u(mask.t ? mask.offset : 0),
+                          u(mask.t != NULL), u(in_dim), u(out_dim), u(rows), u(groups)));
+    size_t global[3] = {in_dim, rows, out_groups};
+    return gc_launch(rt, kernel, 3, global, NULL);
+}
+
+gc_status gc_dense_backward_params(const gc_dense *layer, gc_tensor *grads, gc_rows dout,
+                                   gc_rows in, size_t rows)
+{
+    size_t groups = layer->groups, in_dim = layer->in_dim, out_dim = layer->out_dim;
+    if (is_reference(grads)) {
+        for (size_t g = 0; g < groups; g++)
+            for (size_t o = 0; o < out_dim; o++) {
+                for (size_t i = 0; i < in_dim; i++) {
+                    double sum = 0.0;
+                    for (size_t r = 0; r < rows; r++) sum += row_ptr(dout, g, r)[o] * row_ptr(in, g, r)[i];
+                    grads->host[layer->w_offset + (g * out_dim + o) * in_dim + i] += sum;
+                }
+                if (layer->has_bias) {
+                    double sum = 0.0;
+                    for (size_t r = 0; r < rows; r++) sum += row_ptr(dout, g, r)[o];
+                    grads->host[layer->b_offset + g * out_dim + o] += sum;
+                }
+            }
+        return GC_OK;
+    }
+    gc_runtime *rt = grads->rt;
+    gc_kernel *kernel = NULL;
+    GC_TRY(gc_kernel_find(rt, "dense_backward_params", &kernel));
+    GC_TRY(gc_kernel_args(kernel, "muuumuuumuuuuuu", grads->buffer, u(layer->w_offset),
+                          u(layer->b_offset), u(layer->has_bias), dout.t->buffer, u(dout.offset),
+                          u(dout.ld), u(dout.group_stride), in.t->buffer, u(in.offset),
+                          u(in.ld), u(in.group_stride), u(in_dim), u(out_dim), u(rows)));
+    size_t global[3] = {in_dim + (layer->has_bias ? 1 : 0), out_dim, groups};
+    return gc_launch(rt, kernel, 3, global, NULL);
+}

@@ -1,0 +1,251 @@
+/* Invertible 1x1 convolution on vectors: z = W·x with W = P·(L' + I)·(U' + diag(sign·e^log_s)),
+ * so log|det W| = Σ log_s and W stays invertible whatever the optimiser does (Glow's LU form).
+ * P and sign come from the initial random rotation and are kept fixed. W and W⁻¹ are rebuilt
+ * from the factors at each pass; reference loops beside cl/invconv.cl; products via dense.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/dense.h"
+#include "ops/op.h"
+
+typedef struct invconv_op {
+    gc_op base;
+    size_t lower, upper, log_s, perm, sign; /* parameter offsets */
+    gc_tensor weight, inverse, d_weight;    /* (D, D) scratch */
+} invconv_op;
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+/* L̃ and Ũ entries from the parameters, as cl/invconv.cl reads them. */
+static double lower_unit(const invconv_op *op, const double *p, size_t r, size_t c)
+{
+    return r == c ? 1.0 : (c < r ? p[op->lower + r * op->base.dim + c] : 0.0);
+}
+
+static double upper_diag(const invconv_op *op, const double *p, size_t r, size_t c)
+{
+    if (r == c) return p[op->sign + r] * exp(p[op->log_s + r]);
+    return r < c ? p[op->upper + r * op->base.dim + c] : 0.0;
+}
+
+static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inverse)
+{
+    size_t d = op->base.dim;
+    gc_tensor *out = inverse ? &op->inverse : &op->weight;
+    if (params->rt->backend == GC_BACKEND_OPENCL) {
+        gc_kernel *kernel = NULL;
+        GC_TRY(gc_kernel_find(params->rt, inverse ? "invconv_inverse" : "invconv_weight",
+                              &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmuuuuuu", out->buffer, params->buffer, u(op->lower),
+                              u(op->upper), u(op->log_s), u(op->perm), u(op->sign), u(d)));
+        size_t global[2] = {d, d};
+        return gc_launch(params->rt, kernel, inverse ? 1 : 2, global, NULL);
+    }
+    const double *p = params->host;
+    double *w = out->host;
+    if (!inverse) {
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++) {
+                double sum = 0.0;
+                for (size_t k = 0; k < d; k++) {
+                    double lu = 0.0;
+                    for (size_t m = 0; m <= (k < j ? k : j); m++)
+                        lu += lower_unit(op, p, k, m) * upper_diag(op, p, m, j);
+                    sum += p[op->perm + i * d + k] * lu;
+                }
+                w[i * d + j] = sum;
+            }
+        return GC_OK;
+    }
+    for (size_t j = 0; j < d; j++) { /* column j of Ũ⁻¹·L̃⁻¹·Pᵀ */
+        for (size_t k = 0; k < d; k++) {
+            double y = p[op->perm + j * d + k];
+            for (size_t m = 0; m < k; m++) y -= lower_unit(op, p, k, m) * w[m * d + j];
+            w[k * d + j] = y;
+        }
+        for (size_t k = d; k-- > 0;) {
+            double x = w[k * d + j];
+            for (size_t m = k + 1; m < d; m++) x -= upper_diag(op, p, k, m) * w[m * d + j];
+            w[k * d + j] = x / upper_diag(op, p, k, k);
+        }
+    }
+    return GC_OK;
+}
+
+/* z = x·Wᵀ (row-major batch), or x = z·W⁻ᵀ. */
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
+                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+{
+    invconv_op *op = (invconv_op *)op_base;
+    size_t d = op->base.dim;
+    GC_TRY(build_weight(op, params, direction < 0));
+    gc_dense layer = {1, d, d, 0, 0, 0, 0};
+    GC_TRY(gc_dense_forward(&layer, direction > 0 ? &op->weight : &op->inverse,
+                            (gc_rows){in, 0, d, 0}, (gc_rows){out, 0, d, 0}, n));
+    return gc_logdet_add_param_sum(logdet, params, op->log_s, d, direction, n);
+}
+
+static gc_status invconv_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
+                                gc_tensor *z, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, x, z, logdet, n, +1);
+}
+
+static gc_status invconv_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
+                                gc_tensor *x, gc_tensor *logdet, size_t n)
+{
+    return apply(op, params, z, x, logdet, n, -1);
+}
+
+static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
+                                  const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                  double dlogdet, size_t n)
+{
+    invconv_op *op = (invconv_op *)op_base;
+    size_t d = op->base.dim;
+    GC_TRY(build_weight(op, params, 0));
+    gc_dense layer = {1, d, d, 0, 0, 0, 0};
+    gc_rows none = {NULL, 0, 0, 0};
+    GC_TRY(gc_dense_backward_input(&layer, &op->weight, (gc_rows){dz, 0, d, 0},
+                                   (gc_rows){dx, 0, d, 0}, none, 0, n));
+    GC_TRY(gc_tensor_fill(&op->d_weight, 0.0));
+    GC_TRY(gc_dense_backward_params(&layer, &op->d_weight, (gc_rows){dz, 0, d, 0},
+                                    (gc_rows){x, 0, d, 0}, n));
+    double logdet_grad = (double)n * dlogdet;
+    if (params->rt->backend == GC_BACKEND_OPENCL) {
+        gc_kernel *kernel = NULL;
+        GC_TRY(gc_kernel_find(params->rt, "invconv_param_grads", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmmuuuuuuf", grads->buffer, params->buffer,
+                              op->d_weight.buffer, u(op->lower), u(op->upper), u(op->log_s),
+                              u(op->perm), u(op->sign), u(d), logdet_grad));
+        size_t global[2] = {d, d};
+        return gc_launch(params->rt, kernel, 2, global, NULL);
+    }
+    const double *p = params->host, *dw = op->d_weight.host;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            double sum = 0.0;
+            for (size_t m = 0; m < d; m++) {
+                size_t r = i > j ? i : m, c = i > j ? m : j;
+                double g = 0.0; /* (Pᵀ·dW)[r][c] */
+                for (size_t q = 0; q < d; q++) g += p[op->perm + q * d + r] * dw[q * d + c];
+                sum += i > j ? g * upper_diag(op, p, j, m) : lower_unit(op, p, m, i) * g;
+            }
+            if (i > j)
+                grads->host[op->lower + i * d + j] += sum;
+            else if (i < j)
+                grads->host[op->upper + i * d + j] += sum;
+            else
+                grads->host[op->log_s + i] += sum * upper_diag(op, p, i, i) + logdet_grad;
+        }
+    return GC_OK;
+}
+
+/* A random rotation (Gram–Schmidt on a Gaussian matrix), factored as Q = P·L·U by Gaussian
+ * elimination with partial pivoting. */
+static void invconv_init_params(gc_op *op_base, double *params, gc_rng *rng)
+{
+    invconv_op *op = (invconv_op *)op_base;
+    size_t d = op->base.dim;
+    double *q = malloc(d * d * sizeof *q);
+    size_t *row_of = malloc(d * sizeof *row_of);
+    if (!q || !row_of) { /* init cannot fail: fall back to the identity */
+        free(q);
+        free(row_of);
+        for (size_t i = 0; i < d * d; i++) {
+            params[op->perm + i] = i % (d + 1) == 0;
+            params[op->lower + i] = params[op->upper + i] = 0.0;
+        }
+        for (size_t i = 0; i < d; i++) params[op->log_s + i] = 0.0, params[op->sign + i] = 1.0;
+        return;
+    }
+    for (size_t i = 0; i < d * d; i++) q[i] = gc_rng_normal(rng);
+    for (size_t c = 0; c < d; c++) { /* orthonormalise the columns */
+        for (size_t prev = 0; prev < c; prev++) {
+            double dot = 0.0;
+            for (size_t r = 0; r < d; r++) dot += q[r * d + c] * q[r * d + prev];
+            for (size_t r = 0; r < d; r++) q[r * d + c] -= dot * q[r * d + prev];
+        }
+        double norm = 0.0;
+        for (size_t r = 0; r < d; r++) norm += q[r * d + c] * q[r * d + c];
+        norm = sqrt(norm);
+        for (size_t r = 0; r < d; r++) q[r * d + c] /= norm;
+    }
+    /* In-place LU of the row-permuted Q: after this, row k of q holds L (below the diagonal)
+     * and U of original row row_of[k]. */
+    for (size_t i = 0; i < d; i++) row_of[i] = i;
+    for (size_t k = 0; k < d; k++) {
+        size_t pivot = k;
+        for (size_t r = k + 1; r < d; r++)
+            if (fabs(q[r * d + k]) > fabs(q[pivot * d + k])) pivot = r;
+        if (pivot != k) {
+            for (size_t c = 0; c < d; c++) {
+                double t = q[k * d + c];
+                q[k * d + c] = q[pivot * d + c];
+                q[pivot * d + c] = t;
+            }
+            size_t t = row_of[k];
+            row_of[k] = row_of[pivot];
+            row_of[pivot] = t;
+        }
+        for (size_t r = k + 1; r < d; r++) {
+            q[r * d + k] /= q[k * d + k];
+            for (size_t c = k + 1; c < d; c++) q[r * d + c] -= q[r * d + k] * q[k * d + c];
+        }
+    }
+    /* Π·Q = L·U with (Π·Q)[k] = Q[row_of[k]], so Q = Πᵀ·L·U: P[row_of[k]][k] = 1. */
+    for (size_t r = 0; r < d; r++)
+        for (size_t c = 0; c < d; c++) {
+            params[op->perm + r * d + c] = 0.0;
+            params[op->lower + r * d + c] = c < r ? q[r * d + c] : 0.0;
+            params[op->upper + r * d + c] = c > r ? q[r * d + c] : 0.0;
+        }
+    for (size_t k = 0; k < d; k++) {
+        params[op->perm + row_of[k] * d + k] = 1.0;
+        double diag = q[k * d + k];
+        params[op->sign + k] = diag < 0.0 ? -1.0 : 1.0;
+        params[op->log_s + k] = log(fabs(diag));
+    }
+    free(q);
+    free(row_of);
+}
+
+static void invconv_destroy(gc_op *op_base)
+{
+    invconv_op *op = (invconv_op *)op_base;
+    gc_tensor_release(&op->weight);
+    gc_tensor_release(&op->inverse);
+    gc_tensor_release(&op->d_weight);
+    free(op);
+}
+
+static const gc_op_vtable invconv_vtable = {"invconv", invconv_encode, invconv_decode,
+                                            invconv_backward, NULL, invconv_init_params,
+                                            invconv_destroy};
+
+gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                            const char *name, size_t dim)
+{
+    invconv_op *op = calloc(1, sizeof *op);
+    if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    op->base.vt = &invconv_vtable;
+    op->base.rt = rt;
+    op->base.dim = dim;
+    snprintf(op->base.name, sizeof op->base.name, "%s", name);
+    gc_status status = gc_param_reserve(reg, name, "lower", dim * dim, &op->lower);
+    if (status == GC_OK) status = gc_param_reserve(reg, name, "upper", dim * dim, &op->upper);
+    if (status == GC_OK) status = gc_param_reserve(reg, name, "log_s", dim, &op->log_s);
+    if (status == GC_OK) status = gc_param_reserve_fixed(reg, name, "perm", dim * dim, &op->perm);
+    if (status == GC_OK) status = gc_param_reserve_fixed(reg, name, "sign", dim, &op->sign);
+    if (status == GC_OK) status = gc_tensor_init2(&op->weight, rt, dim, dim);
+    if (status == GC_OK) status = gc_tensor_init2(&op->inverse, rt, dim, dim);
+    if (status == GC_OK) status = gc_tensor_init2(&op->d_weight, rt, dim, dim);
+    if (status != GC_OK) {
+        invconv_destroy(&op->base);
+        return status;
+    }
+    *out = &op->base;
+    return GC_OK;
+}

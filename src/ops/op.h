@@ -1,0 +1,85 @@
+/* The contract every flow operation implements (SPEC §1's FlowModule), and the parameter
+ * registry they share. All parameters of a model live in one tensor (and their gradients and
+ * Adam moments in three more of the same size): an op knows its parameters by offset, so one
+ * launch zeroes every gradient and one launch steps every parameter. */
+#ifndef GLOWCL_OP_H
+#define GLOWCL_OP_H
+
+#include <stddef.h>
+
+#include "glowcl/rng.h"
+#include "glowcl/tensor.h"
+#include "internal.h"
+
+/* Names and places of the parameter blocks, in registration order. */
+typedef struct gc_param_block {
+    char name[48];
+    size_t offset, count;
+    int fixed; /* saved with the model but never trained (a permutation, a sign) */
+} gc_param_block;
+
+typedef struct gc_param_registry {
+    gc_param_block *blocks;
+    size_t count, capacity;
+    size_t total; /* values so far */
+} gc_param_registry;
+
+/* Reserves `count` values named `name` (copied; `prefix` and `name` are joined with '.'). */
+gc_status gc_param_reserve(gc_param_registry *reg, const char *prefix, const char *name,
+                           size_t count, size_t *offset_out);
+/* The same for values that are part of the model but not trained. */
+gc_status gc_param_reserve_fixed(gc_param_registry *reg, const char *prefix, const char *name,
+                                 size_t count, size_t *offset_out);
+void gc_param_registry_free(gc_param_registry *reg);
+
+/* A batch of vectors travels as an (capacity, dim) tensor of which the first n rows are used;
+ * per-sample log-determinants as a (capacity) tensor. */
+typedef struct gc_op gc_op;
+
+typedef struct gc_op_vtable {
+    const char *kind;
+    /* x → z = f(x); logdet[i] += log|det ∂z_i/∂x_i|. */
+    gc_status (*encode)(gc_op *op, const gc_tensor *params, const gc_tensor *x, gc_tensor *z,
+                        gc_tensor *logdet, size_t n);
+    /* z → x = f⁻¹(z); logdet[i] += log|det ∂x_i/∂z_i| (the negative of the encoder's). */
+    gc_status (*decode)(gc_op *op, const gc_tensor *params, const gc_tensor *z, gc_tensor *x,
+                        gc_tensor *logdet, size_t n);
+    /* For a loss L with dz = ∂L/∂z and ∂L/∂logdet[i] = dlogdet for every i: writes
+     * dx = ∂L/∂x and adds ∂L/∂θ into grads (same layout as params). x is the op's input. */
+    gc_status (*backward)(gc_op *op, const gc_tensor *params, gc_tensor *grads,
+                          const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx, double dlogdet,
+                          size_t n);
+    /* Data-dependent initialisation from the first batch (NULL: none). */
+    gc_status (*data_init)(gc_op *op, gc_tensor *params, const gc_tensor *x, size_t n);
+    /* Writes the op's initial parameters into the host copy of all parameters. */
+    void (*init_params)(gc_op *op, double *params, gc_rng *rng);
+    void (*destroy)(gc_op *op);
+} gc_op_vtable;
+
+struct gc_op {
+    const gc_op_vtable *vt;
+    gc_runtime *rt;
+    size_t dim;
+    char name[32];
+};
+
+/* Constructors: each reserves its parameters in `reg`. */
+typedef enum { GC_AFFINE_PLAIN, GC_AFFINE_ACTNORM } gc_affine_mode;
+gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                           size_t dim, gc_affine_mode mode);
+
+typedef struct gc_coupling_config {
+    size_t hidden; /* width of each hidden layer */
+    int depth;     /* number of hidden layers */
+    int parity;    /* 0: first half conditions the second; 1: the other way round */
+} gc_coupling_config;
+gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                             const char *name, size_t dim, gc_coupling_config config);
+
+gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                            const char *name, size_t dim);
+
+/* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
+gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
+
+#endif

@@ -1,0 +1,53 @@
+/* The parameter registry (names and offsets of every op's parameters in the model's one
+ * parameter tensor) and the scratch buffers ops grow to the batch they are given. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/op.h"
+
+static gc_status reserve(gc_param_registry *reg, const char *prefix, const char *name,
+                         size_t count, int fixed, size_t *offset_out)
+{
+    if (reg->count == reg->capacity) {
+        size_t capacity = reg->capacity ? reg->capacity * 2 : 32;
+        gc_param_block *blocks = realloc(reg->blocks, capacity * sizeof *blocks);
+        if (!blocks) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        reg->blocks = blocks;
+        reg->capacity = capacity;
+    }
+    gc_param_block *b = &reg->blocks[reg->count++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->name, sizeof b->name, "%s.%s", prefix, name);
+    b->offset = reg->total;
+    b->count = count;
+    b->fixed = fixed;
+    reg->total += count;
+    *offset_out = b->offset;
+    return GC_OK;
+}
+
+gc_status gc_param_reserve(gc_param_registry *reg, const char *prefix, const char *name,
+                           size_t count, size_t *offset_out)
+{
+    return reserve(reg, prefix, name, count, 0, offset_out);
+}
+
+gc_status gc_param_reserve_fixed(gc_param_registry *reg, const char *prefix, const char *name,
+                                 size_t count, size_t *offset_out)
+{
+    return reserve(reg, prefix, name, count, 1, offset_out);
+}
+
+void gc_param_registry_free(gc_param_registry *reg)
+{
+    free(reg->blocks);
+    memset(reg, 0, sizeof *reg);
+}
+
+gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols)
+{
+    if (t->rt == rt && t->count >= rows * cols) return GC_OK;
+    gc_tensor_release(t);
+    return gc_tensor_init2(t, rt, rows, cols);
+}
