@@ -8,7 +8,7 @@ __kernel void affine_apply(__global float *out, __global const float *in,
 {
     uint j = get_global_id(0);
     if (j >= count) return;
-    uint c = (j / inner) % channels;
+    uint c = channel_of(j, channels, inner);
     float s = params[s_offset + c], t = params[t_offset + c];
     out[j] = direction > 0 ? in[j] * exp(s) + t : (in[j] - t) * exp(-s);
 }
@@ -20,7 +20,7 @@ __kernel void affine_backward_input(__global float *dx, __global const float *dz
 {
     uint j = get_global_id(0);
     if (j >= count) return;
-    uint c = (j / inner) % channels;
+    uint c = channel_of(j, channels, inner);
     dx[j] = dz[j] * exp(params[s_offset + c]);
 }
 
@@ -44,4 +44,18 @@ __kernel void affine_backward_params(__global float *grads, uint s_offset, uint 
         grads[s_offset + c] += ds + logdet_grad;
         grads[t_offset + c] += dt;
     }
+}
+
+/* ActNorm's data-dependent initialisation from the batch's per-channel mean and variance:
+ * s = −log(σ + 1e-6), t = −mean · exp(s), so the batch comes out with zero mean and unit
+ * variance. One work-item per channel. */
+__kernel void actnorm_init(__global float *params, uint s_offset, uint t_offset,
+                           __global const float *mean, __global const float *var,
+                           uint channels)
+{
+    uint c = get_global_id(0);
+    if (c >= channels) return;
+    float s = -log(sqrt(var[c]) + 1e-6f);
+    params[s_offset + c] = s;
+    params[t_offset + c] = -mean[c] * exp(s);
 }

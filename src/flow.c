@@ -10,28 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op.h"
-#include "prior.h"
+#include "model_internal.h"
 
 /* Inference in chunks of this many points bounds the scratch memory of large requests. */
 enum { CHUNK = 4096 };
-
-struct gc_model {
-    gc_runtime *rt;
-    gc_model_config config;
-    gc_param_registry reg;
-    gc_op **ops;
-    size_t op_count;
-    gc_prior prior;
-    gc_tensor params, grads, adam_m, adam_v; /* all the same size: reg.total */
-    uint64_t steps;
-    int initialized;
-    /* Batch buffers for `capacity` rows: acts[i] is the input of op i, acts[op_count] the
-     * latent; dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
-    size_t capacity;
-    gc_tensor *acts;
-    gc_tensor dz, dx, logdet, logp, sum_logp, sum_logdet, grad_norm;
-};
 
 void gc_model_config_default(gc_model_config *config, size_t dim)
 {
@@ -110,8 +92,7 @@ static gc_status check_config(const gc_model_config *c)
     return GC_OK;
 }
 
-/* Builds everything but the parameter values. */
-static gc_status model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config)
+gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config)
 {
     GC_TRY(check_config(config));
     gc_model *m = calloc(1, sizeof *m);
@@ -144,7 +125,7 @@ gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_c
 {
     *model_out = NULL;
     gc_model *m = NULL;
-    GC_TRY(model_alloc(&m, rt, config));
+    GC_TRY(gc_model_alloc(&m, rt, config));
     double *host = calloc(m->reg.total ? m->reg.total : 1, sizeof *host);
     if (!host) {
         gc_model_free(m);

@@ -76,5 +76,61 @@ expect_exit 0 "check on device 0" -- "$glowcl" check -d 0
 expect_text "checks passed" "check summary"
 sed 's/^/    /' "$work/out"
 
+# Exercise 1: the affine warm-up recovers mu within 0.02 and sigma within 2 %.
+expect_exit 0 "train affine" -- "$glowcl" train affine --mu 1.5,-2 --sigma 0.5,3 --out "$work/affine"
+sed 's/^/    /' "$work/out"
+awk '$1 ~ /^[0-9]+$/ && NF == 5 { dm = $3 - $2; if (dm < 0) dm = -dm; ds = ($5 - $4) / $4; if (ds < 0) ds = -ds;
+     if (dm > 0.02 || ds > 0.02) bad = 1; rows++ }
+     END { exit (rows == 2 && !bad) ? 0 : 1 }' "$work/out" || fail "affine warm-up: mean or std off"
+[ -s "$work/affine/model.glowcl" ] || fail "train affine --out wrote no model"
+
+# Exercise 2: the default 10-layer Glow on two-moons, both priors, with their pictures.
+nll_at_most() { # nll_at_most LIMIT WHAT: the "test NLL: X" line of $work/out is <= LIMIT
+    nll=$(sed -n 's/^test NLL: \([0-9.]*\).*/\1/p' "$work/out")
+    if [ -z "$nll" ] || ! awk -v a="$nll" -v b="$1" 'BEGIN { exit !(a <= b) }'; then
+        fail "$2: test NLL '$nll' above $1"
+    else
+        echo "ok: $2: test NLL $nll <= $1"
+    fi
+}
+for prior in gauss mix; do
+    limit=0.38; [ "$prior" = mix ] && limit=0.45
+    expect_exit 0 "train moons --prior $prior" -- "$glowcl" train moons --prior "$prior" --out "$work/moons-$prior"
+    sed 's/^/    /' "$work/out" | tail -4
+    nll_at_most "$limit" "moons $prior"
+    for picture in data samples latent density loss; do
+        head -c 8 "$work/moons-$prior/$picture.png" 2>/dev/null | od -An -c | grep -q "P   N   G" ||
+            fail "moons $prior: $picture.png missing or not a PNG"
+    done
+done
+model="$work/moons-gauss/model.glowcl"
+
+expect_exit 0 "eval on fresh moons" -- "$glowcl" eval --model "$model" --data moons
+expect_text "NLL: " "eval prints the NLL"
+expect_exit 0 "eval on the reference path" -- "$glowcl" eval --model "$model" --reference
+expect_exit 0 "sample to CSV" -- "$glowcl" sample --model "$model" --n 500 --temperature 0.8 --out "$work/s.csv"
+[ "$(grep -c . "$work/s.csv")" -eq 501 ] || fail "sample --n 500 wrote $(grep -c . "$work/s.csv") lines"
+expect_exit 0 "sample to PNG" -- "$glowcl" sample --model "$model" --n 500 --out "$work/s.png"
+expect_exit 0 "eval a CSV" -- "$glowcl" eval --model "$model" --data "$work/s.csv"
+expect_exit 0 "train csv on those samples" -- "$glowcl" train csv --data "$work/s.csv" --steps 50 --batch 100 --out "$work/csv"
+if [ -n "${GLOWCL_EXAMPLE:-}" ]; then
+    expect_exit 0 "the embedding example" -- "$GLOWCL_EXAMPLE" "$model"
+    expect_text "log p" "example prints densities"
+fi
+
+# Bad input: a clear message and the documented exit code.
+printf 'x,y\n1,2\n3,abc\n' >"$work/bad.csv"
+expect_exit 3 "malformed CSV" -- "$glowcl" train csv --data "$work/bad.csv"
+expect_text "bad.csv:3" "malformed CSV names the line"
+expect_exit 3 "missing model file" -- "$glowcl" eval --model "$work/none.glowcl"
+printf 'not a model' >"$work/junk.glowcl"
+expect_exit 3 "not a model file" -- "$glowcl" sample --model "$work/junk.glowcl" --out "$work/j.csv"
+expect_exit 2 "zero steps" -- "$glowcl" train moons --steps 0
+expect_exit 2 "unknown prior" -- "$glowcl" train moons --prior laplace
+expect_exit 2 "batch larger than the data" -- "$glowcl" train csv --data "$work/s.csv" --batch 1000
+expect_exit 2 "sample to an unknown format" -- "$glowcl" sample --model "$model" --out "$work/s.txt"
+"$glowcl" train affine --mu 0,0,0 --sigma 1,1,1 --steps 10 --out "$work/affine3" >/dev/null 2>&1
+expect_exit 2 "model of another dimension" -- "$glowcl" eval --model "$work/affine3/model.glowcl"
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -2,17 +2,20 @@
 # Runs one Check test program inside oclgrind and fails if oclgrind reports anything: kernel
 # faults (out-of-bounds access, data race, uninitialised read) go to its --log file, API misuse
 # to stderr, and oclgrind itself exits with the program's status whatever it found.
-# Usage: oclgrind_test.sh OCLGRIND TEST-PROGRAM
+# Usage: oclgrind_test.sh OCLGRIND TEST-PROGRAM [OCLGRIND-CHECKS...]
+# The checks default to --check-api --data-races --uninitialized.
 set -u
 oclgrind=$1
 program=$2
+shift 2
+checks=${*:---check-api --data-races --uninitialized}
 log=$(mktemp)
 errors=$(mktemp)
 trap 'rm -f "$log" "$errors"' EXIT
 # One process (CK_FORK=no): a forked child's reports would not reach this log. Tests that
 # provoke OpenCL errors on purpose see GLOWCL_TEST_UNDER_OCLGRIND and skip themselves.
 CK_FORK=no GLOWCL_TEST_UNDER_OCLGRIND=1 \
-    "$oclgrind" --check-api --data-races --uninitialized --log "$log" "$program" 2>"$errors"
+    "$oclgrind" $checks --log "$log" "$program" 2>"$errors"
 status=$?
 cat "$errors" >&2
 found=0

@@ -15,6 +15,13 @@ extern "C" {
 
 /* ‖device − reference‖₂ / ‖reference‖₂ for one float32 operation. */
 #define GC_TOL_DEVICE 1e-4
+/* max |decode(encode(x)) − x| in float32: one op, and a whole model. */
+#define GC_TOL_INVERSE_OP 1e-5
+#define GC_TOL_INVERSE_MODEL 1e-4
+/* |log-det − log|det J|| with J from central finite differences in double. */
+#define GC_TOL_LOGDET 1e-4
+/* ‖backprop − finite differences‖ / ‖finite differences‖ on the reference path (double). */
+#define GC_TOL_GRADIENT 1e-6
 
 typedef struct gc_check_row {
     char name[64];     /* what was checked, e.g. "gemm 37x53x29 A^T B" */
@@ -41,6 +48,12 @@ double gc_relative_error(const double *a, const double *b, size_t n);
  * fresh random inputs drawn from `seed`. */
 gc_status gc_check_tensor_ops(gc_runtime *device, uint64_t seed, gc_check_report *report);
 gc_status gc_check_gemm(gc_runtime *device, uint64_t seed, gc_check_report *report);
+
+/* Every flow op (affine, ActNorm, coupling, 1x1 convolution) and whole 10-layer models with
+ * each prior: inverse, log-determinant against a finite-difference Jacobian, gradients against
+ * finite differences (reference path, double), and, when `device` is an OpenCL runtime (it may
+ * be NULL), the device against the reference. */
+gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report);
 
 #ifdef __cplusplus
 }

@@ -68,5 +68,8 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
 
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

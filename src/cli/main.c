@@ -13,7 +13,12 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  devices    list OpenCL platforms and devices (--json for JSON)\n"
-    "  check      compare every OpenCL operation with the reference path\n"
+    "  check      check every flow op and model: inverse, log-det and gradients against\n"
+    "             finite differences, and the OpenCL device against the reference path\n"
+    "  train      train a flow: `train affine` (exercise 1), `train moons` (exercise 2),\n"
+    "             `train csv --data FILE.csv` (your own points)\n"
+    "  sample     draw points from a model file (CSV, or a PNG scatter plot)\n"
+    "  eval       mean negative log-likelihood of points under a model file\n"
     "\n"
     "Device flags (every command):\n"
     "  -d, --device N|P:D|NAME   device N of the `glowcl devices` list, device D of platform P,\n"
@@ -47,6 +52,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc, argv);
     if (strcmp(argv[1], "check") == 0) return cmd_check(argc, argv);
+    if (strcmp(argv[1], "train") == 0) return cmd_train(argc, argv);
+    if (strcmp(argv[1], "sample") == 0) return cmd_sample(argc, argv);
+    if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc, argv);
     fprintf(stderr, "glowcl: unknown command '%s' (see glowcl --help)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -89,7 +89,8 @@ static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_ten
                     params->buffer, u(op->s_offset), u(count), u(channels), u(inner));
 }
 
-/* ActNorm: s = −log(std + ε), t = −mean · exp(s), from the statistics of the first batch. */
+/* ActNorm: s = −log(σ + ε), t = −mean · exp(s), from the statistics of the first batch,
+ * computed where the parameters live (no round trip to the host). */
 static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_tensor *x,
                                    size_t n)
 {
@@ -97,26 +98,23 @@ static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_t
     if (op->mode != GC_AFFINE_ACTNORM) return GC_OK;
     size_t channels = op->channels;
     gc_tensor mean = {0}, var = {0};
-    double *m = malloc(channels * sizeof *m), *v = malloc(channels * sizeof *v);
-    gc_status status = m && v ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    if (status == GC_OK) status = gc_tensor_init1(&mean, params->rt, channels);
+    gc_status status = gc_tensor_init1(&mean, params->rt, channels);
     if (status == GC_OK) status = gc_tensor_init1(&var, params->rt, channels);
     if (status == GC_OK)
         status = gc_tensor_channel_moments(&mean, &var, x, n, channels, op->inner);
-    if (status == GC_OK) status = gc_tensor_download(&mean, m);
-    if (status == GC_OK) status = gc_tensor_download(&var, v);
-    if (status == GC_OK) {
+    if (status == GC_OK && params->rt->backend == GC_BACKEND_OPENCL) {
+        status = gc_run1d(params->rt, "actnorm_init", channels, 64, "muummu", params->buffer,
+                          u(op->s_offset), u(op->t_offset), mean.buffer, var.buffer,
+                          u(channels));
+    } else if (status == GC_OK) {
         for (size_t c = 0; c < channels; c++) {
-            v[c] = -log(sqrt(v[c]) + 1e-6); /* s */
-            m[c] = -m[c] * exp(v[c]);       /* t */
+            double s = -log(sqrt(var.host[c]) + 1e-6);
+            params->host[op->s_offset + c] = s;
+            params->host[op->t_offset + c] = -mean.host[c] * exp(s);
         }
-        status = gc_tensor_write(params, op->s_offset, v, channels);
     }
-    if (status == GC_OK) status = gc_tensor_write(params, op->t_offset, m, channels);
     gc_tensor_release(&mean);
     gc_tensor_release(&var);
-    free(m);
-    free(v);
     return status;
 }
 

@@ -98,7 +98,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
         }
         return GC_OK;
     }
-    return gc_run1d(params->rt, "coupling_apply", n, 64, "mmmumummuuuuuui", out->buffer,
+    return gc_run1d(params->rt, "coupling_apply", n, 64, "mmmumumuuuuuui", out->buffer,
                     in->buffer, op->nets.buffer, u(gstride), params->buffer,
                     u(op->scale_offset), logdet->buffer, u(n), u(dim), u(op->a_begin),
                     u(op->a_dim), u(op->b_begin), u(op->b_dim), direction);

@@ -22,11 +22,11 @@ gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_r
             for (size_t r = 0; r < rows; r++) {
                 const double *x = row_ptr(in, g, r);
                 double *y = (double *)row_ptr(out, g, r);
+                const double *wt = weights->host + layer->w_offset + g * in_dim * out_dim;
                 for (size_t o = 0; o < out_dim; o++) {
-                    const double *w = weights->host + layer->w_offset + (g * out_dim + o) * in_dim;
                     double sum = layer->has_bias ? weights->host[layer->b_offset + g * out_dim + o]
                                                  : 0.0;
-                    for (size_t i = 0; i < in_dim; i++) sum += w[i] * x[i];
+                    for (size_t i = 0; i < in_dim; i++) sum += x[i] * wt[i * out_dim + o];
                     y[o] = layer->relu && sum < 0.0 ? 0.0 : sum;
                 }
             }
@@ -40,7 +40,7 @@ gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_r
                           u(in.group_stride), weights->buffer, u(layer->w_offset),
                           u(layer->b_offset), u(layer->has_bias), u(layer->relu), u(in_dim),
                           u(out_dim), u(rows)));
-    size_t global[3] = {out_dim, rows, groups};
+    size_t global[3] = {(out_dim + 7) / 8, rows, groups};
     return gc_launch(rt, kernel, 3, global, NULL);
 }
 
@@ -57,8 +57,9 @@ gc_status gc_dense_backward_input(const gc_dense *layer, const gc_tensor *weight
                     double sum = 0.0;
                     for (size_t gg = shared ? 0 : g; gg < (shared ? groups : g + 1); gg++) {
                         const double *dy = row_ptr(dout, gg, r);
-                        const double *w = weights->host + layer->w_offset + gg * out_dim * in_dim;
-                        for (size_t o = 0; o < out_dim; o++) sum += dy[o] * w[o * in_dim + i];
+                        const double *w =
+                            weights->host + layer->w_offset + (gg * in_dim + i) * out_dim;
+                        for (size_t o = 0; o < out_dim; o++) sum += dy[o] * w[o];
                     }
                     if (mask.t && row_ptr(mask, g, r)[i] <= 0.0) sum = 0.0;
                     double *dx = (double *)row_ptr(din, g, r) + i;
@@ -71,7 +72,7 @@ gc_status gc_dense_backward_input(const gc_dense *layer, const gc_tensor *weight
     GC_TRY(gc_kernel_find(rt, "dense_backward_input", &kernel));
     /* Without a mask the kernel still needs a valid buffer argument. */
     const gc_tensor *mask_t = mask.t ? mask.t : weights;
-    GC_TRY(gc_kernel_args(kernel, "muuuumuuumumuuuuuuu", din.t->buffer, u(din.offset),
+    GC_TRY(gc_kernel_args(kernel, "muuuumuuumumuuuuuu", din.t->buffer, u(din.offset),
                           u(din.ld), u(din.group_stride), u(accumulate != 0), dout.t->buffer,
                           u(dout.offset), u(dout.ld), u(dout.group_stride), weights->buffer,
                           u(layer->w_offset), mask_t->buffer, u(mask.t ? mask.offset : 0),
@@ -90,7 +91,7 @@ gc_status gc_dense_backward_params(const gc_dense *layer, gc_tensor *grads, gc_r
                 for (size_t i = 0; i < in_dim; i++) {
                     double sum = 0.0;
                     for (size_t r = 0; r < rows; r++) sum += row_ptr(dout, g, r)[o] * row_ptr(in, g, r)[i];
-                    grads->host[layer->w_offset + (g * out_dim + o) * in_dim + i] += sum;
+                    grads->host[layer->w_offset + (g * in_dim + i) * out_dim + o] += sum;
                 }
                 if (layer->has_bias) {
                     double sum = 0.0;
@@ -107,6 +108,6 @@ gc_status gc_dense_backward_params(const gc_dense *layer, gc_tensor *grads, gc_r
                           u(layer->b_offset), u(layer->has_bias), dout.t->buffer, u(dout.offset),
                           u(dout.ld), u(dout.group_stride), in.t->buffer, u(in.offset),
                           u(in.ld), u(in.group_stride), u(in_dim), u(out_dim), u(rows)));
-    size_t global[3] = {in_dim + (layer->has_bias ? 1 : 0), out_dim, groups};
+    size_t global[3] = {(out_dim + 7) / 8, in_dim + (layer->has_bias ? 1 : 0), groups};
     return gc_launch(rt, kernel, 3, global, NULL);
 }

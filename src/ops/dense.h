@@ -12,7 +12,8 @@ typedef struct gc_rows {
     size_t offset, ld, group_stride;
 } gc_rows;
 
-/* A layer: weights W[g][o][i] at w_offset of `weights`, biases b[g][o] at b_offset. */
+/* A layer: weights stored input-major, Wᵀ[g][i][o], at w_offset of `weights` (so the kernels
+ * read them contiguously), biases b[g][o] at b_offset. */
 typedef struct gc_dense {
     size_t groups, in_dim, out_dim;
     size_t w_offset, b_offset;

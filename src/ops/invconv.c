@@ -55,20 +55,20 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
                         lu += lower_unit(op, p, k, m) * upper_diag(op, p, m, j);
                     sum += p[op->perm + i * d + k] * lu;
                 }
-                w[i * d + j] = sum;
+                w[j * d + i] = sum; /* transposed, as dense.c wants */
             }
         return GC_OK;
     }
-    for (size_t j = 0; j < d; j++) { /* column j of Ũ⁻¹·L̃⁻¹·Pᵀ */
+    for (size_t j = 0; j < d; j++) { /* column j of Ũ⁻¹·L̃⁻¹·Pᵀ, stored as row j */
         for (size_t k = 0; k < d; k++) {
             double y = p[op->perm + j * d + k];
-            for (size_t m = 0; m < k; m++) y -= lower_unit(op, p, k, m) * w[m * d + j];
-            w[k * d + j] = y;
+            for (size_t m = 0; m < k; m++) y -= lower_unit(op, p, k, m) * w[j * d + m];
+            w[j * d + k] = y;
         }
         for (size_t k = d; k-- > 0;) {
-            double x = w[k * d + j];
-            for (size_t m = k + 1; m < d; m++) x -= upper_diag(op, p, k, m) * w[m * d + j];
-            w[k * d + j] = x / upper_diag(op, p, k, k);
+            double x = w[j * d + k];
+            for (size_t m = k + 1; m < d; m++) x -= upper_diag(op, p, k, m) * w[j * d + m];
+            w[j * d + k] = x / upper_diag(op, p, k, k);
         }
     }
     return GC_OK;
@@ -130,7 +130,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
             for (size_t m = 0; m < d; m++) {
                 size_t r = i > j ? i : m, c = i > j ? m : j;
                 double g = 0.0; /* (Pᵀ·dW)[r][c] */
-                for (size_t q = 0; q < d; q++) g += p[op->perm + q * d + r] * dw[q * d + c];
+                for (size_t q = 0; q < d; q++) g += p[op->perm + q * d + r] * dw[c * d + q];
                 sum += i > j ? g * upper_diag(op, p, j, m) : lower_unit(op, p, m, i) * g;
             }
             if (i > j)

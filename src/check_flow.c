@@ -1,0 +1,534 @@
+/* The flow checks of SPEC §1 (`check(x)`): for every op and for whole models, the inverse, the
+ * log-determinant against log|det J| of a finite-difference Jacobian, the gradients against
+ * finite differences (all on the reference path, in double), and the OpenCL device against the
+ * reference on the same random parameters and inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glowcl/check.h"
+#include "glowcl/flow.h"
+#include "ops/op.h"
+
+enum { BATCH = 7 };
+static const double FD_STEP = 1e-6; /* central differences for gradients */
+/* Central differences for Jacobians, at three step sizes: a ReLU kink closer to a point than
+ * the step spoils that estimate (a 10-layer model has ~10^4 units per batch, so it happens),
+ * but not the smaller steps'; each sample is judged by its best-agreeing estimate. */
+static const double JACOBIAN_STEPS[3] = {1e-5, 1e-6, 1e-7};
+
+/* log|det A| of a d×d matrix by Gaussian elimination with partial pivoting (A is destroyed). */
+static double log_abs_det(double *a, size_t d)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        size_t pivot = k;
+        for (size_t r = k + 1; r < d; r++)
+            if (fabs(a[r * d + k]) > fabs(a[pivot * d + k])) pivot = r;
+        if (a[pivot * d + k] == 0.0) return -INFINITY;
+        if (pivot != k)
+            for (size_t c = 0; c < d; c++) {
+                double t = a[k * d + c];
+                a[k * d + c] = a[pivot * d + c];
+                a[pivot * d + c] = t;
+            }
+        sum += log(fabs(a[k * d + k]));
+        for (size_t r = k + 1; r < d; r++) {
+            double f = a[r * d + k] / a[k * d + k];
+            for (size_t c = k; c < d; c++) a[r * d + c] -= f * a[k * d + c];
+        }
+    }
+    return sum;
+}
+
+static double max_abs_diff(const double *a, const double *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - b[i]);
+        if (!(e <= worst)) worst = e; /* NaN propagates */
+    }
+    return worst;
+}
+
+/* ---- single ops ---- */
+
+typedef enum { CASE_AFFINE, CASE_ACTNORM, CASE_COUPLING, CASE_INVCONV } op_kind;
+
+typedef struct op_case {
+    const char *name;
+    op_kind kind;
+    size_t dim;
+    int parity;
+} op_case;
+
+/* One op on one runtime, with its parameters and gradients. */
+typedef struct op_instance {
+    gc_runtime *rt;
+    gc_param_registry reg;
+    gc_op *op;
+    gc_tensor params, grads, x, z, dz, dx, logdet;
+} op_instance;
+
+static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c)
+{
+    memset(in, 0, sizeof *in);
+    in->rt = rt;
+    gc_status status = GC_OK;
+    switch (c->kind) {
+    case CASE_AFFINE:
+    case CASE_ACTNORM:
+        status = gc_affine_create(&in->op, rt, &in->reg, "op", c->dim,
+                                  c->kind == CASE_ACTNORM ? GC_AFFINE_ACTNORM : GC_AFFINE_PLAIN);
+        break;
+    case CASE_COUPLING: {
+        gc_coupling_config config = {8, 2, c->parity};
+        status = gc_coupling_create(&in->op, rt, &in->reg, "op", c->dim, config);
+        break;
+    }
+    case CASE_INVCONV:
+        status = gc_invconv_create(&in->op, rt, &in->reg, "op", c->dim);
+        break;
+    }
+    GC_TRY(status);
+    GC_TRY(gc_tensor_init1(&in->params, rt, in->reg.total));
+    GC_TRY(gc_tensor_init1(&in->grads, rt, in->reg.total));
+    gc_tensor *batch[] = {&in->x, &in->z, &in->dz, &in->dx};
+    for (size_t i = 0; i < 4; i++) GC_TRY(gc_tensor_init2(batch[i], rt, BATCH, c->dim));
+    return gc_tensor_init1(&in->logdet, rt, BATCH);
+}
+
+static void instance_release(op_instance *in)
+{
+    if (in->op) in->op->vt->destroy(in->op);
+    gc_tensor *t[] = {&in->params, &in->grads, &in->x, &in->z, &in->dz, &in->dx, &in->logdet};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) gc_tensor_release(t[i]);
+    gc_param_registry_free(&in->reg);
+}
+
+/* z = f(x) and logdet for host x, on the instance's backend. */
+static gc_status run_encode(op_instance *in, const double *x, double *z, double *logdet)
+{
+    GC_TRY(gc_tensor_upload(&in->x, x));
+    GC_TRY(gc_tensor_fill(&in->logdet, 0.0));
+    GC_TRY(in->op->vt->encode(in->op, &in->params, &in->x, &in->z, &in->logdet, BATCH));
+    GC_TRY(gc_tensor_download(&in->z, z));
+    return logdet ? gc_tensor_download(&in->logdet, logdet) : GC_OK;
+}
+
+static gc_status run_decode(op_instance *in, const double *z, double *x, double *logdet)
+{
+    GC_TRY(gc_tensor_upload(&in->z, z));
+    GC_TRY(gc_tensor_fill(&in->logdet, 0.0));
+    GC_TRY(in->op->vt->decode(in->op, &in->params, &in->z, &in->x, &in->logdet, BATCH));
+    GC_TRY(gc_tensor_download(&in->x, x));
+    return logdet ? gc_tensor_download(&in->logdet, logdet) : GC_OK;
+}
+
+/* For L = Σ w ⊙ z + c · Σ logdet: dx and the parameter gradients by backpropagation. */
+static gc_status run_backward(op_instance *in, const double *x, const double *w, double c,
+                              double *dx, double *grads)
+{
+    GC_TRY(gc_tensor_upload(&in->x, x));
+    GC_TRY(gc_tensor_upload(&in->dz, w));
+    GC_TRY(gc_tensor_fill(&in->grads, 0.0));
+    GC_TRY(in->op->vt->backward(in->op, &in->params, &in->grads, &in->x, &in->dz, &in->dx, c,
+                                BATCH));
+    GC_TRY(gc_tensor_download(&in->dx, dx));
+    return gc_tensor_download(&in->grads, grads);
+}
+
+static gc_status projected_loss(op_instance *in, const double *x, const double *w, double c,
+                                double *z, double *logdet, double *loss)
+{
+    GC_TRY(run_encode(in, x, z, logdet));
+    size_t d = in->op->dim;
+    double sum = 0.0;
+    for (size_t i = 0; i < BATCH * d; i++) sum += w[i] * z[i];
+    for (size_t i = 0; i < BATCH; i++) sum += c * logdet[i];
+    *loss = sum;
+    return GC_OK;
+}
+
+/* Random parameters around the op's own initialisation, so that no gradient is trivially zero
+ * (a new coupling's output layer is all zeros); fixed parameters stay as initialised. */
+static void random_params(const gc_param_registry *reg, gc_op *op, gc_rng *rng, double *p)
+{
+    op->vt->init_params(op, p, rng);
+    for (size_t b = 0; b < reg->count; b++) {
+        const gc_param_block *block = &reg->blocks[b];
+        if (block->fixed) continue;
+        for (size_t i = 0; i < block->count; i++)
+            p[block->offset + i] += 0.3 * gc_rng_normal(rng);
+    }
+}
+
+typedef struct op_results {
+    double *z, *logdet, *x_back, *dx, *grads;
+} op_results;
+
+static gc_status add_row(gc_check_report *r, const char *op, const char *what,
+                         const char *measure, double error, double tolerance)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s: %s", op, what);
+    return gc_check_add(r, name, measure, error, tolerance);
+}
+
+static gc_status check_op_reference(op_instance *ref, const op_case *c, const double *x,
+                                    const double *w, double coef, op_results *out,
+                                    gc_check_report *report)
+{
+    size_t d = c->dim, n = BATCH * d, np = ref->reg.total;
+    GC_TRY(run_encode(ref, x, out->z, out->logdet));
+    GC_TRY(run_decode(ref, out->z, out->x_back, NULL));
+    GC_TRY(add_row(report, c->name, "reference inverse", "max |x' - x|",
+                   max_abs_diff(out->x_back, x, n), 1e-12));
+
+    /* Jacobian of each sample by central differences; the op acts on samples one by one. */
+    double *xp = malloc(n * sizeof *xp), *zp = malloc(n * sizeof *zp);
+    double *zm = malloc(n * sizeof *zm), *jac = malloc(BATCH * d * d * sizeof *jac);
+    double *ld = malloc(BATCH * sizeof *ld), *gx = malloc(n * sizeof *gx);
+    double *gp = malloc((np ? np : 1) * sizeof *gp), *pp = malloc((np ? np : 1) * sizeof *pp);
+    double best[BATCH];
+    for (size_t i = 0; i < BATCH; i++) best[i] = INFINITY;
+    gc_status status = xp && zp && zm && jac && ld && gx && gp && pp
+                           ? GC_OK
+                           : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    for (size_t h = 0; status == GC_OK && h < 3; h++) {
+        double step = JACOBIAN_STEPS[h];
+        for (size_t k = 0; status == GC_OK && k < d; k++) {
+            memcpy(xp, x, n * sizeof *xp);
+            for (size_t i = 0; i < BATCH; i++) xp[i * d + k] += step;
+            status = run_encode(ref, xp, zp, NULL);
+            for (size_t i = 0; i < BATCH; i++) xp[i * d + k] -= 2.0 * step;
+            if (status == GC_OK) status = run_encode(ref, xp, zm, NULL);
+            for (size_t i = 0; status == GC_OK && i < BATCH; i++)
+                for (size_t r = 0; r < d; r++)
+                    jac[(i * d + r) * d + k] = (zp[i * d + r] - zm[i * d + r]) / (2.0 * step);
+        }
+        for (size_t i = 0; status == GC_OK && i < BATCH; i++)
+            best[i] = fmin(best[i], fabs(out->logdet[i] - log_abs_det(jac + i * d * d, d)));
+    }
+    if (status == GC_OK) {
+        double worst = 0.0;
+        for (size_t i = 0; i < BATCH; i++) worst = best[i] > worst || isnan(best[i]) ? best[i] : worst;
+        status = add_row(report, c->name, "log-det vs FD Jacobian", "max abs err", worst,
+                         GC_TOL_LOGDET);
+    }
+
+    /* Gradients of L = Σ w ⊙ z + coef Σ logdet against central differences. */
+    if (status == GC_OK) status = run_backward(ref, x, w, coef, out->dx, out->grads);
+    double plus = 0.0, minus = 0.0;
+    for (size_t j = 0; status == GC_OK && j < n; j++) {
+        memcpy(xp, x, n * sizeof *xp);
+        xp[j] += FD_STEP;
+        status = projected_loss(ref, xp, w, coef, zp, ld, &plus);
+        xp[j] -= 2.0 * FD_STEP;
+        if (status == GC_OK) status = projected_loss(ref, xp, w, coef, zp, ld, &minus);
+        gx[j] = (plus - minus) / (2.0 * FD_STEP);
+    }
+    if (status == GC_OK)
+        status = add_row(report, c->name, "input gradient vs FD", "rel err",
+                         gc_relative_error(out->dx, gx, n), GC_TOL_GRADIENT);
+    if (status == GC_OK) status = gc_tensor_download(&ref->params, pp);
+    for (size_t j = 0; status == GC_OK && j < np; j++) {
+        double keep = pp[j];
+        pp[j] = keep + FD_STEP;
+        status = gc_tensor_upload(&ref->params, pp);
+        if (status == GC_OK) status = projected_loss(ref, x, w, coef, zp, ld, &plus);
+        pp[j] = keep - FD_STEP;
+        if (status == GC_OK) status = gc_tensor_upload(&ref->params, pp);
+        if (status == GC_OK) status = projected_loss(ref, x, w, coef, zp, ld, &minus);
+        pp[j] = keep;
+        gp[j] = (plus - minus) / (2.0 * FD_STEP);
+    }
+    /* Fixed parameters get no gradient by design; compare the trained ones. */
+    for (size_t b = 0; status == GC_OK && b < ref->reg.count; b++)
+        if (ref->reg.blocks[b].fixed)
+            for (size_t j = 0; j < ref->reg.blocks[b].count; j++)
+                gp[ref->reg.blocks[b].offset + j] = out->grads[ref->reg.blocks[b].offset + j];
+    if (status == GC_OK) status = gc_tensor_upload(&ref->params, pp);
+    if (status == GC_OK && np)
+        status = add_row(report, c->name, "param gradient vs FD", "rel err",
+                         gc_relative_error(out->grads, gp, np), GC_TOL_GRADIENT);
+    free(xp);
+    free(zp);
+    free(zm);
+    free(jac);
+    free(ld);
+    free(gx);
+    free(gp);
+    free(pp);
+    return status;
+}
+
+static gc_status check_op_device(op_instance *dev, const op_case *c, const double *x,
+                                 const double *w, double coef, const op_results *ref,
+                                 gc_check_report *report)
+{
+    size_t d = c->dim, n = BATCH * d, np = dev->reg.total;
+    op_results got = {0};
+    got.z = malloc(n * sizeof(double));
+    got.logdet = malloc(BATCH * sizeof(double));
+    got.x_back = malloc(n * sizeof(double));
+    got.dx = malloc(n * sizeof(double));
+    got.grads = malloc((np ? np : 1) * sizeof(double));
+    gc_status status = got.z && got.logdet && got.x_back && got.dx && got.grads
+                           ? GC_OK
+                           : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) status = run_encode(dev, x, got.z, got.logdet);
+    if (status == GC_OK)
+        status = add_row(report, c->name, "device z", "rel err vs reference",
+                         gc_relative_error(got.z, ref->z, n), GC_TOL_DEVICE);
+    if (status == GC_OK)
+        status = add_row(report, c->name, "device log-det", "max abs err vs ref",
+                         max_abs_diff(got.logdet, ref->logdet, BATCH), GC_TOL_LOGDET);
+    if (status == GC_OK) status = run_decode(dev, got.z, got.x_back, NULL);
+    if (status == GC_OK)
+        status = add_row(report, c->name, "device inverse", "max |x' - x|",
+                         max_abs_diff(got.x_back, x, n), GC_TOL_INVERSE_OP);
+    if (status == GC_OK) status = run_backward(dev, x, w, coef, got.dx, got.grads);
+    if (status == GC_OK)
+        status = add_row(report, c->name, "device input gradient", "rel err vs reference",
+                         gc_relative_error(got.dx, ref->dx, n), GC_TOL_DEVICE);
+    if (status == GC_OK && np)
+        status = add_row(report, c->name, "device param gradient", "rel err vs reference",
+                         gc_relative_error(got.grads, ref->grads, np), GC_TOL_DEVICE);
+    free(got.z);
+    free(got.logdet);
+    free(got.x_back);
+    free(got.dx);
+    free(got.grads);
+    return status;
+}
+
+/* ActNorm's data-dependent initialisation: the output of the batch it was initialised on has
+ * zero mean and unit variance per channel, on both backends. */
+static gc_status check_actnorm_init(op_instance *in, const op_case *c, const double *x,
+                                    const char *which, gc_check_report *report)
+{
+    size_t d = c->dim;
+    double z[BATCH * 16];
+    if (d > 16) return GC_ERROR(GC_ERR_ARGUMENT, "actnorm check limited to 16 dimensions");
+    GC_TRY(gc_tensor_upload(&in->x, x));
+    GC_TRY(in->op->vt->data_init(in->op, &in->params, &in->x, BATCH));
+    GC_TRY(run_encode(in, x, z, NULL));
+    double worst = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double mean = 0.0, var = 0.0;
+        for (size_t i = 0; i < BATCH; i++) mean += z[i * d + k] / BATCH;
+        for (size_t i = 0; i < BATCH; i++) var += (z[i * d + k] - mean) * (z[i * d + k] - mean) / BATCH;
+        worst = fmax(worst, fmax(fabs(mean), fabs(var - 1.0)));
+    }
+    char what[48];
+    snprintf(what, sizeof what, "%s data init", which);
+    /* s = −log(σ + ε) with ε = 1e-6 leaves the variance 2ε/σ short of 1 (σ ≈ 1 here). */
+    return add_row(report, c->name, what, "max |mean|, |var-1|", worst,
+                   strcmp(which, "reference") == 0 ? 1e-5 : 1e-4);
+}
+
+static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_case *c,
+                               gc_rng *rng, gc_check_report *report)
+{
+    op_instance ref, dev;
+    int have_dev = 0;
+    size_t d = c->dim, n = BATCH * d;
+    gc_status status = instance_init(&ref, ref_rt, c);
+    if (status == GC_OK && dev_rt) {
+        status = instance_init(&dev, dev_rt, c);
+        have_dev = 1;
+    }
+    size_t np = ref.reg.total;
+    double *params = calloc(np ? np : 1, sizeof *params), *x = malloc(n * sizeof *x);
+    double *w = malloc(n * sizeof *w);
+    op_results out = {malloc(n * sizeof(double)), malloc(BATCH * sizeof(double)),
+                      malloc(n * sizeof(double)), malloc(n * sizeof(double)),
+                      malloc((np ? np : 1) * sizeof(double))};
+    if (status == GC_OK && !(params && x && w && out.z && out.logdet && out.x_back && out.dx &&
+                             out.grads))
+        status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) {
+        for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng);
+        for (size_t i = 0; i < n; i++) w[i] = gc_rng_normal(rng);
+        random_params(&ref.reg, ref.op, rng, params);
+        status = gc_tensor_upload(&ref.params, params);
+        if (status == GC_OK && have_dev) status = gc_tensor_upload(&dev.params, params);
+    }
+    double coef = 0.7;
+    if (status == GC_OK && c->kind == CASE_ACTNORM) {
+        status = check_actnorm_init(&ref, c, x, "reference", report);
+        if (status == GC_OK && have_dev) status = check_actnorm_init(&dev, c, x, "device", report);
+        /* Both continue from the reference's initialisation, perturbed. */
+        if (status == GC_OK) status = gc_tensor_download(&ref.params, params);
+        for (size_t i = 0; status == GC_OK && i < np; i++) params[i] += 0.1 * gc_rng_normal(rng);
+        if (status == GC_OK) status = gc_tensor_upload(&ref.params, params);
+        if (status == GC_OK && have_dev) status = gc_tensor_upload(&dev.params, params);
+    }
+    if (status == GC_OK) status = check_op_reference(&ref, c, x, w, coef, &out, report);
+    if (status == GC_OK && have_dev) status = check_op_device(&dev, c, x, w, coef, &out, report);
+    instance_release(&ref);
+    if (have_dev) instance_release(&dev);
+    free(params);
+    free(x);
+    free(w);
+    free(out.z);
+    free(out.logdet);
+    free(out.x_back);
+    free(out.dx);
+    free(out.grads);
+    return status;
+}
+
+/* ---- whole models ---- */
+
+enum { MODEL_BATCH = 16, MODEL_FD_PARAMS = 150 };
+
+static gc_status model_loss(gc_model *m, const double *x, double *loss)
+{
+    double logp[MODEL_BATCH];
+    GC_TRY(gc_model_log_prob(m, x, MODEL_BATCH, logp));
+    double sum = 0.0;
+    for (size_t i = 0; i < MODEL_BATCH; i++) sum -= logp[i];
+    *loss = sum / MODEL_BATCH;
+    return GC_OK;
+}
+
+static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_kind prior,
+                             gc_rng *rng, gc_check_report *report)
+{
+    const char *name = prior == GC_PRIOR_MIX ? "glow-10 mix" : "glow-10 gauss";
+    gc_model_config config;
+    gc_model_config_default(&config, 2);
+    config.prior = prior;
+    gc_model *ref = NULL, *dev = NULL;
+    uint64_t seed = gc_rng_u64(rng);
+    GC_TRY(gc_model_create(&ref, ref_rt, &config, seed));
+    gc_status status = dev_rt ? gc_model_create(&dev, dev_rt, &config, seed) : GC_OK;
+    size_t np = gc_model_param_count(ref), n = MODEL_BATCH * 2;
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), *gd = malloc(np * sizeof *gd);
+    double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], zp[MODEL_BATCH * 2],
+        zm[MODEL_BATCH * 2], logdet[MODEL_BATCH], logdet_dev[MODEL_BATCH];
+    if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+    /* ActNorm initialised on this batch, then every trained parameter perturbed, so that no
+     * coupling is the identity any more. */
+    if (status == GC_OK) status = gc_model_data_init(ref, x, MODEL_BATCH);
+    if (status == GC_OK) status = gc_model_get_params(ref, p);
+    for (size_t j = 0; status == GC_OK && j < np; j++) {
+        int trained = 0;
+        gc_model_param_name(ref, j, &trained);
+        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
+    }
+    if (status == GC_OK) status = gc_model_set_params(ref, p);
+    /* The device model is initialised too (so training would not re-initialise it), then
+     * given exactly the reference's parameters. */
+    if (status == GC_OK && dev) status = gc_model_data_init(dev, x, MODEL_BATCH);
+    if (status == GC_OK && dev) status = gc_model_set_params(dev, p);
+
+    if (status == GC_OK) status = gc_model_encode(ref, x, MODEL_BATCH, z, logdet);
+    if (status == GC_OK) status = gc_model_decode(ref, z, MODEL_BATCH, back, NULL);
+    if (status == GC_OK)
+        status = add_row(report, name, "reference inverse", "max |x' - x|",
+                         max_abs_diff(back, x, n), 1e-10);
+    double worst = 0.0;
+    for (size_t i = 0; status == GC_OK && i < MODEL_BATCH; i++) {
+        double jac[4], xp[MODEL_BATCH * 2], best = INFINITY;
+        for (size_t h = 0; h < 3 && status == GC_OK; h++) {
+            double step = JACOBIAN_STEPS[h];
+            for (size_t k = 0; k < 2 && status == GC_OK; k++) {
+                memcpy(xp, x, sizeof xp);
+                xp[i * 2 + k] += step;
+                status = gc_model_encode(ref, xp, MODEL_BATCH, zp, NULL);
+                xp[i * 2 + k] -= 2 * step;
+                if (status == GC_OK) status = gc_model_encode(ref, xp, MODEL_BATCH, zm, NULL);
+                for (size_t r = 0; r < 2; r++)
+                    jac[r * 2 + k] = (zp[i * 2 + r] - zm[i * 2 + r]) / (2 * step);
+            }
+            best = fmin(best, fabs(logdet[i] - log_abs_det(jac, 2)));
+        }
+        worst = best > worst || isnan(best) ? best : worst;
+    }
+    if (status == GC_OK)
+        status = add_row(report, name, "log-det vs FD Jacobian", "max abs err", worst,
+                         GC_TOL_LOGDET);
+
+    /* Loss gradient against central differences on a random sample of the parameters. */
+    double loss = 0.0, plus = 0.0, minus = 0.0;
+    if (status == GC_OK) status = gc_model_gradient(ref, x, MODEL_BATCH, &loss, g);
+    double analytic[MODEL_FD_PARAMS], numeric[MODEL_FD_PARAMS];
+    size_t sampled = 0;
+    while (status == GC_OK && sampled < MODEL_FD_PARAMS) {
+        size_t j = gc_rng_below(rng, (uint32_t)np);
+        int trained = 0;
+        gc_model_param_name(ref, j, &trained);
+        if (!trained) continue;
+        double keep = p[j];
+        p[j] = keep + FD_STEP;
+        status = gc_model_set_params(ref, p);
+        if (status == GC_OK) status = model_loss(ref, x, &plus);
+        p[j] = keep - FD_STEP;
+        if (status == GC_OK) status = gc_model_set_params(ref, p);
+        if (status == GC_OK) status = model_loss(ref, x, &minus);
+        p[j] = keep;
+        analytic[sampled] = g[j];
+        numeric[sampled++] = (plus - minus) / (2 * FD_STEP);
+    }
+    if (status == GC_OK) status = gc_model_set_params(ref, p);
+    if (status == GC_OK)
+        status = add_row(report, name, "param gradient vs FD", "rel err (150 sampled)",
+                         gc_relative_error(analytic, numeric, MODEL_FD_PARAMS), GC_TOL_GRADIENT);
+
+    if (status == GC_OK && dev) {
+        double loss_dev = 0.0;
+        status = gc_model_encode(dev, x, MODEL_BATCH, zp, logdet_dev);
+        if (status == GC_OK)
+            status = add_row(report, name, "device z", "rel err vs reference",
+                             gc_relative_error(zp, z, n), GC_TOL_DEVICE);
+        if (status == GC_OK)
+            status = add_row(report, name, "device log-det", "max abs err vs ref",
+                             max_abs_diff(logdet_dev, logdet, MODEL_BATCH), GC_TOL_LOGDET);
+        if (status == GC_OK) status = gc_model_decode(dev, zp, MODEL_BATCH, back, NULL);
+        if (status == GC_OK)
+            status = add_row(report, name, "device inverse", "max |x' - x|",
+                             max_abs_diff(back, x, n), GC_TOL_INVERSE_MODEL);
+        if (status == GC_OK) status = gc_model_gradient(dev, x, MODEL_BATCH, &loss_dev, gd);
+        if (status == GC_OK)
+            status = add_row(report, name, "device loss", "rel err vs reference",
+                             fabs(loss_dev - loss) / fmax(fabs(loss), 1e-300), GC_TOL_DEVICE);
+        if (status == GC_OK)
+            status = add_row(report, name, "device param gradient", "rel err vs reference",
+                             gc_relative_error(gd, g, np), GC_TOL_DEVICE);
+    }
+    free(p);
+    free(g);
+    free(gd);
+    gc_model_free(ref);
+    gc_model_free(dev);
+    return status;
+}
+
+gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report)
+{
+    static const op_case cases[] = {
+        {"affine d=3", CASE_AFFINE, 3, 0},
+        {"actnorm d=3", CASE_ACTNORM, 3, 0},
+        {"coupling d=2", CASE_COUPLING, 2, 0},
+        {"coupling d=5 odd", CASE_COUPLING, 5, 1},
+        {"invconv d=2", CASE_INVCONV, 2, 0},
+        {"invconv d=5", CASE_INVCONV, 5, 0},
+    };
+    if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
+    gc_runtime *ref = NULL;
+    GC_TRY(gc_runtime_open_reference(&ref));
+    gc_rng rng;
+    gc_rng_seed(&rng, seed);
+    gc_status status = GC_OK;
+    for (size_t i = 0; status == GC_OK && i < sizeof cases / sizeof cases[0]; i++)
+        status = check_op_case(ref, device, &cases[i], &rng, report);
+    if (status == GC_OK) status = check_model(ref, device, GC_PRIOR_GAUSS, &rng, report);
+    if (status == GC_OK) status = check_model(ref, device, GC_PRIOR_MIX, &rng, report);
+    gc_runtime_close(ref);
+    return status;
+}

@@ -1,0 +1,165 @@
+/* model.glowcl: a model's config, parameters, Adam moments and step count in the sectioned,
+ * CRC-checked container of archive.c, written atomically. Loading rebuilds the model from its
+ * config and checks that the parameter layout is the one this build makes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glowcl/archive.h"
+#include "model_internal.h"
+
+enum { FILE_KIND_MODEL = 1 };
+
+static const char *kind_name(gc_model_kind kind)
+{
+    return kind == GC_MODEL_AFFINE ? "affine" : "glow";
+}
+
+gc_status gc_model_save(const gc_model *m, const char *path)
+{
+    const gc_model_config *c = &m->config;
+    char config[512];
+    snprintf(config, sizeof config,
+             "file=model\nkind=%s\ndim=%zu\nlayers=%d\nhidden=%zu\ndepth=%d\nprior=%s\n"
+             "mix_components=%d\nmix_fixed=%d\ninitialized=%d\nsteps=%llu\n",
+             kind_name(c->kind), c->dim, c->layers, c->hidden, c->depth,
+             c->prior == GC_PRIOR_MIX ? "mix" : "gauss", c->mix_components, c->mix_fixed,
+             m->initialized, (unsigned long long)m->steps);
+    size_t count = m->reg.total;
+    double *values = malloc(3 * (count ? count : 1) * sizeof *values);
+    if (!values) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = gc_tensor_read(&m->params, 0, values, count);
+    if (status == GC_OK) status = gc_tensor_read(&m->adam_m, 0, values + count, count);
+    if (status == GC_OK) status = gc_tensor_read(&m->adam_v, 0, values + 2 * count, count);
+    /* A model that has gone non-finite is never written over a good one. */
+    for (size_t i = 0; status == GC_OK && i < count; i++)
+        if (!(values[i] - values[i] == 0.0))
+            status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: parameter %s is not finite", path,
+                              gc_model_param_name(m, i, NULL));
+    /* The layout, one "name offset count" line per block, so a loader can tell a file made by
+     * another version of the ops from a corrupted one. */
+    size_t layout_size = m->reg.count * 80 + 1;
+    char *layout = malloc(layout_size);
+    if (status == GC_OK && !layout) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    size_t used = 0;
+    if (layout) layout[0] = '\0';
+    for (size_t b = 0; status == GC_OK && b < m->reg.count; b++) {
+        const gc_param_block *block = &m->reg.blocks[b];
+        used += (size_t)snprintf(layout + used, layout_size - used, "%s %zu %zu\n", block->name,
+                                 block->offset, block->count);
+    }
+    gc_archive_writer *w = NULL;
+    if (status == GC_OK) status = gc_archive_writer_open(&w, path);
+    if (status == GC_OK) status = gc_archive_put_text(w, "config", config);
+    if (status == GC_OK) status = gc_archive_put_text(w, "layout", layout);
+    if (status == GC_OK) status = gc_archive_put_f64(w, "params", values, count);
+    if (status == GC_OK) status = gc_archive_put_f64(w, "adam_m", values + count, count);
+    if (status == GC_OK) status = gc_archive_put_f64(w, "adam_v", values + 2 * count, count);
+    if (status == GC_OK)
+        status = gc_archive_writer_commit(w);
+    else if (w)
+        gc_archive_writer_abort(w);
+    free(layout);
+    free(values);
+    return status;
+}
+
+static gc_status read_config(const char *text, const char *path, gc_model_config *c,
+                             long *initialized, long *steps)
+{
+    char value[32];
+    long number = 0;
+    GC_TRY(gc_config_get_string(text, "file", value, sizeof value));
+    if (strcmp(value, "model") != 0)
+        return GC_ERROR(GC_ERR_FORMAT, "%s holds a %s, not a model", path, value);
+    GC_TRY(gc_config_get_string(text, "kind", value, sizeof value));
+    if (strcmp(value, "glow") == 0)
+        c->kind = GC_MODEL_GLOW;
+    else if (strcmp(value, "affine") == 0)
+        c->kind = GC_MODEL_AFFINE;
+    else
+        return GC_ERROR(GC_ERR_FORMAT, "%s: unknown model kind '%s'", path, value);
+    GC_TRY(gc_config_get_long(text, "dim", &number));
+    c->dim = number > 0 ? (size_t)number : 0;
+    GC_TRY(gc_config_get_long(text, "layers", &number));
+    c->layers = (int)number;
+    GC_TRY(gc_config_get_long(text, "hidden", &number));
+    c->hidden = number > 0 ? (size_t)number : 0;
+    GC_TRY(gc_config_get_long(text, "depth", &number));
+    c->depth = (int)number;
+    GC_TRY(gc_config_get_string(text, "prior", value, sizeof value));
+    if (strcmp(value, "gauss") == 0)
+        c->prior = GC_PRIOR_GAUSS;
+    else if (strcmp(value, "mix") == 0)
+        c->prior = GC_PRIOR_MIX;
+    else
+        return GC_ERROR(GC_ERR_FORMAT, "%s: unknown prior '%s'", path, value);
+    GC_TRY(gc_config_get_long(text, "mix_components", &number));
+    c->mix_components = (int)number;
+    GC_TRY(gc_config_get_long(text, "mix_fixed", &number));
+    c->mix_fixed = number != 0;
+    GC_TRY(gc_config_get_long(text, "initialized", initialized));
+    return gc_config_get_long(text, "steps", steps);
+}
+
+gc_status gc_model_load(gc_model **model_out, gc_runtime *rt, const char *path)
+{
+    *model_out = NULL;
+    gc_archive *a = NULL;
+    GC_TRY(gc_archive_read(&a, path));
+    const char *text = NULL, *layout = NULL;
+    gc_model_config config;
+    gc_model_config_default(&config, 2);
+    long initialized = 0, steps = 0;
+    gc_status status = gc_archive_get_text(a, "config", &text);
+    if (status == GC_OK) status = read_config(text, path, &config, &initialized, &steps);
+    if (status == GC_OK && (initialized < 0 || steps < 0))
+        status = GC_ERROR(GC_ERR_FORMAT, "%s: negative step count", path);
+    gc_model *m = NULL;
+    if (status == GC_OK) {
+        status = gc_model_alloc(&m, rt, &config);
+        if (status == GC_ERR_ARGUMENT) /* a config this build cannot make is a bad file */
+            status = GC_ERROR(GC_ERR_FORMAT, "%s: invalid model config: %s", path,
+                              gc_last_error());
+    }
+    if (status == GC_OK) status = gc_archive_get_text(a, "layout", &layout);
+    /* The file's parameter layout must be exactly the one this build makes. */
+    for (size_t b = 0; status == GC_OK && b < m->reg.count; b++) {
+        const gc_param_block *block = &m->reg.blocks[b];
+        char line[96];
+        int length = snprintf(line, sizeof line, "%s %zu %zu\n", block->name, block->offset,
+                              block->count);
+        if (strncmp(layout, line, (size_t)length) != 0)
+            status = GC_ERROR(GC_ERR_FORMAT, "%s: parameter layout differs from this build's at "
+                                             "%s (a file from another glowcl version?)",
+                              path, block->name);
+        else
+            layout += length;
+    }
+    if (status == GC_OK && *layout)
+        status = GC_ERROR(GC_ERR_FORMAT, "%s: more parameters than this model has", path);
+    size_t count = m ? m->reg.total : 0;
+    double *values = status == GC_OK ? malloc((count ? count : 1) * sizeof *values) : NULL;
+    if (status == GC_OK && !values) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    const char *sections[3] = {"params", "adam_m", "adam_v"};
+    gc_tensor *targets[3] = {m ? &m->params : NULL, m ? &m->adam_m : NULL,
+                             m ? &m->adam_v : NULL};
+    for (int k = 0; status == GC_OK && k < 3; k++) {
+        status = gc_archive_get_f64(a, sections[k], values, count);
+        for (size_t i = 0; status == GC_OK && i < count; i++)
+            if (!(values[i] - values[i] == 0.0))
+                status = GC_ERROR(GC_ERR_FORMAT, "%s: section %s holds a non-finite value",
+                                  path, sections[k]);
+        if (status == GC_OK) status = gc_tensor_write(targets[k], 0, values, count);
+    }
+    free(values);
+    gc_archive_free(a);
+    if (status != GC_OK) {
+        gc_model_free(m);
+        return status;
+    }
+    m->initialized = initialized != 0;
+    m->steps = (uint64_t)steps;
+    *model_out = m;
+    return GC_OK;
+}

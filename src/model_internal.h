@@ -1,0 +1,29 @@
+/* The inside of a model, shared by flow.c (passes, training) and model_file.c (save, load). */
+#ifndef GLOWCL_MODEL_INTERNAL_H
+#define GLOWCL_MODEL_INTERNAL_H
+
+#include "glowcl/flow.h"
+#include "ops/op.h"
+#include "prior.h"
+
+struct gc_model {
+    gc_runtime *rt;
+    gc_model_config config;
+    gc_param_registry reg;
+    gc_op **ops;
+    size_t op_count;
+    gc_prior prior;
+    gc_tensor params, grads, adam_m, adam_v; /* all the same size: reg.total */
+    uint64_t steps;
+    int initialized;
+    /* Batch buffers for `capacity` rows: acts[i] is the input of op i, acts[op_count] the
+     * latent; dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
+    size_t capacity;
+    gc_tensor *acts;
+    gc_tensor dz, dx, logdet, logp, sum_logp, sum_logdet, grad_norm;
+};
+
+/* Builds a model's ops, prior and buffers, everything but the parameter values (zero). */
+gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config);
+
+#endif
