@@ -112,7 +112,7 @@ static gc_status run_encode(op_instance *in, const double *x, double *z, double 
 {
     GC_TRY(gc_tensor_upload(&in->x, x));
     GC_TRY(gc_tensor_fill(&in->logdet, 0.0));
-    GC_TRY(in->op->vt->encode(in->op, &in->params, &in->x, &in->z, &in->logdet, BATCH));
+    GC_TRY(in->op->vt->transform(in->op, &in->params, &in->x, &in->z, &in->logdet, BATCH, +1));
     GC_TRY(gc_tensor_download(&in->z, z));
     return logdet ? gc_tensor_download(&in->logdet, logdet) : GC_OK;
 }
@@ -121,7 +121,7 @@ static gc_status run_decode(op_instance *in, const double *z, double *x, double 
 {
     GC_TRY(gc_tensor_upload(&in->z, z));
     GC_TRY(gc_tensor_fill(&in->logdet, 0.0));
-    GC_TRY(in->op->vt->decode(in->op, &in->params, &in->z, &in->x, &in->logdet, BATCH));
+    GC_TRY(in->op->vt->transform(in->op, &in->params, &in->z, &in->x, &in->logdet, BATCH, -1));
     GC_TRY(gc_tensor_download(&in->x, x));
     return logdet ? gc_tensor_download(&in->logdet, logdet) : GC_OK;
 }

@@ -213,7 +213,8 @@ static gc_status encoder_pass(gc_model *m, size_t n, int init)
     for (size_t i = 0; i < m->op_count; i++) {
         gc_op *op = m->ops[i];
         if (init && op->vt->data_init) GC_TRY(op->vt->data_init(op, &m->params, &m->acts[i], n));
-        GC_TRY(op->vt->encode(op, &m->params, &m->acts[i], &m->acts[i + 1], &m->logdet, n));
+        GC_TRY(op->vt->transform(op, &m->params, &m->acts[i], &m->acts[i + 1], &m->logdet, n,
+                                 +1));
     }
     return GC_OK;
 }
@@ -224,7 +225,8 @@ static gc_status decoder_pass(gc_model *m, size_t n)
     GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
     for (size_t i = m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
-        GC_TRY(op->vt->decode(op, &m->params, &m->acts[i + 1], &m->acts[i], &m->logdet, n));
+        GC_TRY(op->vt->transform(op, &m->params, &m->acts[i + 1], &m->acts[i], &m->logdet, n,
+                                 -1));
     }
     return GC_OK;
 }
@@ -243,32 +245,32 @@ gc_status gc_model_data_init(gc_model *m, const double *x, size_t n)
     return GC_OK;
 }
 
-gc_status gc_model_encode(gc_model *m, const double *x, size_t n, double *z, double *logdet)
+/* Encodes (direction +1) or decodes (−1) n rows in chunks: in → out, and the log-dets. */
+static gc_status transform_rows(gc_model *m, const double *in, size_t n, double *out,
+                                double *logdet, int direction)
 {
     size_t d = m->config.dim;
     for (size_t start = 0; start < n; start += CHUNK) {
         size_t rows = n - start < CHUNK ? n - start : CHUNK;
-        GC_TRY(reserve_batch(m, rows));
-        GC_TRY(upload_rows(&m->acts[0], x + start * d, rows, d));
-        GC_TRY(encoder_pass(m, rows, 0));
-        if (z) GC_TRY(gc_tensor_read(&m->acts[m->op_count], 0, z + start * d, rows * d));
+        GC_TRY(reserve_batch(m, rows)); /* before taking pointers into acts */
+        gc_tensor *first = direction > 0 ? &m->acts[0] : &m->acts[m->op_count];
+        gc_tensor *last = direction > 0 ? &m->acts[m->op_count] : &m->acts[0];
+        GC_TRY(upload_rows(first, in + start * d, rows, d));
+        GC_TRY(direction > 0 ? encoder_pass(m, rows, 0) : decoder_pass(m, rows));
+        if (out) GC_TRY(gc_tensor_read(last, 0, out + start * d, rows * d));
         if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
     }
     return GC_OK;
 }
 
+gc_status gc_model_encode(gc_model *m, const double *x, size_t n, double *z, double *logdet)
+{
+    return transform_rows(m, x, n, z, logdet, +1);
+}
+
 gc_status gc_model_decode(gc_model *m, const double *z, size_t n, double *x, double *logdet)
 {
-    size_t d = m->config.dim;
-    for (size_t start = 0; start < n; start += CHUNK) {
-        size_t rows = n - start < CHUNK ? n - start : CHUNK;
-        GC_TRY(reserve_batch(m, rows));
-        GC_TRY(upload_rows(&m->acts[m->op_count], z + start * d, rows, d));
-        GC_TRY(decoder_pass(m, rows));
-        if (x) GC_TRY(gc_tensor_read(&m->acts[0], 0, x + start * d, rows * d));
-        if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
-    }
-    return GC_OK;
+    return transform_rows(m, z, n, x, logdet, -1);
 }
 
 gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_prob)

@@ -39,18 +39,6 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
                                    direction * (double)op->inner, n);
 }
 
-static gc_status affine_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
-                               gc_tensor *z, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, x, z, logdet, n, +1);
-}
-
-static gc_status affine_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
-                               gc_tensor *x, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, z, x, logdet, n, -1);
-}
-
 static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
                                  const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
                                  double dlogdet, size_t n)
@@ -127,7 +115,7 @@ static void affine_init_params(gc_op *op_base, double *params, gc_rng *rng)
 
 static void affine_destroy(gc_op *op) { free(op); }
 
-static const gc_op_vtable affine_vtable = {"affine", affine_encode, affine_decode,
+static const gc_op_vtable affine_vtable = {"affine", apply,
                                            affine_backward, actnorm_data_init,
                                            affine_init_params, affine_destroy};
 

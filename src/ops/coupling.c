@@ -104,18 +104,6 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
                     u(op->a_dim), u(op->b_begin), u(op->b_dim), direction);
 }
 
-static gc_status coupling_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
-                                 gc_tensor *z, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, x, z, logdet, n, +1);
-}
-
-static gc_status coupling_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
-                                 gc_tensor *x, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, z, x, logdet, n, -1);
-}
-
 /* The element-wise part of the backward pass: dx (a half: dz_a; b half: dz_b·exp(s)), the
  * gradients of the networks' outputs, and per-sample terms of the scale gradient. */
 static gc_status backward_elementwise(coupling_op *op, const gc_tensor *params,
@@ -210,7 +198,7 @@ static void coupling_destroy(gc_op *op_base)
     free(op);
 }
 
-static const gc_op_vtable coupling_vtable = {"coupling", coupling_encode, coupling_decode,
+static const gc_op_vtable coupling_vtable = {"coupling", apply,
                                              coupling_backward, NULL, coupling_init_params,
                                              coupling_destroy};
 

@@ -87,18 +87,6 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     return gc_logdet_add_param_sum(logdet, params, op->log_s, d, direction, n);
 }
 
-static gc_status invconv_encode(gc_op *op, const gc_tensor *params, const gc_tensor *x,
-                                gc_tensor *z, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, x, z, logdet, n, +1);
-}
-
-static gc_status invconv_decode(gc_op *op, const gc_tensor *params, const gc_tensor *z,
-                                gc_tensor *x, gc_tensor *logdet, size_t n)
-{
-    return apply(op, params, z, x, logdet, n, -1);
-}
-
 static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
                                   const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
                                   double dlogdet, size_t n)
@@ -221,7 +209,7 @@ static void invconv_destroy(gc_op *op_base)
     free(op);
 }
 
-static const gc_op_vtable invconv_vtable = {"invconv", invconv_encode, invconv_decode,
+static const gc_op_vtable invconv_vtable = {"invconv", apply,
                                             invconv_backward, NULL, invconv_init_params,
                                             invconv_destroy};
 

@@ -38,12 +38,11 @@ typedef struct gc_op gc_op;
 
 typedef struct gc_op_vtable {
     const char *kind;
-    /* x → z = f(x); logdet[i] += log|det ∂z_i/∂x_i|. */
-    gc_status (*encode)(gc_op *op, const gc_tensor *params, const gc_tensor *x, gc_tensor *z,
-                        gc_tensor *logdet, size_t n);
-    /* z → x = f⁻¹(z); logdet[i] += log|det ∂x_i/∂z_i| (the negative of the encoder's). */
-    gc_status (*decode)(gc_op *op, const gc_tensor *params, const gc_tensor *z, gc_tensor *x,
-                        gc_tensor *logdet, size_t n);
+    /* direction +1, the encoder: in = x → out = z = f(x), logdet[i] += log|det ∂z_i/∂x_i|;
+     * direction −1, the decoder: in = z → out = x = f⁻¹(z), logdet[i] += log|det ∂x_i/∂z_i|
+     * (the negative of the encoder's). */
+    gc_status (*transform)(gc_op *op, const gc_tensor *params, const gc_tensor *in,
+                           gc_tensor *out, gc_tensor *logdet, size_t n, int direction);
     /* For a loss L with dz = ∂L/∂z and ∂L/∂logdet[i] = dlogdet for every i: writes
      * dx = ∂L/∂x and adds ∂L/∂θ into grads (same layout as params). x is the op's input. */
     gc_status (*backward)(gc_op *op, const gc_tensor *params, gc_tensor *grads,
