@@ -1,7 +1,7 @@
 /* The invertible 1x1 convolution's weight from its LU factors, W = P·L̃·Ũ with L̃ = L' + I
  * (L' strictly lower) and Ũ = U' + diag(sign · exp(log_s)) (U' strictly upper), its inverse, and
- * the gradients of the factors. Parameters sit at offsets of one buffer: lower, upper and perm
- * (D×D), log_s and sign (D). The products themselves run through cl/dense.cl. */
+ * the gradients of the factors, and the products with W at every pixel. Parameters sit at
+ * offsets of one buffer: lower, upper and perm (D×D), log_s and sign (D). */
 
 typedef struct {
     uint lower, upper, log_s, perm, sign, dim;
@@ -18,8 +18,7 @@ static float upper_diag(__global const float *p, invconv_layout f, uint r, uint 
     return r < c ? p[f.upper + r * f.dim + c] : 0.0f;
 }
 
-/* W[i][j] = Σ_k P[i][k] Σ_m L̃[k][m] Ũ[m][j], stored transposed (at [j][i]) as cl/dense.cl
- * wants its weights; global (D, D). */
+/* W[i][j] = Σ_k P[i][k] Σ_m L̃[k][m] Ũ[m][j]; global (D, D). */
 __kernel void invconv_weight(__global float *w, __global const float *p, uint lower, uint upper,
                              uint log_s, uint perm, uint sign, uint dim)
 {
@@ -34,11 +33,11 @@ __kernel void invconv_weight(__global float *w, __global const float *p, uint lo
         for (uint m = 0; m <= min(k, j); m++) lu += lower_unit(p, f, k, m) * upper_diag(p, f, m, j);
         sum += pk * lu;
     }
-    w[j * dim + i] = sum;
+    w[i * dim + j] = sum;
 }
 
-/* Column j of W⁻¹ = Ũ⁻¹ L̃⁻¹ Pᵀ e_j by forward then back substitution, in place; stored
- * transposed (column j of W⁻¹ is row j of winv) for cl/dense.cl. global (D). */
+/* Column j of W⁻¹ = Ũ⁻¹ L̃⁻¹ Pᵀ e_j by forward then back substitution, in place in the column.
+ * global (D). */
 __kernel void invconv_inverse(__global float *winv, __global const float *p, uint lower,
                               uint upper, uint log_s, uint perm, uint sign, uint dim)
 {
@@ -47,18 +46,18 @@ __kernel void invconv_inverse(__global float *winv, __global const float *p, uin
     if (j >= dim) return;
     for (uint k = 0; k < dim; k++) {
         float y = p[perm + j * dim + k]; /* (Pᵀ e_j)[k] = P[j][k] */
-        for (uint m = 0; m < k; m++) y -= lower_unit(p, f, k, m) * winv[j * dim + m];
-        winv[j * dim + k] = y;
+        for (uint m = 0; m < k; m++) y -= lower_unit(p, f, k, m) * winv[m * dim + j];
+        winv[k * dim + j] = y;
     }
     for (uint kk = dim; kk > 0; kk--) {
         uint k = kk - 1;
-        float x = winv[j * dim + k];
-        for (uint m = k + 1; m < dim; m++) x -= upper_diag(p, f, k, m) * winv[j * dim + m];
-        winv[j * dim + k] = x / upper_diag(p, f, k, k);
+        float x = winv[k * dim + j];
+        for (uint m = k + 1; m < dim; m++) x -= upper_diag(p, f, k, m) * winv[m * dim + j];
+        winv[k * dim + j] = x / upper_diag(p, f, k, k);
     }
 }
 
-/* From dW = ∂L/∂W (stored transposed, as cl/dense.cl leaves it): with G = Pᵀ·dW, ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
+/* From dW = ∂L/∂W: with G = Pᵀ·dW, ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
  * upper part), ∂L/∂log_s_i = (L̃ᵀ·G)_ii · Ũ_ii + logdet_grad. global (D, D). */
 __kernel void invconv_param_grads(__global float *grads, __global const float *p,
                                   __global const float *dw, uint lower, uint upper, uint log_s,
@@ -72,7 +71,7 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
         /* G[r][c] = Σ_q P[q][r] dW[q][c] */
         uint r = i > j ? i : m, c = i > j ? m : j;
         float g = 0.0f;
-        for (uint q = 0; q < dim; q++) g += p[perm + q * dim + r] * dw[c * dim + q];
+        for (uint q = 0; q < dim; q++) g += p[perm + q * dim + r] * dw[q * dim + c];
         sum += i > j ? g * upper_diag(p, f, j, m) : lower_unit(p, f, m, i) * g;
     }
     if (i > j)
@@ -81,4 +80,31 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
         grads[upper + i * dim + j] += sum;
     else
         grads[log_s + i] += sum * upper_diag(p, f, i, i) + logdet_grad;
+}
+
+/* out[i][o][p] = Σ_c M[o][c] · in[i][c][p] for every pixel p of (n, D, pixels) batches, with
+ * M = W (transpose 0) or Wᵀ (transpose 1, the backward pass). global (pixels, D, n). */
+__kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
+                          uint n, uint dim, uint pixels, uint transpose)
+{
+    uint p = get_global_id(0), o = get_global_id(1), i = get_global_id(2);
+    if (p >= pixels || o >= dim || i >= n) return;
+    __global const float *x = in + i * dim * pixels + p;
+    float sum = 0.0f;
+    for (uint c = 0; c < dim; c++)
+        sum += (transpose ? w[c * dim + o] : w[o * dim + c]) * x[c * pixels];
+    out[(i * dim + o) * pixels + p] = sum;
+}
+
+/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p], summed in order. global (D, D). */
+__kernel void invconv_weight_grad(__global float *dw, __global const float *dz,
+                                  __global const float *x, uint n, uint dim, uint pixels)
+{
+    uint o = get_global_id(0), c = get_global_id(1);
+    if (o >= dim || c >= dim) return;
+    float sum = 0.0f;
+    for (uint i = 0; i < n; i++)
+        for (uint p = 0; p < pixels; p++)
+            sum += dz[(i * dim + o) * pixels + p] * x[(i * dim + c) * pixels + p];
+    dw[o * dim + c] = sum;
 }

@@ -54,13 +54,15 @@ static double max_abs_diff(const double *a, const double *b, size_t n)
 
 /* ---- single ops ---- */
 
-typedef enum { CASE_AFFINE, CASE_ACTNORM, CASE_COUPLING, CASE_INVCONV } op_kind;
+typedef enum { CASE_AFFINE, CASE_ACTNORM, CASE_COUPLING, CASE_INVCONV, CASE_SQUEEZE } op_kind;
 
+/* An op on samples of `channels` × `height` × `width` values (vectors: height = width = 1). */
 typedef struct op_case {
     const char *name;
     op_kind kind;
-    size_t dim;
+    size_t channels, height, width;
     int parity;
+    size_t dim; /* filled in: channels · height · width */
 } op_case;
 
 /* One op on one runtime, with its parameters and gradients. */
@@ -79,8 +81,11 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
     switch (c->kind) {
     case CASE_AFFINE:
     case CASE_ACTNORM:
-        status = gc_affine_create(&in->op, rt, &in->reg, "op", c->dim,
+        status = gc_affine_create(&in->op, rt, &in->reg, "op", c->channels, c->height * c->width,
                                   c->kind == CASE_ACTNORM ? GC_AFFINE_ACTNORM : GC_AFFINE_PLAIN);
+        break;
+    case CASE_SQUEEZE:
+        status = gc_squeeze_create(&in->op, rt, "op", c->channels, c->height, c->width);
         break;
     case CASE_COUPLING: {
         gc_coupling_config config = {8, 2, c->parity};
@@ -88,12 +93,14 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
         break;
     }
     case CASE_INVCONV:
-        status = gc_invconv_create(&in->op, rt, &in->reg, "op", c->dim);
+        status = gc_invconv_create(&in->op, rt, &in->reg, "op", c->channels,
+                                   c->height * c->width);
         break;
     }
     GC_TRY(status);
-    GC_TRY(gc_tensor_init1(&in->params, rt, in->reg.total));
-    GC_TRY(gc_tensor_init1(&in->grads, rt, in->reg.total));
+    size_t total = in->reg.total ? in->reg.total : 1; /* squeeze has no parameters */
+    GC_TRY(gc_tensor_init1(&in->params, rt, total));
+    GC_TRY(gc_tensor_init1(&in->grads, rt, total));
     gc_tensor *batch[] = {&in->x, &in->z, &in->dz, &in->dx};
     for (size_t i = 0; i < 4; i++) GC_TRY(gc_tensor_init2(batch[i], rt, BATCH, c->dim));
     return gc_tensor_init1(&in->logdet, rt, BATCH);
@@ -305,23 +312,30 @@ static gc_status check_op_device(op_instance *dev, const op_case *c, const doubl
 }
 
 /* ActNorm's data-dependent initialisation: the output of the batch it was initialised on has
- * zero mean and unit variance per channel, on both backends. */
+ * zero mean and unit variance per channel (over samples and pixels), on both backends. */
 static gc_status check_actnorm_init(op_instance *in, const op_case *c, const double *x,
                                     const char *which, gc_check_report *report)
 {
-    size_t d = c->dim;
-    double z[BATCH * 16];
-    if (d > 16) return GC_ERROR(GC_ERR_ARGUMENT, "actnorm check limited to 16 dimensions");
-    GC_TRY(gc_tensor_upload(&in->x, x));
-    GC_TRY(in->op->vt->data_init(in->op, &in->params, &in->x, BATCH));
-    GC_TRY(run_encode(in, x, z, NULL));
+    size_t pixels = c->height * c->width, count = BATCH * pixels;
+    double *z = malloc(BATCH * c->dim * sizeof *z);
+    if (!z) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = gc_tensor_upload(&in->x, x);
+    if (status == GC_OK) status = in->op->vt->data_init(in->op, &in->params, &in->x, BATCH);
+    if (status == GC_OK) status = run_encode(in, x, z, NULL);
     double worst = 0.0;
-    for (size_t k = 0; k < d; k++) {
+    for (size_t k = 0; status == GC_OK && k < c->channels; k++) {
         double mean = 0.0, var = 0.0;
-        for (size_t i = 0; i < BATCH; i++) mean += z[i * d + k] / BATCH;
-        for (size_t i = 0; i < BATCH; i++) var += (z[i * d + k] - mean) * (z[i * d + k] - mean) / BATCH;
+        for (size_t i = 0; i < BATCH; i++)
+            for (size_t p = 0; p < pixels; p++) mean += z[(i * c->channels + k) * pixels + p] / count;
+        for (size_t i = 0; i < BATCH; i++)
+            for (size_t p = 0; p < pixels; p++) {
+                double v = z[(i * c->channels + k) * pixels + p] - mean;
+                var += v * v / count;
+            }
         worst = fmax(worst, fmax(fabs(mean), fabs(var - 1.0)));
     }
+    free(z);
+    GC_TRY(status);
     char what[48];
     snprintf(what, sizeof what, "%s data init", which);
     /* s = −log(σ + ε) with ε = 1e-6 leaves the variance 2ε/σ short of 1 (σ ≈ 1 here). */
@@ -329,9 +343,12 @@ static gc_status check_actnorm_init(op_instance *in, const op_case *c, const dou
                    strcmp(which, "reference") == 0 ? 1e-5 : 1e-4);
 }
 
-static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_case *c,
+static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_case *given,
                                gc_rng *rng, gc_check_report *report)
 {
+    op_case shaped = *given;
+    shaped.dim = shaped.channels * shaped.height * shaped.width;
+    const op_case *c = &shaped;
     op_instance ref, dev;
     int have_dev = 0;
     size_t d = c->dim, n = BATCH * d;
@@ -512,12 +529,15 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
 gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report)
 {
     static const op_case cases[] = {
-        {"affine d=3", CASE_AFFINE, 3, 0},
-        {"actnorm d=3", CASE_ACTNORM, 3, 0},
-        {"coupling d=2", CASE_COUPLING, 2, 0},
-        {"coupling d=5 odd", CASE_COUPLING, 5, 1},
-        {"invconv d=2", CASE_INVCONV, 2, 0},
-        {"invconv d=5", CASE_INVCONV, 5, 0},
+        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0},
+        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0},
+        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0},
+        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0},
+        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0},
+        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0},
+        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0},
+        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0},
+        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0},
     };
     if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
     gc_runtime *ref = NULL;

@@ -49,20 +49,20 @@ static gc_status build_ops(gc_model *m)
     const gc_model_config *c = &m->config;
     gc_op *op = NULL;
     if (c->kind == GC_MODEL_AFFINE) {
-        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, "affine", c->dim, GC_AFFINE_PLAIN));
+        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, "affine", c->dim, 1, GC_AFFINE_PLAIN));
         return add_op(m, op);
     }
     for (int layer = 0; layer < c->layers; layer++) {
         char name[32];
         snprintf(name, sizeof name, "step%d.actnorm", layer);
-        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, name, c->dim, GC_AFFINE_ACTNORM));
+        GC_TRY(gc_affine_create(&op, m->rt, &m->reg, name, c->dim, 1, GC_AFFINE_ACTNORM));
         GC_TRY(add_op(m, op));
         snprintf(name, sizeof name, "step%d.coupling", layer);
         gc_coupling_config coupling = {c->hidden, c->depth, layer % 2};
         GC_TRY(gc_coupling_create(&op, m->rt, &m->reg, name, c->dim, coupling));
         GC_TRY(add_op(m, op));
         snprintf(name, sizeof name, "step%d.invconv", layer);
-        GC_TRY(gc_invconv_create(&op, m->rt, &m->reg, name, c->dim));
+        GC_TRY(gc_invconv_create(&op, m->rt, &m->reg, name, c->dim, 1));
         GC_TRY(add_op(m, op));
     }
     return GC_OK;

@@ -10,6 +10,7 @@
 #include "glowcl/data.h"
 #include "glowcl/flow.h"
 #include "harness.h"
+#include "ops/op.h"
 
 START_TEST(reference_flow_checks)
 {
@@ -256,6 +257,33 @@ START_TEST(model_file_round_trip_and_resume)
 }
 END_TEST
 
+/* Glow's squeeze2d layout: channel 4c + 2·dy + dx holds pixel (2y + dy, 2x + dx) of channel c. */
+START_TEST(squeeze_layout_matches_glow)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    gc_op *op = NULL;
+    ck_assert_int_eq(gc_squeeze_create(&op, rt, "s", 1, 2, 4), GC_OK);
+    gc_tensor in, out, logdet;
+    ck_assert_int_eq(gc_tensor_init2(&in, rt, 1, 8), GC_OK);
+    ck_assert_int_eq(gc_tensor_init2(&out, rt, 1, 8), GC_OK);
+    ck_assert_int_eq(gc_tensor_init1(&logdet, rt, 1), GC_OK);
+    const double image[8] = {0, 1, 2, 3, 4, 5, 6, 7}; /* rows 0 1 2 3 / 4 5 6 7 */
+    gc_tensor_upload(&in, image);
+    ck_assert_int_eq(op->vt->transform(op, &in, &in, &out, &logdet, 1, +1), GC_OK);
+    double got[8];
+    gc_tensor_download(&out, got);
+    const double expected[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (int i = 0; i < 8; i++) ck_assert_double_eq(got[i], expected[i]);
+    op->vt->destroy(op);
+    ck_assert_int_eq(gc_squeeze_create(&op, rt, "s", 3, 5, 4), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "must be even"));
+    gc_tensor_release(&in);
+    gc_tensor_release(&out);
+    gc_tensor_release(&logdet);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("flow");
@@ -264,6 +292,7 @@ int main(void)
     tcase_add_test(ref, reference_flow_checks);
     tcase_add_test(ref, affine_warm_up_recovers_mean_and_std_reference);
     tcase_add_test(ref, model_arguments_are_checked);
+    tcase_add_test(ref, squeeze_layout_matches_glow);
     suite_add_tcase(s, ref);
     TCase *device = tcase_create("on every OpenCL device");
     tcase_set_timeout(device, 300);

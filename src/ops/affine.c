@@ -120,19 +120,19 @@ static const gc_op_vtable affine_vtable = {"affine", apply,
                                            affine_init_params, affine_destroy};
 
 gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
-                           size_t dim, gc_affine_mode mode)
+                           size_t channels, size_t pixels, gc_affine_mode mode)
 {
     affine_op *op = calloc(1, sizeof *op);
     if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     op->base.vt = &affine_vtable;
     op->base.rt = rt;
-    op->base.dim = dim;
+    op->base.dim = channels * pixels;
     snprintf(op->base.name, sizeof op->base.name, "%s", name);
     op->mode = mode;
-    op->channels = dim;
-    op->inner = 1;
-    gc_status status = gc_param_reserve(reg, name, "log_scale", dim, &op->s_offset);
-    if (status == GC_OK) status = gc_param_reserve(reg, name, "shift", dim, &op->t_offset);
+    op->channels = channels;
+    op->inner = pixels;
+    gc_status status = gc_param_reserve(reg, name, "log_scale", channels, &op->s_offset);
+    if (status == GC_OK) status = gc_param_reserve(reg, name, "shift", channels, &op->t_offset);
     if (status != GC_OK) {
         free(op);
         return status;

@@ -1,17 +1,18 @@
-/* Invertible 1x1 convolution on vectors: z = W·x with W = P·(L' + I)·(U' + diag(sign·e^log_s)),
- * so log|det W| = Σ log_s and W stays invertible whatever the optimiser does (Glow's LU form).
- * P and sign come from the initial random rotation and are kept fixed. W and W⁻¹ are rebuilt
- * from the factors at each pass; reference loops beside cl/invconv.cl; products via dense.c. */
+/* Invertible 1x1 convolution: z = W·x at every pixel (vectors are one pixel), with
+ * W = P·(L' + I)·(U' + diag(sign·e^log_s)), so log|det| = pixels · Σ log_s and W stays
+ * invertible whatever the optimiser does (Glow's LU form). P and sign come from the initial
+ * random rotation and are kept fixed. W and W⁻¹ are rebuilt from the factors at each pass.
+ * Reference loops beside cl/invconv.cl. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/dense.h"
 #include "ops/op.h"
 
 typedef struct invconv_op {
     gc_op base;
+    size_t channels, pixels;
     size_t lower, upper, log_s, perm, sign; /* parameter offsets */
     gc_tensor weight, inverse, d_weight;    /* (D, D) scratch */
 } invconv_op;
@@ -21,18 +22,18 @@ static unsigned u(size_t v) { return (unsigned)v; }
 /* L̃ and Ũ entries from the parameters, as cl/invconv.cl reads them. */
 static double lower_unit(const invconv_op *op, const double *p, size_t r, size_t c)
 {
-    return r == c ? 1.0 : (c < r ? p[op->lower + r * op->base.dim + c] : 0.0);
+    return r == c ? 1.0 : (c < r ? p[op->lower + r * op->channels + c] : 0.0);
 }
 
 static double upper_diag(const invconv_op *op, const double *p, size_t r, size_t c)
 {
     if (r == c) return p[op->sign + r] * exp(p[op->log_s + r]);
-    return r < c ? p[op->upper + r * op->base.dim + c] : 0.0;
+    return r < c ? p[op->upper + r * op->channels + c] : 0.0;
 }
 
 static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inverse)
 {
-    size_t d = op->base.dim;
+    size_t d = op->channels;
     gc_tensor *out = inverse ? &op->inverse : &op->weight;
     if (params->rt->backend == GC_BACKEND_OPENCL) {
         gc_kernel *kernel = NULL;
@@ -55,36 +56,59 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
                         lu += lower_unit(op, p, k, m) * upper_diag(op, p, m, j);
                     sum += p[op->perm + i * d + k] * lu;
                 }
-                w[j * d + i] = sum; /* transposed, as dense.c wants */
+                w[i * d + j] = sum;
             }
         return GC_OK;
     }
-    for (size_t j = 0; j < d; j++) { /* column j of Ũ⁻¹·L̃⁻¹·Pᵀ, stored as row j */
+    for (size_t j = 0; j < d; j++) { /* column j of Ũ⁻¹·L̃⁻¹·Pᵀ */
         for (size_t k = 0; k < d; k++) {
             double y = p[op->perm + j * d + k];
-            for (size_t m = 0; m < k; m++) y -= lower_unit(op, p, k, m) * w[j * d + m];
-            w[j * d + k] = y;
+            for (size_t m = 0; m < k; m++) y -= lower_unit(op, p, k, m) * w[m * d + j];
+            w[k * d + j] = y;
         }
         for (size_t k = d; k-- > 0;) {
-            double x = w[j * d + k];
-            for (size_t m = k + 1; m < d; m++) x -= upper_diag(op, p, k, m) * w[j * d + m];
-            w[j * d + k] = x / upper_diag(op, p, k, k);
+            double x = w[k * d + j];
+            for (size_t m = k + 1; m < d; m++) x -= upper_diag(op, p, k, m) * w[m * d + j];
+            w[k * d + j] = x / upper_diag(op, p, k, k);
         }
     }
     return GC_OK;
 }
 
-/* z = x·Wᵀ (row-major batch), or x = z·W⁻ᵀ. */
+/* out = M·in at every pixel, M = W, W⁻¹ or (transpose) Wᵀ. */
+static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
+                     gc_tensor *out, size_t n, int transpose)
+{
+    size_t d = op->channels, pixels = op->pixels;
+    if (m->rt->backend == GC_BACKEND_OPENCL) {
+        gc_kernel *kernel = NULL;
+        GC_TRY(gc_kernel_find(m->rt, "invconv_mix", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmmuuuu", out->buffer, in->buffer, m->buffer, u(n), u(d),
+                              u(pixels), u(transpose)));
+        size_t global[3] = {pixels, d, n};
+        return gc_launch(m->rt, kernel, 3, global, NULL);
+    }
+    const double *w = m->host;
+    for (size_t i = 0; i < n; i++)
+        for (size_t o = 0; o < d; o++)
+            for (size_t p = 0; p < pixels; p++) {
+                double sum = 0.0;
+                for (size_t c = 0; c < d; c++)
+                    sum += (transpose ? w[c * d + o] : w[o * d + c]) *
+                           in->host[(i * d + c) * pixels + p];
+                out->host[(i * d + o) * pixels + p] = sum;
+            }
+    return GC_OK;
+}
+
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
                        gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
     invconv_op *op = (invconv_op *)op_base;
-    size_t d = op->base.dim;
     GC_TRY(build_weight(op, params, direction < 0));
-    gc_dense layer = {1, d, d, 0, 0, 0, 0};
-    GC_TRY(gc_dense_forward(&layer, direction > 0 ? &op->weight : &op->inverse,
-                            (gc_rows){in, 0, d, 0}, (gc_rows){out, 0, d, 0}, n));
-    return gc_logdet_add_param_sum(logdet, params, op->log_s, d, direction, n);
+    GC_TRY(mix(op, direction > 0 ? &op->weight : &op->inverse, in, out, n, 0));
+    return gc_logdet_add_param_sum(logdet, params, op->log_s, op->channels,
+                                   direction * (double)op->pixels, n);
 }
 
 static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
@@ -92,33 +116,41 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
                                   double dlogdet, size_t n)
 {
     invconv_op *op = (invconv_op *)op_base;
-    size_t d = op->base.dim;
+    size_t d = op->channels, pixels = op->pixels;
     GC_TRY(build_weight(op, params, 0));
-    gc_dense layer = {1, d, d, 0, 0, 0, 0};
-    gc_rows none = {NULL, 0, 0, 0};
-    GC_TRY(gc_dense_backward_input(&layer, &op->weight, (gc_rows){dz, 0, d, 0},
-                                   (gc_rows){dx, 0, d, 0}, none, 0, n));
-    GC_TRY(gc_tensor_fill(&op->d_weight, 0.0));
-    GC_TRY(gc_dense_backward_params(&layer, &op->d_weight, (gc_rows){dz, 0, d, 0},
-                                    (gc_rows){x, 0, d, 0}, n));
-    double logdet_grad = (double)n * dlogdet;
+    GC_TRY(mix(op, &op->weight, dz, dx, n, 1)); /* dx = Wᵀ·dz */
+    /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
+    double logdet_grad = (double)(n * pixels) * dlogdet;
     if (params->rt->backend == GC_BACKEND_OPENCL) {
         gc_kernel *kernel = NULL;
+        GC_TRY(gc_kernel_find(params->rt, "invconv_weight_grad", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmmuuu", op->d_weight.buffer, dz->buffer, x->buffer, u(n),
+                              u(d), u(pixels)));
+        size_t square[2] = {d, d};
+        GC_TRY(gc_launch(params->rt, kernel, 2, square, NULL));
         GC_TRY(gc_kernel_find(params->rt, "invconv_param_grads", &kernel));
         GC_TRY(gc_kernel_args(kernel, "mmmuuuuuuf", grads->buffer, params->buffer,
                               op->d_weight.buffer, u(op->lower), u(op->upper), u(op->log_s),
                               u(op->perm), u(op->sign), u(d), logdet_grad));
-        size_t global[2] = {d, d};
-        return gc_launch(params->rt, kernel, 2, global, NULL);
+        return gc_launch(params->rt, kernel, 2, square, NULL);
     }
-    const double *p = params->host, *dw = op->d_weight.host;
+    double *dw = op->d_weight.host;
+    for (size_t o = 0; o < d; o++) /* dW = Σ dz·xᵀ over samples and pixels */
+        for (size_t c = 0; c < d; c++) {
+            double sum = 0.0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t p = 0; p < pixels; p++)
+                    sum += dz->host[(i * d + o) * pixels + p] * x->host[(i * d + c) * pixels + p];
+            dw[o * d + c] = sum;
+        }
+    const double *p = params->host;
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
             double sum = 0.0;
             for (size_t m = 0; m < d; m++) {
                 size_t r = i > j ? i : m, c = i > j ? m : j;
                 double g = 0.0; /* (Pᵀ·dW)[r][c] */
-                for (size_t q = 0; q < d; q++) g += p[op->perm + q * d + r] * dw[c * d + q];
+                for (size_t q = 0; q < d; q++) g += p[op->perm + q * d + r] * dw[q * d + c];
                 sum += i > j ? g * upper_diag(op, p, j, m) : lower_unit(op, p, m, i) * g;
             }
             if (i > j)
@@ -136,7 +168,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
 static void invconv_init_params(gc_op *op_base, double *params, gc_rng *rng)
 {
     invconv_op *op = (invconv_op *)op_base;
-    size_t d = op->base.dim;
+    size_t d = op->channels;
     double *q = malloc(d * d * sizeof *q);
     size_t *row_of = malloc(d * sizeof *row_of);
     if (!q || !row_of) { /* init cannot fail: fall back to the identity */
@@ -214,13 +246,16 @@ static const gc_op_vtable invconv_vtable = {"invconv", apply,
                                             invconv_destroy};
 
 gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                            const char *name, size_t dim)
+                            const char *name, size_t channels, size_t pixels)
 {
+    size_t dim = channels;
     invconv_op *op = calloc(1, sizeof *op);
     if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     op->base.vt = &invconv_vtable;
     op->base.rt = rt;
-    op->base.dim = dim;
+    op->base.dim = channels * pixels;
+    op->channels = channels;
+    op->pixels = pixels;
     snprintf(op->base.name, sizeof op->base.name, "%s", name);
     gc_status status = gc_param_reserve(reg, name, "lower", dim * dim, &op->lower);
     if (status == GC_OK) status = gc_param_reserve(reg, name, "upper", dim * dim, &op->upper);

@@ -64,8 +64,9 @@ struct gc_op {
 
 /* Constructors: each reserves its parameters in `reg`. */
 typedef enum { GC_AFFINE_PLAIN, GC_AFFINE_ACTNORM } gc_affine_mode;
+/* One (s, t) per channel of (n, channels, pixels) batches (pixels = 1 for vectors). */
 gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
-                           size_t dim, gc_affine_mode mode);
+                           size_t channels, size_t pixels, gc_affine_mode mode);
 
 typedef struct gc_coupling_config {
     size_t hidden; /* width of each hidden layer */
@@ -75,8 +76,14 @@ typedef struct gc_coupling_config {
 gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
                              const char *name, size_t dim, gc_coupling_config config);
 
+/* The 1x1 convolution: the same channels × channels matrix at each of `pixels` positions of
+ * an (n, channels, pixels) batch (pixels = 1 for vectors). */
 gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                            const char *name, size_t dim);
+                            const char *name, size_t channels, size_t pixels);
+
+/* Squeeze of (channels, height, width) samples into (4·channels, height/2, width/2). */
+gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
+                            size_t height, size_t width);
 
 /* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
 gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
