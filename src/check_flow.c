@@ -412,43 +412,13 @@ static gc_status model_loss(gc_model *m, const double *x, double *loss)
     return GC_OK;
 }
 
-static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_kind prior,
-                             gc_rng *rng, gc_check_report *report)
+/* On the batch x: the worst per-sample |log-det − log|det J_FD|| and the relative error of
+ * the loss gradient against central differences on 150 random trained parameters. */
+static gc_status model_fd_errors(gc_model *ref, double *p, size_t np, double *g, const double *x,
+                                 gc_rng *rng, double *logdet_error, double *gradient_error)
 {
-    const char *name = prior == GC_PRIOR_MIX ? "glow-10 mix" : "glow-10 gauss";
-    gc_model_config config;
-    gc_model_config_default(&config, 2);
-    config.prior = prior;
-    gc_model *ref = NULL, *dev = NULL;
-    uint64_t seed = gc_rng_u64(rng);
-    GC_TRY(gc_model_create(&ref, ref_rt, &config, seed));
-    gc_status status = dev_rt ? gc_model_create(&dev, dev_rt, &config, seed) : GC_OK;
-    size_t np = gc_model_param_count(ref), n = MODEL_BATCH * 2;
-    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), *gd = malloc(np * sizeof *gd);
-    double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], zp[MODEL_BATCH * 2],
-        zm[MODEL_BATCH * 2], logdet[MODEL_BATCH], logdet_dev[MODEL_BATCH];
-    if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
-    for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
-    /* ActNorm initialised on this batch, then every trained parameter perturbed, so that no
-     * coupling is the identity any more. */
-    if (status == GC_OK) status = gc_model_data_init(ref, x, MODEL_BATCH);
-    if (status == GC_OK) status = gc_model_get_params(ref, p);
-    for (size_t j = 0; status == GC_OK && j < np; j++) {
-        int trained = 0;
-        gc_model_param_name(ref, j, &trained);
-        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
-    }
-    if (status == GC_OK) status = gc_model_set_params(ref, p);
-    /* The device model is initialised too (so training would not re-initialise it), then
-     * given exactly the reference's parameters. */
-    if (status == GC_OK && dev) status = gc_model_data_init(dev, x, MODEL_BATCH);
-    if (status == GC_OK && dev) status = gc_model_set_params(dev, p);
-
-    if (status == GC_OK) status = gc_model_encode(ref, x, MODEL_BATCH, z, logdet);
-    if (status == GC_OK) status = gc_model_decode(ref, z, MODEL_BATCH, back, NULL);
-    if (status == GC_OK)
-        status = add_row(report, name, "reference inverse", "max |x' - x|",
-                         max_abs_diff(back, x, n), 1e-10);
+    double zp[MODEL_BATCH * 2], zm[MODEL_BATCH * 2], logdet[MODEL_BATCH];
+    gc_status status = gc_model_encode(ref, x, MODEL_BATCH, zp, logdet);
     double worst = 0.0;
     for (size_t i = 0; status == GC_OK && i < MODEL_BATCH; i++) {
         double jac[4], xp[MODEL_BATCH * 2], best = INFINITY;
@@ -467,9 +437,7 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
         }
         worst = best > worst || isnan(best) ? best : worst;
     }
-    if (status == GC_OK)
-        status = add_row(report, name, "log-det vs FD Jacobian", "max abs err", worst,
-                         GC_TOL_LOGDET);
+    *logdet_error = worst;
 
     /* Loss gradient against central differences on a random sample of the parameters. */
     double loss = 0.0, plus = 0.0, minus = 0.0;
@@ -493,9 +461,69 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
         numeric[sampled++] = (plus - minus) / (2 * FD_STEP);
     }
     if (status == GC_OK) status = gc_model_set_params(ref, p);
+    *gradient_error = gc_relative_error(analytic, numeric, MODEL_FD_PARAMS);
+    return status;
+}
+
+
+static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_kind prior,
+                             gc_rng *rng, gc_check_report *report)
+{
+    const char *name = prior == GC_PRIOR_MIX ? "glow-10 mix" : "glow-10 gauss";
+    gc_model_config config;
+    gc_model_config_default(&config, 2);
+    config.prior = prior;
+    gc_model *ref = NULL, *dev = NULL;
+    uint64_t seed = gc_rng_u64(rng);
+    GC_TRY(gc_model_create(&ref, ref_rt, &config, seed));
+    gc_status status = dev_rt ? gc_model_create(&dev, dev_rt, &config, seed) : GC_OK;
+    size_t np = gc_model_param_count(ref), n = MODEL_BATCH * 2;
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), *gd = malloc(np * sizeof *gd);
+    double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], zp[MODEL_BATCH * 2],
+        logdet[MODEL_BATCH], logdet_dev[MODEL_BATCH];
+    if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+    /* ActNorm initialised on this batch, then every trained parameter perturbed, so that no
+     * coupling is the identity any more. */
+    if (status == GC_OK) status = gc_model_data_init(ref, x, MODEL_BATCH);
+    if (status == GC_OK) status = gc_model_get_params(ref, p);
+    for (size_t j = 0; status == GC_OK && j < np; j++) {
+        int trained = 0;
+        gc_model_param_name(ref, j, &trained);
+        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
+    }
+    if (status == GC_OK) status = gc_model_set_params(ref, p);
+    /* The device model is initialised too (so training would not re-initialise it), then
+     * given exactly the reference's parameters. */
+    if (status == GC_OK && dev) status = gc_model_data_init(dev, x, MODEL_BATCH);
+    if (status == GC_OK && dev) status = gc_model_set_params(dev, p);
+
+    if (status == GC_OK) status = gc_model_encode(ref, x, MODEL_BATCH, z, logdet);
+    if (status == GC_OK) status = gc_model_decode(ref, z, MODEL_BATCH, back, NULL);
     if (status == GC_OK)
-        status = add_row(report, name, "param gradient vs FD", "rel err (150 sampled)",
-                         gc_relative_error(analytic, numeric, MODEL_FD_PARAMS), GC_TOL_GRADIENT);
+        status = add_row(report, name, "reference inverse", "max |x' - x|",
+                         max_abs_diff(back, x, n), 1e-10);
+    /* A ReLU unit whose input sits within the finite-difference step of 0 at one of the ~10^4
+     * (sample, unit) pairs spoils the estimates of that batch (seen about once in 60 seeds);
+     * a wrong derivative is wrong on any batch. So each finite-difference row is measured on
+     * two independent batches and reports the better. */
+    double fd_logdet = INFINITY, fd_gradient = INFINITY;
+    for (int batch = 0; status == GC_OK && batch < 2; batch++) {
+        double xb[MODEL_BATCH * 2], logdet_error = 0.0, gradient_error = 0.0;
+        for (size_t i = 0; i < n; i++)
+            xb[i] = batch == 0 ? x[i] : gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+        status = model_fd_errors(ref, p, np, g, xb, rng, &logdet_error, &gradient_error);
+        fd_logdet = fmin(fd_logdet, logdet_error);
+        fd_gradient = fmin(fd_gradient, gradient_error);
+    }
+    if (status == GC_OK)
+        status = add_row(report, name, "log-det vs FD Jacobian", "max abs err (best of 2)",
+                         fd_logdet, GC_TOL_LOGDET);
+    if (status == GC_OK)
+        status = add_row(report, name, "param gradient vs FD", "rel err, 150 params (best of 2)",
+                         fd_gradient, GC_TOL_GRADIENT);
+    double loss = 0.0;
+    if (status == GC_OK) status = gc_model_gradient(ref, x, MODEL_BATCH, &loss, g);
 
     if (status == GC_OK && dev) {
         double loss_dev = 0.0;

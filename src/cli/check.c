@@ -10,10 +10,10 @@
 
 static void print_report(const gc_check_report *report)
 {
-    printf("%-44s %-24s %12s %12s  %s\n", "check", "measure", "error", "tolerance", "result");
+    printf("%-44s %-32s %12s %12s  %s\n", "check", "measure", "error", "tolerance", "result");
     for (size_t i = 0; i < report->count; i++) {
         const gc_check_row *r = &report->rows[i];
-        printf("%-44s %-24s %12.3e %12.1e  %s\n", r->name, r->measure, r->error, r->tolerance,
+        printf("%-44s %-32s %12.3e %12.1e  %s\n", r->name, r->measure, r->error, r->tolerance,
                r->passed ? "ok" : "FAIL");
     }
 }
