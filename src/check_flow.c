@@ -54,7 +54,14 @@ static double max_abs_diff(const double *a, const double *b, size_t n)
 
 /* ---- single ops ---- */
 
-typedef enum { CASE_AFFINE, CASE_ACTNORM, CASE_COUPLING, CASE_INVCONV, CASE_SQUEEZE } op_kind;
+typedef enum {
+    CASE_AFFINE,
+    CASE_ACTNORM,
+    CASE_COUPLING,
+    CASE_INVCONV,
+    CASE_SQUEEZE,
+    CASE_SPLIT
+} op_kind;
 
 /* An op on samples of `channels` × `height` × `width` values (vectors: height = width = 1). */
 typedef struct op_case {
@@ -62,7 +69,8 @@ typedef struct op_case {
     op_kind kind;
     size_t channels, height, width;
     int parity;
-    size_t dim; /* filled in: channels · height · width */
+    size_t dim;     /* filled in: channels · height · width */
+    size_t out_dim; /* filled in: what the op makes of it */
 } op_case;
 
 /* One op on one runtime, with its parameters and gradients. */
@@ -87,6 +95,9 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
     case CASE_SQUEEZE:
         status = gc_squeeze_create(&in->op, rt, "op", c->channels, c->height, c->width);
         break;
+    case CASE_SPLIT:
+        status = gc_split_create(&in->op, rt, "op", c->channels, c->height * c->width);
+        break;
     case CASE_COUPLING: {
         gc_coupling_config config = {8, 2, c->parity};
         status = gc_coupling_create(&in->op, rt, &in->reg, "op", c->dim, config);
@@ -101,8 +112,11 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
     size_t total = in->reg.total ? in->reg.total : 1; /* squeeze has no parameters */
     GC_TRY(gc_tensor_init1(&in->params, rt, total));
     GC_TRY(gc_tensor_init1(&in->grads, rt, total));
-    gc_tensor *batch[] = {&in->x, &in->z, &in->dz, &in->dx};
-    for (size_t i = 0; i < 4; i++) GC_TRY(gc_tensor_init2(batch[i], rt, BATCH, c->dim));
+    size_t out_dim = gc_op_out_dim(in->op);
+    GC_TRY(gc_tensor_init2(&in->x, rt, BATCH, c->dim));
+    GC_TRY(gc_tensor_init2(&in->dx, rt, BATCH, c->dim));
+    GC_TRY(gc_tensor_init2(&in->z, rt, BATCH, out_dim));
+    GC_TRY(gc_tensor_init2(&in->dz, rt, BATCH, out_dim));
     return gc_tensor_init1(&in->logdet, rt, BATCH);
 }
 
@@ -150,7 +164,7 @@ static gc_status projected_loss(op_instance *in, const double *x, const double *
                                 double *z, double *logdet, double *loss)
 {
     GC_TRY(run_encode(in, x, z, logdet));
-    size_t d = in->op->dim;
+    size_t d = gc_op_out_dim(in->op);
     double sum = 0.0;
     for (size_t i = 0; i < BATCH * d; i++) sum += w[i] * z[i];
     for (size_t i = 0; i < BATCH; i++) sum += c * logdet[i];
@@ -187,7 +201,7 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
                                     const double *w, double coef, op_results *out,
                                     gc_check_report *report)
 {
-    size_t d = c->dim, n = BATCH * d, np = ref->reg.total;
+    size_t d = c->dim, n = BATCH * d, np = ref->reg.total, n_out = BATCH * c->out_dim;
     GC_TRY(run_encode(ref, x, out->z, out->logdet));
     GC_TRY(run_decode(ref, out->z, out->x_back, NULL));
     GC_TRY(add_row(report, c->name, "reference inverse", "max |x' - x|",
@@ -196,6 +210,7 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
     /* Jacobian of each sample by central differences; the op acts on samples one by one. */
     double *xp = malloc(n * sizeof *xp), *zp = malloc(n * sizeof *zp);
     double *zm = malloc(n * sizeof *zm), *jac = malloc(BATCH * d * d * sizeof *jac);
+    (void)n_out;
     double *ld = malloc(BATCH * sizeof *ld), *gx = malloc(n * sizeof *gx);
     double *gp = malloc((np ? np : 1) * sizeof *gp), *pp = malloc((np ? np : 1) * sizeof *pp);
     double best[BATCH];
@@ -203,7 +218,20 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
     gc_status status = xp && zp && zm && jac && ld && gx && gp && pp
                            ? GC_OK
                            : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    for (size_t h = 0; status == GC_OK && h < 3; h++) {
+    /* A split is not a bijection of its input: its "log-det" is the factored half's prior
+     * log-density, checked directly instead. */
+    if (c->out_dim != c->dim) {
+        double worst = 0.0;
+        for (size_t i = 0; i < BATCH; i++) {
+            double sum = 0.0;
+            for (size_t j = c->out_dim; j < d; j++) sum += x[i * d + j] * x[i * d + j];
+            double expected = -0.5 * sum - 0.5 * (double)(d - c->out_dim) * 1.8378770664093453;
+            worst = fmax(worst, fabs(expected - out->logdet[i]));
+        }
+        if (status == GC_OK)
+            status = add_row(report, c->name, "prior term vs direct", "max abs err", worst, 1e-12);
+    }
+    for (size_t h = 0; status == GC_OK && c->out_dim == c->dim && h < 3; h++) {
         double step = JACOBIAN_STEPS[h];
         for (size_t k = 0; status == GC_OK && k < d; k++) {
             memcpy(xp, x, n * sizeof *xp);
@@ -218,7 +246,7 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
         for (size_t i = 0; status == GC_OK && i < BATCH; i++)
             best[i] = fmin(best[i], fabs(out->logdet[i] - log_abs_det(jac + i * d * d, d)));
     }
-    if (status == GC_OK) {
+    if (status == GC_OK && c->out_dim == c->dim) {
         double worst = 0.0;
         for (size_t i = 0; i < BATCH; i++) worst = best[i] > worst || isnan(best[i]) ? best[i] : worst;
         status = add_row(report, c->name, "log-det vs FD Jacobian", "max abs err", worst,
@@ -275,9 +303,9 @@ static gc_status check_op_device(op_instance *dev, const op_case *c, const doubl
                                  const double *w, double coef, const op_results *ref,
                                  gc_check_report *report)
 {
-    size_t d = c->dim, n = BATCH * d, np = dev->reg.total;
+    size_t d = c->dim, n = BATCH * d, np = dev->reg.total, n_out = BATCH * c->out_dim;
     op_results got = {0};
-    got.z = malloc(n * sizeof(double));
+    got.z = malloc(n_out * sizeof(double));
     got.logdet = malloc(BATCH * sizeof(double));
     got.x_back = malloc(n * sizeof(double));
     got.dx = malloc(n * sizeof(double));
@@ -288,7 +316,7 @@ static gc_status check_op_device(op_instance *dev, const op_case *c, const doubl
     if (status == GC_OK) status = run_encode(dev, x, got.z, got.logdet);
     if (status == GC_OK)
         status = add_row(report, c->name, "device z", "rel err vs reference",
-                         gc_relative_error(got.z, ref->z, n), GC_TOL_DEVICE);
+                         gc_relative_error(got.z, ref->z, n_out), GC_TOL_DEVICE);
     if (status == GC_OK)
         status = add_row(report, c->name, "device log-det", "max abs err vs ref",
                          max_abs_diff(got.logdet, ref->logdet, BATCH), GC_TOL_LOGDET);
@@ -353,6 +381,7 @@ static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_
     int have_dev = 0;
     size_t d = c->dim, n = BATCH * d;
     gc_status status = instance_init(&ref, ref_rt, c);
+    if (status == GC_OK) shaped.out_dim = gc_op_out_dim(ref.op);
     if (status == GC_OK && dev_rt) {
         status = instance_init(&dev, dev_rt, c);
         have_dev = 1;
@@ -557,15 +586,16 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
 gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report)
 {
     static const op_case cases[] = {
-        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0},
-        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0},
-        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0},
-        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0},
-        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0},
-        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0},
-        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0},
-        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0},
-        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0},
+        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0, 0},
+        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0, 0},
+        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0, 0},
+        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0, 0},
+        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0, 0},
+        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0, 0},
+        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0, 0},
+        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0, 0},
+        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0, 0},
+        {"split 5x2x3 image", CASE_SPLIT, 5, 2, 3, 0, 0, 0},
     };
     if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
     gc_runtime *ref = NULL;

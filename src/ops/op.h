@@ -58,9 +58,12 @@ typedef struct gc_op_vtable {
 struct gc_op {
     const gc_op_vtable *vt;
     gc_runtime *rt;
-    size_t dim;
+    size_t dim;     /* values per sample going in (encoder direction) */
+    size_t out_dim; /* values per sample coming out; 0: the same as dim */
     char name[32];
 };
+
+static inline size_t gc_op_out_dim(const gc_op *op) { return op->out_dim ? op->out_dim : op->dim; }
 
 /* Constructors: each reserves its parameters in `reg`. */
 typedef enum { GC_AFFINE_PLAIN, GC_AFFINE_ACTNORM } gc_affine_mode;
@@ -84,6 +87,14 @@ gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
 /* Squeeze of (channels, height, width) samples into (4·channels, height/2, width/2). */
 gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
                             size_t height, size_t width);
+
+/* Split of (channels, pixels) samples: the first channels/2 go on, the rest are factored out
+ * into the op's side buffer and scored by N(0, I). */
+gc_status gc_split_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
+                          size_t pixels);
+/* The side buffer of a split op for n samples (NULL if `op` is not a split), and its values
+ * per sample. */
+gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
 
 /* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
 gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
