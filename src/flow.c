@@ -27,10 +27,29 @@ void gc_model_config_default(gc_model_config *config, size_t dim)
     config->mix_components = 2;
 }
 
+void gc_model_config_image(gc_model_config *config, size_t channels, size_t height,
+                           size_t width)
+{
+    gc_model_config_default(config, channels * height * width);
+    config->kind = GC_MODEL_IMAGE;
+    config->channels = channels;
+    config->height = height;
+    config->width = width;
+    config->levels = 3;
+    config->layers = 16;
+    config->hidden = 512;
+}
+
 const gc_model_config *gc_model_get_config(const gc_model *model) { return &model->config; }
 uint64_t gc_model_steps(const gc_model *model) { return model->steps; }
 int gc_model_is_initialized(const gc_model *model) { return model->initialized; }
 size_t gc_model_param_count(const gc_model *model) { return model->reg.total; }
+
+/* Values per sample of the last op's output, the part of z the prior scores. */
+static size_t final_dim(const gc_model *m)
+{
+    return m->op_count ? gc_op_out_dim(m->ops[m->op_count - 1]) : m->config.dim;
+}
 
 static gc_status add_op(gc_model *m, gc_op *op)
 {
@@ -44,10 +63,46 @@ static gc_status add_op(gc_model *m, gc_op *op)
     return GC_OK;
 }
 
+static gc_status build_image_ops(gc_model *m)
+{
+    const gc_model_config *c = &m->config;
+    size_t channels = c->channels, height = c->height, width = c->width;
+    gc_op *op = NULL;
+    char name[48];
+    for (int level = 0; level < c->levels; level++) {
+        snprintf(name, sizeof name, "level%d.squeeze", level);
+        GC_TRY(gc_squeeze_create(&op, m->rt, name, channels, height, width));
+        GC_TRY(add_op(m, op));
+        channels *= 4, height /= 2, width /= 2;
+        size_t pixels = height * width;
+        for (int step = 0; step < c->layers; step++) {
+            snprintf(name, sizeof name, "level%d.step%d.actnorm", level, step);
+            GC_TRY(gc_affine_create(&op, m->rt, &m->reg, name, channels, pixels,
+                                    GC_AFFINE_ACTNORM));
+            GC_TRY(add_op(m, op));
+            snprintf(name, sizeof name, "level%d.step%d.invconv", level, step);
+            GC_TRY(gc_invconv_create(&op, m->rt, &m->reg, name, channels, pixels));
+            GC_TRY(add_op(m, op));
+            snprintf(name, sizeof name, "level%d.step%d.coupling", level, step);
+            GC_TRY(gc_conv_coupling_create(&op, m->rt, &m->reg, name, channels, height, width,
+                                           c->hidden, c->additive));
+            GC_TRY(add_op(m, op));
+        }
+        if (level + 1 < c->levels) {
+            snprintf(name, sizeof name, "level%d.split", level);
+            GC_TRY(gc_split_create(&op, m->rt, name, channels, pixels));
+            GC_TRY(add_op(m, op));
+            channels /= 2;
+        }
+    }
+    return GC_OK;
+}
+
 static gc_status build_ops(gc_model *m)
 {
     const gc_model_config *c = &m->config;
     gc_op *op = NULL;
+    if (c->kind == GC_MODEL_IMAGE) return build_image_ops(m);
     if (c->kind == GC_MODEL_AFFINE) {
         GC_TRY(gc_affine_create(&op, m->rt, &m->reg, "affine", c->dim, 1, GC_AFFINE_PLAIN));
         return add_op(m, op);
@@ -70,7 +125,7 @@ static gc_status build_ops(gc_model *m)
 
 static gc_status check_config(const gc_model_config *c)
 {
-    if (c->dim < 1 || c->dim > 4096)
+    if (c->dim < 1 || (c->kind != GC_MODEL_IMAGE && c->dim > 4096))
         return GC_ERROR(GC_ERR_ARGUMENT, "data dimension %zu outside 1..4096", c->dim);
     if (c->kind == GC_MODEL_GLOW) {
         if (c->dim < 2)
@@ -80,6 +135,19 @@ static gc_status check_config(const gc_model_config *c)
         if (c->hidden < 1 || c->hidden > 65536 || c->depth < 1 || c->depth > 64)
             return GC_ERROR(GC_ERR_ARGUMENT, "coupling networks need hidden 1..65536 and depth "
                                              "1..64 (got %zu and %d)", c->hidden, c->depth);
+    } else if (c->kind == GC_MODEL_IMAGE) {
+        size_t block = (size_t)1 << (c->levels > 0 && c->levels < 16 ? c->levels : 0);
+        if (c->levels < 1 || c->levels > 8)
+            return GC_ERROR(GC_ERR_ARGUMENT, "levels must be 1..8, not %d", c->levels);
+        if (c->channels < 1 || c->height % block || c->width % block || c->height == 0 ||
+            c->width == 0)
+            return GC_ERROR(GC_ERR_ARGUMENT, "%d levels of squeeze need height and width "
+                            "divisible by %zu; the images are %zux%zu", c->levels, block,
+                            c->height, c->width);
+        if (c->dim != c->channels * c->height * c->width)
+            return GC_ERROR(GC_ERR_ARGUMENT, "dim %zu is not channels x height x width", c->dim);
+        if (c->layers < 1 || c->layers > 1000 || c->hidden < 1 || c->hidden > 65536)
+            return GC_ERROR(GC_ERR_ARGUMENT, "steps per level 1..1000 and hidden 1..65536");
     } else if (c->kind != GC_MODEL_AFFINE) {
         return GC_ERROR(GC_ERR_ARGUMENT, "unknown model kind %d", (int)c->kind);
     }
@@ -102,7 +170,7 @@ gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *
     m->config.mix_means = m->config.mix_scales = m->config.mix_weights = NULL;
     gc_status status = build_ops(m);
     if (status == GC_OK)
-        status = gc_prior_init(&m->prior, &m->reg, config->prior, config->dim,
+        status = gc_prior_init(&m->prior, &m->reg, config->prior, final_dim(m),
                                config->mix_components, config->mix_fixed);
     size_t total = m->reg.total ? m->reg.total : 1;
     if (status == GC_OK) status = gc_tensor_init1(&m->params, rt, total);
@@ -136,7 +204,7 @@ gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_c
     for (size_t i = 0; i < m->op_count; i++) m->ops[i]->vt->init_params(m->ops[i], host, &rng);
 
     if (config->prior == GC_PRIOR_MIX) {
-        size_t k = (size_t)config->mix_components, d = config->dim;
+        size_t k = (size_t)config->mix_components, d = final_dim(m);
         double means[GC_MAX_MIX_COMPONENTS * 64], scales[GC_MAX_MIX_COMPONENTS * 64];
         double weights[GC_MAX_MIX_COMPONENTS];
         const double *mu = config->mix_means, *sigma = config->mix_scales,
@@ -196,7 +264,10 @@ static gc_status reserve_batch(gc_model *m, size_t n)
         m->acts = calloc(m->op_count + 1, sizeof *m->acts);
         if (!m->acts) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     }
-    for (size_t i = 0; i <= m->op_count; i++) GC_TRY(gc_scratch_reserve(&m->acts[i], m->rt, n, d));
+    /* acts[i] holds op i's input; a split makes the later ones narrower. */
+    for (size_t i = 0; i < m->op_count; i++)
+        GC_TRY(gc_scratch_reserve(&m->acts[i], m->rt, n, m->ops[i]->dim));
+    GC_TRY(gc_scratch_reserve(&m->acts[m->op_count], m->rt, n, final_dim(m)));
     GC_TRY(gc_scratch_reserve(&m->dz, m->rt, n, d));
     GC_TRY(gc_scratch_reserve(&m->dx, m->rt, n, d));
     GC_TRY(gc_scratch_reserve(&m->logdet, m->rt, n, 1));
@@ -245,6 +316,32 @@ gc_status gc_model_data_init(gc_model *m, const double *x, size_t n)
     return GC_OK;
 }
 
+/* Moves a chunk of latents between the host, where a sample's z is packed as [the factored
+ * halves of the splits in order, the last op's output], and the model's buffers. */
+static gc_status move_latents(gc_model *m, double *z, size_t rows, int to_host)
+{
+    size_t d = m->config.dim, fd = final_dim(m), at = 0;
+    double *part = malloc(rows * d * sizeof *part);
+    if (!part) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_OK;
+    for (size_t k = 0; status == GC_OK && k <= m->op_count; k++) {
+        size_t width = fd;
+        gc_tensor *t = k == m->op_count ? &m->acts[m->op_count] : gc_split_side(m->ops[k], rows, &width);
+        if (!t) continue; /* not a split */
+        if (!to_host)
+            for (size_t i = 0; i < rows; i++)
+                memcpy(part + i * width, z + i * d + at, width * sizeof *part);
+        status = to_host ? gc_tensor_read(t, 0, part, rows * width)
+                         : gc_tensor_write(t, 0, part, rows * width);
+        if (to_host && status == GC_OK)
+            for (size_t i = 0; i < rows; i++)
+                memcpy(z + i * d + at, part + i * width, width * sizeof *part);
+        at += width;
+    }
+    free(part);
+    return status;
+}
+
 /* Encodes (direction +1) or decodes (−1) n rows in chunks: in → out, and the log-dets. */
 static gc_status transform_rows(gc_model *m, const double *in, size_t n, double *out,
                                 double *logdet, int direction)
@@ -252,12 +349,16 @@ static gc_status transform_rows(gc_model *m, const double *in, size_t n, double 
     size_t d = m->config.dim;
     for (size_t start = 0; start < n; start += CHUNK) {
         size_t rows = n - start < CHUNK ? n - start : CHUNK;
-        GC_TRY(reserve_batch(m, rows)); /* before taking pointers into acts */
-        gc_tensor *first = direction > 0 ? &m->acts[0] : &m->acts[m->op_count];
-        gc_tensor *last = direction > 0 ? &m->acts[m->op_count] : &m->acts[0];
-        GC_TRY(upload_rows(first, in + start * d, rows, d));
-        GC_TRY(direction > 0 ? encoder_pass(m, rows, 0) : decoder_pass(m, rows));
-        if (out) GC_TRY(gc_tensor_read(last, 0, out + start * d, rows * d));
+        GC_TRY(reserve_batch(m, rows));
+        if (direction > 0) {
+            GC_TRY(upload_rows(&m->acts[0], in + start * d, rows, d));
+            GC_TRY(encoder_pass(m, rows, 0));
+            if (out) GC_TRY(move_latents(m, out + start * d, rows, 1));
+        } else {
+            GC_TRY(move_latents(m, (double *)in + start * d, rows, 0));
+            GC_TRY(decoder_pass(m, rows));
+            if (out) GC_TRY(gc_tensor_read(&m->acts[0], 0, out + start * d, rows * d));
+        }
         if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
     }
     return GC_OK;
@@ -297,16 +398,24 @@ gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_
 
 gc_status gc_model_sample(gc_model *m, size_t n, double temperature, gc_rng *rng, double *x)
 {
-    size_t d = m->config.dim, prior_count = gc_prior_param_count(&m->prior);
-    double *z = malloc(n * d * sizeof *z), *prior = malloc((prior_count + 1) * sizeof *prior);
-    gc_status status = z && prior ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    size_t d = m->config.dim, fd = final_dim(m), prior_count = gc_prior_param_count(&m->prior);
+    double *z = malloc(n * d * sizeof *z), *top = malloc(n * fd * sizeof *top);
+    double *prior = malloc((prior_count + 1) * sizeof *prior);
+    gc_status status = z && top && prior ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     if (status == GC_OK && prior_count)
         status = gc_tensor_read(&m->params, m->prior.offset, prior, prior_count);
     if (status == GC_OK) {
-        gc_prior_sample(&m->prior, prior, rng, n, temperature, z);
+        /* The factored halves come from their N(0, I), the last output from the prior, all
+         * with the standard deviation times the temperature. */
+        gc_prior_sample(&m->prior, prior, rng, n, temperature, top);
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d - fd; j++) z[i * d + j] = temperature * gc_rng_normal(rng);
+            memcpy(z + i * d + (d - fd), top + i * fd, fd * sizeof *z);
+        }
         status = gc_model_decode(m, z, n, x, NULL);
     }
     free(z);
+    free(top);
     free(prior);
     return status;
 }

@@ -12,19 +12,21 @@ enum { FILE_KIND_MODEL = 1 };
 
 static const char *kind_name(gc_model_kind kind)
 {
-    return kind == GC_MODEL_AFFINE ? "affine" : "glow";
+    return kind == GC_MODEL_AFFINE ? "affine" : kind == GC_MODEL_IMAGE ? "image" : "glow";
 }
 
 gc_status gc_model_save(const gc_model *m, const char *path)
 {
     const gc_model_config *c = &m->config;
-    char config[512];
+    char config[768];
     snprintf(config, sizeof config,
              "file=model\nkind=%s\ndim=%zu\nlayers=%d\nhidden=%zu\ndepth=%d\nprior=%s\n"
-             "mix_components=%d\nmix_fixed=%d\ninitialized=%d\nsteps=%llu\n",
+             "mix_components=%d\nmix_fixed=%d\nchannels=%zu\nheight=%zu\nwidth=%zu\n"
+             "levels=%d\nadditive=%d\ninitialized=%d\nsteps=%llu\n",
              kind_name(c->kind), c->dim, c->layers, c->hidden, c->depth,
              c->prior == GC_PRIOR_MIX ? "mix" : "gauss", c->mix_components, c->mix_fixed,
-             m->initialized, (unsigned long long)m->steps);
+             c->channels, c->height, c->width, c->levels, c->additive, m->initialized,
+             (unsigned long long)m->steps);
     size_t count = m->reg.total;
     double *values = malloc(3 * (count ? count : 1) * sizeof *values);
     if (!values) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
@@ -77,6 +79,8 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
         c->kind = GC_MODEL_GLOW;
     else if (strcmp(value, "affine") == 0)
         c->kind = GC_MODEL_AFFINE;
+    else if (strcmp(value, "image") == 0)
+        c->kind = GC_MODEL_IMAGE;
     else
         return GC_ERROR(GC_ERR_FORMAT, "%s: unknown model kind '%s'", path, value);
     GC_TRY(gc_config_get_long(text, "dim", &number));
@@ -98,6 +102,17 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
     c->mix_components = (int)number;
     GC_TRY(gc_config_get_long(text, "mix_fixed", &number));
     c->mix_fixed = number != 0;
+    long image[5];
+    const char *keys[5] = {"channels", "height", "width", "levels", "additive"};
+    for (int k = 0; k < 5; k++) {
+        GC_TRY(gc_config_get_long(text, keys[k], &image[k]));
+        if (image[k] < 0) return GC_ERROR(GC_ERR_FORMAT, "%s: negative %s", path, keys[k]);
+    }
+    c->channels = (size_t)image[0];
+    c->height = (size_t)image[1];
+    c->width = (size_t)image[2];
+    c->levels = (int)image[3];
+    c->additive = image[4] != 0;
     GC_TRY(gc_config_get_long(text, "initialized", initialized));
     return gc_config_get_long(text, "steps", steps);
 }

@@ -17,6 +17,9 @@ extern "C" {
 typedef enum gc_model_kind {
     GC_MODEL_AFFINE, /* z = (x − t) ⊙ exp(−s): one element-wise affine map */
     GC_MODEL_GLOW,   /* `layers` steps of (ActNorm, affine coupling, 1x1 convolution) */
+    GC_MODEL_IMAGE,  /* multi-scale Glow on channels × height × width images: `levels` levels
+                        of squeeze, `layers` steps of (ActNorm, 1x1 convolution, convolutional
+                        coupling), and a split (all but the last level) */
 } gc_model_kind;
 
 typedef enum gc_prior_kind {
@@ -29,7 +32,10 @@ typedef enum gc_prior_kind {
 typedef struct gc_model_config {
     gc_model_kind kind;
     size_t dim;         /* dimension of the data */
-    int layers;         /* Glow steps */
+    int layers;         /* Glow steps (per level for images) */
+    size_t channels, height, width; /* images: dim = channels · height · width */
+    int levels;         /* images: levels of the multi-scale architecture */
+    int additive;       /* images: additive instead of affine couplings */
     size_t hidden;      /* width of the coupling networks' hidden layers */
     int depth;          /* number of hidden layers of each coupling network */
     gc_prior_kind prior;
@@ -40,6 +46,10 @@ typedef struct gc_model_config {
      * model: they become parameters. */
     const double *mix_means, *mix_scales, *mix_weights;
 } gc_model_config;
+
+/* Exercise 3's defaults for images: 3 levels of 16 steps, 512 hidden channels, affine. */
+void gc_model_config_image(gc_model_config *config, size_t channels, size_t height,
+                           size_t width);
 
 /* Exercise 2's defaults: Glow, 10 layers, coupling networks of 2 hidden layers of 64, Gaussian
  * prior, 2 mixture components if the prior is switched to the mixture. */

@@ -88,6 +88,12 @@ gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
 gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
                             size_t height, size_t width);
 
+/* Affine (or additive) coupling of (channels, height, width) images with the convolutional
+ * network conv 3x3 → ReLU → conv 1x1 → ReLU → conv 3x3 of `hidden` channels. */
+gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                                  const char *name, size_t channels, size_t height,
+                                  size_t width, size_t hidden, int additive);
+
 /* Split of (channels, pixels) samples: the first channels/2 go on, the rest are factored out
  * into the op's side buffer and scored by N(0, I). */
 gc_status gc_split_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,

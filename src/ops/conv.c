@@ -1,0 +1,264 @@
+/* 2-D convolutions: argument checks, the reference loops (double) and the OpenCL launches of
+ * cl/conv.cl. The reference sums in the plain loop order; the kernels in their own fixed
+ * order, so each backend repeats itself bit for bit. */
+#include "ops/conv.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+/* Checks that `count` elements from `offset` lie inside `t` (and that t is on `rt`). */
+static gc_status check_range(const char *what, const gc_tensor *t, size_t offset, size_t count,
+                             const gc_runtime *rt)
+{
+    if (!t) return GC_ERROR(GC_ERR_ARGUMENT, "convolution: no %s tensor", what);
+    if (t->rt != rt)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: the %s tensor is on another runtime", what);
+    if (offset > t->count || count > t->count - offset)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "convolution: %s range %zu+%zu outside a tensor of %zu elements", what,
+                        offset, count, t->count);
+    return GC_OK;
+}
+
+/* Overlapping input and output would be read after being written. */
+static gc_status check_disjoint(const char *a_name, const gc_tensor *a, size_t a_offset,
+                                const char *b_name, const gc_tensor *b, size_t b_offset,
+                                size_t count_a, size_t count_b)
+{
+    if (a == b && a_offset < b_offset + count_b && b_offset < a_offset + count_a)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: %s and %s overlap", a_name, b_name);
+    return GC_OK;
+}
+
+/* The layer's own checks and those of its weights (or weight gradients) in `params`; sets
+ * the element counts of an input and an output image batch. */
+static gc_status check_layer(const gc_conv *c, const gc_tensor *params, size_t n, size_t h,
+                             size_t w, size_t *in_count, size_t *out_count)
+{
+    if (!c || !params) return GC_ERROR(GC_ERR_ARGUMENT, "convolution: no layer or weights");
+    if (c->kernel != 1 && c->kernel != 3)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: kernel %zu is not 1 or 3", c->kernel);
+    if (c->in_channels == 0 || c->out_channels == 0)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: %zu -> %zu channels", c->in_channels,
+                        c->out_channels);
+    /* The kernels index in 32 bits. A tensor never holds 2^32 elements, but a product of
+     * sizes could wrap in size_t before the range checks see it, so it is bounded first. */
+    double pixels = (double)h * (double)w, limit = 4294967296.0;
+    if ((double)n * (double)c->in_channels * pixels >= limit ||
+        (double)n * (double)c->out_channels * pixels >= limit ||
+        (double)c->in_channels * (double)c->out_channels * 9.0 >= limit)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: %zu x (%zu -> %zu) x %zu x %zu is beyond "
+                                         "2^32 elements", n, c->in_channels, c->out_channels, h, w);
+    *in_count = n * c->in_channels * h * w;
+    *out_count = n * c->out_channels * h * w;
+    size_t taps = c->kernel * c->kernel;
+    GC_TRY(check_range("weight", params, c->w_offset, c->out_channels * c->in_channels * taps,
+                       params->rt));
+    if (c->has_bias) GC_TRY(check_range("bias", params, c->b_offset, c->out_channels, params->rt));
+    return GC_OK;
+}
+
+/* The reference pass shared by forward and input gradient: for every output channel `oc` of
+ * `out_channels`, out[b][oc][y][x] = Σ_r Σ_taps W(oc, r, tap) · in[b][r][y ± ...][x ± ...],
+ * where W(oc, r, ky, kx) = w[oc·lane_stride + r·reduced_stride + ky·k + kx] and the kernel is
+ * flipped for the transposed pass. Writes the raw sums; the caller applies the epilogue. */
+static void reference_pass(double *out, size_t out_channels, const double *in,
+                           size_t in_channels, const double *w, size_t lane_stride,
+                           size_t reduced_stride, int flip, size_t k, size_t n, size_t h,
+                           size_t width)
+{
+    ptrdiff_t pad = (ptrdiff_t)(k / 2);
+    for (size_t b = 0; b < n; b++)
+        for (size_t oc = 0; oc < out_channels; oc++)
+            for (size_t y = 0; y < h; y++)
+                for (size_t x = 0; x < width; x++) {
+                    double sum = 0.0;
+                    for (size_t r = 0; r < in_channels; r++) {
+                        const double *plane = in + (b * in_channels + r) * h * width;
+                        const double *wr = w + oc * lane_stride + r * reduced_stride;
+                        for (size_t ky = 0; ky < k; ky++) {
+                            /* forward: in[y + ky − pad]; transposed: dout[y − ky + pad] */
+                            ptrdiff_t sy = flip ? (ptrdiff_t)y - (ptrdiff_t)ky + pad
+                                                : (ptrdiff_t)y + (ptrdiff_t)ky - pad;
+                            if (sy < 0 || sy >= (ptrdiff_t)h) continue;
+                            for (size_t kx = 0; kx < k; kx++) {
+                                ptrdiff_t sx = flip ? (ptrdiff_t)x - (ptrdiff_t)kx + pad
+                                                    : (ptrdiff_t)x + (ptrdiff_t)kx - pad;
+                                if (sx < 0 || sx >= (ptrdiff_t)width) continue;
+                                sum += wr[ky * k + kx] * plane[(size_t)sy * width + (size_t)sx];
+                            }
+                        }
+                    }
+                    out[((b * out_channels + oc) * h + y) * width + x] = sum;
+                }
+}
+
+/* The kernels' launch for either pass; see conv_3x3 and conv_1x1 in cl/conv.cl. */
+static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, size_t out_offset,
+                             size_t out_channels, const gc_tensor *in, size_t in_offset,
+                             size_t in_channels, const gc_tensor *weights, size_t lane_stride,
+                             size_t reduced_stride, int flip, int bias_relu,
+                             const gc_tensor *mask, size_t mask_offset, int accumulate,
+                             size_t n, size_t h, size_t w)
+{
+    gc_kernel *kernel = NULL;
+    /* Without a mask the kernels still need a valid buffer argument. */
+    cl_mem mask_buffer = mask ? mask->buffer : weights->buffer;
+    unsigned has_bias = u(bias_relu && c->has_bias), relu = u(bias_relu && c->relu);
+    size_t channel_blocks = (out_channels + 7) / 8;
+    if (c->kernel == 1) {
+        GC_TRY(gc_kernel_find(rt, "conv_1x1", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuumuuuuu", out->buffer, u(out_offset),
+                              u(out_channels), in->buffer, u(in_offset), u(in_channels),
+                              weights->buffer, u(c->w_offset), u(lane_stride),
+                              u(reduced_stride), u(c->b_offset), has_bias, relu, mask_buffer,
+                              u(mask_offset), u(mask != NULL), u(accumulate != 0), u(h * w),
+                              u(n)));
+        size_t global[3] = {(h * w + 7) / 8, channel_blocks, n};
+        return gc_launch(rt, kernel, 3, global, NULL);
+    }
+    size_t x_blocks = (w + 7) / 8;
+    GC_TRY(gc_kernel_find(rt, "conv_3x3", &kernel));
+    GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuuumuuuuuuu", out->buffer, u(out_offset),
+                          u(out_channels), in->buffer, u(in_offset), u(in_channels),
+                          weights->buffer, u(c->w_offset), u(lane_stride), u(reduced_stride),
+                          u(flip), u(c->b_offset), has_bias, relu, mask_buffer, u(mask_offset),
+                          u(mask != NULL), u(accumulate != 0), u(h), u(w), u(x_blocks), u(n)));
+    size_t global[3] = {x_blocks * h, channel_blocks, n};
+    return gc_launch(rt, kernel, 3, global, NULL);
+}
+
+gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
+                          size_t in_offset, gc_tensor *out, size_t out_offset, size_t n,
+                          size_t h, size_t w)
+{
+    size_t in_count = 0, out_count = 0;
+    GC_TRY(check_layer(c, weights, n, h, w, &in_count, &out_count));
+    GC_TRY(check_range("input", in, in_offset, in_count, weights->rt));
+    GC_TRY(check_range("output", out, out_offset, out_count, weights->rt));
+    GC_TRY(check_disjoint("input", in, in_offset, "output", out, out_offset, in_count,
+                          out_count));
+    if (out_count == 0) return GC_OK;
+    size_t k = c->kernel, taps = k * k;
+    if (is_reference(weights)) {
+        double *y = out->host + out_offset;
+        reference_pass(y, c->out_channels, in->host + in_offset, c->in_channels,
+                       weights->host + c->w_offset, c->in_channels * taps, taps, 0, k, n, h, w);
+        const double *bias = weights->host + c->b_offset;
+        for (size_t j = 0; j < out_count; j++) {
+            double v = y[j];
+            if (c->has_bias) v += bias[(j / (h * w)) % c->out_channels];
+            y[j] = c->relu && v < 0.0 ? 0.0 : v;
+        }
+        return GC_OK;
+    }
+    return launch_pass(weights->rt, c, out, out_offset, c->out_channels, in, in_offset,
+                       c->in_channels, weights, c->in_channels * taps, taps, 0, 1, NULL, 0, 0,
+                       n, h, w);
+}
+
+gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights,
+                                 const gc_tensor *dout, size_t dout_offset, gc_tensor *din,
+                                 size_t din_offset, const gc_tensor *mask, size_t mask_offset,
+                                 int accumulate, size_t n, size_t h, size_t w)
+{
+    size_t in_count = 0, out_count = 0;
+    GC_TRY(check_layer(c, weights, n, h, w, &in_count, &out_count));
+    GC_TRY(check_range("output gradient", dout, dout_offset, out_count, weights->rt));
+    GC_TRY(check_range("input gradient", din, din_offset, in_count, weights->rt));
+    if (mask) GC_TRY(check_range("mask", mask, mask_offset, in_count, weights->rt));
+    GC_TRY(check_disjoint("output gradient", dout, dout_offset, "input gradient", din,
+                          din_offset, out_count, in_count));
+    if (in_count == 0) return GC_OK;
+    size_t k = c->kernel, taps = k * k;
+    /* The transposed pass: the input channels take the place of the outputs, the weights of
+     * input channel i are W[·][i] (lane stride taps, stride in·taps over the summed o). */
+    if (is_reference(weights)) {
+        double *sums = malloc(in_count * sizeof *sums);
+        if (!sums) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        reference_pass(sums, c->in_channels, dout->host + dout_offset, c->out_channels,
+                       weights->host + c->w_offset, taps, c->in_channels * taps, 1, k, n, h, w);
+        double *dx = din->host + din_offset;
+        const double *m = mask ? mask->host + mask_offset : NULL;
+        for (size_t j = 0; j < in_count; j++) {
+            double v = m && m[j] <= 0.0 ? 0.0 : sums[j];
+            dx[j] = accumulate ? dx[j] + v : v;
+        }
+        free(sums);
+        return GC_OK;
+    }
+    return launch_pass(weights->rt, c, din, din_offset, c->in_channels, dout, dout_offset,
+                       c->out_channels, weights, taps, c->in_channels * taps, 1, 0, mask,
+                       mask_offset, accumulate, n, h, w);
+}
+
+gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
+                                  size_t dout_offset, const gc_tensor *in, size_t in_offset,
+                                  size_t n, size_t h, size_t w)
+{
+    size_t in_count = 0, out_count = 0;
+    GC_TRY(check_layer(c, grads, n, h, w, &in_count, &out_count));
+    GC_TRY(check_range("output gradient", dout, dout_offset, out_count, grads->rt));
+    GC_TRY(check_range("input", in, in_offset, in_count, grads->rt));
+    if (out_count == 0) return GC_OK;
+    size_t k = c->kernel, taps = k * k, ci = c->in_channels, co = c->out_channels;
+    size_t pixels = h * w;
+    if (is_reference(grads)) {
+        const double *dy = dout->host + dout_offset, *x = in->host + in_offset;
+        ptrdiff_t pad = (ptrdiff_t)(k / 2);
+        for (size_t o = 0; o < co; o++) {
+            for (size_t i = 0; i < ci; i++)
+                for (size_t ky = 0; ky < k; ky++)
+                    for (size_t kx = 0; kx < k; kx++) {
+                        double sum = 0.0;
+                        for (size_t b = 0; b < n; b++) {
+                            const double *g = dy + (b * co + o) * pixels;
+                            const double *plane = x + (b * ci + i) * pixels;
+                            for (size_t y = 0; y < h; y++) {
+                                ptrdiff_t sy = (ptrdiff_t)y + (ptrdiff_t)ky - pad;
+                                if (sy < 0 || sy >= (ptrdiff_t)h) continue;
+                                for (size_t xx = 0; xx < w; xx++) {
+                                    ptrdiff_t sx = (ptrdiff_t)xx + (ptrdiff_t)kx - pad;
+                                    if (sx < 0 || sx >= (ptrdiff_t)w) continue;
+                                    sum += g[y * w + xx] * plane[(size_t)sy * w + (size_t)sx];
+                                }
+                            }
+                        }
+                        grads->host[c->w_offset + (o * ci + i) * taps + ky * k + kx] += sum;
+                    }
+            if (c->has_bias) {
+                double sum = 0.0;
+                for (size_t b = 0; b < n; b++)
+                    for (size_t p = 0; p < pixels; p++) sum += dy[(b * co + o) * pixels + p];
+                grads->host[c->b_offset + o] += sum;
+            }
+        }
+        return GC_OK;
+    }
+    gc_runtime *rt = grads->rt;
+    gc_kernel *kernel = NULL;
+    if (k == 1) {
+        GC_TRY(gc_kernel_find(rt, "conv_params_1x1", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
+                              u(dout_offset), in->buffer, u(in_offset), u(ci), u(co), u(pixels),
+                              u(n)));
+        size_t global[2] = {(ci + 3) / 4, (co + 3) / 4};
+        GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
+    } else {
+        GC_TRY(gc_kernel_find(rt, "conv_params_3x3", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mumumuuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
+                              u(dout_offset), in->buffer, u(in_offset), u(ci), u(co), u(h), u(w),
+                              u(n)));
+        size_t global[2] = {ci, co};
+        GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
+    }
+    if (!c->has_bias) return GC_OK;
+    return gc_run1d(rt, "conv_params_bias", co, 0, "mumuuuu", grads->buffer, u(c->b_offset),
+                    dout->buffer, u(dout_offset), u(co), u(pixels), u(n));
+}

@@ -1,0 +1,255 @@
+/* Affine coupling for images (Glow): the first half of the channels conditions the rest
+ * through conv 3x3 → ReLU → conv 1x1 → ReLU → conv 3x3; the last convolution starts at zero
+ * with a learned per-channel gain exp(3·g) (openai/glow's Conv2dZeros), so a new coupling is
+ * the identity. Its 2·b output channels are t and the scale's input: z_b = (x_b + t) ·
+ * sigmoid(raw + 2), or z_b = x_b + t with `additive`. The convolutions are ops/conv.c; the
+ * element-wise part has its reference loops here and its kernels in cl/conv_coupling.cl. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ops/conv.h"
+#include "ops/op.h"
+
+typedef struct conv_coupling_op {
+    gc_op base;
+    size_t channels, a, b, height, width, pixels, hidden;
+    int additive;
+    gc_conv layers[3];
+    size_t gain_offset;
+    size_t capacity;
+    /* (capacity, ·, pixels) scratch: the conditioning channels and their gradient, the hidden
+     * activations and theirs, the network output h and its gradient, the gain's rows. */
+    gc_tensor xa, dxa, h1, h2, h, dh1, dh2, dh, rows, gain_sum;
+} conv_coupling_op;
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+static int on_device(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_OPENCL; }
+
+static gc_status reserve(conv_coupling_op *op, size_t n)
+{
+    if (n <= op->capacity) return GC_OK;
+    gc_runtime *rt = op->base.rt;
+    size_t p = op->pixels;
+    GC_TRY(gc_scratch_reserve(&op->xa, rt, n, op->a * p));
+    GC_TRY(gc_scratch_reserve(&op->dxa, rt, n, op->a * p));
+    GC_TRY(gc_scratch_reserve(&op->h1, rt, n, op->hidden * p));
+    GC_TRY(gc_scratch_reserve(&op->h2, rt, n, op->hidden * p));
+    GC_TRY(gc_scratch_reserve(&op->dh1, rt, n, op->hidden * p));
+    GC_TRY(gc_scratch_reserve(&op->dh2, rt, n, op->hidden * p));
+    GC_TRY(gc_scratch_reserve(&op->h, rt, n, 2 * op->b * p));
+    GC_TRY(gc_scratch_reserve(&op->dh, rt, n, 2 * op->b * p));
+    GC_TRY(gc_scratch_reserve(&op->rows, rt, n, 2 * op->b * p));
+    GC_TRY(gc_scratch_reserve(&op->gain_sum, rt, 1, 2 * op->b));
+    op->capacity = n;
+    return GC_OK;
+}
+
+/* xa ⇄ the conditioning channels of x (add: x += xa). */
+static gc_status conditioning(conv_coupling_op *op, gc_tensor *x, gc_tensor *xa, size_t n,
+                              int add)
+{
+    size_t per = op->a * op->pixels, cp = op->channels * op->pixels;
+    if (on_device(x))
+        return gc_run1d(x->rt, "cc_conditioning", n * per, 64, "mmuuuuu", x->buffer, xa->buffer,
+                        u(n), u(op->channels), u(op->a), u(op->pixels), u(add));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < per; j++) {
+            if (add)
+                x->host[i * cp + j] += xa->host[i * per + j];
+            else
+                xa->host[i * per + j] = x->host[i * cp + j];
+        }
+    return GC_OK;
+}
+
+static double coupling_scale(double raw) { return 1.0 / (1.0 + exp(-(raw + 2.0))); }
+
+/* h = gain ⊙ net(x_a). */
+static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc_tensor *x,
+                         size_t n)
+{
+    size_t hh = op->height, w = op->width, count = n * 2 * op->b * op->pixels;
+    GC_TRY(conditioning(op, (gc_tensor *)x, &op->xa, n, 0));
+    GC_TRY(gc_conv_forward(&op->layers[0], params, &op->xa, 0, &op->h1, 0, n, hh, w));
+    GC_TRY(gc_conv_forward(&op->layers[1], params, &op->h1, 0, &op->h2, 0, n, hh, w));
+    GC_TRY(gc_conv_forward(&op->layers[2], params, &op->h2, 0, &op->h, 0, n, hh, w));
+    if (on_device(params))
+        return gc_run1d(params->rt, "cc_gain", count, 64, "mmuuuu", op->h.buffer, params->buffer,
+                        u(op->gain_offset), u(count), u(2 * op->b), u(op->pixels));
+    for (size_t j = 0; j < count; j++)
+        op->h.host[j] *= exp(3.0 * params->host[op->gain_offset + (j / op->pixels) % (2 * op->b)]);
+    return GC_OK;
+}
+
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
+                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+{
+    conv_coupling_op *op = (conv_coupling_op *)op_base;
+    GC_TRY(reserve(op, n));
+    GC_TRY(run_net(op, params, in, n)); /* in_a = out_a: decoding sees the same network */
+    size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
+    if (on_device(params))
+        return gc_run1d(params->rt, "cc_apply", n, 64, "mmmmuuuuui", out->buffer, in->buffer,
+                        op->h.buffer, logdet->buffer, u(n), u(c), u(a), u(p),
+                        u(op->additive != 0), direction);
+    for (size_t i = 0; i < n; i++) {
+        const double *x = in->host + i * c * p, *hi = op->h.host + i * 2 * b * p;
+        double *y = out->host + i * c * p, sum = 0.0;
+        for (size_t j = 0; j < a * p; j++) y[j] = x[j];
+        for (size_t j = 0; j < b * p; j++) {
+            double t = hi[j], v = x[a * p + j];
+            if (op->additive) {
+                y[a * p + j] = direction > 0 ? v + t : v - t;
+                continue;
+            }
+            double s = coupling_scale(hi[b * p + j]);
+            y[a * p + j] = direction > 0 ? (v + t) * s : v / s - t;
+            sum += log(s);
+        }
+        logdet->host[i] += direction > 0 ? sum : -sum;
+    }
+    return GC_OK;
+}
+
+/* dx (both halves' direct part) and dh from dz. */
+static gc_status backward_elementwise(conv_coupling_op *op, const gc_tensor *params,
+                                      const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                      double dlogdet, size_t n)
+{
+    size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
+    if (on_device(params))
+        return gc_run1d(params->rt, "cc_backward", n, 64, "mmmmmfuuuuu", dx->buffer,
+                        op->dh.buffer, dz->buffer, x->buffer, op->h.buffer, dlogdet, u(n), u(c),
+                        u(a), u(p), u(op->additive != 0));
+    for (size_t i = 0; i < n; i++) {
+        size_t base = i * c * p, hb = i * 2 * b * p;
+        for (size_t j = 0; j < a * p; j++) dx->host[base + j] = dz->host[base + j];
+        for (size_t j = 0; j < b * p; j++) {
+            double g = dz->host[base + a * p + j];
+            if (op->additive) {
+                dx->host[base + a * p + j] = op->dh.host[hb + j] = g;
+                continue;
+            }
+            double s = coupling_scale(op->h.host[hb + b * p + j]);
+            double shifted = x->host[base + a * p + j] + op->h.host[hb + j];
+            dx->host[base + a * p + j] = op->dh.host[hb + j] = g * s;
+            op->dh.host[hb + b * p + j] = (g * shifted * s + dlogdet) * (1.0 - s);
+        }
+    }
+    return GC_OK;
+}
+
+static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
+                                        gc_tensor *grads, const gc_tensor *x,
+                                        const gc_tensor *dz, gc_tensor *dx, double dlogdet,
+                                        size_t n)
+{
+    conv_coupling_op *op = (conv_coupling_op *)op_base;
+    size_t hh = op->height, w = op->width, c2 = 2 * op->b, p = op->pixels, count = n * c2 * p;
+    GC_TRY(reserve(op, n));
+    /* The network's activations are recomputed from x: the op keeps no state between passes. */
+    GC_TRY(run_net(op, params, x, n));
+    GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
+    if (on_device(params)) {
+        GC_TRY(gc_run1d(params->rt, "cc_gain_backward", count, 64, "mmmmuuuu", op->dh.buffer,
+                        op->rows.buffer, op->h.buffer, params->buffer, u(op->gain_offset),
+                        u(count), u(c2), u(p)));
+    } else {
+        for (size_t j = 0; j < count; j++) {
+            op->rows.host[j] = 3.0 * op->dh.host[j] * op->h.host[j];
+            op->dh.host[j] *= exp(3.0 * params->host[op->gain_offset + (j / p) % c2]);
+        }
+    }
+    GC_TRY(gc_tensor_channel_sum(&op->gain_sum, &op->rows, n, c2, p));
+    GC_TRY(gc_tensor_accumulate_columns(grads, op->gain_offset, &op->gain_sum, 1, c2, 1.0));
+    GC_TRY(gc_conv_backward_params(&op->layers[2], grads, &op->dh, 0, &op->h2, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[2], params, &op->dh, 0, &op->dh2, 0, &op->h2, 0,
+                                  0, n, hh, w));
+    GC_TRY(gc_conv_backward_params(&op->layers[1], grads, &op->dh2, 0, &op->h1, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[1], params, &op->dh2, 0, &op->dh1, 0, &op->h1, 0,
+                                  0, n, hh, w));
+    GC_TRY(gc_conv_backward_params(&op->layers[0], grads, &op->dh1, 0, &op->xa, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[0], params, &op->dh1, 0, &op->dxa, 0, NULL, 0, 0,
+                                  n, hh, w));
+    return conditioning(op, dx, &op->dxa, n, 1);
+}
+
+/* openai/glow's initialisation: N(0, 0.05²) weights, zero biases; the last layer and its gain
+ * zero, so the coupling starts as the identity. */
+static void conv_coupling_init_params(gc_op *op_base, double *params, gc_rng *rng)
+{
+    conv_coupling_op *op = (conv_coupling_op *)op_base;
+    for (int k = 0; k < 3; k++) {
+        const gc_conv *l = &op->layers[k];
+        size_t weights = l->out_channels * l->in_channels * l->kernel * l->kernel;
+        for (size_t i = 0; i < weights; i++)
+            params[l->w_offset + i] = k < 2 ? 0.05 * gc_rng_normal(rng) : 0.0;
+        for (size_t i = 0; i < l->out_channels; i++) params[l->b_offset + i] = 0.0;
+    }
+    for (size_t i = 0; i < 2 * op->b; i++) params[op->gain_offset + i] = 0.0;
+}
+
+static void conv_coupling_destroy(gc_op *op_base)
+{
+    conv_coupling_op *op = (conv_coupling_op *)op_base;
+    gc_tensor *t[] = {&op->xa, &op->dxa, &op->h1, &op->h2, &op->h, &op->dh1,
+                      &op->dh2, &op->dh, &op->rows, &op->gain_sum};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) gc_tensor_release(t[i]);
+    free(op);
+}
+
+static const gc_op_vtable conv_coupling_vtable = {"conv_coupling", apply,
+                                                  conv_coupling_backward, NULL,
+                                                  conv_coupling_init_params,
+                                                  conv_coupling_destroy};
+
+gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
+                                  const char *name, size_t channels, size_t height,
+                                  size_t width, size_t hidden, int additive)
+{
+    if (channels < 2 || hidden < 1)
+        return GC_ERROR(GC_ERR_ARGUMENT, "an image coupling needs 2+ channels and a hidden "
+                                         "width, got %zu and %zu", channels, hidden);
+    conv_coupling_op *op = calloc(1, sizeof *op);
+    if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    op->base.vt = &conv_coupling_vtable;
+    op->base.rt = rt;
+    op->base.dim = channels * height * width;
+    snprintf(op->base.name, sizeof op->base.name, "%s", name);
+    op->channels = channels;
+    op->a = channels / 2;
+    op->b = channels - op->a;
+    op->height = height;
+    op->width = width;
+    op->pixels = height * width;
+    op->hidden = hidden;
+    op->additive = additive;
+    const size_t ins[3] = {op->a, hidden, hidden}, outs[3] = {hidden, hidden, 2 * op->b};
+    const size_t kernels[3] = {3, 1, 3};
+    gc_status status = GC_OK;
+    for (int k = 0; k < 3 && status == GC_OK; k++) {
+        gc_conv *l = &op->layers[k];
+        l->in_channels = ins[k];
+        l->out_channels = outs[k];
+        l->kernel = kernels[k];
+        l->has_bias = 1;
+        l->relu = k < 2;
+        char weight_name[32], bias_name[32];
+        snprintf(weight_name, sizeof weight_name, "conv%d.weight", k);
+        snprintf(bias_name, sizeof bias_name, "conv%d.bias", k);
+        status = gc_param_reserve(reg, name, weight_name,
+                                  outs[k] * ins[k] * kernels[k] * kernels[k], &l->w_offset);
+        if (status == GC_OK)
+            status = gc_param_reserve(reg, name, bias_name, outs[k], &l->b_offset);
+    }
+    if (status == GC_OK)
+        status = gc_param_reserve(reg, name, "log_gain", 2 * op->b, &op->gain_offset);
+    if (status != GC_OK) {
+        conv_coupling_destroy(&op->base);
+        return status;
+    }
+    *out = &op->base;
+    return GC_OK;
+}
