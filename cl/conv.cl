@@ -1,20 +1,30 @@
 /* 2-D convolutions of NCHW images, stride 1, zero padding kernel/2, kernel 1 or 3 (see
- * src/ops/conv.h). A work-item makes an 8×8 tile: 8 channels × 8 neighbouring pixels, each
- * channel's pixels a float8, so every input load feeds 8 vector multiply-adds (PoCL runs one
- * work-item's loop as scalar code, so the vector width has to be written into the kernel).
- * Weights are read as scalars and broadcast, which is why their usual order W[o][i][ky][kx]
- * serves the forward pass and the transposed (input-gradient) pass alike. */
+ * src/ops/conv.h). A work-item makes a tile of 8 channels × 16 pixels, each channel's pixels
+ * one float16, so that every weight it loads feeds 16 multiply-adds and every pixel 8 (PoCL
+ * runs a work-item's loop as scalar code, so the vector width has to be written into the
+ * kernel; float16 fills an AVX-512 register, and 8 × 16 accumulators still fit a GPU thread's
+ * registers). Weights are read as scalars and broadcast, which is why their usual order
+ * W[o][i][ky][kx] serves the forward pass and the transposed (input-gradient) pass alike. */
 
 #define V 8
 
-/* The first `valid` of 8 consecutive floats and zeros after them: the last block of a row
- * must neither read past the row nor let the next row's pixels in. */
+/* The first `valid` of 8 consecutive floats and zeros after them: the last block of a row or
+ * image must neither read past it nor let the next one's pixels in. */
 static float8 load8_first(__global const float *p, uint valid)
 {
     if (valid >= V) return vload8(0, p);
     return (float8)(valid > 0 ? p[0] : 0.0f, valid > 1 ? p[1] : 0.0f, valid > 2 ? p[2] : 0.0f,
                     valid > 3 ? p[3] : 0.0f, valid > 4 ? p[4] : 0.0f, valid > 5 ? p[5] : 0.0f,
                     valid > 6 ? p[6] : 0.0f, 0.0f);
+}
+
+/* (Written with branches rather than `valid > V ? valid − V : 0`, which LLVM turns into a
+ * saturating subtraction that oclgrind cannot run.) */
+static float16 load16_first(__global const float *p, uint valid)
+{
+    if (valid >= 2 * V) return vload16(0, p);
+    if (valid <= V) return (float16)(load8_first(p, valid), (float8)(0.0f));
+    return (float16)(vload8(0, p), load8_first(p + V, valid - V));
 }
 
 static void store8_first(__global float *p, float8 v, uint valid)
@@ -32,46 +42,96 @@ static void store8_first(__global float *p, float8 v, uint valid)
     if (valid > 6) p[6] = v.s6;
 }
 
-/* A fixed tree, so that gradient sums repeat bit for bit. */
+/* Fixed trees, so that gradient sums repeat bit for bit. */
 static float sum8(float8 v)
 {
     return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7));
 }
 
-/* Pixels x0 − 1 … x0 + 8 of an image row (zeros outside it) as the three float8 a 3-wide
- * kernel needs: the row shifted left by one, the pixels themselves, shifted right by one. */
+static float sum16(float16 v) { return sum8(v.lo) + sum8(v.hi); }
+
+/* The first `valid` (1 to 7) of 8 floats without a branch: the lanes past them read the last
+ * valid one again and are then zeroed. */
+static float8 load8_part(__global const float *p, uint valid)
+{
+    uint last = valid - 1;
+    float8 v = (float8)(p[0], p[min(1u, last)], p[min(2u, last)], p[min(3u, last)],
+                        p[min(4u, last)], p[min(5u, last)], p[min(6u, last)], p[min(7u, last)]);
+    return select((float8)(0.0f), v, (int8)(0, 1, 2, 3, 4, 5, 6, 7) < (int8)((int)valid));
+}
+
+/* Where a 3×3 tile's 8 columns x0 … x0 + 7 are and their neighbours x0 − 1 and x0 + 8:
+ * indices clamped into the row, and scale 0 for a neighbour outside the image. With the
+ * same for rows (row_source), the loops over channels and pixels need no branches, which
+ * PoCL runs several times slower. */
+typedef struct columns {
+    uint x0, valid, before, after;
+    float before_scale, after_scale;
+} columns;
+
+static columns columns_at(uint x0, uint width)
+{
+    /* max of ints: `x0 > 0 ? x0 − 1 : 0` becomes a saturating subtraction oclgrind lacks */
+    columns c = {x0, min((uint)V, width - x0), (uint)max((int)x0 - 1, 0),
+                 min(x0 + V, width - 1), x0 > 0 ? 1.0f : 0.0f, x0 + V < width ? 1.0f : 0.0f};
+    return c;
+}
+
+/* A row above or below the image reads the nearest row, scaled by 0. */
+typedef struct row_source {
+    uint offset;
+    float scale;
+} row_source;
+
+static row_source row_source_at(int y, uint height, uint width)
+{
+    row_source s = {(uint)clamp(y, 0, (int)height - 1) * width,
+                    y >= 0 && y < (int)height ? 1.0f : 0.0f};
+    return s;
+}
+
+/* The 8 pixels of a tile in one row; `full` (a constant at every call, so the test folds
+ * away) says whether all 8 are inside the image. */
+static float8 load_pixels(__global const float *plane, row_source s, columns c, int full)
+{
+    __global const float *p = plane + s.offset + c.x0;
+    return (full ? vload8(0, p) : load8_part(p, c.valid)) * s.scale;
+}
+
+/* The three float8 a 3-wide kernel needs from a row: the row seen one pixel to the left, the
+ * pixels themselves, one to the right (zeros outside the image). */
 typedef struct row3 {
     float8 left, mid, right;
 } row3;
 
-static row3 load_row3(__global const float *row, uint x0, uint valid, uint width)
+static row3 load_row3(__global const float *plane, row_source s, columns c, int full)
 {
     row3 r;
-    r.mid = load8_first(row + x0, valid);
-    float before = x0 > 0 ? row[x0 - 1] : 0.0f;
-    float after = x0 + V < width ? row[x0 + V] : 0.0f;
-    r.left = (float8)(before, r.mid.s012, r.mid.s3456);
-    r.right = (float8)(r.mid.s1234, r.mid.s567, after);
+    r.mid = load_pixels(plane, s, c, full);
+    float left = plane[s.offset + c.before] * (s.scale * c.before_scale);
+    float right = plane[s.offset + c.after] * (s.scale * c.after_scale);
+    r.left = (float8)(left, r.mid.s012, r.mid.s3456);
+    r.right = (float8)(r.mid.s1234, r.mid.s567, right);
     return r;
 }
 
 /* The 8 channel tiles of a work-item as named variables, so they stay in registers. */
-#define TILE_DECLARE                                                                       \
-    float8 acc0 = (float8)(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0,       \
-           acc5 = acc0, acc6 = acc0, acc7 = acc0
-/* acc_j += w[lane_j] · pixels for the 8 lanes, w pointing at the tap of the first lane. */
-#define TILE_ADD(w, pixels)                                                                \
+#define TILE_DECLARE(a)                                                                    \
+    float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,     \
+            a##5 = a##0, a##6 = a##0, a##7 = a##0
+/* a_j += w[lane_j] · pixels for the 8 lanes, w pointing at the tap of the first lane. */
+#define TILE_ADD(a, w, pixels)                                                             \
     do {                                                                                   \
         __global const float *tile_w_ = (w);                                               \
-        float8 tile_p_ = (pixels);                                                         \
-        acc0 += tile_w_[lane0] * tile_p_;                                                  \
-        acc1 += tile_w_[lane1] * tile_p_;                                                  \
-        acc2 += tile_w_[lane2] * tile_p_;                                                  \
-        acc3 += tile_w_[lane3] * tile_p_;                                                  \
-        acc4 += tile_w_[lane4] * tile_p_;                                                  \
-        acc5 += tile_w_[lane5] * tile_p_;                                                  \
-        acc6 += tile_w_[lane6] * tile_p_;                                                  \
-        acc7 += tile_w_[lane7] * tile_p_;                                                  \
+        float16 tile_p_ = (pixels);                                                        \
+        a##0 += tile_w_[lane0] * tile_p_;                                                  \
+        a##1 += tile_w_[lane1] * tile_p_;                                                  \
+        a##2 += tile_w_[lane2] * tile_p_;                                                  \
+        a##3 += tile_w_[lane3] * tile_p_;                                                  \
+        a##4 += tile_w_[lane4] * tile_p_;                                                  \
+        a##5 += tile_w_[lane5] * tile_p_;                                                  \
+        a##6 += tile_w_[lane6] * tile_p_;                                                  \
+        a##7 += tile_w_[lane7] * tile_p_;                                                  \
     } while (0)
 /* Weight offsets of the 8 lanes; lanes past the last channel repeat it, so that they read
  * valid memory (their results are dropped). */
@@ -81,8 +141,9 @@ static row3 load_row3(__global const float *row, uint x0, uint valid, uint width
          lane4 = min(4u, (count) - 1) * (stride), lane5 = min(5u, (count) - 1) * (stride),  \
          lane6 = min(6u, (count) - 1) * (stride), lane7 = min(7u, (count) - 1) * (stride)
 
-/* What happens to a finished tile of channel `channel` before it is stored: bias and ReLU in
- * the forward pass, the ReLU mask of the input and accumulation in the input-gradient pass. */
+/* What happens to 8 finished pixels of channel `channel` before they are stored: bias and
+ * ReLU in the forward pass, the ReLU mask of the input and accumulation in the
+ * input-gradient pass. */
 typedef struct epilogue {
     __global const float *bias; /* NULL: none */
     uint relu;
@@ -91,8 +152,8 @@ typedef struct epilogue {
 } epilogue;
 
 /* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
-static void finish_tile(__global float *out, uint at, uint channel, float8 v, uint valid,
-                        const epilogue *e)
+static void finish8(__global float *out, uint at, uint channel, float8 v, uint valid,
+                    const epilogue *e)
 {
     if (e->bias) v += e->bias[channel];
     if (e->relu) v = fmax(v, (float8)(0.0f));
@@ -101,14 +162,13 @@ static void finish_tile(__global float *out, uint at, uint channel, float8 v, ui
     store8_first(out + at, v, valid);
 }
 
-#define TILE_FINISH(j, acc)                                                                \
-    if (j < lanes) finish_tile(out, at + (j) * hw, c0 + (j), acc, valid, &e)
-
 /* One pass of a 3×3 layer, out[b][c][y][x] = Σ_r Σ_taps W(c, r, tap) · in[b][r][y+dy][x+dx]:
  * the forward pass (c = output channel, r = input channel) and, with the kernel flipped and
  * the roles of the channels swapped through the weight strides, the input gradient.
  * W(c, r, tap) is weights[w_offset + c·lane_stride + r·reduced_stride + tap'] with
- * tap' = tap, or 8 − tap when flip is set. global (⌈width/8⌉·height, ⌈out_channels/8⌉, n). */
+ * tap' = tap, or 8 − tap when flip is set. The 16 pixels of a tile are 8 of row y0 (the low
+ * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
+ * global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/8⌉, n). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
@@ -117,44 +177,71 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        uint accumulate, uint height, uint width, uint x_blocks, uint n)
 {
     uint block = get_global_id(0), c0 = get_global_id(1) * V, b = get_global_id(2);
-    uint y = block / x_blocks, x0 = (block - y * x_blocks) * V;
-    if (y >= height || c0 >= out_channels || b >= n) return;
+    uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
+    int y0 = (int)(row_pair * 2);
+    if (y0 >= (int)height || c0 >= out_channels || b >= n) return;
     uint hw = height * width, valid = min((uint)V, width - x0);
     uint lanes = min((uint)V, out_channels - c0);
     LANES_DECLARE(lane_stride, lanes);
-    TILE_DECLARE;
+    TILE_DECLARE(acc);
     __global const float *plane = in + in_offset + b * in_channels * hw;
     __global const float *w_channel = weights + w_offset + c0 * lane_stride;
-    int tap_step = flip ? -1 : 1;
-    for (uint r = 0; r < in_channels; r++, plane += hw, w_channel += reduced_stride) {
-        for (int dy = -1; dy <= 1; dy++) {
-            int row_y = (int)y + dy;
-            if (row_y < 0 || row_y >= (int)height) continue;
-            row3 pixels = load_row3(plane + row_y * width, x0, valid, width);
-            int first_tap = (dy + 1) * 3; /* the tap with dx = −1 */
-            __global const float *w_row = w_channel + (flip ? 8 - first_tap : first_tap);
-            TILE_ADD(w_row, pixels.left);
-            TILE_ADD(w_row + tap_step, pixels.mid);
-            TILE_ADD(w_row + 2 * tap_step, pixels.right);
-        }
-    }
+    columns cols = columns_at(x0, width);
+    row_source src_above = row_source_at(y0 - 1, height, width),
+               src_upper = row_source_at(y0, height, width),
+               src_lower = row_source_at(y0 + 1, height, width),
+               src_below = row_source_at(y0 + 2, height, width);
+    /* Taps in the order dy, dx = −1, 0, 1; flipped, the weights are walked backwards. */
+    int first = flip ? 8 : 0, step = flip ? -1 : 1;
+#define CHANNEL_3X3(full)                                                                  \
+    do {                                                                                   \
+        row3 above = load_row3(plane, src_above, cols, full);                              \
+        row3 upper = load_row3(plane, src_upper, cols, full);                              \
+        row3 lower = load_row3(plane, src_lower, cols, full);                              \
+        row3 below = load_row3(plane, src_below, cols, full);                              \
+        __global const float *w_tap = w_channel + first;                                   \
+        TILE_ADD(acc, w_tap, (float16)(above.left, upper.left));                           \
+        TILE_ADD(acc, w_tap + step, (float16)(above.mid, upper.mid));                      \
+        TILE_ADD(acc, w_tap + 2 * step, (float16)(above.right, upper.right));              \
+        TILE_ADD(acc, w_tap + 3 * step, (float16)(upper.left, lower.left));                \
+        TILE_ADD(acc, w_tap + 4 * step, (float16)(upper.mid, lower.mid));                  \
+        TILE_ADD(acc, w_tap + 5 * step, (float16)(upper.right, lower.right));              \
+        TILE_ADD(acc, w_tap + 6 * step, (float16)(lower.left, below.left));                \
+        TILE_ADD(acc, w_tap + 7 * step, (float16)(lower.mid, below.mid));                  \
+        TILE_ADD(acc, w_tap + 8 * step, (float16)(lower.right, below.right));              \
+    } while (0)
+    /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
+    if (valid == V)
+        for (uint r = 0; r < in_channels; r++, plane += hw, w_channel += reduced_stride)
+            CHANNEL_3X3(1);
+    else
+        for (uint r = 0; r < in_channels; r++, plane += hw, w_channel += reduced_stride)
+            CHANNEL_3X3(0);
+#undef CHANNEL_3X3
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
-    uint at = (b * out_channels + c0) * hw + y * width + x0;
-    TILE_FINISH(0, acc0);
-    TILE_FINISH(1, acc1);
-    TILE_FINISH(2, acc2);
-    TILE_FINISH(3, acc3);
-    TILE_FINISH(4, acc4);
-    TILE_FINISH(5, acc5);
-    TILE_FINISH(6, acc6);
-    TILE_FINISH(7, acc7);
+    uint at = (b * out_channels + c0) * hw + (uint)y0 * width + x0;
+    int second_row = y0 + 1 < (int)height;
+#define FINISH(j, a)                                                                       \
+    if (j < lanes) {                                                                       \
+        finish8(out, at + (j) * hw, c0 + (j), a.lo, valid, &e);                            \
+        if (second_row) finish8(out, at + (j) * hw + width, c0 + (j), a.hi, valid, &e);    \
+    }
+    FINISH(0, acc0)
+    FINISH(1, acc1)
+    FINISH(2, acc2)
+    FINISH(3, acc3)
+    FINISH(4, acc4)
+    FINISH(5, acc5)
+    FINISH(6, acc6)
+    FINISH(7, acc7)
+#undef FINISH
 }
 
-/* The 1×1 layer: as conv_3x3 without neighbours, so the pixels of a channel are taken 8 at a
- * time over the whole image rather than per row (small images lose no lanes).
- * global (⌈height·width/8⌉, ⌈out_channels/8⌉, n). */
+/* The 1×1 layer: as conv_3x3 without neighbours, so a tile's 16 pixels are taken in a row over
+ * the whole image rather than per image row (small images lose no lanes).
+ * global (⌈height·width/16⌉, ⌈out_channels/8⌉, n). */
 __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
@@ -162,32 +249,46 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *mask, uint mask_offset, uint has_mask,
                        uint accumulate, uint hw, uint n)
 {
-    uint p0 = get_global_id(0) * V, c0 = get_global_id(1) * V, b = get_global_id(2);
+    uint p0 = get_global_id(0) * 2 * V, c0 = get_global_id(1) * V, b = get_global_id(2);
     if (p0 >= hw || c0 >= out_channels || b >= n) return;
-    uint valid = min((uint)V, hw - p0), lanes = min((uint)V, out_channels - c0);
+    uint valid = min(2u * V, hw - p0), lanes = min((uint)V, out_channels - c0);
     LANES_DECLARE(lane_stride, lanes);
-    TILE_DECLARE;
+    TILE_DECLARE(acc);
     __global const float *pixels = in + in_offset + b * in_channels * hw + p0;
     __global const float *w_channel = weights + w_offset + c0 * lane_stride;
-    for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
-        TILE_ADD(w_channel, load8_first(pixels, valid));
+    /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
+    if (valid == 2 * V)
+        for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
+            TILE_ADD(acc, w_channel, vload16(0, pixels));
+    else
+        for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
+            TILE_ADD(acc, w_channel, load16_first(pixels, valid));
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
     uint at = (b * out_channels + c0) * hw + p0;
-    TILE_FINISH(0, acc0);
-    TILE_FINISH(1, acc1);
-    TILE_FINISH(2, acc2);
-    TILE_FINISH(3, acc3);
-    TILE_FINISH(4, acc4);
-    TILE_FINISH(5, acc5);
-    TILE_FINISH(6, acc6);
-    TILE_FINISH(7, acc7);
+    /* The second half's pixel count as an int, for the same reason as in columns_at. */
+    uint valid_lo = min(valid, (uint)V);
+    int valid_hi = (int)valid - V;
+#define FINISH(j, a)                                                                       \
+    if (j < lanes) {                                                                       \
+        finish8(out, at + (j) * hw, c0 + (j), a.lo, valid_lo, &e);                         \
+        if (valid_hi > 0) finish8(out, at + (j) * hw + V, c0 + (j), a.hi, (uint)valid_hi, &e); \
+    }
+    FINISH(0, acc0)
+    FINISH(1, acc1)
+    FINISH(2, acc2)
+    FINISH(3, acc3)
+    FINISH(4, acc4)
+    FINISH(5, acc5)
+    FINISH(6, acc6)
+    FINISH(7, acc7)
+#undef FINISH
 }
 
 /* dW[o][i][ky][kx] += Σ_b Σ_y Σ_x dout[b][o][y][x] · in[b][i][y+ky−1][x+kx−1]: a work-item
- * owns the 9 taps of one (o, i) pair, summing 8 pixels of a row at a time in a fixed order.
- * global (in_channels, out_channels). */
+ * owns the 9 taps of one (o, i) pair and sums 16 pixels at a time (8 of a row and the same 8
+ * of the next, as conv_3x3 groups them), in a fixed order. global (in_channels, out_channels). */
 __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global const float *dout,
                               uint dout_offset, __global const float *in, uint in_offset,
                               uint in_channels, uint out_channels, uint height, uint width,
@@ -196,49 +297,64 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     uint i = get_global_id(0), o = get_global_id(1);
     if (i >= in_channels || o >= out_channels) return;
     uint hw = height * width;
-    float8 t0 = (float8)(0.0f), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0,
-           t8 = t0;
+    float16 t0 = (float16)(0.0f), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0,
+            t8 = t0;
     for (uint b = 0; b < n; b++) {
         __global const float *g_plane = dout + dout_offset + (b * out_channels + o) * hw;
         __global const float *x_plane = in + in_offset + (b * in_channels + i) * hw;
-        for (uint y = 0; y < height; y++)
-            for (uint x0 = 0; x0 < width; x0 += V) {
-                uint valid = min((uint)V, width - x0);
-                /* Zeros past the row's end in g keep whatever the shifted rows hold there out. */
-                float8 g = load8_first(g_plane + y * width + x0, valid);
-                if (y > 0) {
-                    row3 r = load_row3(x_plane + (y - 1) * width, x0, valid, width);
-                    t0 += g * r.left;
-                    t1 += g * r.mid;
-                    t2 += g * r.right;
-                }
-                row3 r = load_row3(x_plane + y * width, x0, valid, width);
-                t3 += g * r.left;
-                t4 += g * r.mid;
-                t5 += g * r.right;
-                if (y + 1 < height) {
-                    row3 r = load_row3(x_plane + (y + 1) * width, x0, valid, width);
-                    t6 += g * r.left;
-                    t7 += g * r.mid;
-                    t8 += g * r.right;
-                }
+        for (int y0 = 0; y0 < (int)height; y0 += 2) {
+            row_source src_above = row_source_at(y0 - 1, height, width),
+                       src_upper = row_source_at(y0, height, width),
+                       src_lower = row_source_at(y0 + 1, height, width),
+                       src_below = row_source_at(y0 + 2, height, width);
+            /* g's second row is zero below the image, so what the shifted rows hold there
+             * stays out of the sums (and so do the lanes past the row's end). */
+#define PIXELS_3X3(full)                                                                   \
+    do {                                                                                   \
+        float16 g = (float16)(load_pixels(g_plane, src_upper, cols, full),                \
+                              load_pixels(g_plane, src_lower, cols, full));               \
+        row3 above = load_row3(x_plane, src_above, cols, full);                            \
+        row3 upper = load_row3(x_plane, src_upper, cols, full);                            \
+        row3 lower = load_row3(x_plane, src_lower, cols, full);                            \
+        row3 below = load_row3(x_plane, src_below, cols, full);                            \
+        t0 += g * (float16)(above.left, upper.left);                                       \
+        t1 += g * (float16)(above.mid, upper.mid);                                         \
+        t2 += g * (float16)(above.right, upper.right);                                     \
+        t3 += g * (float16)(upper.left, lower.left);                                       \
+        t4 += g * (float16)(upper.mid, lower.mid);                                         \
+        t5 += g * (float16)(upper.right, lower.right);                                     \
+        t6 += g * (float16)(lower.left, below.left);                                       \
+        t7 += g * (float16)(lower.mid, below.mid);                                         \
+        t8 += g * (float16)(lower.right, below.right);                                     \
+    } while (0)
+            /* The full blocks of the row pair, then the partial one, if any. */
+            uint x0 = 0;
+            for (; x0 + V <= width; x0 += V) {
+                columns cols = columns_at(x0, width);
+                PIXELS_3X3(1);
             }
+            if (x0 < width) {
+                columns cols = columns_at(x0, width);
+                PIXELS_3X3(0);
+            }
+#undef PIXELS_3X3
+        }
     }
     __global float *dw = grads + w_offset + (o * in_channels + i) * 9;
-    dw[0] += sum8(t0);
-    dw[1] += sum8(t1);
-    dw[2] += sum8(t2);
-    dw[3] += sum8(t3);
-    dw[4] += sum8(t4);
-    dw[5] += sum8(t5);
-    dw[6] += sum8(t6);
-    dw[7] += sum8(t7);
-    dw[8] += sum8(t8);
+    dw[0] += sum16(t0);
+    dw[1] += sum16(t1);
+    dw[2] += sum16(t2);
+    dw[3] += sum16(t3);
+    dw[4] += sum16(t4);
+    dw[5] += sum16(t5);
+    dw[6] += sum16(t6);
+    dw[7] += sum16(t7);
+    dw[8] += sum16(t8);
 }
 
-/* dW[o][i] += Σ_b Σ_p dout[b][o][p] · in[b][i][p] for a 4×4 block of (o, i), so each pair of
- * loads (4 of dout, 4 of in) feeds 16 multiply-adds; rows and columns past the last channel
- * repeat it and are not stored. global (⌈in_channels/4⌉, ⌈out_channels/4⌉). */
+/* dW[o][i] += Σ_b Σ_p dout[b][o][p] · in[b][i][p] for a 4×4 block of (o, i), 16 pixels at a
+ * time, so each 8 loads (4 of dout, 4 of in) feed 16 multiply-adds; rows and columns past the
+ * last channel repeat it and are not stored. global (⌈in_channels/4⌉, ⌈out_channels/4⌉). */
 __kernel void conv_params_1x1(__global float *grads, uint w_offset, __global const float *dout,
                               uint dout_offset, __global const float *in, uint in_offset,
                               uint in_channels, uint out_channels, uint hw, uint n)
@@ -247,37 +363,47 @@ __kernel void conv_params_1x1(__global float *grads, uint w_offset, __global con
     if (i0 >= in_channels || o0 >= out_channels) return;
     uint ni = min(4u, in_channels - i0), no = min(4u, out_channels - o0);
     /* Plane offsets of the block's channels inside one sample. */
-    uint gi0 = o0 * hw, gi1 = (o0 + min(1u, no - 1)) * hw, gi2 = (o0 + min(2u, no - 1)) * hw,
-         gi3 = (o0 + min(3u, no - 1)) * hw;
+    uint go0 = o0 * hw, go1 = (o0 + min(1u, no - 1)) * hw, go2 = (o0 + min(2u, no - 1)) * hw,
+         go3 = (o0 + min(3u, no - 1)) * hw;
     uint xi0 = i0 * hw, xi1 = (i0 + min(1u, ni - 1)) * hw, xi2 = (i0 + min(2u, ni - 1)) * hw,
          xi3 = (i0 + min(3u, ni - 1)) * hw;
-    float8 zero = (float8)(0.0f);
-    float8 s00 = zero, s01 = zero, s02 = zero, s03 = zero, s10 = zero, s11 = zero, s12 = zero,
-           s13 = zero, s20 = zero, s21 = zero, s22 = zero, s23 = zero, s30 = zero, s31 = zero,
-           s32 = zero, s33 = zero;
+    float16 zero = (float16)(0.0f);
+    float16 s00 = zero, s01 = zero, s02 = zero, s03 = zero, s10 = zero, s11 = zero, s12 = zero,
+            s13 = zero, s20 = zero, s21 = zero, s22 = zero, s23 = zero, s30 = zero, s31 = zero,
+            s32 = zero, s33 = zero;
     for (uint b = 0; b < n; b++) {
         __global const float *g = dout + dout_offset + b * out_channels * hw;
         __global const float *x = in + in_offset + b * in_channels * hw;
-        for (uint p = 0; p < hw; p += V) {
-            uint valid = min((uint)V, hw - p);
-            float8 g0 = load8_first(g + gi0 + p, valid), g1 = load8_first(g + gi1 + p, valid),
-                   g2 = load8_first(g + gi2 + p, valid), g3 = load8_first(g + gi3 + p, valid);
-            float8 x0 = load8_first(x + xi0 + p, valid), x1 = load8_first(x + xi1 + p, valid),
-                   x2 = load8_first(x + xi2 + p, valid), x3 = load8_first(x + xi3 + p, valid);
-            s00 += g0 * x0, s01 += g0 * x1, s02 += g0 * x2, s03 += g0 * x3;
-            s10 += g1 * x0, s11 += g1 * x1, s12 += g1 * x2, s13 += g1 * x3;
-            s20 += g2 * x0, s21 += g2 * x1, s22 += g2 * x2, s23 += g2 * x3;
-            s30 += g3 * x0, s31 += g3 * x1, s32 += g3 * x2, s33 += g3 * x3;
-        }
+#define PIXELS_1X1(load)                                                                   \
+    do {                                                                                   \
+        float16 g0 = load(g + go0 + p), g1 = load(g + go1 + p), g2 = load(g + go2 + p),    \
+                g3 = load(g + go3 + p);                                                    \
+        float16 x0 = load(x + xi0 + p), x1 = load(x + xi1 + p), x2 = load(x + xi2 + p),    \
+                x3 = load(x + xi3 + p);                                                    \
+        s00 += g0 * x0, s01 += g0 * x1, s02 += g0 * x2, s03 += g0 * x3;                    \
+        s10 += g1 * x0, s11 += g1 * x1, s12 += g1 * x2, s13 += g1 * x3;                    \
+        s20 += g2 * x0, s21 += g2 * x1, s22 += g2 * x2, s23 += g2 * x3;                    \
+        s30 += g3 * x0, s31 += g3 * x1, s32 += g3 * x2, s33 += g3 * x3;                    \
+    } while (0)
+#define LOAD_FULL(q) vload16(0, q)
+#define LOAD_TAIL(q) load16_first(q, hw - p)
+        /* The full blocks of the image, then the partial one, if any: a test inside the
+         * loop would slow it down several times on PoCL. */
+        uint p = 0;
+        for (; p + 2 * V <= hw; p += 2 * V) PIXELS_1X1(LOAD_FULL);
+        if (p < hw) PIXELS_1X1(LOAD_TAIL);
+#undef LOAD_FULL
+#undef LOAD_TAIL
+#undef PIXELS_1X1
     }
     __global float *dw = grads + w_offset + o0 * in_channels + i0;
 #define STORE_ROW(k, a, b, c, d)                                                            \
     if (k < no) {                                                                          \
         __global float *row_ = dw + (k) * in_channels;                                     \
-        row_[0] += sum8(a);                                                                \
-        if (ni > 1) row_[1] += sum8(b);                                                    \
-        if (ni > 2) row_[2] += sum8(c);                                                    \
-        if (ni > 3) row_[3] += sum8(d);                                                    \
+        row_[0] += sum16(a);                                                               \
+        if (ni > 1) row_[1] += sum16(b);                                                   \
+        if (ni > 2) row_[2] += sum16(c);                                                   \
+        if (ni > 3) row_[3] += sum16(d);                                                   \
     }
     STORE_ROW(0, s00, s01, s02, s03)
     STORE_ROW(1, s10, s11, s12, s13)
@@ -286,16 +412,16 @@ __kernel void conv_params_1x1(__global float *grads, uint w_offset, __global con
 #undef STORE_ROW
 }
 
-/* db[o] += Σ_b Σ_p dout[b][o][p], 8 pixels at a time in a fixed order. global (out_channels). */
+/* db[o] += Σ_b Σ_p dout[b][o][p], 16 pixels at a time in a fixed order. global (out_channels). */
 __kernel void conv_params_bias(__global float *grads, uint b_offset, __global const float *dout,
                                uint dout_offset, uint out_channels, uint hw, uint n)
 {
     uint o = get_global_id(0);
     if (o >= out_channels) return;
-    float8 sum = (float8)(0.0f);
+    float16 sum = (float16)(0.0f);
     for (uint b = 0; b < n; b++) {
         __global const float *g = dout + dout_offset + (b * out_channels + o) * hw;
-        for (uint p = 0; p < hw; p += V) sum += load8_first(g + p, min((uint)V, hw - p));
+        for (uint p = 0; p < hw; p += 2 * V) sum += load16_first(g + p, min(2u * V, hw - p));
     }
-    grads[b_offset + o] += sum8(sum);
+    grads[b_offset + o] += sum16(sum);
 }

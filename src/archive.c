@@ -1,106 +1,150 @@
-/* The sectioned, CRC-checked file container of include/glowcl/archive.h: a writer that builds
- * the file in memory and commits it atomically, and a reader that verifies everything before
- * handing out a single byte. */
+/* The sectioned, CRC-checked container of include/glowcl/archive.h (the layout is documented
+ * there): a writer that keeps sections in memory and streams them into a temporary file that is
+ * renamed into place, a reader that verifies every byte before handing any out, and the
+ * key=value config helpers. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* fsync, getpid, O_DIRECTORY */
+#endif
+
 #include "glowcl/archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
     HEADER_SIZE = 32,
     ENTRY_SIZE = 56,
     NAME_SIZE = 32,
-    MAX_SECTIONS = 4096,
-    TYPE_BYTES = 1,
-    TYPE_TEXT = 2,
-    TYPE_F64 = 3,
-    TYPE_U64 = 4,
+    HEADER_CRC_AT = 24,
 };
+
+enum section_type { TYPE_BYTES = 1, TYPE_TEXT = 2, TYPE_F64 = 3, TYPE_U64 = 4 };
+
+_Static_assert(sizeof(double) == sizeof(uint64_t),
+               "f64 sections store each double as its 64-bit IEEE 754 pattern");
+_Static_assert(GC_ARCHIVE_MAX_NAME + 1 == NAME_SIZE, "a name always leaves room for its NUL");
 
 static const unsigned char MAGIC[8] = {0x89, 'G', 'L', 'C', '\r', '\n', 0x1a, '\n'};
 
+static const char *type_name(uint32_t type)
+{
+    switch (type) {
+    case TYPE_BYTES: return "bytes";
+    case TYPE_TEXT: return "text";
+    case TYPE_F64: return "f64 array";
+    case TYPE_U64: return "u64 array";
+    default: return "unknown";
+    }
+}
+
+/* ---- CRC32 ------------------------------------------------------------------------------ */
+
+/* The byte table is a compile-time constant, so there is no lazy initialisation for two threads
+ * to race on: each entry is its byte run through eight steps of the reflected IEEE polynomial. */
+#define CRC_POLYNOMIAL 0xEDB88320u
+#define CRC_STEP(c) (((c) >> 1) ^ (CRC_POLYNOMIAL & (0u - ((c)&1u))))
+#define CRC_BYTE(b)                                                                        \
+    CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP((uint32_t)(b)))))))))
+#define CRC_ROW4(b) CRC_BYTE(b), CRC_BYTE((b) + 1), CRC_BYTE((b) + 2), CRC_BYTE((b) + 3)
+#define CRC_ROW16(b) CRC_ROW4(b), CRC_ROW4((b) + 4), CRC_ROW4((b) + 8), CRC_ROW4((b) + 12)
+#define CRC_ROW64(b) CRC_ROW16(b), CRC_ROW16((b) + 16), CRC_ROW16((b) + 32), CRC_ROW16((b) + 48)
+
+static const uint32_t crc_table[256] = {CRC_ROW64(0), CRC_ROW64(64), CRC_ROW64(128),
+                                        CRC_ROW64(192)};
+
 uint32_t gc_crc32(uint32_t crc, const void *data, size_t size)
 {
-    static uint32_t table[256];
-    static int ready;
-    if (!ready) { /* reflected polynomial 0xEDB88320, as zlib */
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
-    const unsigned char *p = data;
+    const unsigned char *bytes = data;
+    /* zlib's convention: the running value is kept inverted, so 0 starts a fresh CRC and a
+     * returned CRC can be passed back in to continue it. */
     crc = ~crc;
-    for (size_t i = 0; i < size; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    for (size_t i = 0; i < size; i++) crc = crc_table[(crc ^ bytes[i]) & 0xffu] ^ (crc >> 8);
     return ~crc;
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
+/* ---- little-endian fields --------------------------------------------------------------- */
+
+static void store_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void put_u64(unsigned char *p, uint64_t v)
+static void store_u64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint32_t get_u32(const unsigned char *p)
+static uint32_t load_u32(const unsigned char *p)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
     return v;
 }
 
-static uint64_t get_u64(const unsigned char *p)
+static uint64_t load_u64(const unsigned char *p)
 {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static int valid_name(const char *name)
+/* Callers only pass values at most a few bytes past a real in-memory size, far from overflow. */
+static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+
+static bool valid_name(const char *name)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n >= NAME_SIZE) return 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t length = strlen(name);
+    if (length == 0 || length > GC_ARCHIVE_MAX_NAME) return false;
+    for (size_t i = 0; i < length; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-'))
-            return 0;
+        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                       c == '.' || c == '/' || c == '-';
+        if (!allowed) return false;
     }
-    return 1;
+    return true;
 }
 
-/* ---- writing ---- */
+/* The header's CRC covers the header and the table with its own field read as zero. */
+static uint32_t header_crc(const unsigned char *file, size_t table_end)
+{
+    static const unsigned char zero_field[4] = {0};
+    uint32_t crc = gc_crc32(0, file, HEADER_CRC_AT);
+    crc = gc_crc32(crc, zero_field, sizeof zero_field);
+    return gc_crc32(crc, file + HEADER_CRC_AT + 4, table_end - (HEADER_CRC_AT + 4));
+}
 
-typedef struct section {
+/* ---- writing ---------------------------------------------------------------------------- */
+
+typedef struct pending_section {
     char name[NAME_SIZE];
     uint32_t type;
-    unsigned char *data;
+    unsigned char *payload; /* already in file byte order */
     size_t size;
-} section;
+} pending_section;
 
 struct gc_archive_writer {
     char *path;
-    section *sections;
-    size_t count;
+    pending_section *sections;
+    size_t count, capacity;
 };
 
 gc_status gc_archive_writer_open(gc_archive_writer **out, const char *path)
 {
+    if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_writer_open: no output pointer");
     *out = NULL;
+    if (!path || !*path) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_writer_open: no path");
     gc_archive_writer *w = calloc(1, sizeof *w);
     if (w) w->path = strdup(path);
     if (!w || !w->path) {
         free(w);
-        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        return GC_ERROR(GC_ERR_MEMORY, "cannot start %s: out of host memory", path);
     }
     *out = w;
     return GC_OK;
@@ -109,64 +153,98 @@ gc_status gc_archive_writer_open(gc_archive_writer **out, const char *path)
 void gc_archive_writer_abort(gc_archive_writer *w)
 {
     if (!w) return;
-    for (size_t i = 0; i < w->count; i++) free(w->sections[i].data);
+    for (size_t i = 0; i < w->count; i++) free(w->sections[i].payload);
     free(w->sections);
     free(w->path);
     free(w);
 }
 
-/* Adds a section and returns its payload buffer of `size` bytes to fill. */
+/* Appends a section and hands back its payload buffer of `size` bytes to fill. Every check
+ * comes first, so a refused section leaves the writer unchanged. */
 static gc_status add_section(gc_archive_writer *w, const char *name, uint32_t type, size_t size,
                              unsigned char **payload)
 {
-    if (!valid_name(name))
-        return GC_ERROR(GC_ERR_ARGUMENT, "bad section name '%s' (1-31 of [a-z0-9_.-])", name);
+    if (!w) return GC_ERROR(GC_ERR_ARGUMENT, "cannot add a section: no writer");
+    if (!name || !valid_name(name))
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s: invalid section name '%s' (1 to %d characters of [a-z0-9_./-])",
+                        w->path, name ? name : "(null)", GC_ARCHIVE_MAX_NAME);
     for (size_t i = 0; i < w->count; i++)
         if (strcmp(w->sections[i].name, name) == 0)
-            return GC_ERROR(GC_ERR_ARGUMENT, "section '%s' added twice", name);
-    if (w->count == MAX_SECTIONS) return GC_ERROR(GC_ERR_ARGUMENT, "too many sections");
-    section *grown = realloc(w->sections, (w->count + 1) * sizeof *grown);
-    if (!grown) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    w->sections = grown;
-    section *s = &w->sections[w->count];
-    memset(s, 0, sizeof *s);
-    s->data = malloc(size ? size : 1);
-    if (!s->data) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    snprintf(s->name, sizeof s->name, "%s", name);
+            return GC_ERROR(GC_ERR_ARGUMENT, "%s: section '%s' added twice", w->path, name);
+    if (w->count == GC_ARCHIVE_MAX_SECTIONS)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: more than %d sections", w->path,
+                        GC_ARCHIVE_MAX_SECTIONS);
+    if (w->count == w->capacity) {
+        size_t capacity = w->capacity ? 2 * w->capacity : 8;
+        pending_section *grown = realloc(w->sections, capacity * sizeof *grown);
+        if (!grown) return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory", w->path);
+        w->sections = grown;
+        w->capacity = capacity;
+    }
+    unsigned char *buffer = malloc(size ? size : 1);
+    if (!buffer)
+        return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory for section '%s' (%zu bytes)",
+                        w->path, name, size);
+    pending_section *s = &w->sections[w->count++];
+    memset(s->name, 0, sizeof s->name);
+    memcpy(s->name, name, strlen(name));
     s->type = type;
+    s->payload = buffer;
     s->size = size;
-    w->count++;
-    *payload = s->data;
+    *payload = buffer;
+    return GC_OK;
+}
+
+/* Byte size of `count` 8-byte values, refusing counts whose size would not fit in size_t. */
+static gc_status array_size(const gc_archive_writer *w, const char *name, const void *values,
+                            size_t count, size_t *size)
+{
+    if (count > 0 && !values)
+        return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': %zu values but no array",
+                        name ? name : "(null)", count);
+    if (count > SIZE_MAX / 8)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: section '%s' of %zu values is too large",
+                        w ? w->path : "archive", name ? name : "(null)", count);
+    *size = count * 8;
     return GC_OK;
 }
 
 gc_status gc_archive_put_bytes(gc_archive_writer *w, const char *name, const void *data,
                                size_t size)
 {
-    unsigned char *p = NULL;
-    GC_TRY(add_section(w, name, TYPE_BYTES, size, &p));
-    if (size) memcpy(p, data, size);
+    if (size > 0 && !data)
+        return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': %zu bytes but no data",
+                        name ? name : "(null)", size);
+    unsigned char *payload = NULL;
+    GC_TRY(add_section(w, name, TYPE_BYTES, size, &payload));
+    if (size) memcpy(payload, data, size);
     return GC_OK;
 }
 
 gc_status gc_archive_put_text(gc_archive_writer *w, const char *name, const char *text)
 {
-    unsigned char *p = NULL;
+    if (!text)
+        return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': no text", name ? name : "(null)");
     size_t size = strlen(text);
-    GC_TRY(add_section(w, name, TYPE_TEXT, size, &p));
-    memcpy(p, text, size);
+    unsigned char *payload = NULL;
+    GC_TRY(add_section(w, name, TYPE_TEXT, size, &payload));
+    memcpy(payload, text, size);
     return GC_OK;
 }
 
 gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const double *values,
                              size_t count)
 {
-    unsigned char *p = NULL;
-    GC_TRY(add_section(w, name, TYPE_F64, count * 8, &p));
+    size_t size = 0;
+    unsigned char *payload = NULL;
+    GC_TRY(array_size(w, name, values, count, &size));
+    GC_TRY(add_section(w, name, TYPE_F64, size, &payload));
+    /* Through the bit pattern, so -0.0, denormals and NaN payloads come back unchanged. */
     for (size_t i = 0; i < count; i++) {
         uint64_t bits;
-        memcpy(&bits, &values[i], 8);
-        put_u64(p + 8 * i, bits);
+        memcpy(&bits, &values[i], sizeof bits);
+        store_u64(payload + 8 * i, bits);
     }
     return GC_OK;
 }
@@ -174,195 +252,297 @@ gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const doubl
 gc_status gc_archive_put_u64(gc_archive_writer *w, const char *name, const uint64_t *values,
                              size_t count)
 {
-    unsigned char *p = NULL;
-    GC_TRY(add_section(w, name, TYPE_U64, count * 8, &p));
-    for (size_t i = 0; i < count; i++) put_u64(p + 8 * i, values[i]);
+    size_t size = 0;
+    unsigned char *payload = NULL;
+    GC_TRY(array_size(w, name, values, count, &size));
+    GC_TRY(add_section(w, name, TYPE_U64, size, &payload));
+    for (size_t i = 0; i < count; i++) store_u64(payload + 8 * i, values[i]);
     return GC_OK;
 }
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
-
-/* The whole file in memory. */
-static unsigned char *serialise(const gc_archive_writer *w, size_t *size_out)
+/* Header and section table, with every offset and CRC filled in; the payloads are written
+ * straight from the sections afterwards, so the file is never held twice in memory. */
+static unsigned char *build_table(const gc_archive_writer *w, size_t *table_size)
 {
-    size_t size = HEADER_SIZE + w->count * ENTRY_SIZE;
-    for (size_t i = 0; i < w->count; i++) size = align8(size) + w->sections[i].size;
-    size = align8(size);
-    unsigned char *file = calloc(1, size);
-    if (!file) return NULL;
-    memcpy(file, MAGIC, 8);
-    put_u32(file + 8, GC_ARCHIVE_VERSION);
-    put_u32(file + 12, (uint32_t)w->count);
-    put_u64(file + 16, size);
-    size_t offset = HEADER_SIZE + w->count * ENTRY_SIZE;
+    size_t table_end = HEADER_SIZE + w->count * ENTRY_SIZE;
+    unsigned char *table = calloc(1, table_end);
+    if (!table) return NULL;
+    uint64_t offset = table_end;
     for (size_t i = 0; i < w->count; i++) {
-        const section *s = &w->sections[i];
-        unsigned char *entry = file + HEADER_SIZE + i * ENTRY_SIZE;
-        offset = align8(offset);
-        memcpy(entry, s->name, strlen(s->name));
-        put_u32(entry + 32, s->type);
-        put_u32(entry + 36, gc_crc32(0, s->data, s->size));
-        put_u64(entry + 40, offset);
-        put_u64(entry + 48, s->size);
-        memcpy(file + offset, s->data, s->size);
-        offset += s->size;
+        const pending_section *s = &w->sections[i];
+        unsigned char *entry = table + HEADER_SIZE + i * ENTRY_SIZE;
+        memcpy(entry, s->name, NAME_SIZE);
+        store_u32(entry + 32, s->type);
+        store_u32(entry + 36, gc_crc32(0, s->payload, s->size));
+        store_u64(entry + 40, offset);
+        store_u64(entry + 48, s->size);
+        offset = align8(offset + s->size);
     }
-    put_u32(file + 24, gc_crc32(0, file, HEADER_SIZE + w->count * ENTRY_SIZE));
-    *size_out = size;
-    return file;
+    memcpy(table, MAGIC, sizeof MAGIC);
+    store_u32(table + 8, GC_ARCHIVE_VERSION);
+    store_u32(table + 12, (uint32_t)w->count);
+    store_u64(table + 16, offset);
+    store_u32(table + HEADER_CRC_AT, header_crc(table, table_end));
+    *table_size = table_end;
+    return table;
+}
+
+static bool write_payloads(FILE *file, const gc_archive_writer *w)
+{
+    static const unsigned char padding[8] = {0};
+    for (size_t i = 0; i < w->count; i++) {
+        const pending_section *s = &w->sections[i];
+        size_t pad = (size_t)(align8(s->size) - s->size);
+        if (fwrite(s->payload, 1, s->size, file) != s->size) return false;
+        if (fwrite(padding, 1, pad, file) != pad) return false;
+    }
+    return true;
+}
+
+/* Makes the rename itself durable. Best effort: by now `path` already holds the complete new
+ * file, and some filesystems refuse to fsync a folder, which must not turn a good save into a
+ * reported failure. */
+static void sync_folder_of(const char *path)
+{
+    char *folder = strdup(path);
+    if (!folder) return;
+    char *slash = strrchr(folder, '/');
+    const char *name = folder;
+    if (!slash)
+        name = ".";
+    else if (slash == folder)
+        folder[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(name, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(folder);
+}
+
+static gc_status write_atomically(const gc_archive_writer *w)
+{
+    size_t table_size = 0;
+    unsigned char *table = build_table(w, &table_size);
+    size_t temporary_size = strlen(w->path) + 32;
+    char *temporary = malloc(temporary_size);
+    if (!table || !temporary) {
+        free(table);
+        free(temporary);
+        return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
+    }
+    /* The pid keeps two processes saving the same path from writing into one temporary. */
+    snprintf(temporary, temporary_size, "%s.tmp.%ld", w->path, (long)getpid());
+
+    gc_status status = GC_OK;
+    FILE *file = fopen(temporary, "wb");
+    if (!file) {
+        status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+    } else {
+        bool written = fwrite(table, 1, table_size, file) == table_size &&
+                       write_payloads(file, w) && fflush(file) == 0 && fsync(fileno(file)) == 0;
+        int write_errno = errno;
+        bool closed = fclose(file) == 0;
+        if (!written || !closed)
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path,
+                              strerror(written ? errno : write_errno));
+        else if (rename(temporary, w->path) != 0)
+            status = GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temporary, w->path,
+                              strerror(errno));
+        if (status != GC_OK) remove(temporary);
+    }
+    if (status == GC_OK) sync_folder_of(w->path);
+    free(temporary);
+    free(table);
+    return status;
 }
 
 gc_status gc_archive_writer_commit(gc_archive_writer *w)
 {
-    size_t size = 0;
-    unsigned char *file = serialise(w, &size);
-    char temp[4096];
-    snprintf(temp, sizeof temp, "%s.tmp.%ld", w->path, (long)getpid());
-    gc_status status = file ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    FILE *f = status == GC_OK ? fopen(temp, "wb") : NULL;
-    if (status == GC_OK && !f)
-        status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", temp, strerror(errno));
-    if (f) {
-        int failed = fwrite(file, 1, size, f) != size || fflush(f) != 0 || fsync(fileno(f)) != 0;
-        int saved = errno;
-        failed |= fclose(f) != 0;
-        if (failed) {
-            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", temp, strerror(saved));
-            remove(temp);
-        } else if (rename(temp, w->path) != 0) {
-            status = GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temp, w->path,
-                              strerror(errno));
-            remove(temp);
-        } else { /* make the rename itself durable */
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s", w->path);
-            char *slash = strrchr(dir, '/');
-            if (slash)
-                slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
-            else
-                snprintf(dir, sizeof dir, ".");
-            int fd = open(dir, O_RDONLY);
-            if (fd >= 0) {
-                fsync(fd);
-                close(fd);
-            }
-        }
-    }
-    free(file);
+    if (!w) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_writer_commit: no writer");
+    gc_status status = write_atomically(w);
     gc_archive_writer_abort(w);
     return status;
 }
 
-/* ---- reading ---- */
+/* ---- reading ---------------------------------------------------------------------------- */
+
+typedef struct stored_section {
+    char name[NAME_SIZE];
+    uint32_t type;
+    const unsigned char *payload; /* inside the archive's copy of the file */
+    size_t size;
+    char *text; /* text sections only: the payload with a NUL added */
+} stored_section;
 
 struct gc_archive {
-    char label[256];
+    char *label;
     unsigned char *file;
     size_t size;
+    stored_section *sections;
     size_t count;
-    section *sections; /* data points into file */
-    char **texts;      /* NUL-terminated copies, made on demand */
 };
 
 void gc_archive_free(gc_archive *a)
 {
     if (!a) return;
-    for (size_t i = 0; a->texts && i < a->count; i++) free(a->texts[i]);
-    free(a->texts);
+    for (size_t i = 0; a->sections && i < a->count; i++) free(a->sections[i].text);
     free(a->sections);
     free(a->file);
+    free(a->label);
     free(a);
+}
+
+static gc_status verify_header(const gc_archive *a, uint32_t *count_out)
+{
+    const unsigned char *f = a->file;
+    size_t size = a->size;
+    const char *label = a->label;
+    if (size == 0) return GC_ERROR(GC_ERR_FORMAT, "%s: empty file (truncated: 0 bytes)", label);
+    size_t magic_present = size < sizeof MAGIC ? size : sizeof MAGIC;
+    if (memcmp(f, MAGIC, magic_present) != 0)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: not a glowcl file", label);
+    /* The version comes before anything else a newer format might lay out differently. */
+    if (size < 12)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: truncated: %zu bytes, less than the %d-byte header",
+                        label, size, HEADER_SIZE);
+    uint32_t version = load_u32(f + 8);
+    if (version == 0) return GC_ERROR(GC_ERR_FORMAT, "%s: invalid format version 0", label);
+    if (version > GC_ARCHIVE_VERSION)
+        return GC_ERROR(GC_ERR_FORMAT,
+                        "%s: written by a newer glowcl: format version %lu, this build reads up "
+                        "to %d",
+                        label, (unsigned long)version, GC_ARCHIVE_VERSION);
+    if (size < HEADER_SIZE)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: truncated: %zu bytes, less than the %d-byte header",
+                        label, size, HEADER_SIZE);
+    uint32_t count = load_u32(f + 12);
+    uint64_t total = load_u64(f + 16);
+    uint64_t table_end = HEADER_SIZE + (uint64_t)count * ENTRY_SIZE;
+    if (table_end > size) {
+        /* Without the whole table there is no CRC to tell a cut file from a garbled count;
+         * a recorded size beyond the end is by far the likelier story. */
+        if (total > size)
+            return GC_ERROR(GC_ERR_FORMAT, "%s: truncated: %zu of %llu bytes", label, size,
+                            (unsigned long long)total);
+        return GC_ERROR(GC_ERR_FORMAT,
+                        "%s: header is corrupted (%lu sections do not fit in %zu bytes)", label,
+                        (unsigned long)count, size);
+    }
+    if (header_crc(f, (size_t)table_end) != load_u32(f + HEADER_CRC_AT))
+        return GC_ERROR(GC_ERR_FORMAT, "%s: header is corrupted (CRC mismatch)", label);
+    if (total > size)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: truncated: %zu of %llu bytes", label, size,
+                        (unsigned long long)total);
+    if (total < size)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: %zu bytes, but its header says %llu (data appended?)",
+                        label, size, (unsigned long long)total);
+    if (load_u32(f + 28) != 0)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: malformed header (reserved field is not zero)",
+                        label);
+    if (count > GC_ARCHIVE_MAX_SECTIONS)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: %lu sections, more than the %d this build reads",
+                        label, (unsigned long)count, GC_ARCHIVE_MAX_SECTIONS);
+    *count_out = count;
+    return GC_OK;
+}
+
+/* A name field must be a valid name followed only by NUL bytes. */
+static bool read_name(const unsigned char *field, char name[NAME_SIZE])
+{
+    memcpy(name, field, NAME_SIZE);
+    size_t length = strnlen(name, NAME_SIZE);
+    if (length == NAME_SIZE) return false;
+    for (size_t k = length; k < NAME_SIZE; k++)
+        if (name[k] != '\0') return false;
+    return valid_name(name);
+}
+
+static gc_status verify_section(gc_archive *a, size_t index, uint64_t expected_offset)
+{
+    const unsigned char *entry = a->file + HEADER_SIZE + index * ENTRY_SIZE;
+    stored_section *s = &a->sections[index];
+    const char *label = a->label;
+    if (!read_name(entry, s->name))
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section %zu has a malformed name", label, index);
+    for (size_t k = 0; k < index; k++)
+        if (strcmp(a->sections[k].name, s->name) == 0)
+            return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' appears twice", label, s->name);
+    s->type = load_u32(entry + 32);
+    uint32_t crc = load_u32(entry + 36);
+    uint64_t offset = load_u64(entry + 40), size = load_u64(entry + 48);
+    if (s->type < TYPE_BYTES || s->type > TYPE_U64)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' has unknown type %lu", label, s->name,
+                        (unsigned long)s->type);
+    /* Bounds before placement, so the message names the likelier fault of a foreign file. */
+    if (offset > a->size || size > a->size - offset)
+        return GC_ERROR(GC_ERR_FORMAT,
+                        "%s: section '%s' is out of bounds (%llu bytes at offset %llu in a "
+                        "file of %zu)",
+                        label, s->name, (unsigned long long)size, (unsigned long long)offset,
+                        a->size);
+    if (offset != expected_offset)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' is misplaced (at %llu, not %llu)",
+                        label, s->name, (unsigned long long)offset,
+                        (unsigned long long)expected_offset);
+    if ((s->type == TYPE_F64 || s->type == TYPE_U64) && size % 8 != 0)
+        return GC_ERROR(GC_ERR_FORMAT,
+                        "%s: section '%s' is a %s of %llu bytes, not a multiple of 8", label,
+                        s->name, type_name(s->type), (unsigned long long)size);
+    s->payload = a->file + offset;
+    s->size = (size_t)size;
+    if (gc_crc32(0, s->payload, s->size) != crc)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' is corrupted (CRC mismatch)", label,
+                        s->name);
+    if (s->type == TYPE_TEXT) {
+        if (memchr(s->payload, '\0', s->size))
+            return GC_ERROR(GC_ERR_FORMAT, "%s: text section '%s' holds a NUL byte", label,
+                            s->name);
+        s->text = malloc(s->size + 1);
+        if (!s->text) return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory", label);
+        memcpy(s->text, s->payload, s->size);
+        s->text[s->size] = '\0';
+    }
+    return GC_OK;
 }
 
 static gc_status verify(gc_archive *a)
 {
-    const unsigned char *f = a->file;
-    const char *label = a->label;
-    if (a->size < 8 || memcmp(f, MAGIC, 8) != 0)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is not a glowcl file", label);
-    if (a->size < HEADER_SIZE)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is truncated: %zu bytes, not even a header", label,
-                        a->size);
-    uint32_t version = get_u32(f + 8), count = get_u32(f + 12);
-    uint64_t total = get_u64(f + 16);
-    if (version > GC_ARCHIVE_VERSION)
-        return GC_ERROR(GC_ERR_FORMAT, "%s was written by a newer glowcl: format version %u, "
-                        "this build reads up to %d", label, version, GC_ARCHIVE_VERSION);
-    if (version == 0) return GC_ERROR(GC_ERR_FORMAT, "%s: format version 0 is invalid", label);
-    if (total != a->size)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is %s: %zu of %llu bytes", label,
-                        a->size < total ? "truncated" : "longer than it says", a->size,
-                        (unsigned long long)total);
-    if (count > MAX_SECTIONS || HEADER_SIZE + (uint64_t)count * ENTRY_SIZE > a->size)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: %u sections do not fit", label, count);
-    size_t table_end = HEADER_SIZE + (size_t)count * ENTRY_SIZE;
-    unsigned char header[HEADER_SIZE];
-    memcpy(header, f, HEADER_SIZE);
-    put_u32(header + 24, 0);
-    uint32_t crc = gc_crc32(gc_crc32(0, header, HEADER_SIZE), f + HEADER_SIZE,
-                            table_end - HEADER_SIZE);
-    if (crc != get_u32(f + 24) || get_u32(f + 28) != 0)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted (header CRC mismatch)", label);
+    uint32_t count = 0;
+    GC_TRY(verify_header(a, &count));
     a->sections = calloc(count ? count : 1, sizeof *a->sections);
-    a->texts = calloc(count ? count : 1, sizeof *a->texts);
-    if (!a->sections || !a->texts) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (!a->sections) return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory", a->label);
     a->count = count;
-    size_t expected = table_end;
+    uint64_t cursor = HEADER_SIZE + (uint64_t)count * ENTRY_SIZE;
     for (size_t i = 0; i < count; i++) {
-        const unsigned char *e = f + HEADER_SIZE + i * ENTRY_SIZE;
-        section *s = &a->sections[i];
-        memcpy(s->name, e, NAME_SIZE);
-        size_t length = strnlen(s->name, NAME_SIZE);
-        for (size_t k = length; k < NAME_SIZE; k++)
-            if (s->name[k] != '\0')
-                return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: section %zu's name", label, i);
-        if (length == NAME_SIZE || !valid_name(s->name))
-            return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: section %zu's name", label, i);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(a->sections[k].name, s->name) == 0)
-                return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: section '%s' twice", label,
-                                s->name);
-        s->type = get_u32(e + 32);
-        uint64_t offset = get_u64(e + 40), size = get_u64(e + 48);
-        expected = align8(expected);
-        /* Payloads must sit exactly where the writer puts them, so every byte of the file is
-         * covered by a CRC or checked to be zero padding. */
-        if (s->type < TYPE_BYTES || s->type > TYPE_U64 || offset != expected ||
-            size > a->size - offset || ((s->type == TYPE_F64 || s->type == TYPE_U64) && size % 8))
-            return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: section '%s' out of bounds", label,
-                            s->name);
-        s->data = a->file + offset;
-        s->size = (size_t)size;
-        if (gc_crc32(0, s->data, s->size) != get_u32(e + 36))
-            return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: section '%s' fails its CRC", label,
-                            s->name);
-        expected = offset + size;
+        GC_TRY(verify_section(a, i, cursor));
+        uint64_t end = (uint64_t)(a->sections[i].payload - a->file) + a->sections[i].size;
+        cursor = align8(end);
+        /* Padding is the one part no CRC covers, so it must be exactly zero. */
+        for (uint64_t k = end; k < cursor && k < a->size; k++)
+            if (a->file[k] != 0)
+                return GC_ERROR(GC_ERR_FORMAT, "%s: nonzero padding after section '%s'",
+                                a->label, a->sections[i].name);
     }
-    /* Padding after each payload and at the end is zero. */
-    size_t cursor = table_end;
-    for (size_t i = 0; i <= count; i++) {
-        size_t next = i < count ? (size_t)(a->sections[i].data - a->file) : a->size;
-        for (size_t k = cursor; k < next; k++)
-            if (f[k] != 0) return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted (padding)", label);
-        if (i < count) cursor = next + a->sections[i].size;
-    }
-    if (align8(expected) != a->size)
-        return GC_ERROR(GC_ERR_FORMAT, "%s is corrupted: trailing bytes", label);
+    if (cursor != a->size)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: malformed: sections end at byte %llu, the file at %zu",
+                        a->label, (unsigned long long)cursor, a->size);
     return GC_OK;
 }
 
-gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
-                                 const char *label)
+/* Takes ownership of `file` (malloc'ed), whatever the outcome. */
+static gc_status adopt(gc_archive **out, unsigned char *file, size_t size, const char *label)
 {
-    *out = NULL;
     gc_archive *a = calloc(1, sizeof *a);
-    if (a) a->file = malloc(size ? size : 1);
-    if (!a || !a->file) {
+    if (a) a->label = strdup(label);
+    if (!a || !a->label) {
         free(a);
-        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        free(file);
+        return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory", label);
     }
-    snprintf(a->label, sizeof a->label, "%s", label);
-    if (size) memcpy(a->file, data, size);
+    a->file = file;
     a->size = size;
     gc_status status = verify(a);
     if (status != GC_OK) {
@@ -373,52 +553,84 @@ gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size
     return GC_OK;
 }
 
-gc_status gc_archive_read(gc_archive **out, const char *path)
+gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
+                                 const char *label)
 {
+    if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read_memory: no output pointer");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    unsigned char *data = NULL;
-    size_t size = 0, capacity = 0;
-    gc_status status = GC_OK;
-    for (;;) {
-        if (size == capacity) {
-            capacity = capacity ? capacity * 2 : 65536;
-            unsigned char *grown = realloc(data, capacity);
-            if (!grown) {
-                status = GC_ERROR(GC_ERR_MEMORY, "out of host memory reading %s", path);
-                break;
-            }
-            data = grown;
-        }
-        size_t got = fread(data + size, 1, capacity - size, f);
-        size += got;
-        if (got == 0) {
-            if (ferror(f)) status = GC_ERROR(GC_ERR_IO, "cannot read %s", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (status == GC_OK) status = gc_archive_read_memory(out, data, size, path);
-    free(data);
-    return status;
+    if (!label) label = "(memory)";
+    if (size > 0 && !data) return GC_ERROR(GC_ERR_ARGUMENT, "%s: %zu bytes but no data", label, size);
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!copy) return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory (%zu bytes)", label, size);
+    if (size) memcpy(copy, data, size);
+    return adopt(out, copy, size, label);
 }
 
-static gc_status find(const gc_archive *a, const char *name, uint32_t type, section **out)
+/* The whole of an open file. The size from fstat is only a first guess, since the file may
+ * change while it is read; reading goes on to the real end. */
+static gc_status read_whole(FILE *file, const char *path, unsigned char **data_out,
+                            size_t *size_out)
 {
-    for (size_t i = 0; i < a->count; i++)
-        if (strcmp(a->sections[i].name, name) == 0) {
-            if (a->sections[i].type != type)
-                return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' has the wrong type", a->label,
-                                name);
-            *out = &a->sections[i];
-            return GC_OK;
-        }
+    struct stat info;
+    size_t capacity = 65536;
+    if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size >= 0 &&
+        (uintmax_t)info.st_size < SIZE_MAX / 2)
+        capacity = (size_t)info.st_size + 1; /* the extra byte lets the first read see the end */
+    unsigned char *data = malloc(capacity);
+    size_t size = 0;
+    for (;;) {
+        if (!data) return GC_ERROR(GC_ERR_MEMORY, "cannot read %s: out of host memory", path);
+        size += fread(data + size, 1, capacity - size, file);
+        if (size < capacity) break; /* a short read: the end, or an error */
+        unsigned char *grown = capacity <= SIZE_MAX / 2 ? realloc(data, 2 * capacity) : NULL;
+        if (!grown) free(data);
+        data = grown;
+        capacity *= 2;
+    }
+    if (ferror(file)) {
+        int read_errno = errno;
+        free(data);
+        return GC_ERROR(GC_ERR_IO, "cannot read %s: %s", path, strerror(read_errno));
+    }
+    *data_out = data;
+    *size_out = size;
+    return GC_OK;
+}
+
+gc_status gc_archive_read(gc_archive **out, const char *path)
+{
+    if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read: no output pointer");
+    *out = NULL;
+    if (!path) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read: no path");
+    FILE *file = fopen(path, "rb");
+    if (!file) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    unsigned char *data = NULL;
+    size_t size = 0;
+    gc_status status = read_whole(file, path, &data, &size);
+    fclose(file);
+    if (status != GC_OK) return status;
+    return adopt(out, data, size, path);
+}
+
+static gc_status find(const gc_archive *a, const char *name, uint32_t type,
+                      const stored_section **out)
+{
+    if (!a || !name) return GC_ERROR(GC_ERR_ARGUMENT, "archive lookup without archive or name");
+    for (size_t i = 0; i < a->count; i++) {
+        const stored_section *s = &a->sections[i];
+        if (strcmp(s->name, name) != 0) continue;
+        if (s->type != type)
+            return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' has type %s, not %s", a->label,
+                            name, type_name(s->type), type_name(type));
+        *out = s;
+        return GC_OK;
+    }
     return GC_ERROR(GC_ERR_FORMAT, "%s: no section '%s'", a->label, name);
 }
 
 int gc_archive_has(const gc_archive *a, const char *name)
 {
+    if (!a || !name) return 0;
     for (size_t i = 0; i < a->count; i++)
         if (strcmp(a->sections[i].name, name) == 0) return 1;
     return 0;
@@ -427,33 +639,29 @@ int gc_archive_has(const gc_archive *a, const char *name)
 gc_status gc_archive_get_bytes(const gc_archive *a, const char *name, const void **data,
                                size_t *size)
 {
-    section *s = NULL;
+    const stored_section *s = NULL;
+    if (!data || !size) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_get_bytes: no output");
     GC_TRY(find(a, name, TYPE_BYTES, &s));
-    *data = s->data;
+    *data = s->payload;
     *size = s->size;
     return GC_OK;
 }
 
 gc_status gc_archive_get_text(const gc_archive *a, const char *name, const char **text)
 {
-    section *s = NULL;
+    const stored_section *s = NULL;
+    if (!text) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_get_text: no output");
     GC_TRY(find(a, name, TYPE_TEXT, &s));
-    size_t index = (size_t)(s - a->sections);
-    if (!a->texts[index]) {
-        if (memchr(s->data, '\0', s->size))
-            return GC_ERROR(GC_ERR_FORMAT, "%s: text section '%s' holds a NUL", a->label, name);
-        a->texts[index] = malloc(s->size + 1);
-        if (!a->texts[index]) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-        memcpy(a->texts[index], s->data, s->size);
-        a->texts[index][s->size] = '\0';
-    }
-    *text = a->texts[index];
+    *text = s->text;
     return GC_OK;
 }
 
-static gc_status get_words(const gc_archive *a, const char *name, uint32_t type, size_t count,
-                           section **s)
+static gc_status find_values(const gc_archive *a, const char *name, uint32_t type,
+                             const void *values, size_t count, const stored_section **s)
 {
+    if (count > 0 && !values)
+        return GC_ERROR(GC_ERR_ARGUMENT, "reading section '%s': no array for %zu values",
+                        name ? name : "(null)", count);
     GC_TRY(find(a, name, type, s));
     if ((*s)->size / 8 != count)
         return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' holds %zu values, expected %zu",
@@ -461,64 +669,154 @@ static gc_status get_words(const gc_archive *a, const char *name, uint32_t type,
     return GC_OK;
 }
 
+static void decode_f64(const unsigned char *payload, double *values, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits = load_u64(payload + 8 * i);
+        memcpy(&values[i], &bits, sizeof bits);
+    }
+}
+
 gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values,
                              size_t count)
 {
-    section *s = NULL;
-    GC_TRY(get_words(a, name, TYPE_F64, count, &s));
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bits = get_u64(s->data + 8 * i);
-        memcpy(&values[i], &bits, 8);
-    }
+    const stored_section *s = NULL;
+    GC_TRY(find_values(a, name, TYPE_F64, values, count, &s));
+    decode_f64(s->payload, values, count);
     return GC_OK;
 }
 
 gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values,
                              size_t count)
 {
-    section *s = NULL;
-    GC_TRY(get_words(a, name, TYPE_U64, count, &s));
-    for (size_t i = 0; i < count; i++) values[i] = get_u64(s->data + 8 * i);
+    const stored_section *s = NULL;
+    GC_TRY(find_values(a, name, TYPE_U64, values, count, &s));
+    for (size_t i = 0; i < count; i++) values[i] = load_u64(s->payload + 8 * i);
     return GC_OK;
 }
 
-/* ---- key=value config text ---- */
-
-static const char *config_value(const char *text, const char *key, size_t *length)
+gc_status gc_archive_get_f64_alloc(const gc_archive *a, const char *name, double **values,
+                                   size_t *count)
 {
-    size_t k = strlen(key);
-    for (const char *line = text; line && *line;) {
+    const stored_section *s = NULL;
+    if (!values || !count) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_get_f64_alloc: no output");
+    *values = NULL;
+    *count = 0;
+    GC_TRY(find(a, name, TYPE_F64, &s));
+    size_t n = s->size / 8;
+    double *array = malloc(n ? n * sizeof *array : 1);
+    if (!array)
+        return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory for section '%s' (%zu values)",
+                        a->label, name, n);
+    decode_f64(s->payload, array, n);
+    *values = array;
+    *count = n;
+    return GC_OK;
+}
+
+/* ---- key=value config text -------------------------------------------------------------- */
+
+/* The value of `key`: the rest of its line after the '='. Not NUL-terminated. */
+static gc_status find_config_value(const char *text, const char *key, const char **value,
+                                   size_t *length)
+{
+    if (!text || !key) return GC_ERROR(GC_ERR_ARGUMENT, "config lookup without text or key");
+    size_t key_length = strlen(key);
+    if (key_length == 0 || strpbrk(key, "=\n"))
+        return GC_ERROR(GC_ERR_ARGUMENT, "invalid config key '%s'", key);
+    const char *found = NULL;
+    size_t found_length = 0;
+    for (const char *line = text; *line;) {
         const char *end = strchr(line, '\n');
-        size_t n = end ? (size_t)(end - line) : strlen(line);
-        if (n > k && strncmp(line, key, k) == 0 && line[k] == '=') {
-            *length = n - k - 1;
-            return line + k + 1;
+        size_t line_length = end ? (size_t)(end - line) : strlen(line);
+        if (line_length > key_length && memcmp(line, key, key_length) == 0 &&
+            line[key_length] == '=') {
+            /* Two values would make the answer depend on which one a reader happens to take. */
+            if (found) return GC_ERROR(GC_ERR_FORMAT, "config sets '%s' twice", key);
+            found = line + key_length + 1;
+            found_length = line_length - key_length - 1;
         }
-        line = end ? end + 1 : NULL;
+        if (!end) break;
+        line = end + 1;
     }
-    return NULL;
+    if (!found) return GC_ERROR(GC_ERR_FORMAT, "config has no '%s'", key);
+    *value = found;
+    *length = found_length;
+    return GC_OK;
 }
 
-gc_status gc_config_get_string(const char *text, const char *key, char *out, size_t out_size)
+/* Copies a numeric value into `buffer`, refusing what strtol/strtod would quietly skip over
+ * (leading blanks) or what cannot be a number at all (empty, too long for any number). */
+static bool copy_number(const char *value, size_t length, char *buffer, size_t buffer_size)
 {
-    size_t length = 0;
-    const char *v = config_value(text, key, &length);
-    if (!v) return GC_ERROR(GC_ERR_FORMAT, "config has no '%s'", key);
-    if (length >= out_size) return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' too long", key);
-    memcpy(out, v, length);
-    out[length] = '\0';
-    return GC_OK;
+    if (length == 0 || length >= buffer_size) return false;
+    char first = value[0];
+    if (!((first >= '0' && first <= '9') || first == '-' || first == '+' || first == '.'))
+        return false;
+    memcpy(buffer, value, length);
+    buffer[length] = '\0';
+    return true;
 }
 
 gc_status gc_config_get_long(const char *text, const char *key, long *value)
 {
-    char buffer[32];
-    GC_TRY(gc_config_get_string(text, key, buffer, sizeof buffer));
+    const char *found = NULL;
+    size_t length = 0;
+    char buffer[64];
+    if (!value) return GC_ERROR(GC_ERR_ARGUMENT, "gc_config_get_long: no output");
+    GC_TRY(find_config_value(text, key, &found, &length));
+    int shown = length > 40 ? 40 : (int)length;
+    if (!copy_number(found, length, buffer, sizeof buffer))
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key,
+                        shown, found);
     char *end = NULL;
     errno = 0;
-    long v = strtol(buffer, &end, 10);
-    if (errno || end == buffer || *end)
-        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: %s", key, buffer);
-    *value = v;
+    long parsed = strtol(buffer, &end, 10);
+    if (end == buffer || *end != '\0')
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key,
+                        shown, found);
+    if (errno == ERANGE)
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is out of range: '%.*s'", key,
+                        shown, found);
+    *value = parsed;
+    return GC_OK;
+}
+
+gc_status gc_config_get_double(const char *text, const char *key, double *value)
+{
+    const char *found = NULL;
+    size_t length = 0;
+    char buffer[128];
+    if (!value) return GC_ERROR(GC_ERR_ARGUMENT, "gc_config_get_double: no output");
+    GC_TRY(find_config_value(text, key, &found, &length));
+    int shown = length > 40 ? 40 : (int)length;
+    char *end = NULL;
+    double parsed = 0.0;
+    bool ok = copy_number(found, length, buffer, sizeof buffer);
+    if (ok) {
+        parsed = strtod(buffer, &end);
+        ok = end != buffer && *end == '\0';
+    }
+    /* Overflow comes back as infinity and is refused with it; underflow to a denormal or zero
+     * is the closest double there is, so it is accepted (errno is not consulted). */
+    if (!ok || !isfinite(parsed))
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not a finite number: '%.*s'",
+                        key, shown, found);
+    *value = parsed;
+    return GC_OK;
+}
+
+gc_status gc_config_get_string(const char *text, const char *key, char *out, size_t out_size)
+{
+    const char *found = NULL;
+    size_t length = 0;
+    if (!out || out_size == 0)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_config_get_string: no room for the value");
+    GC_TRY(find_config_value(text, key, &found, &length));
+    if (length >= out_size)
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is too long (%zu bytes, room for %zu)",
+                        key, length, out_size - 1);
+    memcpy(out, found, length);
+    out[length] = '\0';
     return GC_OK;
 }

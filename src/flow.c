@@ -494,8 +494,13 @@ gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
         return GC_ERROR(GC_ERR_NUMERIC, "non-finite %s at step %llu (loss %g, gradient norm² %g)",
                         isfinite(*loss) ? "gradient" : "loss",
                         (unsigned long long)m->steps + 1, *loss, norm);
+    m->last_grad_norm = sqrt(norm);
+    if (adam->clip_norm > 0 && m->last_grad_norm > adam->clip_norm)
+        GC_TRY(gc_tensor_scale(&m->grads, adam->clip_norm / m->last_grad_norm));
     return adam_step(m, adam);
 }
+
+double gc_model_last_grad_norm(const gc_model *m) { return m->last_grad_norm; }
 
 gc_status gc_model_get_params(const gc_model *m, double *params)
 {

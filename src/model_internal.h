@@ -16,6 +16,7 @@ struct gc_model {
     gc_tensor params, grads, adam_m, adam_v; /* all the same size: reg.total */
     uint64_t steps;
     int initialized;
+    double last_grad_norm;
     /* Batch buffers for `capacity` rows: acts[i] is the input of op i, acts[op_count] the
      * latent; dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
     size_t capacity;

@@ -1,22 +1,35 @@
-/* The container of glowcl's model files and checkpoints: named sections, each with a CRC32,
- * written atomically (temporary file, fsync, rename), read back whole and verified before use.
+/* The container of glowcl's model files and checkpoints: named, typed sections, each with a
+ * CRC32, written atomically (temporary file, fsync, rename) and read back whole and verified
+ * before a single byte is handed out; plus the key=value helpers for config text sections.
  *
- * Layout, all integers little-endian:
- *   header, 32 bytes:
- *     0  magic "\x89GLC\r\n\x1a\n" (8 bytes; catches text-mode and 7-bit mangling, as PNG's)
- *     8  u32 format version (1)
- *    12  u32 number of sections N
- *    16  u64 total file size in bytes
- *    24  u32 CRC32 of the header (with this field as 0) and the section table
- *    28  u32 zero
- *   section table, N entries of 56 bytes:
- *     0  name, 32 bytes, NUL-padded, characters [a-z0-9_.-]
- *    32  u32 type (1 bytes, 2 text, 3 f64 array, 4 u64 array)
- *    36  u32 CRC32 of the payload
- *    40  u64 offset of the payload from the start of the file
- *    48  u64 payload size in bytes
- *   payloads, in table order, each starting at a multiple of 8; padding bytes are zero.
- * f64 and u64 arrays are stored little-endian; CRC32 is IEEE 802.3's (zlib's crc32). */
+ * Format version 1. Every integer and double is little-endian whatever the host.
+ *
+ *   header, 32 bytes, at offset 0:
+ *      0  magic, 8 bytes: 0x89 'G' 'L' 'C' '\r' '\n' 0x1a '\n'. As in PNG, the high byte
+ *         catches 7-bit transfers, CR LF and LF catch text-mode newline conversion either way,
+ *         and 0x1a stops DOS `type`.
+ *      8  u32 format version, 1. A reader refuses versions above the one it knows.
+ *     12  u32 section count N, at most GC_ARCHIVE_MAX_SECTIONS.
+ *     16  u64 total file size in bytes.
+ *     24  u32 CRC32 of bytes [0, 32 + 56 N) (header and section table), computed with these
+ *         four bytes taken as zero.
+ *     28  u32 reserved, zero.
+ *   section table, N entries of 56 bytes, at offset 32:
+ *      0  name, 32 bytes: 1 to 31 characters of [a-z0-9_./-], then NUL bytes to the end.
+ *         Names are unique within a file.
+ *     32  u32 type: 1 bytes, 2 text (no NUL bytes, no terminator stored), 3 array of f64
+ *         (IEEE 754 binary64 bit patterns), 4 array of u64. Arrays are a multiple of 8 bytes.
+ *     36  u32 CRC32 of the payload.
+ *     40  u64 offset of the payload from the start of the file.
+ *     48  u64 payload size in bytes.
+ *   payloads, in table order, packed: the first starts at 32 + 56 N (a multiple of 8), each
+ *   next one at the end of the previous rounded up to a multiple of 8, and the file ends at the
+ *   end of the last payload rounded up to a multiple of 8. Bytes between payloads and at the end
+ *   are zero.
+ *
+ * CRC32 is IEEE 802.3's, as zlib's crc32(). A reader accepts payloads only exactly where the
+ * rules above put them, so every byte of a valid file is covered by a CRC, a zero check, or a
+ * field the reader compares with what it computes: any single corrupted byte is detected. */
 #ifndef GLOWCL_ARCHIVE_H
 #define GLOWCL_ARCHIVE_H
 
@@ -30,11 +43,19 @@ extern "C" {
 #endif
 
 #define GC_ARCHIVE_VERSION 1
+#define GC_ARCHIVE_MAX_SECTIONS 4096
+#define GC_ARCHIVE_MAX_NAME 31
+
+/* ---- writing ---- */
 
 typedef struct gc_archive_writer gc_archive_writer;
 
-/* Nothing touches `path` until gc_archive_writer_commit. */
+/* Starts a file to be written at `path`. Sections are copied and kept in memory, and nothing
+ * touches `path` (or its folder) until gc_archive_writer_commit. */
 gc_status gc_archive_writer_open(gc_archive_writer **out, const char *path);
+
+/* Adds a section. A name that is invalid or already used is GC_ERR_ARGUMENT, and leaves the
+ * writer as it was, so the caller may still commit or abort. */
 gc_status gc_archive_put_bytes(gc_archive_writer *w, const char *name, const void *data,
                                size_t size);
 gc_status gc_archive_put_text(gc_archive_writer *w, const char *name, const char *text);
@@ -42,38 +63,67 @@ gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const doubl
                              size_t count);
 gc_status gc_archive_put_u64(gc_archive_writer *w, const char *name, const uint64_t *values,
                              size_t count);
+
 /* Writes "<path>.tmp.<pid>", flushes and fsyncs it, renames it over `path` and fsyncs the
- * folder. Always frees `w`; on failure the temporary file is removed and an old file at `path`
- * is left as it was. */
+ * folder, so `path` holds either the old file or the whole new one, even after a crash.
+ * Always frees `w`. On failure (GC_ERR_IO) the temporary file is removed and an old file at
+ * `path` is left as it was. Two writers of one path must not commit at once from one process. */
 gc_status gc_archive_writer_commit(gc_archive_writer *w);
+
+/* Frees `w` without writing anything. NULL is allowed. */
 void gc_archive_writer_abort(gc_archive_writer *w);
+
+/* ---- reading ---- */
 
 typedef struct gc_archive gc_archive;
 
-/* Reads and verifies a whole file: magic, version, size, CRCs, bounds, names. Any fault is
- * GC_ERR_FORMAT with a message saying which (a missing file is GC_ERR_IO). */
+/* Reads a whole file and verifies it: magic, version, size, header CRC, each section's name,
+ * type, bounds and CRC, unique names, zero padding. A fault is GC_ERR_FORMAT with a message
+ * that says which ("not a glowcl file", "truncated: N of M bytes", "written by a newer
+ * glowcl: ...", "section 'x' is corrupted (CRC mismatch)", ...); a file that cannot be opened
+ * or read is GC_ERR_IO. On error *out is NULL. */
 gc_status gc_archive_read(gc_archive **out, const char *path);
-/* The same from memory; `label` names it in messages. */
+
+/* The same from memory (copied, so `data` may go away); `label` stands for the path in
+ * messages. Never reads outside [data, data + size), whatever the bytes. */
 gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
                                  const char *label);
+
+/* NULL is allowed. */
 void gc_archive_free(gc_archive *a);
 
+/* A missing section is GC_ERR_FORMAT "<label>: no section 'x'", and one of another type is
+ * GC_ERR_FORMAT too. A verified archive is read-only: the getters may run on several threads. */
 int gc_archive_has(const gc_archive *a, const char *name);
+/* Points into the archive; valid until gc_archive_free. Not aligned for any type. */
 gc_status gc_archive_get_bytes(const gc_archive *a, const char *name, const void **data,
                                size_t *size);
 /* A NUL-terminated copy owned by the archive. */
 gc_status gc_archive_get_text(const gc_archive *a, const char *name, const char **text);
-/* Exactly `count` values, or GC_ERR_FORMAT. */
+/* Exactly `count` values, or GC_ERR_FORMAT "section 'x' holds N values, expected M". */
 gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values,
                              size_t count);
 gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values,
                              size_t count);
+/* However many values there are, in a malloc'ed array the caller frees (never NULL on
+ * success, even for an empty section). */
+gc_status gc_archive_get_f64_alloc(const gc_archive *a, const char *name, double **values,
+                                   size_t *count);
 
-/* zlib-compatible: gc_crc32(0, "123456789", 9) == 0xCBF43926. */
+/* zlib-compatible CRC32, chainable: gc_crc32(0, "123456789", 9) == 0xCBF43926, and
+ * gc_crc32(gc_crc32(0, a, n), b, m) is the CRC of a followed by b. */
 uint32_t gc_crc32(uint32_t crc, const void *data, size_t size);
 
-/* Values of "key=value" lines of a text section; GC_ERR_FORMAT if missing or malformed. */
+/* ---- key=value config text ---- */
+
+/* Values from text of "key=value" lines ("layers=10\nprior=mix\n"): the whole rest of the
+ * line after the first '=', nothing trimmed. A key that is missing or set twice, or a value
+ * that does not parse completely, is GC_ERR_FORMAT. Numbers are parsed by strtol and strtod,
+ * so with the locale's decimal point: '.' unless the program has called setlocale. */
 gc_status gc_config_get_long(const char *text, const char *key, long *value);
+/* Finite values only. */
+gc_status gc_config_get_double(const char *text, const char *key, double *value);
+/* A value that does not fit in `out_size` bytes with its NUL is GC_ERR_FORMAT. */
 gc_status gc_config_get_string(const char *text, const char *key, char *out, size_t out_size);
 
 #ifdef __cplusplus

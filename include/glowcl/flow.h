@@ -77,8 +77,9 @@ gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng 
 
 typedef struct gc_adam_config {
     double lr, beta1, beta2, eps;
+    double clip_norm; /* > 0: gradients scaled down to at most this L2 norm */
 } gc_adam_config;
-#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8}
+#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8, 0.0}
 
 /* One step of Adam on the mean negative log-likelihood of the batch x (n × dim). The first
  * step initialises every ActNorm from this batch. *loss gets the batch's mean NLL before the
@@ -86,6 +87,9 @@ typedef struct gc_adam_config {
  * GC_ERR_NUMERIC. */
 gc_status gc_model_train_step(gc_model *model, const double *x, size_t n,
                               const gc_adam_config *adam, double *loss);
+
+/* The L2 norm of the gradient of the last training step (before clipping). */
+double gc_model_last_grad_norm(const gc_model *model);
 
 /* Initialises the ActNorm layers from x without training (the first train step does it). */
 gc_status gc_model_data_init(gc_model *model, const double *x, size_t n);

@@ -66,10 +66,23 @@ int cli_exit_code(gc_status status);
 /* Prints the device table (as `glowcl devices` does), marking `chosen` (-1: none). */
 void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, long chosen);
 
+int cli_make_dir(const char *path);
+
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_train_images(int argc, char **argv);
+
+struct gc_image_set;
+struct gc_model;
+/* images.c: "cifar10:DIR" or "png:DIR" → a split; bits/dim of a model; a sample grid PNG. */
+int cli_load_images(const char *spec, const char *split, size_t max_images,
+                    struct gc_image_set *set);
+gc_status cli_bits_per_dim(struct gc_model *model, const struct gc_image_set *set, size_t limit,
+                           int n_bits, double *mean, double *se);
+gc_status cli_sample_grid(struct gc_model *model, const char *path, int count,
+                          double temperature, uint64_t seed, int n_bits);
 int cmd_eval(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -215,4 +216,20 @@ int cli_open_runtime(const cli_device_flags *flags, gc_runtime **rt_out)
         }
     }
     return code;
+}
+
+/* mkdir that also makes one missing parent (for the default runs/NAME); 1 on success. */
+int cli_make_dir(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST) return 1;
+    /* one level of parents, for the default runs/NAME */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        if (mkdir(parent, 0777) != 0 && errno != EEXIST) return 0;
+        return mkdir(path, 0777) == 0 || errno == EEXIST;
+    }
+    return 0;
 }

@@ -68,20 +68,6 @@ static void progress_show(progress *pr, long step, double loss, int final)
     }
 }
 
-static int make_dir(const char *path)
-{
-    if (mkdir(path, 0777) == 0 || errno == EEXIST) return 1;
-    /* one level of parents, for the default runs/NAME */
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", path);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) {
-        *slash = '\0';
-        if (mkdir(parent, 0777) != 0 && errno != EEXIST) return 0;
-        return mkdir(path, 0777) == 0 || errno == EEXIST;
-    }
-    return 0;
-}
 
 /* The common flags of the training commands. */
 typedef struct train_flags {
@@ -416,7 +402,7 @@ static int train_glow(int argc, char **argv, int from_csv)
                  f.prior);
         f.out = default_out;
     }
-    if (!make_dir(f.out)) {
+    if (!cli_make_dir(f.out)) {
         fprintf(stderr, "glowcl: cannot create %s: %s\n", f.out, strerror(errno));
         free(points);
         return EXIT_INPUT;
@@ -514,7 +500,7 @@ static int train_affine(int argc, char **argv)
                         "sigma positive\n");
         return EXIT_USAGE;
     }
-    if (f.out && !make_dir(f.out)) {
+    if (f.out && !cli_make_dir(f.out)) {
         fprintf(stderr, "glowcl: cannot create %s: %s\n", f.out, strerror(errno));
         return EXIT_INPUT;
     }
@@ -573,7 +559,8 @@ int cmd_train(int argc, char **argv)
     if (strcmp(what, "affine") == 0) return train_affine(argc, argv);
     if (strcmp(what, "moons") == 0) return train_glow(argc, argv, 0);
     if (strcmp(what, "csv") == 0) return train_glow(argc, argv, 1);
-    fprintf(stderr, "Usage: glowcl train affine|moons|csv [options]  (--help after the kind "
+    if (strcmp(what, "images") == 0) return cmd_train_images(argc, argv);
+    fprintf(stderr, "Usage: glowcl train affine|moons|csv|images [options]  (--help after the kind "
                     "lists them)\n");
     return strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0 ? EXIT_OK : EXIT_USAGE;
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "glowcl/data.h"
 #include "glowcl/flow.h"
+#include "glowcl/images.h"
 #include "glowcl/plot.h"
 
 static int ends_with(const char *s, const char *suffix)
@@ -69,6 +70,14 @@ int cmd_sample(int argc, char **argv)
     if ((rc = open_model(&device, model_path, &rt, &model))) return rc;
     size_t dim = gc_model_get_config(model)->dim;
     gc_status status = GC_OK;
+    if (gc_model_get_config(model)->kind == GC_MODEL_IMAGE && ends_with(out, ".png")) {
+        /* An image model's samples go into a grid of 8 columns, as 8-bit images. */
+        status = cli_sample_grid(model, out, (int)n, temperature, (uint64_t)seed, 8);
+        if (status == GC_OK) printf("wrote a grid of %ld samples to %s\n", n, out);
+        gc_model_free(model);
+        gc_runtime_close(rt);
+        return status == GC_OK ? EXIT_OK : cli_fail(status);
+    }
     if (ends_with(out, ".png") && dim != 2)
         status = GC_ERROR(GC_ERR_ARGUMENT, "a PNG scatter plot needs a 2-D model (this one is "
                                            "%zu-D); write a .csv", dim);
@@ -101,8 +110,9 @@ int cmd_eval(int argc, char **argv)
     double noise = 0.05;
     cli_option options[] = {
         {"model", 'm', OPT_STRING, &model_path, "FILE", "a model.glowcl"},
-        {"data", 0, OPT_STRING, &data, "moons|FILE.csv", "points to score (default moons)"},
-        {"n", 'n', OPT_INT, &n, "N", "two-moons points (default 10000)"},
+        {"data", 0, OPT_STRING, &data, "moons|FILE.csv|cifar10:DIR|png:DIR",
+         "points or images to score (default moons)"},
+        {"n", 'n', OPT_INT, &n, "N", "two-moons points, or at most N test images (10000)"},
         {"noise", 0, OPT_DOUBLE, &noise, "X", "two-moons noise (default 0.05)"},
         {"seed", 's', OPT_INT, &seed, "N", "two-moons random_state (default 12345)"},
         CLI_DEVICE_OPTIONS(device),
@@ -120,6 +130,31 @@ int cmd_eval(int argc, char **argv)
     double *x = NULL;
     size_t count = 0, dim = 2;
     gc_status status;
+    if (strncmp(data, "cifar10:", 8) == 0 || strncmp(data, "png:", 4) == 0) {
+        /* Images: bits per dimension on the test split (a PNG folder: all of it). */
+        gc_image_set set = {0};
+        if ((rc = cli_load_images(data, "test", (size_t)n, &set))) return rc;
+        gc_runtime *rt = NULL;
+        gc_model *model = NULL;
+        if ((rc = open_model(&device, model_path, &rt, &model))) {
+            gc_image_set_free(&set);
+            return rc;
+        }
+        double mean = 0.0, se = 0.0;
+        const gc_model_config *c = gc_model_get_config(model);
+        status = c->dim == set.channels * set.height * set.width
+                     ? cli_bits_per_dim(model, &set, (size_t)n, 8, &mean, &se)
+                     : GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data "
+                                "%zux%zux%zu", c->channels, c->height, c->width, set.channels,
+                                set.height, set.width);
+        if (status == GC_OK)
+            printf("bits/dim: %.4f ± %.4f over %zu images\n", mean, se,
+                   set.count < (size_t)n ? set.count : (size_t)n);
+        gc_model_free(model);
+        gc_runtime_close(rt);
+        gc_image_set_free(&set);
+        return status == GC_OK ? EXIT_OK : cli_fail(status);
+    }
     if (strcmp(data, "moons") == 0) {
         count = (size_t)n;
         x = malloc(count * 2 * sizeof *x);

@@ -120,7 +120,7 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
                               u(reduced_stride), u(c->b_offset), has_bias, relu, mask_buffer,
                               u(mask_offset), u(mask != NULL), u(accumulate != 0), u(h * w),
                               u(n)));
-        size_t global[3] = {(h * w + 7) / 8, channel_blocks, n};
+        size_t global[3] = {(h * w + 15) / 16, channel_blocks, n};
         return gc_launch(rt, kernel, 3, global, NULL);
     }
     size_t x_blocks = (w + 7) / 8;
@@ -130,7 +130,7 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
                           weights->buffer, u(c->w_offset), u(lane_stride), u(reduced_stride),
                           u(flip), u(c->b_offset), has_bias, relu, mask_buffer, u(mask_offset),
                           u(mask != NULL), u(accumulate != 0), u(h), u(w), u(x_blocks), u(n)));
-    size_t global[3] = {x_blocks * h, channel_blocks, n};
+    size_t global[3] = {x_blocks * ((h + 1) / 2), channel_blocks, n};
     return gc_launch(rt, kernel, 3, global, NULL);
 }
 

@@ -1,0 +1,262 @@
+/* `glowcl train images`: exercise 3, the multi-scale Glow on CIFAR-10 (or a folder of PNGs):
+ * learning-rate warm-up, progress in bits/dim with images/s, test bits/dim, an 8×8 sample grid
+ * and a checkpoint every so often, and resuming from that checkpoint. Also the image side of
+ * `sample` and `eval`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "glowcl/flow.h"
+#include "glowcl/images.h"
+#include "glowcl/plot.h"
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* "cifar10:DIR" or "png:DIR" → the split's images. */
+int cli_load_images(const char *spec, const char *split, size_t max_images, gc_image_set *set)
+{
+    gc_status status;
+    if (strncmp(spec, "cifar10:", 8) == 0)
+        status = gc_cifar10_load(set, spec + 8, split, max_images);
+    else if (strncmp(spec, "png:", 4) == 0)
+        status = gc_png_folder_load(set, spec + 4, 0, 0, max_images);
+    else {
+        fprintf(stderr, "glowcl: --data must be cifar10:DIR or png:DIR, not '%s'\n", spec);
+        return EXIT_USAGE;
+    }
+    return status == GC_OK ? EXIT_OK : cli_fail(status);
+}
+
+/* Mean bits/dim over up to `limit` images with fixed dequantisation noise, and its standard
+ * error. */
+gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
+                           double *mean, double *se)
+{
+    size_t n = set->count < limit ? set->count : limit, dims = set->channels * set->height * set->width;
+    enum { CHUNK = 32 };
+    double *x = malloc(CHUNK * dims * sizeof *x), logp[CHUNK], sum = 0.0, sq = 0.0;
+    size_t indices[CHUNK];
+    if (!x) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_rng rng;
+    gc_rng_seed_stream(&rng, 2018, 3); /* the same noise on every evaluation */
+    gc_status status = GC_OK;
+    for (size_t start = 0; start < n && status == GC_OK; start += CHUNK) {
+        size_t rows = n - start < CHUNK ? n - start : CHUNK;
+        for (size_t i = 0; i < rows; i++) indices[i] = start + i;
+        status = gc_images_to_unit(set, indices, rows, n_bits, &rng, x);
+        if (status == GC_OK) status = gc_model_log_prob(model, x, rows, logp);
+        for (size_t i = 0; status == GC_OK && i < rows; i++) {
+            double bpd = gc_bits_per_dim(-logp[i], dims, n_bits);
+            sum += bpd;
+            sq += bpd * bpd;
+        }
+    }
+    free(x);
+    if (status == GC_OK) {
+        *mean = sum / (double)n;
+        double var = n > 1 ? (sq - (double)n * *mean * *mean) / (double)(n - 1) : 0.0;
+        *se = sqrt(var > 0 ? var / (double)n : 0.0);
+    }
+    return status;
+}
+
+/* An 8×8 grid of samples at `temperature`, as a PNG. */
+gc_status cli_sample_grid(gc_model *model, const char *path, int count, double temperature,
+                          uint64_t seed, int n_bits)
+{
+    const gc_model_config *c = gc_model_get_config(model);
+    size_t dims = c->channels * c->height * c->width;
+    double *x = malloc((size_t)count * dims * sizeof *x);
+    float *pixels = malloc((size_t)count * dims * sizeof *pixels);
+    gc_status status = x && pixels ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_rng rng;
+    gc_rng_seed_stream(&rng, seed, 5);
+    if (status == GC_OK) status = gc_model_sample(model, (size_t)count, temperature, &rng, x);
+    /* Back to the n-bit levels the data had, as the Glow paper shows its samples. */
+    double levels = (double)(1 << n_bits);
+    for (size_t i = 0; status == GC_OK && i < (size_t)count * dims; i++)
+        pixels[i] = (float)(floor(fmin(fmax(x[i], 0.0), 0.999999) * levels) / (levels - 1));
+    if (status == GC_OK)
+        status = gc_image_grid(path, pixels, count, (int)c->channels, (int)c->height,
+                               (int)c->width, 8);
+    free(x);
+    free(pixels);
+    return status;
+}
+
+int cmd_train_images(int argc, char **argv)
+{
+    cli_device_flags device = CLI_DEVICE_FLAGS_DEFAULT;
+    const char *data = NULL, *out = "runs/images", *optimizer = "adam";
+    long levels = 3, depth = 16, hidden = 512, batch = 16, steps = 10000, warmup = 500;
+    long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0;
+    double lr = 1e-3, clip = 0.0;
+    int additive = 0, resume = 0;
+    const char *coupling = NULL;
+    cli_option options[] = {
+        {"data", 0, OPT_STRING, &data, "cifar10:DIR|png:DIR", "training images (required)"},
+        {"levels", 0, OPT_INT, &levels, "L", "levels of the multi-scale model (3)"},
+        {"depth", 0, OPT_INT, &depth, "K", "steps per level (16)"},
+        {"hidden", 0, OPT_INT, &hidden, "N", "channels of the coupling networks (512)"},
+        {"coupling", 0, OPT_STRING, &coupling, "affine|additive",
+         "affine (sigmoid scale, default) or additive, the stable alternative"},
+        {"batch", 0, OPT_INT, &batch, "N", "images per step (16)"},
+        {"steps", 0, OPT_INT, &steps, "N", "training steps (10000)"},
+        {"lr", 0, OPT_DOUBLE, &lr, "X", "Adam learning rate after the warm-up (1e-3)"},
+        {"warmup", 0, OPT_INT, &warmup, "N", "steps of linear learning-rate warm-up (500)"},
+        {"optimizer", 0, OPT_STRING, &optimizer, "adam", "only adam for now"},
+        {"clip-grad", 0, OPT_DOUBLE, &clip, "X", "clip the gradient's L2 norm (0: off)"},
+        {"n-bits", 0, OPT_INT, &n_bits, "N", "bits per colour channel (8)"},
+        {"every", 0, OPT_INT, &every, "N", "test bits/dim, checkpoint and samples every N (500)"},
+        {"test-n", 0, OPT_INT, &test_n, "N", "test images for bits/dim (1000)"},
+        {"max-images", 0, OPT_INT, &max_images, "N", "use at most N training images (0: all)"},
+        {"seed", 's', OPT_INT, &seed, "N", "seed (1)"},
+        {"resume", 0, OPT_FLAG, &resume, NULL, "go on from OUT/model.glowcl"},
+        {"out", 'o', OPT_STRING, &out, "DIR", "checkpoint and pictures (runs/images)"},
+        CLI_DEVICE_OPTIONS(device),
+    };
+    int rc = cli_parse(argc, argv, 3, options, sizeof options / sizeof options[0],
+                       "Usage: glowcl train images --data cifar10:DIR|png:DIR [options]\n"
+                       "Exercise 3: the multi-scale Glow (L levels of K steps) on images; "
+                       "reports bits per dimension.",
+                       NULL, 0, NULL);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (coupling) {
+        if (strcmp(coupling, "additive") == 0)
+            additive = 1;
+        else if (strcmp(coupling, "affine") != 0) {
+            fprintf(stderr, "glowcl: --coupling must be affine or additive\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!data) {
+        fprintf(stderr, "glowcl: train images needs --data cifar10:DIR or png:DIR\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(optimizer, "adam") != 0) {
+        fprintf(stderr, "glowcl: --optimizer %s is not implemented; use adam\n", optimizer);
+        return EXIT_USAGE;
+    }
+    if (levels < 1 || depth < 1 || hidden < 1 || batch < 1 || steps < 1 || warmup < 0 ||
+        !(lr > 0) || clip < 0 || n_bits < 1 || n_bits > 8 || every < 1 || test_n < 0 ||
+        max_images < 0 || seed < 0) {
+        fprintf(stderr, "glowcl: sizes, steps and --lr must be positive, --n-bits 1..8\n");
+        return EXIT_USAGE;
+    }
+    gc_image_set train = {0}, test = {0};
+    if ((rc = cli_load_images(data, "train", (size_t)max_images, &train))) return rc;
+    if ((size_t)batch > train.count) {
+        fprintf(stderr, "glowcl: --batch %ld is larger than the %zu training images\n", batch,
+                train.count);
+        gc_image_set_free(&train);
+        return EXIT_USAGE;
+    }
+    /* A PNG folder has no test split: its first images are scored instead. */
+    int have_test = strncmp(data, "cifar10:", 8) == 0 &&
+                    cli_load_images(data, "test", (size_t)test_n, &test) == EXIT_OK;
+    if (!cli_make_dir(out)) {
+        fprintf(stderr, "glowcl: cannot create %s\n", out);
+        gc_image_set_free(&train);
+        gc_image_set_free(&test);
+        return EXIT_INPUT;
+    }
+    gc_runtime *rt = NULL;
+    if ((rc = cli_open_runtime(&device, &rt))) {
+        gc_image_set_free(&train);
+        gc_image_set_free(&test);
+        return rc;
+    }
+    char checkpoint[4096], grid[4200];
+    snprintf(checkpoint, sizeof checkpoint, "%s/model.glowcl", out);
+    gc_model *model = NULL;
+    gc_status status;
+    if (resume) {
+        status = gc_model_load(&model, rt, checkpoint);
+    } else {
+        gc_model_config config;
+        gc_model_config_image(&config, train.channels, train.height, train.width);
+        config.levels = (int)levels;
+        config.layers = (int)depth;
+        config.hidden = (size_t)hidden;
+        config.additive = additive;
+        status = gc_model_create(&model, rt, &config, (uint64_t)seed);
+    }
+    size_t dims = train.channels * train.height * train.width;
+    double *x = malloc((size_t)batch * dims * sizeof *x);
+    size_t *indices = malloc((size_t)batch * sizeof *indices);
+    if (status == GC_OK && !(x && indices)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
+    if (status == GC_OK)
+        fprintf(stderr, "glowcl: %zu training images %zux%zux%zu; %d levels x %d steps, hidden "
+                        "%zu, %s couplings, %zu parameters\n",
+                train.count, train.channels, train.height, train.width,
+                gc_model_get_config(model)->levels, gc_model_get_config(model)->layers,
+                gc_model_get_config(model)->hidden,
+                gc_model_get_config(model)->additive ? "additive" : "affine",
+                gc_model_param_count(model));
+    long first = status == GC_OK ? (long)gc_model_steps(model) : 0;
+    /* The data stream of a resumed run continues from a stream of its own (not the exact
+     * continuation of the uninterrupted run). */
+    gc_rng rng;
+    gc_rng_seed_stream(&rng, (uint64_t)seed, (uint64_t)first + 1);
+    double start = seconds(), last_print = 0.0, bpd = 0.0;
+    int bad_in_a_row = 0;
+    for (long step = first; status == GC_OK && step < steps; step++) {
+        for (long i = 0; i < batch; i++) indices[i] = gc_rng_below(&rng, (uint32_t)train.count);
+        status = gc_images_to_unit(&train, indices, (size_t)batch, (int)n_bits, &rng, x);
+        if (status != GC_OK) break;
+        gc_adam_config adam = GC_ADAM_DEFAULT;
+        /* Warm-up: the cure for the first steps' blow-ups that Glow ports report. */
+        adam.lr = lr * (warmup > 0 && step < warmup ? (double)(step + 1) / (double)warmup : 1.0);
+        adam.clip_norm = clip;
+        double loss = 0.0;
+        status = gc_model_train_step(model, x, (size_t)batch, &adam, &loss);
+        if (status == GC_ERR_NUMERIC) {
+            fprintf(stderr, "\nglowcl: warning: %s; step skipped\n", gc_last_error());
+            status = ++bad_in_a_row < 5 ? GC_OK
+                                        : GC_ERROR(GC_ERR_NUMERIC, "5 non-finite steps in a row; "
+                                                   "try a smaller --lr or --clip-grad");
+            continue;
+        }
+        if (status != GC_OK) break;
+        bad_in_a_row = 0;
+        bpd = gc_bits_per_dim(loss, dims, (int)n_bits);
+        double now = seconds(), done = (double)(step + 1 - first);
+        if (now - last_print > 2.0 || step + 1 == steps) {
+            last_print = now;
+            double rate = done * (double)batch / (now - start);
+            fprintf(stderr, "step %ld/%ld  %.3f bits/dim  %.1f images/s  ETA %.0f s\n", step + 1,
+                    steps, bpd, rate, (double)(steps - step - 1) * (double)batch / rate);
+        }
+        if ((step + 1) % every == 0 || step + 1 == steps) {
+            double mean = 0.0, se = 0.0;
+            const gc_image_set *scored = have_test ? &test : &train;
+            status = cli_bits_per_dim(model, scored, (size_t)test_n, (int)n_bits, &mean, &se);
+            if (status == GC_OK)
+                printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images)\n", step + 1,
+                       have_test ? "test" : "training", mean, se,
+                       scored->count < (size_t)test_n ? scored->count : (size_t)test_n);
+            snprintf(grid, sizeof grid, "%s/samples-%06ld.png", out, step + 1);
+            if (status == GC_OK)
+                status = cli_sample_grid(model, grid, 64, 0.7, (uint64_t)seed, (int)n_bits);
+            if (status == GC_OK) status = gc_model_save(model, checkpoint);
+            if (status == GC_OK) fflush(stdout);
+        }
+    }
+    (void)bpd;
+    if (status == GC_OK) printf("wrote %s and %s/samples-*.png\n", checkpoint, out);
+    free(x);
+    free(indices);
+    gc_model_free(model);
+    gc_runtime_close(rt);
+    gc_image_set_free(&train);
+    gc_image_set_free(&test);
+    return status == GC_OK ? EXIT_OK : cli_fail(status);
+}
