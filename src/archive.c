@@ -559,7 +559,8 @@ gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size
     if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read_memory: no output pointer");
     *out = NULL;
     if (!label) label = "(memory)";
-    if (size > 0 && !data) return GC_ERROR(GC_ERR_ARGUMENT, "%s: %zu bytes but no data", label, size);
+    if (size > 0 && !data)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: %zu bytes but no data", label, size);
     unsigned char *copy = malloc(size ? size : 1);
     if (!copy) return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory (%zu bytes)", label, size);
     if (size) memcpy(copy, data, size);

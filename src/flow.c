@@ -90,7 +90,8 @@ static gc_status build_image_ops(gc_model *m)
         }
         if (level + 1 < c->levels) {
             snprintf(name, sizeof name, "level%d.split", level);
-            GC_TRY(gc_split_create(&op, m->rt, name, channels, pixels));
+            GC_TRY(gc_split_create(&op, m->rt, &m->reg, name, channels, height, width,
+                                   !c->split_standard));
             GC_TRY(add_op(m, op));
             channels /= 2;
         }
@@ -405,14 +406,16 @@ gc_status gc_model_sample(gc_model *m, size_t n, double temperature, gc_rng *rng
     if (status == GC_OK && prior_count)
         status = gc_tensor_read(&m->params, m->prior.offset, prior, prior_count);
     if (status == GC_OK) {
-        /* The factored halves come from their N(0, I), the last output from the prior, all
-         * with the standard deviation times the temperature. */
+        /* The last output comes from the prior; each split reads ε ~ N(0, I) and draws its
+         * half from its own prior; all with the standard deviations times the temperature. */
         gc_prior_sample(&m->prior, prior, rng, n, temperature, top);
         for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < d - fd; j++) z[i * d + j] = temperature * gc_rng_normal(rng);
+            for (size_t j = 0; j < d - fd; j++) z[i * d + j] = gc_rng_normal(rng);
             memcpy(z + i * d + (d - fd), top + i * fd, fd * sizeof *z);
         }
+        for (size_t k = 0; k < m->op_count; k++) gc_split_set_sampling(m->ops[k], temperature);
         status = gc_model_decode(m, z, n, x, NULL);
+        for (size_t k = 0; k < m->op_count; k++) gc_split_set_sampling(m->ops[k], -1.0);
     }
     free(z);
     free(top);

@@ -22,10 +22,10 @@ gc_status gc_model_save(const gc_model *m, const char *path)
     snprintf(config, sizeof config,
              "file=model\nkind=%s\ndim=%zu\nlayers=%d\nhidden=%zu\ndepth=%d\nprior=%s\n"
              "mix_components=%d\nmix_fixed=%d\nchannels=%zu\nheight=%zu\nwidth=%zu\n"
-             "levels=%d\nadditive=%d\ninitialized=%d\nsteps=%llu\n",
+             "levels=%d\nadditive=%d\nsplit_standard=%d\ninitialized=%d\nsteps=%llu\n",
              kind_name(c->kind), c->dim, c->layers, c->hidden, c->depth,
              c->prior == GC_PRIOR_MIX ? "mix" : "gauss", c->mix_components, c->mix_fixed,
-             c->channels, c->height, c->width, c->levels, c->additive, m->initialized,
+             c->channels, c->height, c->width, c->levels, c->additive, c->split_standard, m->initialized,
              (unsigned long long)m->steps);
     size_t count = m->reg.total;
     double *values = malloc(3 * (count ? count : 1) * sizeof *values);
@@ -102,9 +102,9 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
     c->mix_components = (int)number;
     GC_TRY(gc_config_get_long(text, "mix_fixed", &number));
     c->mix_fixed = number != 0;
-    long image[5];
-    const char *keys[5] = {"channels", "height", "width", "levels", "additive"};
-    for (int k = 0; k < 5; k++) {
+    long image[6];
+    const char *keys[6] = {"channels", "height", "width", "levels", "additive", "split_standard"};
+    for (int k = 0; k < 6; k++) {
         GC_TRY(gc_config_get_long(text, keys[k], &image[k]));
         if (image[k] < 0) return GC_ERROR(GC_ERR_FORMAT, "%s: negative %s", path, keys[k]);
     }
@@ -113,6 +113,7 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
     c->width = (size_t)image[2];
     c->levels = (int)image[3];
     c->additive = image[4] != 0;
+    c->split_standard = image[5] != 0;
     GC_TRY(gc_config_get_long(text, "initialized", initialized));
     return gc_config_get_long(text, "steps", steps);
 }

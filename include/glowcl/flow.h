@@ -36,6 +36,8 @@ typedef struct gc_model_config {
     size_t channels, height, width; /* images: dim = channels · height · width */
     int levels;         /* images: levels of the multi-scale architecture */
     int additive;       /* images: additive instead of affine couplings */
+    int split_standard; /* images: splits scored by N(0, I) instead of Glow's learned
+                           conditional prior */
     size_t hidden;      /* width of the coupling networks' hidden layers */
     int depth;          /* number of hidden layers of each coupling network */
     gc_prior_kind prior;

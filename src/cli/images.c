@@ -100,7 +100,7 @@ int cmd_train_images(int argc, char **argv)
     long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0;
     double lr = 1e-3, clip = 0.0;
     int additive = 0, resume = 0;
-    const char *coupling = NULL;
+    const char *coupling = NULL, *split_prior = "learned";
     cli_option options[] = {
         {"data", 0, OPT_STRING, &data, "cifar10:DIR|png:DIR", "training images (required)"},
         {"levels", 0, OPT_INT, &levels, "L", "levels of the multi-scale model (3)"},
@@ -108,6 +108,8 @@ int cmd_train_images(int argc, char **argv)
         {"hidden", 0, OPT_INT, &hidden, "N", "channels of the coupling networks (512)"},
         {"coupling", 0, OPT_STRING, &coupling, "affine|additive",
          "affine (sigmoid scale, default) or additive, the stable alternative"},
+        {"split-prior", 0, OPT_STRING, &split_prior, "learned|standard",
+         "score factored-out halves with Glow's learned conditional prior, or N(0, I)"},
         {"batch", 0, OPT_INT, &batch, "N", "images per step (16)"},
         {"steps", 0, OPT_INT, &steps, "N", "training steps (10000)"},
         {"lr", 0, OPT_DOUBLE, &lr, "X", "Adam learning rate after the warm-up (1e-3)"},
@@ -136,6 +138,10 @@ int cmd_train_images(int argc, char **argv)
             fprintf(stderr, "glowcl: --coupling must be affine or additive\n");
             return EXIT_USAGE;
         }
+    }
+    if (strcmp(split_prior, "learned") != 0 && strcmp(split_prior, "standard") != 0) {
+        fprintf(stderr, "glowcl: --split-prior must be learned or standard\n");
+        return EXIT_USAGE;
     }
     if (!data) {
         fprintf(stderr, "glowcl: train images needs --data cifar10:DIR or png:DIR\n");
@@ -187,6 +193,7 @@ int cmd_train_images(int argc, char **argv)
         config.layers = (int)depth;
         config.hidden = (size_t)hidden;
         config.additive = additive;
+        config.split_standard = strcmp(split_prior, "standard") == 0;
         status = gc_model_create(&model, rt, &config, (uint64_t)seed);
     }
     size_t dims = train.channels * train.height * train.width;

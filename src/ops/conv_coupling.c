@@ -46,14 +46,13 @@ static gc_status reserve(conv_coupling_op *op, size_t n)
     return GC_OK;
 }
 
-/* xa ⇄ the conditioning channels of x (add: x += xa). */
-static gc_status conditioning(conv_coupling_op *op, gc_tensor *x, gc_tensor *xa, size_t n,
-                              int add)
+gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
+                            size_t pixels, int add)
 {
-    size_t per = op->a * op->pixels, cp = op->channels * op->pixels;
+    size_t per = a * pixels, cp = channels * pixels;
     if (on_device(x))
         return gc_run1d(x->rt, "cc_conditioning", n * per, 64, "mmuuuuu", x->buffer, xa->buffer,
-                        u(n), u(op->channels), u(op->a), u(op->pixels), u(add));
+                        u(n), u(channels), u(a), u(pixels), u(add));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < per; j++) {
             if (add)
@@ -66,21 +65,47 @@ static gc_status conditioning(conv_coupling_op *op, gc_tensor *x, gc_tensor *xa,
 
 static double coupling_scale(double raw) { return 1.0 / (1.0 + exp(-(raw + 2.0))); }
 
+gc_status gc_gain_forward(const gc_tensor *params, size_t gain_offset, gc_tensor *h, size_t n,
+                          size_t channels, size_t pixels)
+{
+    size_t count = n * channels * pixels;
+    if (on_device(params))
+        return gc_run1d(params->rt, "cc_gain", count, 64, "mmuuuu", h->buffer, params->buffer,
+                        u(gain_offset), u(count), u(channels), u(pixels));
+    for (size_t j = 0; j < count; j++)
+        h->host[j] *= exp(3.0 * params->host[gain_offset + (j / pixels) % channels]);
+    return GC_OK;
+}
+
+gc_status gc_gain_backward(const gc_tensor *params, gc_tensor *grads, size_t gain_offset,
+                           gc_tensor *dh, const gc_tensor *h, gc_tensor *rows, gc_tensor *sums,
+                           size_t n, size_t channels, size_t pixels)
+{
+    size_t count = n * channels * pixels;
+    if (on_device(params)) {
+        GC_TRY(gc_run1d(params->rt, "cc_gain_backward", count, 64, "mmmmuuuu", dh->buffer,
+                        rows->buffer, h->buffer, params->buffer, u(gain_offset), u(count),
+                        u(channels), u(pixels)));
+    } else {
+        for (size_t j = 0; j < count; j++) {
+            rows->host[j] = 3.0 * dh->host[j] * h->host[j];
+            dh->host[j] *= exp(3.0 * params->host[gain_offset + (j / pixels) % channels]);
+        }
+    }
+    GC_TRY(gc_tensor_channel_sum(sums, rows, n, channels, pixels));
+    return gc_tensor_accumulate_columns(grads, gain_offset, sums, 1, channels, 1.0);
+}
+
 /* h = gain ⊙ net(x_a). */
 static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc_tensor *x,
                          size_t n)
 {
-    size_t hh = op->height, w = op->width, count = n * 2 * op->b * op->pixels;
-    GC_TRY(conditioning(op, (gc_tensor *)x, &op->xa, n, 0));
+    size_t hh = op->height, w = op->width;
+    GC_TRY(gc_first_channels((gc_tensor *)x, &op->xa, n, op->channels, op->a, op->pixels, 0));
     GC_TRY(gc_conv_forward(&op->layers[0], params, &op->xa, 0, &op->h1, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[1], params, &op->h1, 0, &op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[2], params, &op->h2, 0, &op->h, 0, n, hh, w));
-    if (on_device(params))
-        return gc_run1d(params->rt, "cc_gain", count, 64, "mmuuuu", op->h.buffer, params->buffer,
-                        u(op->gain_offset), u(count), u(2 * op->b), u(op->pixels));
-    for (size_t j = 0; j < count; j++)
-        op->h.host[j] *= exp(3.0 * params->host[op->gain_offset + (j / op->pixels) % (2 * op->b)]);
-    return GC_OK;
+    return gc_gain_forward(params, op->gain_offset, &op->h, n, 2 * op->b, op->pixels);
 }
 
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
@@ -147,23 +172,13 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
                                         size_t n)
 {
     conv_coupling_op *op = (conv_coupling_op *)op_base;
-    size_t hh = op->height, w = op->width, c2 = 2 * op->b, p = op->pixels, count = n * c2 * p;
+    size_t hh = op->height, w = op->width, c2 = 2 * op->b, p = op->pixels;
     GC_TRY(reserve(op, n));
     /* The network's activations are recomputed from x: the op keeps no state between passes. */
     GC_TRY(run_net(op, params, x, n));
     GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
-    if (on_device(params)) {
-        GC_TRY(gc_run1d(params->rt, "cc_gain_backward", count, 64, "mmmmuuuu", op->dh.buffer,
-                        op->rows.buffer, op->h.buffer, params->buffer, u(op->gain_offset),
-                        u(count), u(c2), u(p)));
-    } else {
-        for (size_t j = 0; j < count; j++) {
-            op->rows.host[j] = 3.0 * op->dh.host[j] * op->h.host[j];
-            op->dh.host[j] *= exp(3.0 * params->host[op->gain_offset + (j / p) % c2]);
-        }
-    }
-    GC_TRY(gc_tensor_channel_sum(&op->gain_sum, &op->rows, n, c2, p));
-    GC_TRY(gc_tensor_accumulate_columns(grads, op->gain_offset, &op->gain_sum, 1, c2, 1.0));
+    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, &op->dh, &op->h, &op->rows,
+                            &op->gain_sum, n, c2, p));
     GC_TRY(gc_conv_backward_params(&op->layers[2], grads, &op->dh, 0, &op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_backward_input(&op->layers[2], params, &op->dh, 0, &op->dh2, 0, &op->h2, 0,
                                   0, n, hh, w));
@@ -173,7 +188,7 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
     GC_TRY(gc_conv_backward_params(&op->layers[0], grads, &op->dh1, 0, &op->xa, 0, n, hh, w));
     GC_TRY(gc_conv_backward_input(&op->layers[0], params, &op->dh1, 0, &op->dxa, 0, NULL, 0, 0,
                                   n, hh, w));
-    return conditioning(op, dx, &op->dxa, n, 1);
+    return gc_first_channels(dx, &op->dxa, n, op->channels, op->a, op->pixels, 1);
 }
 
 /* openai/glow's initialisation: N(0, 0.05²) weights, zero biases; the last layer and its gain

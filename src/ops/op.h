@@ -94,10 +94,28 @@ gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry
                                   const char *name, size_t channels, size_t height,
                                   size_t width, size_t hidden, int additive);
 
-/* Split of (channels, pixels) samples: the first channels/2 go on, the rest are factored out
- * into the op's side buffer and scored by N(0, I). */
-gc_status gc_split_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
-                          size_t pixels);
+/* Glow's Conv2dZeros gain on (n, channels, pixels) outputs: h *= exp(3·g[c]) in place; and its
+ * backward: dh becomes the pre-gain gradient, ∂L/∂g is added into grads (rows and sums are
+ * scratch of h's size and of `channels`). */
+gc_status gc_gain_forward(const gc_tensor *params, size_t gain_offset, gc_tensor *h, size_t n,
+                          size_t channels, size_t pixels);
+gc_status gc_gain_backward(const gc_tensor *params, gc_tensor *grads, size_t gain_offset,
+                           gc_tensor *dh, const gc_tensor *h, gc_tensor *rows, gc_tensor *sums,
+                           size_t n, size_t channels, size_t pixels);
+
+/* xa (n, a, pixels) = the first a channels of x (n, channels, pixels); with add, x += xa there. */
+gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
+                            size_t pixels, int add);
+
+/* Split of (channels, height, width) samples: the first channels/2 go on, the rest are
+ * factored out into the op's side buffer and scored by N(0, I), or with `conditional` by
+ * N(μ, σ²) with (μ, log σ) from a zero-started 3x3 convolution of the kept half (Glow's
+ * learned prior). */
+gc_status gc_split_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                          size_t channels, size_t height, size_t width, int conditional);
+/* While temperature ≥ 0, decoding reads the side buffer as ε ~ N(0, I) and draws the factored
+ * half as μ + σ·temperature·ε; below 0 (the default) it holds the factored half itself. */
+void gc_split_set_sampling(gc_op *op, double temperature);
 /* The side buffer of a split op for n samples (NULL if `op` is not a split), and its values
  * per sample. */
 gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
