@@ -451,14 +451,68 @@ static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_
 
 enum { MODEL_BATCH = 16, MODEL_FD_PARAMS = 150 };
 
-static gc_status model_loss(gc_model *m, const double *x, double *loss)
+static gc_status model_loss(gc_model *m, const double *x, size_t n, double *loss)
 {
-    double logp[MODEL_BATCH];
-    GC_TRY(gc_model_log_prob(m, x, MODEL_BATCH, logp));
+    double *logp = malloc(n * sizeof *logp);
+    if (!logp) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = gc_model_log_prob(m, x, n, logp);
     double sum = 0.0;
-    for (size_t i = 0; i < MODEL_BATCH; i++) sum -= logp[i];
-    *loss = sum / MODEL_BATCH;
-    return GC_OK;
+    for (size_t i = 0; i < n; i++) sum -= logp[i];
+    *loss = sum / (double)n;
+    free(logp);
+    return status;
+}
+
+/* Initialises ref's ActNorm on x, perturbs every trained parameter (so that no coupling is the
+ * identity any more) into p, and gives dev (if any, initialised too so that training would not
+ * re-initialise it) exactly the same parameters. */
+static gc_status share_parameters(gc_model *ref, gc_model *dev, const double *x, size_t n,
+                                  double *p, size_t np, gc_rng *rng)
+{
+    GC_TRY(gc_model_data_init(ref, x, n));
+    GC_TRY(gc_model_get_params(ref, p));
+    for (size_t j = 0; j < np; j++) {
+        int trained = 0;
+        gc_model_param_name(ref, j, &trained);
+        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
+    }
+    GC_TRY(gc_model_set_params(ref, p));
+    if (!dev) return GC_OK;
+    GC_TRY(gc_model_data_init(dev, x, n));
+    return gc_model_set_params(dev, p);
+}
+
+/* The mean NLL's gradient (into g) against central differences on `count` random trained
+ * parameters; p holds the model's parameters and is restored. */
+static gc_status sampled_gradient_error(gc_model *m, double *p, size_t np, double *g,
+                                        const double *x, size_t n, size_t count, gc_rng *rng,
+                                        double *error)
+{
+    double loss = 0.0, plus = 0.0, minus = 0.0;
+    double *analytic = malloc(count * sizeof *analytic), *numeric = malloc(count * sizeof *numeric);
+    gc_status status = analytic && numeric ? gc_model_gradient(m, x, n, &loss, g)
+                                           : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    for (size_t sampled = 0; status == GC_OK && sampled < count;) {
+        size_t j = gc_rng_below(rng, (uint32_t)np);
+        int trained = 0;
+        gc_model_param_name(m, j, &trained);
+        if (!trained) continue;
+        double keep = p[j];
+        p[j] = keep + FD_STEP;
+        status = gc_model_set_params(m, p);
+        if (status == GC_OK) status = model_loss(m, x, n, &plus);
+        p[j] = keep - FD_STEP;
+        if (status == GC_OK) status = gc_model_set_params(m, p);
+        if (status == GC_OK) status = model_loss(m, x, n, &minus);
+        p[j] = keep;
+        analytic[sampled] = g[j];
+        numeric[sampled++] = (plus - minus) / (2 * FD_STEP);
+    }
+    if (status == GC_OK) status = gc_model_set_params(m, p);
+    if (status == GC_OK) *error = gc_relative_error(analytic, numeric, count);
+    free(analytic);
+    free(numeric);
+    return status;
 }
 
 /* On the batch x: the worst per-sample |log-det − log|det J_FD|| and the relative error of
@@ -488,29 +542,9 @@ static gc_status model_fd_errors(gc_model *ref, double *p, size_t np, double *g,
     }
     *logdet_error = worst;
 
-    /* Loss gradient against central differences on a random sample of the parameters. */
-    double loss = 0.0, plus = 0.0, minus = 0.0;
-    if (status == GC_OK) status = gc_model_gradient(ref, x, MODEL_BATCH, &loss, g);
-    double analytic[MODEL_FD_PARAMS], numeric[MODEL_FD_PARAMS];
-    size_t sampled = 0;
-    while (status == GC_OK && sampled < MODEL_FD_PARAMS) {
-        size_t j = gc_rng_below(rng, (uint32_t)np);
-        int trained = 0;
-        gc_model_param_name(ref, j, &trained);
-        if (!trained) continue;
-        double keep = p[j];
-        p[j] = keep + FD_STEP;
-        status = gc_model_set_params(ref, p);
-        if (status == GC_OK) status = model_loss(ref, x, &plus);
-        p[j] = keep - FD_STEP;
-        if (status == GC_OK) status = gc_model_set_params(ref, p);
-        if (status == GC_OK) status = model_loss(ref, x, &minus);
-        p[j] = keep;
-        analytic[sampled] = g[j];
-        numeric[sampled++] = (plus - minus) / (2 * FD_STEP);
-    }
-    if (status == GC_OK) status = gc_model_set_params(ref, p);
-    *gradient_error = gc_relative_error(analytic, numeric, MODEL_FD_PARAMS);
+    if (status == GC_OK)
+        status = sampled_gradient_error(ref, p, np, g, x, MODEL_BATCH, MODEL_FD_PARAMS, rng,
+                                        gradient_error);
     return status;
 }
 
@@ -532,20 +566,7 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
         logdet[MODEL_BATCH], logdet_dev[MODEL_BATCH];
     if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
-    /* ActNorm initialised on this batch, then every trained parameter perturbed, so that no
-     * coupling is the identity any more. */
-    if (status == GC_OK) status = gc_model_data_init(ref, x, MODEL_BATCH);
-    if (status == GC_OK) status = gc_model_get_params(ref, p);
-    for (size_t j = 0; status == GC_OK && j < np; j++) {
-        int trained = 0;
-        gc_model_param_name(ref, j, &trained);
-        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
-    }
-    if (status == GC_OK) status = gc_model_set_params(ref, p);
-    /* The device model is initialised too (so training would not re-initialise it), then
-     * given exactly the reference's parameters. */
-    if (status == GC_OK && dev) status = gc_model_data_init(dev, x, MODEL_BATCH);
-    if (status == GC_OK && dev) status = gc_model_set_params(dev, p);
+    if (status == GC_OK) status = share_parameters(ref, dev, x, MODEL_BATCH, p, np, rng);
 
     if (status == GC_OK) status = gc_model_encode(ref, x, MODEL_BATCH, z, logdet);
     if (status == GC_OK) status = gc_model_decode(ref, z, MODEL_BATCH, back, NULL);
@@ -626,47 +647,18 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_rn
     static double x[N * D], z[N * D], back[N * D], zd[N * D];
     if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < N * D; i++) x[i] = gc_rng_uniform(rng);
-    if (status == GC_OK) status = gc_model_data_init(ref, x, N);
-    if (status == GC_OK) status = gc_model_get_params(ref, p);
-    for (size_t j = 0; status == GC_OK && j < np; j++) {
-        int trained = 0;
-        gc_model_param_name(ref, j, &trained);
-        if (trained) p[j] += 0.05 * gc_rng_normal(rng);
-    }
-    if (status == GC_OK) status = gc_model_set_params(ref, p);
-    if (status == GC_OK && dev) status = gc_model_data_init(dev, x, N);
-    if (status == GC_OK && dev) status = gc_model_set_params(dev, p);
+    if (status == GC_OK) status = share_parameters(ref, dev, x, N, p, np, rng);
     if (status == GC_OK) status = gc_model_encode(ref, x, N, z, NULL);
     if (status == GC_OK) status = gc_model_decode(ref, z, N, back, NULL);
     if (status == GC_OK)
         status = add_row(report, name, "reference inverse", "max |x' - x|",
                          max_abs_diff(back, x, N * D), 1e-10);
-    double loss = 0.0, plus = 0.0, minus = 0.0, analytic[60], numeric[60];
+    double loss = 0.0, fd_error = 0.0;
+    if (status == GC_OK) status = sampled_gradient_error(ref, p, np, g, x, N, 60, rng, &fd_error);
     if (status == GC_OK) status = gc_model_gradient(ref, x, N, &loss, g);
-    for (size_t sampled = 0; status == GC_OK && sampled < 60;) {
-        size_t j = gc_rng_below(rng, (uint32_t)np);
-        int trained = 0;
-        gc_model_param_name(ref, j, &trained);
-        if (!trained) continue;
-        double keep = p[j], logp[N];
-        p[j] = keep + FD_STEP;
-        status = gc_model_set_params(ref, p);
-        if (status == GC_OK) status = gc_model_log_prob(ref, x, N, logp);
-        plus = 0.0;
-        for (size_t i = 0; i < N; i++) plus -= logp[i] / N;
-        p[j] = keep - FD_STEP;
-        if (status == GC_OK) status = gc_model_set_params(ref, p);
-        if (status == GC_OK) status = gc_model_log_prob(ref, x, N, logp);
-        minus = 0.0;
-        for (size_t i = 0; i < N; i++) minus -= logp[i] / N;
-        p[j] = keep;
-        analytic[sampled] = g[j];
-        numeric[sampled++] = (plus - minus) / (2 * FD_STEP);
-    }
-    if (status == GC_OK) status = gc_model_set_params(ref, p);
     if (status == GC_OK)
         status = add_row(report, name, "param gradient vs FD", "rel err, 60 params",
-                         gc_relative_error(analytic, numeric, 60), GC_TOL_GRADIENT);
+                         fd_error, GC_TOL_GRADIENT);
     if (status == GC_OK && dev) {
         double loss_dev = 0.0;
         status = gc_model_encode(dev, x, N, zd, NULL);
