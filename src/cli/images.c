@@ -99,7 +99,7 @@ int cmd_train_images(int argc, char **argv)
     long levels = 3, depth = 16, hidden = 512, batch = 16, steps = 10000, warmup = 500;
     long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0;
     double lr = 1e-3, clip = 0.0;
-    int additive = 0, resume = 0;
+    int additive = 0, resume = 0, learn_top = 0;
     const char *coupling = NULL, *split_prior = "learned";
     cli_option options[] = {
         {"data", 0, OPT_STRING, &data, "cifar10:DIR|png:DIR", "training images (required)"},
@@ -110,6 +110,8 @@ int cmd_train_images(int argc, char **argv)
          "affine (sigmoid scale, default) or additive, the stable alternative"},
         {"split-prior", 0, OPT_STRING, &split_prior, "learned|standard",
          "score factored-out halves with Glow's learned conditional prior, or N(0, I)"},
+        {"learn-top", 0, OPT_FLAG, &learn_top, NULL,
+         "learn the top prior's mean and scale per dimension (starts as N(0, I))"},
         {"batch", 0, OPT_INT, &batch, "N", "images per step (16)"},
         {"steps", 0, OPT_INT, &steps, "N", "training steps (10000)"},
         {"lr", 0, OPT_DOUBLE, &lr, "X", "Adam learning rate after the warm-up (1e-3)"},
@@ -189,12 +191,28 @@ int cmd_train_images(int argc, char **argv)
     } else {
         gc_model_config config;
         gc_model_config_image(&config, train.channels, train.height, train.width);
+        /* A learned top prior is a one-component learned Gaussian mixture over the last
+         * level's output (each of the levels − 1 splits halves it), started at N(0, I). */
+        size_t top = (train.channels * train.height * train.width) >> (levels - 1);
+        double *zeros = calloc(top ? top : 1, sizeof *zeros), *ones = malloc((top ? top : 1) * sizeof *ones);
+        for (size_t i = 0; ones && i < top; i++) ones[i] = 1.0;
+        double weight = 1.0;
         config.levels = (int)levels;
         config.layers = (int)depth;
         config.hidden = (size_t)hidden;
         config.additive = additive;
         config.split_standard = strcmp(split_prior, "standard") == 0;
-        status = gc_model_create(&model, rt, &config, (uint64_t)seed);
+        if (learn_top) {
+            config.prior = GC_PRIOR_MIX;
+            config.mix_components = 1;
+            config.mix_means = zeros;
+            config.mix_scales = ones;
+            config.mix_weights = &weight;
+        }
+        status = zeros && ones ? gc_model_create(&model, rt, &config, (uint64_t)seed)
+                               : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        free(zeros);
+        free(ones);
     }
     size_t dims = train.channels * train.height * train.width;
     double *x = malloc((size_t)batch * dims * sizeof *x);
