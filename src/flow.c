@@ -475,6 +475,20 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
     double step_size = a->lr / (1.0 - pow(a->beta1, t));
     double v_scale = 1.0 / sqrt(1.0 - pow(a->beta2, t));
     size_t count = m->reg.total;
+    if (a->adamax) {
+        if (m->rt->backend == GC_BACKEND_OPENCL)
+            return gc_run1d(m->rt, "adamax_step", count, 64, "mmmmuffff", m->params.buffer,
+                            m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer,
+                            (unsigned)count, a->beta1, a->beta2, step_size, a->eps);
+        double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host;
+        double *uu = m->adam_v.host;
+        for (size_t j = 0; j < count; j++) {
+            mm[j] = a->beta1 * mm[j] + (1.0 - a->beta1) * g[j];
+            uu[j] = fmax(a->beta2 * uu[j], fabs(g[j]));
+            p[j] -= step_size * mm[j] / (uu[j] + a->eps);
+        }
+        return GC_OK;
+    }
     if (m->rt->backend == GC_BACKEND_OPENCL)
         return gc_run1d(m->rt, "adam_step", count, 64, "mmmmufffff", m->params.buffer,
                         m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer, (unsigned)count,

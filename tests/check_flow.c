@@ -284,6 +284,67 @@ START_TEST(squeeze_layout_matches_glow)
 }
 END_TEST
 
+/* One step of Adam or Adamax from a fresh state moves every parameter whose gradient is well
+ * above ε by the learning rate (m̂ = g, √v̂ = u = |g|), on both backends alike. */
+static void first_step_moves(gc_runtime *rt, int adamax, double *moved, size_t n)
+{
+    gc_model_config config;
+    gc_model_config_default(&config, 2);
+    config.layers = 2;
+    config.hidden = 8;
+    gc_model *model = NULL;
+    ck_assert_int_eq(gc_model_create(&model, rt, &config, 3), GC_OK);
+    ck_assert_uint_eq(gc_model_param_count(model), n);
+    double x[32 * 2], loss = 0.0, *grads = malloc(n * sizeof *grads);
+    ck_assert_int_eq(gc_moons(32, 0.05, 1, x, NULL), GC_OK);
+    ck_assert_int_eq(gc_model_data_init(model, x, 32), GC_OK);
+    double *before = malloc(n * sizeof *before);
+    ck_assert_int_eq(gc_model_get_params(model, before), GC_OK);
+    ck_assert_int_eq(gc_model_gradient(model, x, 32, &loss, grads), GC_OK);
+    gc_adam_config adam = GC_ADAM_DEFAULT;
+    adam.lr = 0.01;
+    adam.adamax = adamax;
+    ck_assert_int_eq(gc_model_train_step(model, x, 32, &adam, &loss), GC_OK);
+    ck_assert_int_eq(gc_model_get_params(model, moved), GC_OK);
+    size_t checked = 0;
+    for (size_t j = 0; j < n; j++) {
+        moved[j] -= before[j];
+        if (fabs(grads[j]) > 1e-5) { /* |g| / (|g| + ε) ≥ 0.999 */
+            ck_assert_msg(fabs(fabs(moved[j]) - 0.01) < 1e-4 && moved[j] * grads[j] < 0,
+                          "%s: parameter %zu moved by %g for gradient %g",
+                          adamax ? "adamax" : "adam", j, moved[j], grads[j]);
+            checked++;
+        }
+    }
+    ck_assert_uint_ge(checked, 30); /* most others start with zero gradient (zeroed layers) */
+    free(grads);
+    free(before);
+    gc_model_free(model);
+}
+
+START_TEST(adam_and_adamax_first_steps)
+{
+    gc_runtime *ref = gc_test_open_reference(), *dev = gc_test_open_device(_i);
+    gc_model_config config;
+    gc_model_config_default(&config, 2);
+    config.layers = 2;
+    config.hidden = 8;
+    gc_model *probe = NULL;
+    ck_assert_int_eq(gc_model_create(&probe, ref, &config, 3), GC_OK);
+    size_t n = gc_model_param_count(probe);
+    gc_model_free(probe);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (int adamax = 0; adamax < 2; adamax++) {
+        first_step_moves(ref, adamax, a, n);
+        first_step_moves(dev, adamax, b, n);
+    }
+    free(a);
+    free(b);
+    gc_runtime_close(ref);
+    gc_runtime_close(dev);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("flow");
@@ -300,6 +361,7 @@ int main(void)
     GC_TEST_DEVICE_LOOP(device, affine_warm_up_recovers_mean_and_std_device);
     GC_TEST_DEVICE_LOOP(device, device_training_is_deterministic);
     GC_TEST_DEVICE_LOOP(device, model_file_round_trip_and_resume);
+    GC_TEST_DEVICE_LOOP(device, adam_and_adamax_first_steps);
     suite_add_tcase(s, device);
     return gc_test_run(s, 1);
 }

@@ -131,7 +131,7 @@ awk '/test bits\/dim/ { v[n++] = $5 } END { exit !(n == 2 && v[1] < v[0]) }' "$w
 expect_exit 0 "train images --learn-top --coupling additive --split-prior standard" -- \
     "$glowcl" train images --data "cifar10:$work/cifar" --levels 2 --depth 1 --hidden 8 \
     --batch 8 --steps 4 --every 4 --test-n 8 --learn-top --coupling additive \
-    --split-prior standard --out "$work/images2"
+    --split-prior standard --optimizer adamax --out "$work/images2"
 expect_exit 0 "image sample grid" -- "$glowcl" sample --model "$work/images/model.glowcl" --n 16 --temperature 0.7 --out "$work/grid.png"
 expect_exit 0 "image eval" -- "$glowcl" eval --model "$work/images/model.glowcl" --data "cifar10:$work/cifar" --n 32
 expect_text "bits/dim" "image eval prints bits/dim"

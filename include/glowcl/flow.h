@@ -80,8 +80,9 @@ gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng 
 typedef struct gc_adam_config {
     double lr, beta1, beta2, eps;
     double clip_norm; /* > 0: gradients scaled down to at most this L2 norm */
+    int adamax;       /* Adamax: the infinity norm u = max(β2·u, |g|) in place of √v */
 } gc_adam_config;
-#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8, 0.0}
+#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8, 0.0, 0}
 
 /* One step of Adam on the mean negative log-likelihood of the batch x (n × dim). The first
  * step initialises every ActNorm from this batch. *loss gets the batch's mean NLL before the

@@ -97,7 +97,7 @@ int cmd_train_images(int argc, char **argv)
     cli_device_flags device = CLI_DEVICE_FLAGS_DEFAULT;
     const char *data = NULL, *out = "runs/images", *optimizer = "adam";
     long levels = 3, depth = 16, hidden = 512, batch = 16, steps = 10000, warmup = 500;
-    long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0;
+    long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0, epochs = 0;
     double lr = 1e-3, clip = 0.0;
     int additive = 0, resume = 0, learn_top = 0;
     const char *coupling = NULL, *split_prior = "learned";
@@ -116,7 +116,9 @@ int cmd_train_images(int argc, char **argv)
         {"steps", 0, OPT_INT, &steps, "N", "training steps (10000)"},
         {"lr", 0, OPT_DOUBLE, &lr, "X", "Adam learning rate after the warm-up (1e-3)"},
         {"warmup", 0, OPT_INT, &warmup, "N", "steps of linear learning-rate warm-up (500)"},
-        {"optimizer", 0, OPT_STRING, &optimizer, "adam", "only adam for now"},
+        {"optimizer", 0, OPT_STRING, &optimizer, "adam|adamax",
+         "Adam, or Adamax (openai/glow's choice); resume with the same one"},
+        {"epochs", 0, OPT_INT, &epochs, "N", "train N passes over the images (replaces --steps)"},
         {"clip-grad", 0, OPT_DOUBLE, &clip, "X", "clip the gradient's L2 norm (0: off)"},
         {"n-bits", 0, OPT_INT, &n_bits, "N", "bits per colour channel (8)"},
         {"every", 0, OPT_INT, &every, "N", "test bits/dim, checkpoint and samples every N (500)"},
@@ -149,13 +151,13 @@ int cmd_train_images(int argc, char **argv)
         fprintf(stderr, "glowcl: train images needs --data cifar10:DIR or png:DIR\n");
         return EXIT_USAGE;
     }
-    if (strcmp(optimizer, "adam") != 0) {
-        fprintf(stderr, "glowcl: --optimizer %s is not implemented; use adam\n", optimizer);
+    if (strcmp(optimizer, "adam") != 0 && strcmp(optimizer, "adamax") != 0) {
+        fprintf(stderr, "glowcl: --optimizer must be adam or adamax, not '%s'\n", optimizer);
         return EXIT_USAGE;
     }
     if (levels < 1 || depth < 1 || hidden < 1 || batch < 1 || steps < 1 || warmup < 0 ||
         !(lr > 0) || clip < 0 || n_bits < 1 || n_bits > 8 || every < 1 || test_n < 0 ||
-        max_images < 0 || seed < 0) {
+        max_images < 0 || seed < 0 || epochs < 0) {
         fprintf(stderr, "glowcl: sizes, steps and --lr must be positive, --n-bits 1..8\n");
         return EXIT_USAGE;
     }
@@ -167,6 +169,7 @@ int cmd_train_images(int argc, char **argv)
         gc_image_set_free(&train);
         return EXIT_USAGE;
     }
+    if (epochs > 0) steps = (long)((epochs * (long)train.count + batch - 1) / batch);
     /* A PNG folder has no test split: its first images are scored instead. */
     int have_test = strncmp(data, "cifar10:", 8) == 0 &&
                     cli_load_images(data, "test", (size_t)test_n, &test) == EXIT_OK;
@@ -241,6 +244,7 @@ int cmd_train_images(int argc, char **argv)
         /* Warm-up: the cure for the first steps' blow-ups that Glow ports report. */
         adam.lr = lr * (warmup > 0 && step < warmup ? (double)(step + 1) / (double)warmup : 1.0);
         adam.clip_norm = clip;
+        adam.adamax = strcmp(optimizer, "adamax") == 0;
         double loss = 0.0;
         status = gc_model_train_step(model, x, (size_t)batch, &adam, &loss);
         if (status == GC_ERR_NUMERIC) {
