@@ -549,6 +549,41 @@ static gc_status model_fd_errors(gc_model *ref, double *p, size_t np, double *g,
 }
 
 
+/* The device model against the reference's results on x (n × dim): z, log-dets (if given),
+ * the inverse, the loss and its gradient. */
+static gc_status compare_device_model(gc_check_report *report, const char *name, gc_model *dev,
+                                      const double *x, size_t n, size_t dim, const double *z,
+                                      const double *logdet, double loss, const double *g,
+                                      size_t np)
+{
+    double *zd = malloc(n * dim * sizeof *zd), *back = malloc(n * dim * sizeof *back);
+    double *ld = malloc(n * sizeof *ld), *gd = malloc(np * sizeof *gd), loss_dev = 0.0;
+    gc_status status = zd && back && ld && gd ? gc_model_encode(dev, x, n, zd, ld)
+                                              : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK)
+        status = add_row(report, name, "device z", "rel err vs reference",
+                         gc_relative_error(zd, z, n * dim), GC_TOL_DEVICE);
+    if (status == GC_OK && logdet)
+        status = add_row(report, name, "device log-det", "max abs err vs ref",
+                         max_abs_diff(ld, logdet, n), GC_TOL_LOGDET);
+    if (status == GC_OK) status = gc_model_decode(dev, zd, n, back, NULL);
+    if (status == GC_OK)
+        status = add_row(report, name, "device inverse", "max |x' - x|",
+                         max_abs_diff(back, x, n * dim), GC_TOL_INVERSE_MODEL);
+    if (status == GC_OK) status = gc_model_gradient(dev, x, n, &loss_dev, gd);
+    if (status == GC_OK)
+        status = add_row(report, name, "device loss", "rel err vs reference",
+                         fabs(loss_dev - loss) / fmax(fabs(loss), 1e-300), GC_TOL_DEVICE);
+    if (status == GC_OK)
+        status = add_row(report, name, "device param gradient", "rel err vs reference",
+                         gc_relative_error(gd, g, np), GC_TOL_DEVICE);
+    free(zd);
+    free(back);
+    free(ld);
+    free(gd);
+    return status;
+}
+
 static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_kind prior,
                              gc_rng *rng, gc_check_report *report)
 {
@@ -561,10 +596,9 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     GC_TRY(gc_model_create(&ref, ref_rt, &config, seed));
     gc_status status = dev_rt ? gc_model_create(&dev, dev_rt, &config, seed) : GC_OK;
     size_t np = gc_model_param_count(ref), n = MODEL_BATCH * 2;
-    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), *gd = malloc(np * sizeof *gd);
-    double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], zp[MODEL_BATCH * 2],
-        logdet[MODEL_BATCH], logdet_dev[MODEL_BATCH];
-    if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
+    double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], logdet[MODEL_BATCH];
+    if (status == GC_OK && !(p && g)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
     if (status == GC_OK) status = share_parameters(ref, dev, x, MODEL_BATCH, p, np, rng);
 
@@ -595,30 +629,11 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     double loss = 0.0;
     if (status == GC_OK) status = gc_model_gradient(ref, x, MODEL_BATCH, &loss, g);
 
-    if (status == GC_OK && dev) {
-        double loss_dev = 0.0;
-        status = gc_model_encode(dev, x, MODEL_BATCH, zp, logdet_dev);
-        if (status == GC_OK)
-            status = add_row(report, name, "device z", "rel err vs reference",
-                             gc_relative_error(zp, z, n), GC_TOL_DEVICE);
-        if (status == GC_OK)
-            status = add_row(report, name, "device log-det", "max abs err vs ref",
-                             max_abs_diff(logdet_dev, logdet, MODEL_BATCH), GC_TOL_LOGDET);
-        if (status == GC_OK) status = gc_model_decode(dev, zp, MODEL_BATCH, back, NULL);
-        if (status == GC_OK)
-            status = add_row(report, name, "device inverse", "max |x' - x|",
-                             max_abs_diff(back, x, n), GC_TOL_INVERSE_MODEL);
-        if (status == GC_OK) status = gc_model_gradient(dev, x, MODEL_BATCH, &loss_dev, gd);
-        if (status == GC_OK)
-            status = add_row(report, name, "device loss", "rel err vs reference",
-                             fabs(loss_dev - loss) / fmax(fabs(loss), 1e-300), GC_TOL_DEVICE);
-        if (status == GC_OK)
-            status = add_row(report, name, "device param gradient", "rel err vs reference",
-                             gc_relative_error(gd, g, np), GC_TOL_DEVICE);
-    }
+    if (status == GC_OK && dev)
+        status = compare_device_model(report, name, dev, x, MODEL_BATCH, 2, z, logdet, loss, g,
+                                      np);
     free(p);
     free(g);
-    free(gd);
     gc_model_free(ref);
     gc_model_free(dev);
     return status;
@@ -643,9 +658,9 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_rn
     GC_TRY(gc_model_create(&ref, ref_rt, &config, seed));
     gc_status status = dev_rt ? gc_model_create(&dev, dev_rt, &config, seed) : GC_OK;
     size_t np = gc_model_param_count(ref);
-    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), *gd = malloc(np * sizeof *gd);
-    static double x[N * D], z[N * D], back[N * D], zd[N * D];
-    if (status == GC_OK && !(p && g && gd)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
+    static double x[N * D], z[N * D], back[N * D];
+    if (status == GC_OK && !(p && g)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < N * D; i++) x[i] = gc_rng_uniform(rng);
     if (status == GC_OK) status = share_parameters(ref, dev, x, N, p, np, rng);
     if (status == GC_OK) status = gc_model_encode(ref, x, N, z, NULL);
@@ -659,27 +674,10 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_rn
     if (status == GC_OK)
         status = add_row(report, name, "param gradient vs FD", "rel err, 60 params",
                          fd_error, GC_TOL_GRADIENT);
-    if (status == GC_OK && dev) {
-        double loss_dev = 0.0;
-        status = gc_model_encode(dev, x, N, zd, NULL);
-        if (status == GC_OK)
-            status = add_row(report, name, "device z", "rel err vs reference",
-                             gc_relative_error(zd, z, N * D), GC_TOL_DEVICE);
-        if (status == GC_OK) status = gc_model_decode(dev, zd, N, back, NULL);
-        if (status == GC_OK)
-            status = add_row(report, name, "device inverse", "max |x' - x|",
-                             max_abs_diff(back, x, N * D), GC_TOL_INVERSE_MODEL);
-        if (status == GC_OK) status = gc_model_gradient(dev, x, N, &loss_dev, gd);
-        if (status == GC_OK)
-            status = add_row(report, name, "device loss", "rel err vs reference",
-                             fabs(loss_dev - loss) / fmax(fabs(loss), 1e-300), GC_TOL_DEVICE);
-        if (status == GC_OK)
-            status = add_row(report, name, "device param gradient", "rel err vs reference",
-                             gc_relative_error(gd, g, np), GC_TOL_DEVICE);
-    }
+    if (status == GC_OK && dev)
+        status = compare_device_model(report, name, dev, x, N, D, z, NULL, loss, g, np);
     free(p);
     free(g);
-    free(gd);
     gc_model_free(ref);
     gc_model_free(dev);
     return status;
