@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "glowcl/archive.h"
+#include "harness.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -40,27 +41,7 @@ static void scratch_path(const scratch *s, const char *name, char *out, size_t s
     snprintf(out, size, "%s/%s", s->dir, name);
 }
 
-/* Removes what a test left in its folder, one level of subfolders included. */
-static void remove_tree(const char *dir)
-{
-    DIR *listing = opendir(dir);
-    if (!listing) return;
-    struct dirent *entry;
-    while ((entry = readdir(listing)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        struct stat info;
-        if (lstat(path, &info) == 0 && S_ISDIR(info.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(listing);
-    rmdir(dir);
-}
-
-static void scratch_close(scratch *s) { remove_tree(s->dir); }
+static void scratch_close(scratch *s) { gc_test_remove_tree(s->dir); }
 
 /* Entries of `dir` whose name contains `fragment`. */
 static int count_entries(const char *dir, const char *fragment)

@@ -17,6 +17,7 @@
 
 #include "glowcl/data.h"
 #include "glowcl/rng.h"
+#include "harness.h"
 
 /* ---- helpers ---- */
 
@@ -49,28 +50,6 @@ static int directory_has_entry_containing(const char *dir, const char *fragment)
     closedir(listing);
     return found;
 }
-
-static void remove_tree(const char *path)
-{
-    DIR *listing = opendir(path);
-    if (listing == NULL) {
-        remove(path);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(listing)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        char child[4096];
-        snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
-        remove_tree(child);
-    }
-    closedir(listing);
-    rmdir(path);
-}
-
-#define ck_assert_error_contains(fragment)                                                 \
-    ck_assert_msg(strstr(gc_last_error(), (fragment)) != NULL,                             \
-                  "error message \"%s\" lacks \"%s\"", gc_last_error(), (fragment))
 
 /* ---- gc_rng ---- */
 
@@ -528,7 +507,7 @@ START_TEST(test_csv_rejects_bad_file)
     ck_assert_uint_eq(dim, 0);
     char expected[4096];
     snprintf(expected, sizeof expected, "%s%s", path, c->message);
-    ck_assert_error_contains(expected);
+    GC_ASSERT_ERROR_CONTAINS(expected);
 }
 END_TEST
 
@@ -539,8 +518,8 @@ START_TEST(test_csv_missing_file_is_io_error)
     double *points;
     size_t n, dim;
     ck_assert_int_eq(gc_csv_read(path, &points, &n, &dim), GC_ERR_IO);
-    ck_assert_error_contains(path);
-    ck_assert_error_contains(strerror(ENOENT));
+    GC_ASSERT_ERROR_CONTAINS(path);
+    GC_ASSERT_ERROR_CONTAINS(strerror(ENOENT));
 }
 END_TEST
 
@@ -582,7 +561,7 @@ START_TEST(test_csv_write_into_missing_directory)
     snprintf(path, sizeof path, "%s/out.csv", dir);
     const double points[] = {1, 2};
     ck_assert_int_eq(gc_csv_write(path, points, 1, 2, NULL), GC_ERR_IO);
-    ck_assert_error_contains(strerror(ENOENT));
+    GC_ASSERT_ERROR_CONTAINS(strerror(ENOENT));
     ck_assert(!directory_has_entry_containing(scratch_dir, ".tmp."));
     struct stat info;
     ck_assert_int_ne(stat(dir, &info), 0);
@@ -600,7 +579,7 @@ START_TEST(test_csv_write_failed_rename_leaves_no_temp)
     write_text_file(blocker, "x");
     const double points[] = {1, 2};
     ck_assert_int_eq(gc_csv_write(dir, points, 1, 2, NULL), GC_ERR_IO);
-    ck_assert_error_contains("cannot rename");
+    GC_ASSERT_ERROR_CONTAINS("cannot rename");
     ck_assert(!directory_has_entry_containing(scratch_dir, "rename_target.tmp."));
 }
 END_TEST
@@ -614,7 +593,7 @@ START_TEST(test_csv_write_failure_keeps_old_file)
 
     const double bad[] = {1, NAN};
     ck_assert_int_eq(gc_csv_write(path, bad, 1, 2, NULL), GC_ERR_NUMERIC);
-    ck_assert_error_contains("row 1 column 2 is not finite");
+    GC_ASSERT_ERROR_CONTAINS("row 1 column 2 is not finite");
     ck_assert_int_eq(gc_csv_write(path, good, 2, 2, "a\nb"), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_csv_write(path, good, 2, 0, NULL), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_csv_write(path, NULL, 2, 2, NULL), GC_ERR_ARGUMENT);
@@ -682,6 +661,6 @@ int main(void)
     srunner_run_all(runner, CK_NORMAL);
     int failures = srunner_ntests_failed(runner);
     srunner_free(runner);
-    remove_tree(scratch_dir);
+    gc_test_remove_tree(scratch_dir);
     return failures ? 1 : 0;
 }

@@ -47,28 +47,6 @@ static void write_bytes(const char *path, const uint8_t *bytes, size_t count)
     ck_assert_int_eq(fclose(file), 0);
 }
 
-static void remove_tree(const char *path)
-{
-    DIR *listing = opendir(path);
-    if (listing == NULL) {
-        remove(path);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(listing)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        char child[4096];
-        snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
-        remove_tree(child);
-    }
-    closedir(listing);
-    rmdir(path);
-}
-
-#define ck_assert_error_contains(fragment)                                                 \
-    ck_assert_msg(strstr(gc_last_error(), (fragment)) != NULL,                             \
-                  "error message \"%s\" lacks \"%s\"", gc_last_error(), (fragment))
-
 static void assert_set_empty(const gc_image_set *set)
 {
     ck_assert_uint_eq(set->count, 0);
@@ -217,7 +195,7 @@ START_TEST(test_cifar_rejects_partial_record)
     write_cifar(dir, "data_batch_1.bin", 0, 10, 1);
     gc_image_set set;
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "train", 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("data_batch_1.bin: 30729 bytes is not a multiple of 3073 "
+    GC_ASSERT_ERROR_CONTAINS("data_batch_1.bin: 30729 bytes is not a multiple of 3073 "
                              "(record = 1 label byte + 3072 pixels)");
     assert_set_empty(&set);
 
@@ -225,16 +203,16 @@ START_TEST(test_cifar_rejects_partial_record)
     write_cifar(dir, "data_batch_1.bin", 0, 2, 0);
     write_cifar(dir, "data_batch_3.bin", 2, 2, RECORD - 5);
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "train", 1), GC_ERR_FORMAT);
-    ck_assert_error_contains("data_batch_3.bin: 3078 bytes is not a multiple of 3073");
+    GC_ASSERT_ERROR_CONTAINS("data_batch_3.bin: 3078 bytes is not a multiple of 3073");
     assert_set_empty(&set);
 
     write_cifar(dir, "test_batch.bin", 0, 1, RECORD - 1);
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "test", 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("test_batch.bin: 1 bytes is not a multiple of 3073");
+    GC_ASSERT_ERROR_CONTAINS("test_batch.bin: 1 bytes is not a multiple of 3073");
 
     write_cifar(dir, "test_batch.bin", 0, 0, 0);
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "test", 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("test_batch.bin: 0 bytes");
+    GC_ASSERT_ERROR_CONTAINS("test_batch.bin: 0 bytes");
     assert_set_empty(&set);
 }
 END_TEST
@@ -254,8 +232,8 @@ START_TEST(test_cifar_rejects_bad_label)
 
     gc_image_set set;
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "train", 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("data_batch_1.bin: record 2 ");
-    ck_assert_error_contains("label 10");
+    GC_ASSERT_ERROR_CONTAINS("data_batch_1.bin: record 2 ");
+    GC_ASSERT_ERROR_CONTAINS("label 10");
     assert_set_empty(&set);
     /* Records before the bad one are fine on their own. */
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "train", 2), GC_OK);
@@ -270,17 +248,17 @@ START_TEST(test_cifar_missing_files)
     char missing[4096];
     file_in(missing, sizeof missing, scratch_dir, "no_such_folder");
     ck_assert_int_eq(gc_cifar10_load(&set, missing, "train", 0), GC_ERR_IO);
-    ck_assert_error_contains(missing);
+    GC_ASSERT_ERROR_CONTAINS(missing);
     assert_set_empty(&set);
 
     char dir[4096];
     make_folder(dir, sizeof dir, "cifar_empty");
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "train", 0), GC_ERR_IO);
-    ck_assert_error_contains("data_batch_1.bin");
-    ck_assert_error_contains(dir);
+    GC_ASSERT_ERROR_CONTAINS("data_batch_1.bin");
+    GC_ASSERT_ERROR_CONTAINS(dir);
     write_cifar(dir, "data_batch_1.bin", 0, 1, 0);
     ck_assert_int_eq(gc_cifar10_load(&set, dir, "test", 0), GC_ERR_IO);
-    ck_assert_error_contains("test_batch.bin");
+    GC_ASSERT_ERROR_CONTAINS("test_batch.bin");
 
     /* Pointing at the download folder instead of the unpacked one gets a hint. */
     char download[4096], nested[4096];
@@ -288,13 +266,13 @@ START_TEST(test_cifar_missing_files)
     file_in(nested, sizeof nested, download, "cifar-10-batches-bin");
     ck_assert_int_eq(mkdir(nested, 0777), 0);
     ck_assert_int_eq(gc_cifar10_load(&set, download, "train", 0), GC_ERR_IO);
-    ck_assert_error_contains("cifar-10-batches-bin, pass that folder");
+    GC_ASSERT_ERROR_CONTAINS("cifar-10-batches-bin, pass that folder");
 
     /* A file where the folder should be. */
     char batch[4096];
     file_in(batch, sizeof batch, dir, "data_batch_1.bin");
     ck_assert_int_eq(gc_cifar10_load(&set, batch, "train", 0), GC_ERR_IO);
-    ck_assert_error_contains("is not a folder");
+    GC_ASSERT_ERROR_CONTAINS("is not a folder");
 }
 END_TEST
 
@@ -302,7 +280,7 @@ START_TEST(test_cifar_bad_arguments)
 {
     gc_image_set set;
     ck_assert_int_eq(gc_cifar10_load(&set, scratch_dir, "validation", 0), GC_ERR_ARGUMENT);
-    ck_assert_error_contains("validation");
+    GC_ASSERT_ERROR_CONTAINS("validation");
     assert_set_empty(&set);
     ck_assert_int_eq(gc_cifar10_load(&set, NULL, "train", 0), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_cifar10_load(&set, scratch_dir, NULL, 0), GC_ERR_ARGUMENT);
@@ -381,7 +359,7 @@ START_TEST(test_png_folder_round_trip)
     ck_assert_int_eq(gc_png_folder_load(&set, dir, TEST_PNG_HEIGHT, 0, 0), GC_OK);
     gc_image_set_free(&set);
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 8, 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("a.png is 5 wide and 3 high, expected 8 wide and 3 high");
+    GC_ASSERT_ERROR_CONTAINS("a.png is 5 wide and 3 high, expected 8 wide and 3 high");
     assert_set_empty(&set);
 }
 END_TEST
@@ -417,8 +395,8 @@ START_TEST(test_png_folder_rejects_other_size)
     write_pattern_png(dir, "b.png", 1, 7, TEST_PNG_HEIGHT);
     gc_image_set set;
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("b.png is 7 wide and 3 high");
-    ck_assert_error_contains("a.png (the first image) is 5 wide and 3 high");
+    GC_ASSERT_ERROR_CONTAINS("b.png is 7 wide and 3 high");
+    GC_ASSERT_ERROR_CONTAINS("a.png (the first image) is 5 wide and 3 high");
     assert_set_empty(&set);
     /* Files past max_images are not read. */
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 1), GC_OK);
@@ -436,7 +414,7 @@ START_TEST(test_png_folder_rejects_corrupt_file)
     write_bytes(path, (const uint8_t *)"not a picture", 13);
     gc_image_set set;
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 0), GC_ERR_FORMAT);
-    ck_assert_error_contains(path);
+    GC_ASSERT_ERROR_CONTAINS(path);
     assert_set_empty(&set);
 
     /* A real PNG cut in half. */
@@ -450,7 +428,7 @@ START_TEST(test_png_folder_rejects_corrupt_file)
     ck_assert_uint_gt(size, 40);
     write_bytes(path, bytes, size / 2);
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 0), GC_ERR_FORMAT);
-    ck_assert_error_contains(path);
+    GC_ASSERT_ERROR_CONTAINS(path);
     assert_set_empty(&set);
 }
 END_TEST
@@ -461,8 +439,8 @@ START_TEST(test_png_folder_without_pngs)
     make_folder(dir, sizeof dir, "png_none");
     gc_image_set set;
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 0), GC_ERR_FORMAT);
-    ck_assert_error_contains("has no .png files");
-    ck_assert_error_contains(dir);
+    GC_ASSERT_ERROR_CONTAINS("has no .png files");
+    GC_ASSERT_ERROR_CONTAINS(dir);
     file_in(path, sizeof path, dir, "readme.txt");
     write_bytes(path, (const uint8_t *)"x", 1);
     ck_assert_int_eq(gc_png_folder_load(&set, dir, 0, 0, 0), GC_ERR_FORMAT);
@@ -470,7 +448,7 @@ START_TEST(test_png_folder_without_pngs)
 
     file_in(path, sizeof path, dir, "missing");
     ck_assert_int_eq(gc_png_folder_load(&set, path, 0, 0, 0), GC_ERR_IO);
-    ck_assert_error_contains(path);
+    GC_ASSERT_ERROR_CONTAINS(path);
     ck_assert_int_eq(gc_png_folder_load(&set, NULL, 0, 0, 0), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_png_folder_load(NULL, dir, 0, 0, 0), GC_ERR_ARGUMENT);
 }
@@ -574,11 +552,11 @@ START_TEST(test_unit_rejects_bad_arguments)
     gc_rng_seed(&rng, 7);
     untouched = rng;
     ck_assert_int_eq(gc_images_to_unit(&set, indices, 2, 8, &rng, out), GC_ERR_ARGUMENT);
-    ck_assert_error_contains("image index 2 (batch row 1)");
+    GC_ASSERT_ERROR_CONTAINS("image index 2 (batch row 1)");
     ck_assert_mem_eq(&rng, &untouched, sizeof rng);
     for (int i = 0; i < 512; i++) ck_assert_double_eq(out[i], -1.0);
     ck_assert_int_eq(gc_images_to_unit(&set, indices, 1, 0, &rng, out), GC_ERR_ARGUMENT);
-    ck_assert_error_contains("n_bits must be 1..8, got 0");
+    GC_ASSERT_ERROR_CONTAINS("n_bits must be 1..8, got 0");
     ck_assert_int_eq(gc_images_to_unit(&set, indices, 1, 9, &rng, out), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_images_to_unit(&set, NULL, 1, 8, &rng, out), GC_ERR_ARGUMENT);
     ck_assert_int_eq(gc_images_to_unit(NULL, indices, 1, 8, &rng, out), GC_ERR_ARGUMENT);
@@ -651,6 +629,6 @@ int main(void)
         return 1;
     }
     int result = gc_test_run(images_suite(), 0);
-    remove_tree(scratch_dir);
+    gc_test_remove_tree(scratch_dir);
     return result;
 }

@@ -1,9 +1,12 @@
 /* The Check harness shared by the test programs; see harness.h. */
 #include "harness.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,4 +101,24 @@ int gc_test_run(Suite *suite, int has_device_tests)
         return 77;
     }
     return 0;
+}
+
+void gc_test_remove_tree(const char *path)
+{
+    struct stat info;
+    if (lstat(path, &info) != 0) return;
+    DIR *listing = S_ISDIR(info.st_mode) ? opendir(path) : NULL;
+    if (!listing) {
+        remove(path);
+        return;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+        gc_test_remove_tree(child);
+    }
+    closedir(listing);
+    rmdir(path);
 }

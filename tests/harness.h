@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "glowcl/check.h"
 #include "glowcl/runtime.h"
@@ -22,6 +23,14 @@ uint64_t gc_test_seed(void);
 
 /* Fails the test, naming the seed and device, if any row of the report failed. */
 void gc_test_assert_report(const gc_check_report *report, const char *what);
+
+/* Removes a test's scratch folder and everything below it (symbolic links are not followed). */
+void gc_test_remove_tree(const char *path);
+
+/* Fails the test unless gc_last_error() contains `fragment`. */
+#define GC_ASSERT_ERROR_CONTAINS(fragment)                                                    \
+    ck_assert_msg(strstr(gc_last_error(), (fragment)) != NULL,                                \
+                  "error message \"%s\" lacks \"%s\"", gc_last_error(), (fragment))
 
 /* Adds `test` to `tc` once per OpenCL device (its loop index is the device index). */
 void gc_test_add_device_loop(TCase *tc, const TTest *test);
