@@ -92,16 +92,40 @@ START_TEST(affine_warm_up_recovers_mean_and_std_device)
 }
 END_TEST
 
-/* A few Glow steps on moons, twice from the same seed: identical bits on one device. */
-static void train_glow(gc_runtime *rt, gc_prior_kind prior, double *params_out, size_t count)
+/* A small 2-D Glow for the tests below. */
+static gc_model_config small_glow(int layers, size_t hidden, gc_prior_kind prior)
 {
     gc_model_config config;
     gc_model_config_default(&config, 2);
-    config.layers = 4;
-    config.hidden = 16;
+    config.layers = layers;
+    config.hidden = hidden;
     config.prior = prior;
+    return config;
+}
+
+static gc_model *create_model(gc_runtime *rt, const gc_model_config *config, uint64_t seed)
+{
     gc_model *model = NULL;
-    ck_assert_int_eq(gc_model_create(&model, rt, &config, 42), GC_OK);
+    ck_assert_msg(gc_model_create(&model, rt, config, seed) == GC_OK, "%s", gc_last_error());
+    return model;
+}
+
+/* Parameters of a model of this config (counted on the reference path). */
+static size_t param_count(const gc_model_config *config)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    gc_model *model = create_model(rt, config, 1);
+    size_t n = gc_model_param_count(model);
+    gc_model_free(model);
+    gc_runtime_close(rt);
+    return n;
+}
+
+/* A few Glow steps on moons, twice from the same seed: identical bits on one device. */
+static void train_glow(gc_runtime *rt, gc_prior_kind prior, double *params_out, size_t count)
+{
+    gc_model_config config = small_glow(4, 16, prior);
+    gc_model *model = create_model(rt, &config, 42);
     ck_assert_uint_eq(gc_model_param_count(model), count);
     double x[64 * 2], loss = 0.0, first = 0.0;
     gc_adam_config adam = GC_ADAM_DEFAULT;
@@ -119,28 +143,13 @@ static void train_glow(gc_runtime *rt, gc_prior_kind prior, double *params_out, 
     gc_model_free(model);
 }
 
-static size_t small_glow_params(gc_prior_kind prior)
-{
-    gc_runtime *rt = gc_test_open_reference();
-    gc_model_config config;
-    gc_model_config_default(&config, 2);
-    config.layers = 4;
-    config.hidden = 16;
-    config.prior = prior;
-    gc_model *model = NULL;
-    ck_assert_int_eq(gc_model_create(&model, rt, &config, 42), GC_OK);
-    size_t n = gc_model_param_count(model);
-    gc_model_free(model);
-    gc_runtime_close(rt);
-    return n;
-}
-
 START_TEST(device_training_is_deterministic)
 {
     gc_runtime *rt = gc_test_open_device(_i);
     for (int p = 0; p < 2; p++) {
         gc_prior_kind prior = p ? GC_PRIOR_MIX : GC_PRIOR_GAUSS;
-        size_t n = small_glow_params(prior);
+        gc_model_config config = small_glow(4, 16, prior);
+        size_t n = param_count(&config);
         double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
         train_glow(rt, prior, a, n);
         train_glow(rt, prior, b, n);
@@ -288,12 +297,8 @@ END_TEST
  * above ε by the learning rate (m̂ = g, √v̂ = u = |g|), on both backends alike. */
 static void first_step_moves(gc_runtime *rt, int adamax, double *moved, size_t n)
 {
-    gc_model_config config;
-    gc_model_config_default(&config, 2);
-    config.layers = 2;
-    config.hidden = 8;
-    gc_model *model = NULL;
-    ck_assert_int_eq(gc_model_create(&model, rt, &config, 3), GC_OK);
+    gc_model_config config = small_glow(2, 8, GC_PRIOR_GAUSS);
+    gc_model *model = create_model(rt, &config, 3);
     ck_assert_uint_eq(gc_model_param_count(model), n);
     double x[32 * 2], loss = 0.0, *grads = malloc(n * sizeof *grads);
     ck_assert_int_eq(gc_moons(32, 0.05, 1, x, NULL), GC_OK);
@@ -325,14 +330,8 @@ static void first_step_moves(gc_runtime *rt, int adamax, double *moved, size_t n
 START_TEST(adam_and_adamax_first_steps)
 {
     gc_runtime *ref = gc_test_open_reference(), *dev = gc_test_open_device(_i);
-    gc_model_config config;
-    gc_model_config_default(&config, 2);
-    config.layers = 2;
-    config.hidden = 8;
-    gc_model *probe = NULL;
-    ck_assert_int_eq(gc_model_create(&probe, ref, &config, 3), GC_OK);
-    size_t n = gc_model_param_count(probe);
-    gc_model_free(probe);
+    gc_model_config config = small_glow(2, 8, GC_PRIOR_GAUSS);
+    size_t n = param_count(&config);
     double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     for (int adamax = 0; adamax < 2; adamax++) {
         first_step_moves(ref, adamax, a, n);
