@@ -30,6 +30,16 @@ START_TEST(reference_ops_known_values)
     gc_tensor_download(&mean, m);
     ck_assert_double_eq(m[0], 14.0);
     ck_assert_double_eq(m[1], 22.0);
+    /* The same values as 4 samples of 2: column sums 1+3+5+7 and 2+4+6+8. */
+    gc_tensor rows;
+    ck_assert_int_eq(gc_tensor_init2(&rows, rt, 4, 2), GC_OK);
+    ck_assert_int_eq(gc_tensor_upload(&rows, values), GC_OK);
+    ck_assert_int_eq(gc_tensor_sum_batch(&mean, &rows), GC_OK);
+    gc_tensor_download(&mean, m);
+    ck_assert_double_eq(m[0], 16.0);
+    ck_assert_double_eq(m[1], 20.0);
+    ck_assert_int_eq(gc_tensor_sum_batch(&mean, &x), GC_ERR_ARGUMENT); /* not (N, D) */
+    gc_tensor_release(&rows);
 
     ck_assert_int_eq(gc_tensor_fill(&y, 2.0), GC_OK);
     ck_assert_int_eq(gc_tensor_axpy(&y, 0.5, &x), GC_OK);

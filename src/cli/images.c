@@ -261,8 +261,9 @@ int cmd_train_images(int argc, char **argv)
         if (now - last_print > 2.0 || step + 1 == steps) {
             last_print = now;
             double rate = done * (double)batch / (now - start);
-            fprintf(stderr, "step %ld/%ld  %.3f bits/dim  %.1f images/s  ETA %.0f s\n", step + 1,
-                    steps, bpd, rate, (double)(steps - step - 1) * (double)batch / rate);
+            fprintf(stderr, "step %ld/%ld  %.3f bits/dim  |grad| %.3g  %.1f images/s  ETA %.0f s\n",
+                    step + 1, steps, bpd, gc_model_last_grad_norm(model), rate,
+                    (double)(steps - step - 1) * (double)batch / rate);
         }
         if ((step + 1) % every == 0 || step + 1 == steps) {
             double mean = 0.0, se = 0.0;
