@@ -135,6 +135,12 @@ expect_exit 0 "train images --learn-top --coupling additive --split-prior standa
 expect_exit 0 "image sample grid" -- "$glowcl" sample --model "$work/images/model.glowcl" --n 16 --temperature 0.7 --out "$work/grid.png"
 expect_exit 0 "image eval" -- "$glowcl" eval --model "$work/images/model.glowcl" --data "cifar10:$work/cifar" --n 32
 expect_text "bits/dim" "image eval prints bits/dim"
+awk -F'= ' '/decode\(encode\(x\)\)/ { found = 1; ok = ($2 + 0 <= 1e-4) } END { exit !(found && ok) }' \
+    "$work/out" || fail "image eval: decode(encode(x)) off by more than 1e-4 (or not printed)"
+expect_exit 0 "train images --minutes stops early" -- "$glowcl" train images \
+    --data "cifar10:$work/cifar" --levels 1 --depth 1 --hidden 8 --batch 8 --steps 100000 \
+    --minutes 0.0001 --test-n 8 --out "$work/images3"
+expect_text "step 1: training bits/dim\|step 1: test bits/dim" "--minutes ends after the first step"
 head -c 3000 "$work/cifar/test_batch.bin" >"$work/cifar/data_batch_2.bin"
 expect_exit 3 "truncated CIFAR file" -- "$glowcl" train images --data "cifar10:$work/cifar" --steps 1
 expect_text "not a multiple of 3073" "truncated CIFAR file message"

@@ -10,10 +10,10 @@
 
 static void print_report(const gc_check_report *report)
 {
-    printf("%-44s %-32s %12s %12s  %s\n", "check", "measure", "error", "tolerance", "result");
+    printf("%-50s %-32s %12s %12s  %s\n", "check", "measure", "error", "tolerance", "result");
     for (size_t i = 0; i < report->count; i++) {
         const gc_check_row *r = &report->rows[i];
-        printf("%-44s %-32s %12.3e %12.1e  %s\n", r->name, r->measure, r->error, r->tolerance,
+        printf("%-50s %-32s %12.3e %12.1e  %s\n", r->name, r->measure, r->error, r->tolerance,
                r->passed ? "ok" : "FAIL");
     }
 }
@@ -22,15 +22,18 @@ int cmd_check(int argc, char **argv)
 {
     cli_device_flags flags = CLI_DEVICE_FLAGS_DEFAULT;
     long seed = -1;
-    int skip_gemm = 0;
+    int skip_gemm = 0, full_image = 0;
     cli_option options[] = {
         {"seed", 's', OPT_INT, &seed, "N", "seed of the random inputs (default: from the clock)"},
         {"no-gemm", 0, OPT_FLAG, &skip_gemm, NULL,
          "skip the CLBlast GEMM rows (its first call compiles for 10-30 s)"},
+        {"full-image", 0, OPT_FLAG, &full_image, NULL,
+         "also check the full default image model (3x32x32, L=3, K=16, hidden 512) at batch 2: "
+         "loss and gradient against the reference (a few minutes)"},
         CLI_DEVICE_OPTIONS(flags),
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
-                       "Usage: glowcl check [--seed N] [device flags]\n"
+                       "Usage: glowcl check [--seed N] [--full-image] [device flags]\n"
                        "Compares every OpenCL operation on the chosen device with the reference "
                        "path on fresh random inputs.",
                        NULL, 0, NULL);
@@ -51,6 +54,8 @@ int cmd_check(int argc, char **argv)
         printf("reference path: the rows comparing a device with the reference are skipped\n");
     }
     if (status == GC_OK) status = gc_check_flows(rt, (uint64_t)seed + 2, &report);
+    if (status == GC_OK && full_image)
+        status = gc_check_full_image_model(rt, (uint64_t)seed + 3, &report);
     gc_runtime_close(rt);
     if (status != GC_OK) {
         gc_check_report_free(&report);

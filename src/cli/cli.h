@@ -79,8 +79,11 @@ struct gc_model;
 /* images.c: "cifar10:DIR" or "png:DIR" → a split; bits/dim of a model; a sample grid PNG. */
 int cli_load_images(const char *spec, const char *split, size_t max_images,
                     struct gc_image_set *set);
+/* max |decode(encode(x)) − x| over n points of dimension dim. */
+gc_status cli_reconstruction_error(struct gc_model *model, const double *x, size_t n, size_t dim,
+                                   double *worst);
 gc_status cli_bits_per_dim(struct gc_model *model, const struct gc_image_set *set, size_t limit,
-                           int n_bits, double *mean, double *se);
+                           int n_bits, double *mean, double *se, double *reconstruction);
 gc_status cli_sample_grid(struct gc_model *model, const char *path, int count,
                           double temperature, uint64_t seed, int n_bits);
 int cmd_eval(int argc, char **argv);

@@ -36,18 +36,17 @@ int cli_load_images(const char *spec, const char *split, size_t max_images, gc_i
 }
 
 /* Mean bits/dim over up to `limit` images with fixed dequantisation noise, and its standard
- * error. */
+ * error; if `reconstruction` is given, also max |decode(encode(x)) − x| over those images. */
 gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
-                           double *mean, double *se)
+                           double *mean, double *se, double *reconstruction)
 {
     size_t n = set->count < limit ? set->count : limit, dims = set->channels * set->height * set->width;
     enum { CHUNK = 32 };
-    double *x = malloc(CHUNK * dims * sizeof *x), logp[CHUNK], sum = 0.0, sq = 0.0;
+    double *x = malloc(CHUNK * dims * sizeof *x), logp[CHUNK], sum = 0.0, sq = 0.0, worst = 0.0;
     size_t indices[CHUNK];
-    if (!x) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = x ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_rng rng;
     gc_rng_seed_stream(&rng, 2018, 3); /* the same noise on every evaluation */
-    gc_status status = GC_OK;
     for (size_t start = 0; start < n && status == GC_OK; start += CHUNK) {
         size_t rows = n - start < CHUNK ? n - start : CHUNK;
         for (size_t i = 0; i < rows; i++) indices[i] = start + i;
@@ -58,12 +57,17 @@ gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limi
             sum += bpd;
             sq += bpd * bpd;
         }
+        double error = 0.0;
+        if (status == GC_OK && reconstruction)
+            status = cli_reconstruction_error(model, x, rows, dims, &error);
+        worst = error > worst || isnan(error) ? error : worst;
     }
     free(x);
     if (status == GC_OK) {
         *mean = sum / (double)n;
         double var = n > 1 ? (sq - (double)n * *mean * *mean) / (double)(n - 1) : 0.0;
         *se = sqrt(var > 0 ? var / (double)n : 0.0);
+        if (reconstruction) *reconstruction = worst;
     }
     return status;
 }
@@ -98,7 +102,7 @@ int cmd_train_images(int argc, char **argv)
     const char *data = NULL, *out = "runs/images", *optimizer = "adam";
     long levels = 3, depth = 16, hidden = 512, batch = 16, steps = 10000, warmup = 500;
     long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0, epochs = 0;
-    double lr = 1e-3, clip = 0.0;
+    double lr = 1e-3, clip = 0.0, minutes = 0.0;
     int additive = 0, resume = 0, learn_top = 0;
     const char *coupling = NULL, *split_prior = "learned";
     cli_option options[] = {
@@ -119,6 +123,8 @@ int cmd_train_images(int argc, char **argv)
         {"optimizer", 0, OPT_STRING, &optimizer, "adam|adamax",
          "Adam, or Adamax (openai/glow's choice); resume with the same one"},
         {"epochs", 0, OPT_INT, &epochs, "N", "train N passes over the images (replaces --steps)"},
+        {"minutes", 0, OPT_DOUBLE, &minutes, "X",
+         "stop after X minutes of training, with a last test, checkpoint and grid (0: no limit)"},
         {"clip-grad", 0, OPT_DOUBLE, &clip, "X", "clip the gradient's L2 norm (0: off)"},
         {"n-bits", 0, OPT_INT, &n_bits, "N", "bits per colour channel (8)"},
         {"every", 0, OPT_INT, &every, "N", "test bits/dim, checkpoint and samples every N (500)"},
@@ -157,7 +163,7 @@ int cmd_train_images(int argc, char **argv)
     }
     if (levels < 1 || depth < 1 || hidden < 1 || batch < 1 || steps < 1 || warmup < 0 ||
         !(lr > 0) || clip < 0 || n_bits < 1 || n_bits > 8 || every < 1 || test_n < 0 ||
-        max_images < 0 || seed < 0 || epochs < 0) {
+        max_images < 0 || seed < 0 || epochs < 0 || !(minutes >= 0)) {
         fprintf(stderr, "glowcl: sizes, steps and --lr must be positive, --n-bits 1..8\n");
         return EXIT_USAGE;
     }
@@ -258,17 +264,20 @@ int cmd_train_images(int argc, char **argv)
         bad_in_a_row = 0;
         bpd = gc_bits_per_dim(loss, dims, (int)n_bits);
         double now = seconds(), done = (double)(step + 1 - first);
+        /* A time budget ends the run like a step count would: this step becomes the last. */
+        if (minutes > 0 && now - start >= 60.0 * minutes) steps = step + 1;
         if (now - last_print > 2.0 || step + 1 == steps) {
             last_print = now;
             double rate = done * (double)batch / (now - start);
+            double eta = (double)(steps - step - 1) * (double)batch / rate;
+            if (minutes > 0) eta = fmin(eta, fmax(60.0 * minutes - (now - start), 0.0));
             fprintf(stderr, "step %ld/%ld  %.3f bits/dim  |grad| %.3g  %.1f images/s  ETA %.0f s\n",
-                    step + 1, steps, bpd, gc_model_last_grad_norm(model), rate,
-                    (double)(steps - step - 1) * (double)batch / rate);
+                    step + 1, steps, bpd, gc_model_last_grad_norm(model), rate, eta);
         }
         if ((step + 1) % every == 0 || step + 1 == steps) {
             double mean = 0.0, se = 0.0;
             const gc_image_set *scored = have_test ? &test : &train;
-            status = cli_bits_per_dim(model, scored, (size_t)test_n, (int)n_bits, &mean, &se);
+            status = cli_bits_per_dim(model, scored, (size_t)test_n, (int)n_bits, &mean, &se, NULL);
             if (status == GC_OK)
                 printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images)\n", step + 1,
                        have_test ? "test" : "training", mean, se,

@@ -102,6 +102,24 @@ int cmd_sample(int argc, char **argv)
     return status == GC_OK ? EXIT_OK : cli_fail(status);
 }
 
+/* max |decode(encode(x)) − x| over n points: how exactly the model inverts on this data. */
+gc_status cli_reconstruction_error(gc_model *model, const double *x, size_t n, size_t dim,
+                                   double *worst)
+{
+    double *z = malloc(n * dim * sizeof *z), *back = malloc(n * dim * sizeof *back);
+    gc_status status = z && back ? gc_model_encode(model, x, n, z, NULL)
+                                 : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) status = gc_model_decode(model, z, n, back, NULL);
+    *worst = 0.0;
+    for (size_t i = 0; status == GC_OK && i < n * dim; i++) {
+        double error = fabs(back[i] - x[i]);
+        *worst = error > *worst || isnan(error) ? error : *worst;
+    }
+    free(z);
+    free(back);
+    return status;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     cli_device_flags device = CLI_DEVICE_FLAGS_DEFAULT;
@@ -119,8 +137,9 @@ int cmd_eval(int argc, char **argv)
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
                        "Usage: glowcl eval --model FILE [--data moons|FILE.csv]\n"
-                       "Prints the mean negative log-likelihood (nats) of the points and its "
-                       "standard error.",
+                       "Prints the mean negative log-likelihood (nats) of the points, or the "
+                       "bits/dim of the images, with its standard error, and how exactly the model "
+                       "inverts on them.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n < 1 || n > 100000000 || noise < 0 || seed < 0 || seed > 4294967295L) {
@@ -140,16 +159,17 @@ int cmd_eval(int argc, char **argv)
             gc_image_set_free(&set);
             return rc;
         }
-        double mean = 0.0, se = 0.0;
+        double mean = 0.0, se = 0.0, reconstruction = 0.0;
         const gc_model_config *c = gc_model_get_config(model);
         status = c->dim == set.channels * set.height * set.width
-                     ? cli_bits_per_dim(model, &set, (size_t)n, 8, &mean, &se)
+                     ? cli_bits_per_dim(model, &set, (size_t)n, 8, &mean, &se, &reconstruction)
                      : GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data "
                                 "%zux%zux%zu", c->channels, c->height, c->width, set.channels,
                                 set.height, set.width);
         if (status == GC_OK)
-            printf("bits/dim: %.4f ± %.4f over %zu images\n", mean, se,
-                   set.count < (size_t)n ? set.count : (size_t)n);
+            printf("bits/dim: %.4f ± %.4f over %zu images\n"
+                   "decode(encode(x)): max |x' - x| = %.3g\n",
+                   mean, se, set.count < (size_t)n ? set.count : (size_t)n, reconstruction);
         gc_model_free(model);
         gc_runtime_close(rt);
         gc_image_set_free(&set);
@@ -179,13 +199,16 @@ int cmd_eval(int argc, char **argv)
         status = GC_ERROR(GC_ERR_ARGUMENT, "the model is %zu-dimensional, the data %zu-dimensional",
                           gc_model_get_config(model)->dim, dim);
     if (status == GC_OK) status = gc_model_log_prob(model, x, count, logp);
+    double reconstruction = 0.0;
+    if (status == GC_OK) status = cli_reconstruction_error(model, x, count, dim, &reconstruction);
     if (status == GC_OK) {
         double mean = 0.0, sq = 0.0;
         for (size_t i = 0; i < count; i++) mean -= logp[i] / (double)count;
         for (size_t i = 0; i < count; i++) sq += (-logp[i] - mean) * (-logp[i] - mean);
         double se = count > 1 ? sqrt(sq / (double)(count - 1) / (double)count) : 0.0;
-        printf("NLL: %.4f ± %.4f nats over %zu points (%.4f bits/dim)\n", mean, se, count,
-               mean / (double)dim / log(2.0));
+        printf("NLL: %.4f ± %.4f nats over %zu points (%.4f bits/dim)\n"
+               "decode(encode(x)): max |x' - x| = %.3g\n",
+               mean, se, count, mean / (double)dim / log(2.0), reconstruction);
     }
     free(logp);
     free(x);
