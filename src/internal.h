@@ -22,6 +22,7 @@ struct gc_runtime {
     gc_kernel *kernels;
     size_t kernel_count;
     void *gemm_state; /* per-runtime state of the GEMM implementation */
+    size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
 };
 
 /* Turns an OpenCL return code into a status with the call's name and error symbol. */

@@ -583,6 +583,12 @@ const gc_device_info *gc_runtime_device(const gc_runtime *rt)
 cl_context gc_runtime_context(const gc_runtime *rt) { return rt->context; }
 cl_command_queue gc_runtime_queue(const gc_runtime *rt) { return rt->queue; }
 
+void gc_runtime_tensor_memory(const gc_runtime *rt, size_t *current, size_t *peak)
+{
+    if (current) *current = rt->tensor_bytes;
+    if (peak) *peak = rt->tensor_bytes_peak;
+}
+
 gc_status gc_runtime_finish(gc_runtime *rt)
 {
     if (rt->backend != GC_BACKEND_OPENCL) return GC_OK;

@@ -11,6 +11,19 @@ enum { ELEMENTWISE_LOCAL = 64 };
 
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
+static size_t element_bytes(const gc_runtime *rt)
+{
+    return rt->backend == GC_BACKEND_REFERENCE ? sizeof(double) : sizeof(cl_float);
+}
+
+/* Keeps the runtime's count of tensor memory, for benchmarks and memory reports. */
+static void count_bytes(gc_runtime *rt, size_t count, int allocated)
+{
+    size_t bytes = count * element_bytes(rt);
+    rt->tensor_bytes = allocated ? rt->tensor_bytes + bytes : rt->tensor_bytes - bytes;
+    if (rt->tensor_bytes > rt->tensor_bytes_peak) rt->tensor_bytes_peak = rt->tensor_bytes;
+}
+
 gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *shape)
 {
     memset(t, 0, sizeof *t);
@@ -33,6 +46,7 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
         if (!t->host)
             return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes of host memory",
                             count * sizeof *t->host);
+        count_bytes(rt, count, 1);
         return GC_OK;
     }
     cl_int err = CL_SUCCESS;
@@ -41,6 +55,7 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
     if (err != CL_SUCCESS)
         return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes on %s: %s",
                         count * sizeof(cl_float), rt->device.name, gc_cl_error_name(err));
+    count_bytes(rt, count, 1);
     return gc_tensor_fill(t, 0.0);
 }
 
@@ -58,6 +73,7 @@ gc_status gc_tensor_init2(gc_tensor *t, gc_runtime *rt, size_t n0, size_t n1)
 void gc_tensor_release(gc_tensor *t)
 {
     if (!t) return;
+    if (t->host || t->buffer) count_bytes(t->rt, t->count, 0);
     free(t->host);
     if (t->buffer) clReleaseMemObject(t->buffer);
     memset(t, 0, sizeof *t);

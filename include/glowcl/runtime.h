@@ -103,6 +103,10 @@ const gc_device_info *gc_runtime_device(const gc_runtime *runtime);
 cl_context gc_runtime_context(const gc_runtime *runtime);
 cl_command_queue gc_runtime_queue(const gc_runtime *runtime);
 
+/* Bytes held by the runtime's tensors now and at most so far (device memory on OpenCL, host
+ * memory on the reference path); driver and library scratch is not counted. */
+void gc_runtime_tensor_memory(const gc_runtime *runtime, size_t *current, size_t *peak);
+
 /* Waits for everything queued so far. */
 gc_status gc_runtime_finish(gc_runtime *runtime);
 

@@ -70,6 +70,7 @@ int cli_make_dir(const char *path);
 
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_train_images(int argc, char **argv);

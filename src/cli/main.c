@@ -20,6 +20,8 @@ static const char usage[] =
     "             cifar10:DIR|png:DIR` (exercise 3, multi-scale Glow)\n"
     "  sample     draw from a model file (CSV, a PNG scatter plot, or an image grid)\n"
     "  eval       mean negative log-likelihood (and bits/dim) of data under a model file\n"
+    "  bench      time training steps, convolutions and memory (compare with PyTorch by\n"
+    "             tools/bench/compare.py)\n"
     "\n"
     "Device flags (every command):\n"
     "  -d, --device N|P:D|NAME   device N of the `glowcl devices` list, device D of platform P,\n"
@@ -53,6 +55,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc, argv);
     if (strcmp(argv[1], "check") == 0) return cmd_check(argc, argv);
+    if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc, argv);
     if (strcmp(argv[1], "train") == 0) return cmd_train(argc, argv);
     if (strcmp(argv[1], "sample") == 0) return cmd_sample(argc, argv);
     if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc, argv);

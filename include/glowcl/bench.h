@@ -1,0 +1,40 @@
+/* Timing helpers behind `glowcl bench`: the convolution layers of the image model, measured
+ * on one runtime, so that throughput can be compared with a BLAS at the same GEMM shapes. */
+#ifndef GLOWCL_BENCH_H
+#define GLOWCL_BENCH_H
+
+#include <stddef.h>
+
+#include "glowcl/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A convolution layer (stride 1, "same" padding) applied to a batch. As a GEMM its forward
+ * pass is M × N × K = out_channels × (batch · height · width) × (in_channels · kernel²). */
+typedef struct gc_conv_shape {
+    size_t batch, in_channels, out_channels, kernel, height, width;
+} gc_conv_shape;
+
+enum { GC_CONV_FORWARD, GC_CONV_INPUT_GRADIENT, GC_CONV_WEIGHT_GRADIENT, GC_CONV_PASSES };
+
+/* Median wall seconds over `repeats` runs (after one untimed run that compiles the kernels) of
+ * each pass of the layer: forward, gradient of the input, gradient of the weights. */
+gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *shape, int repeats,
+                        double seconds[GC_CONV_PASSES]);
+
+/* 2·M·N·K of the layer's forward pass (each backward pass does the same work). */
+double gc_conv_shape_flops(const gc_conv_shape *shape);
+
+/* The median of n values (reorders them). */
+double gc_median(double *values, size_t n);
+
+/* Wall-clock seconds from a monotonic clock. */
+double gc_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

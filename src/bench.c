@@ -1,0 +1,85 @@
+/* Timing of the image model's convolution layers on one runtime (see glowcl/bench.h). */
+#include "glowcl/bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "glowcl/tensor.h"
+#include "ops/conv.h"
+
+double gc_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double gc_median(double *values, size_t n)
+{
+    if (n == 0) return 0.0;
+    qsort(values, n, sizeof *values, compare_doubles);
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double gc_conv_shape_flops(const gc_conv_shape *s)
+{
+    return 2.0 * (double)s->out_channels * (double)(s->batch * s->height * s->width) *
+           (double)(s->in_channels * s->kernel * s->kernel);
+}
+
+/* One pass of the layer; the caller waits for the queue. */
+static gc_status run_pass(int pass, const gc_conv *layer, gc_tensor *weights, gc_tensor *in,
+                          gc_tensor *out, const gc_conv_shape *s)
+{
+    switch (pass) {
+    case GC_CONV_FORWARD:
+        return gc_conv_forward(layer, weights, in, 0, out, 0, s->batch, s->height, s->width);
+    case GC_CONV_INPUT_GRADIENT:
+        return gc_conv_backward_input(layer, weights, out, 0, in, 0, NULL, 0, 0, s->batch,
+                                      s->height, s->width);
+    default:
+        return gc_conv_backward_params(layer, weights, out, 0, in, 0, s->batch, s->height,
+                                       s->width);
+    }
+}
+
+gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *s, int repeats,
+                        double seconds[GC_CONV_PASSES])
+{
+    if (repeats < 1 || repeats > 1000)
+        return GC_ERROR(GC_ERR_ARGUMENT, "repeats must be 1..1000, not %d", repeats);
+    size_t pixels = s->height * s->width, taps = s->kernel * s->kernel;
+    gc_conv layer = {s->in_channels, s->out_channels, s->kernel, 0,
+                     s->out_channels * s->in_channels * taps, 1, 1};
+    gc_tensor weights = {0}, in = {0}, out = {0};
+    double *times = malloc((size_t)repeats * sizeof *times);
+    gc_status status = times ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK)
+        status = gc_tensor_init1(&weights, rt, layer.b_offset + s->out_channels);
+    if (status == GC_OK) status = gc_tensor_init1(&in, rt, s->batch * s->in_channels * pixels);
+    if (status == GC_OK) status = gc_tensor_init1(&out, rt, s->batch * s->out_channels * pixels);
+    /* Values do not change the speed of these kernels (no data-dependent branches but ReLU). */
+    if (status == GC_OK) status = gc_tensor_fill(&weights, 0.01);
+    if (status == GC_OK) status = gc_tensor_fill(&in, 0.5);
+    for (int pass = 0; status == GC_OK && pass < GC_CONV_PASSES; pass++) {
+        for (int r = -1; status == GC_OK && r < repeats; r++) {
+            double start = gc_seconds();
+            status = run_pass(pass, &layer, &weights, &in, &out, s);
+            if (status == GC_OK) status = gc_runtime_finish(rt);
+            if (r >= 0) times[r] = gc_seconds() - start;
+        }
+        if (status == GC_OK) seconds[pass] = gc_median(times, (size_t)repeats);
+    }
+    gc_tensor_release(&weights);
+    gc_tensor_release(&in);
+    gc_tensor_release(&out);
+    free(times);
+    return status;
+}
