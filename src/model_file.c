@@ -1,6 +1,7 @@
 /* model.glowcl: a model's config, parameters, Adam moments and step count in the sectioned,
  * CRC-checked container of archive.c, written atomically. Loading rebuilds the model from its
  * config and checks that the parameter layout is the one this build makes. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,17 @@ gc_status gc_model_save(const gc_model *m, const char *path)
     return status;
 }
 
+/* An int field of the config; a value outside int's range is a bad file, not a wrapped one. */
+static gc_status read_int(const char *text, const char *path, const char *key, int *value)
+{
+    long number = 0;
+    GC_TRY(gc_config_get_long(text, key, &number));
+    if (number < INT_MIN || number > INT_MAX)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: %s=%ld is out of range", path, key, number);
+    *value = (int)number;
+    return GC_OK;
+}
+
 static gc_status read_config(const char *text, const char *path, gc_model_config *c,
                              long *initialized, long *steps)
 {
@@ -85,12 +97,10 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
         return GC_ERROR(GC_ERR_FORMAT, "%s: unknown model kind '%s'", path, value);
     GC_TRY(gc_config_get_long(text, "dim", &number));
     c->dim = number > 0 ? (size_t)number : 0;
-    GC_TRY(gc_config_get_long(text, "layers", &number));
-    c->layers = (int)number;
+    GC_TRY(read_int(text, path, "layers", &c->layers));
     GC_TRY(gc_config_get_long(text, "hidden", &number));
     c->hidden = number > 0 ? (size_t)number : 0;
-    GC_TRY(gc_config_get_long(text, "depth", &number));
-    c->depth = (int)number;
+    GC_TRY(read_int(text, path, "depth", &c->depth));
     GC_TRY(gc_config_get_string(text, "prior", value, sizeof value));
     if (strcmp(value, "gauss") == 0)
         c->prior = GC_PRIOR_GAUSS;
@@ -98,8 +108,7 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
         c->prior = GC_PRIOR_MIX;
     else
         return GC_ERROR(GC_ERR_FORMAT, "%s: unknown prior '%s'", path, value);
-    GC_TRY(gc_config_get_long(text, "mix_components", &number));
-    c->mix_components = (int)number;
+    GC_TRY(read_int(text, path, "mix_components", &c->mix_components));
     GC_TRY(gc_config_get_long(text, "mix_fixed", &number));
     c->mix_fixed = number != 0;
     long image[6];
@@ -111,6 +120,7 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
     c->channels = (size_t)image[0];
     c->height = (size_t)image[1];
     c->width = (size_t)image[2];
+    if (image[3] > INT_MAX) return GC_ERROR(GC_ERR_FORMAT, "%s: levels is out of range", path);
     c->levels = (int)image[3];
     c->additive = image[4] != 0;
     c->split_standard = image[5] != 0;
