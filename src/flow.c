@@ -145,7 +145,10 @@ static gc_status check_config(const gc_model_config *c)
             return GC_ERROR(GC_ERR_ARGUMENT, "%d levels of squeeze need height and width "
                             "divisible by %zu; the images are %zux%zu", c->levels, block,
                             c->height, c->width);
-        if (c->dim != c->channels * c->height * c->width)
+        /* A product that wraps around could match a small dim while the ops walk the real
+         * channel count (a model file could ask for that). */
+        if (c->height > SIZE_MAX / c->width || c->channels > SIZE_MAX / (c->height * c->width) ||
+            c->dim != c->channels * c->height * c->width)
             return GC_ERROR(GC_ERR_ARGUMENT, "dim %zu is not channels x height x width", c->dim);
         if (c->layers < 1 || c->layers > 1000 || c->hidden < 1 || c->hidden > 65536)
             return GC_ERROR(GC_ERR_ARGUMENT, "steps per level 1..1000 and hidden 1..65536");

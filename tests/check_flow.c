@@ -176,6 +176,13 @@ START_TEST(model_arguments_are_checked)
     config.mix_components = 9;
     ck_assert_int_eq(gc_model_create(&model, rt, &config, 1), GC_ERR_ARGUMENT);
     ck_assert_ptr_null(model);
+    /* Images whose channels x height x width wraps around to dim, as a model file may claim. */
+    gc_model_config_image(&config, SIZE_MAX / 4 + 2, 2, 2);
+    config.levels = 1;
+    ck_assert_uint_eq(config.dim, 4);
+    ck_assert_int_eq(gc_model_create(&model, rt, &config, 1), GC_ERR_ARGUMENT);
+    GC_ASSERT_ERROR_CONTAINS("not channels x height x width");
+    ck_assert_ptr_null(model);
 
     gc_model_config_default(&config, 2);
     config.layers = 2;
