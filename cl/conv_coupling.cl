@@ -42,9 +42,10 @@ __kernel void cc_backward(__global float *dx, __global float *dh, __global const
     for (uint j = 0; j < a * pixels; j++) dx[base + j] = dz[base + j];
     for (uint j = 0; j < b * pixels; j++) {
         float g = dz[base + a * pixels + j];
-        if (additive) {
+        if (additive) { /* the network's scale outputs are unused: no gradient */
             dx[base + a * pixels + j] = g;
             dh[hb + j] = g;
+            dh[hb + b * pixels + j] = 0.0f;
             continue;
         }
         float s = coupling_scale(h[hb + b * pixels + j]);

@@ -4,12 +4,24 @@
 #define GLOWCL_INTERNAL_H
 
 #include "glowcl/runtime.h"
+#include "glowcl/tensor.h"
 
 typedef struct gc_kernel {
     char name[64];
     cl_kernel kernel;
     size_t work_group_size; /* CL_KERNEL_WORK_GROUP_SIZE: the most this kernel can launch with */
 } gc_kernel;
+
+/* Scratch tensors that every op of one kind shares on a runtime (see gc_shared_scratch). */
+typedef enum gc_scratch_slot {
+    GC_SCRATCH_COUPLING_XA, GC_SCRATCH_COUPLING_DXA, GC_SCRATCH_COUPLING_H1,
+    GC_SCRATCH_COUPLING_H2, GC_SCRATCH_COUPLING_DH1, GC_SCRATCH_COUPLING_DH2,
+    GC_SCRATCH_COUPLING_H, GC_SCRATCH_COUPLING_DH, GC_SCRATCH_COUPLING_ROWS,
+    GC_SCRATCH_COUPLING_GAIN_SUM,
+    GC_SCRATCH_SPLIT_H, GC_SCRATCH_SPLIT_DH, GC_SCRATCH_SPLIT_ROWS, GC_SCRATCH_SPLIT_KEPT,
+    GC_SCRATCH_SPLIT_DKEPT, GC_SCRATCH_SPLIT_SUMS,
+    GC_SCRATCH_SLOTS
+} gc_scratch_slot;
 
 struct gc_runtime {
     gc_backend backend;
@@ -23,6 +35,7 @@ struct gc_runtime {
     size_t kernel_count;
     void *gemm_state; /* per-runtime state of the GEMM implementation */
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
+    gc_tensor scratch[GC_SCRATCH_SLOTS];
 };
 
 /* Turns an OpenCL return code into a status with the call's name and error symbol. */

@@ -564,6 +564,7 @@ void gc_runtime_close(gc_runtime *rt)
 {
     if (!rt) return;
     if (rt->queue) clFinish(rt->queue);
+    for (int i = 0; i < GC_SCRATCH_SLOTS; i++) gc_tensor_release(&rt->scratch[i]);
     gc_gemm_release(rt);
     for (size_t i = 0; i < rt->kernel_count; i++) clReleaseKernel(rt->kernels[i].kernel);
     for (int i = 0; i < rt->program_count; i++) clReleaseProgram(rt->programs[i]);

@@ -17,33 +17,31 @@ typedef struct conv_coupling_op {
     int additive;
     gc_conv layers[3];
     size_t gain_offset;
-    size_t capacity;
-    /* (capacity, ·, pixels) scratch: the conditioning channels and their gradient, the hidden
-     * activations and theirs, the network output h and its gradient, the gain's rows. */
-    gc_tensor xa, dxa, h1, h2, h, dh1, dh2, dh, rows, gain_sum;
+    /* Scratch shared with every coupling on the runtime (valid during one call): the
+     * conditioning channels and their gradient, the hidden activations and theirs, the
+     * network output h and its gradient, the gain's rows and sums. */
+    gc_tensor *xa, *dxa, *h1, *h2, *h, *dh1, *dh2, *dh, *rows, *gain_sum;
 } conv_coupling_op;
 
 static unsigned u(size_t v) { return (unsigned)v; }
 
 static int on_device(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_OPENCL; }
 
+/* Points the op's scratch at the runtime's shared tensors, grown for n images. */
 static gc_status reserve(conv_coupling_op *op, size_t n)
 {
-    if (n <= op->capacity) return GC_OK;
     gc_runtime *rt = op->base.rt;
-    size_t p = op->pixels;
-    GC_TRY(gc_scratch_reserve(&op->xa, rt, n, op->a * p));
-    GC_TRY(gc_scratch_reserve(&op->dxa, rt, n, op->a * p));
-    GC_TRY(gc_scratch_reserve(&op->h1, rt, n, op->hidden * p));
-    GC_TRY(gc_scratch_reserve(&op->h2, rt, n, op->hidden * p));
-    GC_TRY(gc_scratch_reserve(&op->dh1, rt, n, op->hidden * p));
-    GC_TRY(gc_scratch_reserve(&op->dh2, rt, n, op->hidden * p));
-    GC_TRY(gc_scratch_reserve(&op->h, rt, n, 2 * op->b * p));
-    GC_TRY(gc_scratch_reserve(&op->dh, rt, n, 2 * op->b * p));
-    GC_TRY(gc_scratch_reserve(&op->rows, rt, n, 2 * op->b * p));
-    GC_TRY(gc_scratch_reserve(&op->gain_sum, rt, 1, 2 * op->b));
-    op->capacity = n;
-    return GC_OK;
+    size_t p = op->pixels, hidden = op->hidden * p, net = 2 * op->b * p;
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_XA, n, op->a * p, &op->xa));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DXA, n, op->a * p, &op->dxa));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H1, n, hidden, &op->h1));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H2, n, hidden, &op->h2));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH1, n, hidden, &op->dh1));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH2, n, hidden, &op->dh2));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H, n, net, &op->h));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH, n, net, &op->dh));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_ROWS, n, net, &op->rows));
+    return gc_shared_scratch(rt, GC_SCRATCH_COUPLING_GAIN_SUM, 1, 2 * op->b, &op->gain_sum);
 }
 
 gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
@@ -101,11 +99,11 @@ static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc
                          size_t n)
 {
     size_t hh = op->height, w = op->width;
-    GC_TRY(gc_first_channels((gc_tensor *)x, &op->xa, n, op->channels, op->a, op->pixels, 0));
-    GC_TRY(gc_conv_forward(&op->layers[0], params, &op->xa, 0, &op->h1, 0, n, hh, w));
-    GC_TRY(gc_conv_forward(&op->layers[1], params, &op->h1, 0, &op->h2, 0, n, hh, w));
-    GC_TRY(gc_conv_forward(&op->layers[2], params, &op->h2, 0, &op->h, 0, n, hh, w));
-    return gc_gain_forward(params, op->gain_offset, &op->h, n, 2 * op->b, op->pixels);
+    GC_TRY(gc_first_channels((gc_tensor *)x, op->xa, n, op->channels, op->a, op->pixels, 0));
+    GC_TRY(gc_conv_forward(&op->layers[0], params, op->xa, 0, op->h1, 0, n, hh, w));
+    GC_TRY(gc_conv_forward(&op->layers[1], params, op->h1, 0, op->h2, 0, n, hh, w));
+    GC_TRY(gc_conv_forward(&op->layers[2], params, op->h2, 0, op->h, 0, n, hh, w));
+    return gc_gain_forward(params, op->gain_offset, op->h, n, 2 * op->b, op->pixels);
 }
 
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
@@ -117,10 +115,10 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
     if (on_device(params))
         return gc_run1d(params->rt, "cc_apply", n, 64, "mmmmuuuuui", out->buffer, in->buffer,
-                        op->h.buffer, logdet->buffer, u(n), u(c), u(a), u(p),
+                        op->h->buffer, logdet->buffer, u(n), u(c), u(a), u(p),
                         u(op->additive != 0), direction);
     for (size_t i = 0; i < n; i++) {
-        const double *x = in->host + i * c * p, *hi = op->h.host + i * 2 * b * p;
+        const double *x = in->host + i * c * p, *hi = op->h->host + i * 2 * b * p;
         double *y = out->host + i * c * p, sum = 0.0;
         for (size_t j = 0; j < a * p; j++) y[j] = x[j];
         for (size_t j = 0; j < b * p; j++) {
@@ -146,21 +144,22 @@ static gc_status backward_elementwise(conv_coupling_op *op, const gc_tensor *par
     size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
     if (on_device(params))
         return gc_run1d(params->rt, "cc_backward", n, 64, "mmmmmfuuuuu", dx->buffer,
-                        op->dh.buffer, dz->buffer, x->buffer, op->h.buffer, dlogdet, u(n), u(c),
+                        op->dh->buffer, dz->buffer, x->buffer, op->h->buffer, dlogdet, u(n), u(c),
                         u(a), u(p), u(op->additive != 0));
     for (size_t i = 0; i < n; i++) {
         size_t base = i * c * p, hb = i * 2 * b * p;
         for (size_t j = 0; j < a * p; j++) dx->host[base + j] = dz->host[base + j];
         for (size_t j = 0; j < b * p; j++) {
             double g = dz->host[base + a * p + j];
-            if (op->additive) {
-                dx->host[base + a * p + j] = op->dh.host[hb + j] = g;
+            if (op->additive) { /* the network's scale outputs are unused: no gradient */
+                dx->host[base + a * p + j] = op->dh->host[hb + j] = g;
+                op->dh->host[hb + b * p + j] = 0.0;
                 continue;
             }
-            double s = coupling_scale(op->h.host[hb + b * p + j]);
-            double shifted = x->host[base + a * p + j] + op->h.host[hb + j];
-            dx->host[base + a * p + j] = op->dh.host[hb + j] = g * s;
-            op->dh.host[hb + b * p + j] = (g * shifted * s + dlogdet) * (1.0 - s);
+            double s = coupling_scale(op->h->host[hb + b * p + j]);
+            double shifted = x->host[base + a * p + j] + op->h->host[hb + j];
+            dx->host[base + a * p + j] = op->dh->host[hb + j] = g * s;
+            op->dh->host[hb + b * p + j] = (g * shifted * s + dlogdet) * (1.0 - s);
         }
     }
     return GC_OK;
@@ -177,18 +176,18 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
     /* The network's activations are recomputed from x: the op keeps no state between passes. */
     GC_TRY(run_net(op, params, x, n));
     GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
-    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, &op->dh, &op->h, &op->rows,
-                            &op->gain_sum, n, c2, p));
-    GC_TRY(gc_conv_backward_params(&op->layers[2], grads, &op->dh, 0, &op->h2, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[2], params, &op->dh, 0, &op->dh2, 0, &op->h2, 0,
+    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, op->dh, op->h, op->rows,
+                            op->gain_sum, n, c2, p));
+    GC_TRY(gc_conv_backward_params(&op->layers[2], grads, op->dh, 0, op->h2, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[2], params, op->dh, 0, op->dh2, 0, op->h2, 0,
                                   0, n, hh, w));
-    GC_TRY(gc_conv_backward_params(&op->layers[1], grads, &op->dh2, 0, &op->h1, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[1], params, &op->dh2, 0, &op->dh1, 0, &op->h1, 0,
+    GC_TRY(gc_conv_backward_params(&op->layers[1], grads, op->dh2, 0, op->h1, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[1], params, op->dh2, 0, op->dh1, 0, op->h1, 0,
                                   0, n, hh, w));
-    GC_TRY(gc_conv_backward_params(&op->layers[0], grads, &op->dh1, 0, &op->xa, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[0], params, &op->dh1, 0, &op->dxa, 0, NULL, 0, 0,
+    GC_TRY(gc_conv_backward_params(&op->layers[0], grads, op->dh1, 0, op->xa, 0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[0], params, op->dh1, 0, op->dxa, 0, NULL, 0, 0,
                                   n, hh, w));
-    return gc_first_channels(dx, &op->dxa, n, op->channels, op->a, op->pixels, 1);
+    return gc_first_channels(dx, op->dxa, n, op->channels, op->a, op->pixels, 1);
 }
 
 /* openai/glow's initialisation: N(0, 0.05²) weights, zero biases; the last layer and its gain
@@ -208,11 +207,7 @@ static void conv_coupling_init_params(gc_op *op_base, double *params, gc_rng *rn
 
 static void conv_coupling_destroy(gc_op *op_base)
 {
-    conv_coupling_op *op = (conv_coupling_op *)op_base;
-    gc_tensor *t[] = {&op->xa, &op->dxa, &op->h1, &op->h2, &op->h, &op->dh1,
-                      &op->dh2, &op->dh, &op->rows, &op->gain_sum};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) gc_tensor_release(t[i]);
-    free(op);
+    free(op_base); /* its scratch belongs to the runtime */
 }
 
 static const gc_op_vtable conv_coupling_vtable = {"conv_coupling", apply,

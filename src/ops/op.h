@@ -123,4 +123,12 @@ gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
 /* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
 gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
 
+/* The runtime's tensor for `slot`, grown to at least rows × cols elements. Ops that hold
+ * nothing in a scratch tensor from one call to the next (each call recomputes what it needs)
+ * share it, so a model needs one op's scratch instead of one per op: for the default image
+ * Glow at batch 16 that is ~34 MB instead of ~0.7 GB. Fetch the pointer on every call: the
+ * tensor's buffer changes when another op grows it. */
+gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, size_t cols,
+                            gc_tensor **out);
+
 #endif

@@ -51,3 +51,11 @@ gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t c
     gc_tensor_release(t);
     return gc_tensor_init2(t, rt, rows, cols);
 }
+
+gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, size_t cols,
+                            gc_tensor **out)
+{
+    GC_TRY(gc_scratch_reserve(&rt->scratch[slot], rt, rows, cols));
+    *out = &rt->scratch[slot];
+    return GC_OK;
+}

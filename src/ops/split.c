@@ -22,9 +22,11 @@ typedef struct split_op {
     gc_conv prior;      /* kept half → (μ, log σ) */
     size_t gain_offset;
     size_t capacity;
-    /* (capacity, ·) scratch: the factored half, the prior's h and its gradient, the kept half
-     * gathered from an input and its gradient, and the gain's rows and sums. */
-    gc_tensor side, h, dh, kept, dkept, rows, sums;
+    gc_tensor side; /* (capacity, ·): the factored half, kept from one pass to the next */
+    /* Scratch shared with every split on the runtime (valid during one call): the prior's h
+     * and its gradient, the kept half gathered from an input and its gradient, and the gain's
+     * rows and sums. */
+    gc_tensor *h, *dh, *kept, *dkept, *rows, *sums;
 } split_op;
 
 static unsigned u(size_t v) { return (unsigned)v; }
@@ -33,16 +35,16 @@ static size_t side_channels(const split_op *op) { return op->channels - op->keep
 
 static gc_status reserve(split_op *op, size_t n)
 {
-    if (n <= op->capacity) return GC_OK;
     gc_runtime *rt = op->base.rt;
     size_t sc = side_channels(op), p = op->pixels;
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_H, n, 2 * sc * p, &op->h));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DH, n, 2 * sc * p, &op->dh));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_ROWS, n, 2 * sc * p, &op->rows));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_KEPT, n, op->keep * p, &op->kept));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DKEPT, n, op->keep * p, &op->dkept));
+    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_SUMS, 1, 2 * sc, &op->sums));
+    if (n <= op->capacity) return GC_OK;
     GC_TRY(gc_scratch_reserve(&op->side, rt, n, sc * p));
-    GC_TRY(gc_scratch_reserve(&op->h, rt, n, 2 * sc * p));
-    GC_TRY(gc_scratch_reserve(&op->dh, rt, n, 2 * sc * p));
-    GC_TRY(gc_scratch_reserve(&op->rows, rt, n, 2 * sc * p));
-    GC_TRY(gc_scratch_reserve(&op->kept, rt, n, op->keep * p));
-    GC_TRY(gc_scratch_reserve(&op->dkept, rt, n, op->keep * p));
-    GC_TRY(gc_scratch_reserve(&op->sums, rt, 1, 2 * sc));
     op->capacity = n;
     return GC_OK;
 }
@@ -52,8 +54,8 @@ static gc_status prior_net(split_op *op, const gc_tensor *params, const gc_tenso
                            size_t n)
 {
     if (!op->conditional) return GC_OK;
-    GC_TRY(gc_conv_forward(&op->prior, params, kept, 0, &op->h, 0, n, op->height, op->width));
-    return gc_gain_forward(params, op->gain_offset, &op->h, n, 2 * side_channels(op),
+    GC_TRY(gc_conv_forward(&op->prior, params, kept, 0, op->h, 0, n, op->height, op->width));
+    return gc_gain_forward(params, op->gain_offset, op->h, n, 2 * side_channels(op),
                            op->pixels);
 }
 
@@ -73,12 +75,12 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     GC_TRY(prior_net(op, params, kept, n));
     if (params->rt->backend == GC_BACKEND_OPENCL)
         return gc_run1d(params->rt, "split_apply", n, 64, "mmmmmuuuuufi", full->buffer,
-                        kept->buffer, op->side.buffer, op->h.buffer, logdet->buffer, u(n),
+                        kept->buffer, op->side.buffer, op->h->buffer, logdet->buffer, u(n),
                         u(op->channels), u(op->keep), u(op->pixels), u(op->conditional),
                         temperature, direction);
     for (size_t i = 0; i < n; i++) {
         double *f = full->host + i * per, *k = kept->host + i * kept_size;
-        double *s = op->side.host + i * side_size, *hi = op->h.host + i * 2 * side_size;
+        double *s = op->side.host + i * side_size, *hi = op->h->host + i * 2 * side_size;
         double sum = 0.0;
         for (size_t j = 0; j < kept_size; j++) {
             if (direction > 0)
@@ -108,12 +110,12 @@ static gc_status split_backward(gc_op *op_base, const gc_tensor *params, gc_tens
     GC_TRY(reserve(op, n));
     size_t per = op->channels * op->pixels, kept_size = op->keep * op->pixels;
     size_t side_size = per - kept_size, sc = side_channels(op);
-    GC_TRY(gc_first_channels((gc_tensor *)x, &op->kept, n, op->channels, op->keep, op->pixels,
+    GC_TRY(gc_first_channels((gc_tensor *)x, op->kept, n, op->channels, op->keep, op->pixels,
                              0));
-    GC_TRY(prior_net(op, params, &op->kept, n));
+    GC_TRY(prior_net(op, params, op->kept, n));
     if (params->rt->backend == GC_BACKEND_OPENCL) {
         GC_TRY(gc_run1d(params->rt, "split_backward", n, 64, "mmmmmfuuuuu", dx->buffer,
-                        op->dh.buffer, dz->buffer, x->buffer, op->h.buffer, dlogdet, u(n),
+                        op->dh->buffer, dz->buffer, x->buffer, op->h->buffer, dlogdet, u(n),
                         u(op->channels), u(op->keep), u(op->pixels), u(op->conditional)));
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -121,26 +123,26 @@ static gc_status split_backward(gc_op *op_base, const gc_tensor *params, gc_tens
                 dx->host[i * per + j] = dz->host[i * kept_size + j];
             for (size_t j = 0; j < side_size; j++) {
                 size_t hm = i * 2 * side_size + j, hs = hm + side_size;
-                double mean = op->conditional ? op->h.host[hm] : 0.0;
-                double log_sd = op->conditional ? op->h.host[hs] : 0.0;
+                double mean = op->conditional ? op->h->host[hm] : 0.0;
+                double log_sd = op->conditional ? op->h->host[hs] : 0.0;
                 double inv = exp(-log_sd), v = (x->host[i * per + kept_size + j] - mean) * inv;
                 dx->host[i * per + kept_size + j] = -dlogdet * v * inv;
                 if (op->conditional) {
-                    op->dh.host[hm] = dlogdet * v * inv;
-                    op->dh.host[hs] = dlogdet * (v * v - 1.0);
+                    op->dh->host[hm] = dlogdet * v * inv;
+                    op->dh->host[hs] = dlogdet * (v * v - 1.0);
                 }
             }
         }
     }
     if (!op->conditional) return GC_OK;
     /* Through the gain and the convolution back into the kept half. */
-    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, &op->dh, &op->h, &op->rows,
-                            &op->sums, n, 2 * sc, op->pixels));
-    GC_TRY(gc_conv_backward_params(&op->prior, grads, &op->dh, 0, &op->kept, 0, n, op->height,
+    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, op->dh, op->h, op->rows,
+                            op->sums, n, 2 * sc, op->pixels));
+    GC_TRY(gc_conv_backward_params(&op->prior, grads, op->dh, 0, op->kept, 0, n, op->height,
                                    op->width));
-    GC_TRY(gc_conv_backward_input(&op->prior, params, &op->dh, 0, &op->dkept, 0, NULL, 0, 0, n,
+    GC_TRY(gc_conv_backward_input(&op->prior, params, op->dh, 0, op->dkept, 0, NULL, 0, 0, n,
                                   op->height, op->width));
-    return gc_first_channels(dx, &op->dkept, n, op->channels, op->keep, op->pixels, 1);
+    return gc_first_channels(dx, op->dkept, n, op->channels, op->keep, op->pixels, 1);
 }
 
 /* Zero-started (as Glow): the conditional prior begins as N(0, I). */
@@ -160,8 +162,7 @@ static void split_init_params(gc_op *op_base, double *params, gc_rng *rng)
 static void split_destroy(gc_op *op_base)
 {
     split_op *op = (split_op *)op_base;
-    gc_tensor *t[] = {&op->side, &op->h, &op->dh, &op->kept, &op->dkept, &op->rows, &op->sums};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) gc_tensor_release(t[i]);
+    gc_tensor_release(&op->side); /* the rest of its scratch belongs to the runtime */
     free(op);
 }
 
