@@ -241,13 +241,35 @@ gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_c
     return GC_OK;
 }
 
+/* The input of op i (i = op_count: the latent). Storing every op's input costs
+ * Σ_i dim_i floats per sample; the low-memory mode keeps two buffers and alternates. */
+static gc_tensor *act(gc_model *m, size_t i)
+{
+    return &m->acts[m->memory == GC_MEMORY_LOW ? i % 2 : i];
+}
+
+static void release_acts(gc_model *m)
+{
+    if (m->acts)
+        for (size_t i = 0; i <= m->op_count; i++) gc_tensor_release(&m->acts[i]);
+    m->capacity = 0;
+}
+
+void gc_model_set_memory(gc_model *m, gc_memory_mode mode)
+{
+    if (mode == m->memory) return;
+    release_acts(m);
+    m->memory = mode;
+}
+
+gc_memory_mode gc_model_get_memory(const gc_model *m) { return m->memory; }
+
 void gc_model_free(gc_model *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->op_count; i++) m->ops[i]->vt->destroy(m->ops[i]);
     free(m->ops);
-    if (m->acts)
-        for (size_t i = 0; i <= m->op_count; i++) gc_tensor_release(&m->acts[i]);
+    release_acts(m);
     free(m->acts);
     gc_prior_release(&m->prior);
     gc_tensor *tensors[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->dz,
@@ -268,10 +290,14 @@ static gc_status reserve_batch(gc_model *m, size_t n)
         m->acts = calloc(m->op_count + 1, sizeof *m->acts);
         if (!m->acts) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     }
-    /* acts[i] holds op i's input; a split makes the later ones narrower. */
-    for (size_t i = 0; i < m->op_count; i++)
-        GC_TRY(gc_scratch_reserve(&m->acts[i], m->rt, n, m->ops[i]->dim));
-    GC_TRY(gc_scratch_reserve(&m->acts[m->op_count], m->rt, n, final_dim(m)));
+    if (m->memory == GC_MEMORY_LOW) { /* two buffers of the widest input, the data's */
+        GC_TRY(gc_scratch_reserve(&m->acts[0], m->rt, n, d));
+        GC_TRY(gc_scratch_reserve(&m->acts[1], m->rt, n, d));
+    } else { /* acts[i] holds op i's input; a split makes the later ones narrower */
+        for (size_t i = 0; i < m->op_count; i++)
+            GC_TRY(gc_scratch_reserve(&m->acts[i], m->rt, n, m->ops[i]->dim));
+        GC_TRY(gc_scratch_reserve(&m->acts[m->op_count], m->rt, n, final_dim(m)));
+    }
     GC_TRY(gc_scratch_reserve(&m->dz, m->rt, n, d));
     GC_TRY(gc_scratch_reserve(&m->dx, m->rt, n, d));
     GC_TRY(gc_scratch_reserve(&m->logdet, m->rt, n, 1));
@@ -287,8 +313,8 @@ static gc_status encoder_pass(gc_model *m, size_t n, int init)
     GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
     for (size_t i = 0; i < m->op_count; i++) {
         gc_op *op = m->ops[i];
-        if (init && op->vt->data_init) GC_TRY(op->vt->data_init(op, &m->params, &m->acts[i], n));
-        GC_TRY(op->vt->transform(op, &m->params, &m->acts[i], &m->acts[i + 1], &m->logdet, n,
+        if (init && op->vt->data_init) GC_TRY(op->vt->data_init(op, &m->params, act(m, i), n));
+        GC_TRY(op->vt->transform(op, &m->params, act(m, i), act(m, i + 1), &m->logdet, n,
                                  +1));
     }
     return GC_OK;
@@ -300,7 +326,7 @@ static gc_status decoder_pass(gc_model *m, size_t n)
     GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
     for (size_t i = m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
-        GC_TRY(op->vt->transform(op, &m->params, &m->acts[i + 1], &m->acts[i], &m->logdet, n,
+        GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n,
                                  -1));
     }
     return GC_OK;
@@ -314,7 +340,7 @@ static gc_status upload_rows(gc_tensor *t, const double *values, size_t n, size_
 gc_status gc_model_data_init(gc_model *m, const double *x, size_t n)
 {
     GC_TRY(reserve_batch(m, n));
-    GC_TRY(upload_rows(&m->acts[0], x, n, m->config.dim));
+    GC_TRY(upload_rows(act(m, 0), x, n, m->config.dim));
     GC_TRY(encoder_pass(m, n, 1));
     m->initialized = 1;
     return GC_OK;
@@ -330,7 +356,7 @@ static gc_status move_latents(gc_model *m, double *z, size_t rows, int to_host)
     gc_status status = GC_OK;
     for (size_t k = 0; status == GC_OK && k <= m->op_count; k++) {
         size_t width = fd;
-        gc_tensor *t = k == m->op_count ? &m->acts[m->op_count] : gc_split_side(m->ops[k], rows, &width);
+        gc_tensor *t = k == m->op_count ? act(m, m->op_count) : gc_split_side(m->ops[k], rows, &width);
         if (!t) continue; /* not a split */
         if (!to_host)
             for (size_t i = 0; i < rows; i++)
@@ -355,13 +381,13 @@ static gc_status transform_rows(gc_model *m, const double *in, size_t n, double 
         size_t rows = n - start < CHUNK ? n - start : CHUNK;
         GC_TRY(reserve_batch(m, rows));
         if (direction > 0) {
-            GC_TRY(upload_rows(&m->acts[0], in + start * d, rows, d));
+            GC_TRY(upload_rows(act(m, 0), in + start * d, rows, d));
             GC_TRY(encoder_pass(m, rows, 0));
             if (out) GC_TRY(move_latents(m, out + start * d, rows, 1));
         } else {
             GC_TRY(move_latents(m, (double *)in + start * d, rows, 0));
             GC_TRY(decoder_pass(m, rows));
-            if (out) GC_TRY(gc_tensor_read(&m->acts[0], 0, out + start * d, rows * d));
+            if (out) GC_TRY(gc_tensor_read(act(m, 0), 0, out + start * d, rows * d));
         }
         if (logdet) GC_TRY(gc_tensor_read(&m->logdet, 0, logdet + start, rows));
     }
@@ -387,10 +413,10 @@ gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_
     for (size_t start = 0; start < n && status == GC_OK; start += CHUNK) {
         size_t rows = n - start < CHUNK ? n - start : CHUNK;
         status = reserve_batch(m, rows);
-        if (status == GC_OK) status = upload_rows(&m->acts[0], x + start * d, rows, d);
+        if (status == GC_OK) status = upload_rows(act(m, 0), x + start * d, rows, d);
         if (status == GC_OK) status = encoder_pass(m, rows, 0);
         if (status == GC_OK)
-            status = gc_prior_log_prob(&m->prior, &m->params, &m->acts[m->op_count], &m->logp,
+            status = gc_prior_log_prob(&m->prior, &m->params, act(m, m->op_count), &m->logp,
                                        rows);
         if (status == GC_OK) status = gc_tensor_read(&m->logp, 0, log_prob + start, rows);
         if (status == GC_OK) status = gc_tensor_read(&m->logdet, 0, logdet, rows);
@@ -432,27 +458,33 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
                                   double *grad_norm_squared)
 {
     GC_TRY(reserve_batch(m, n));
-    GC_TRY(upload_rows(&m->acts[0], x, n, m->config.dim));
+    GC_TRY(upload_rows(act(m, 0), x, n, m->config.dim));
     int init = !m->initialized;
     GC_TRY(encoder_pass(m, n, init));
     m->initialized = 1;
-    gc_tensor *z = &m->acts[m->op_count];
+    gc_tensor *z = act(m, m->op_count);
     GC_TRY(gc_prior_log_prob(&m->prior, &m->params, z, &m->logp, n));
 
     /* L = −(1/n) Σ_i (log p_0(z_i) + logdet_i), so ∂L/∂logp_i = ∂L/∂logdet_i = −1/n. */
     double d_term = -1.0 / (double)n;
+    GC_TRY(gc_tensor_channel_sum(&m->sum_logp, &m->logp, n, 1, 1));
+    GC_TRY(gc_tensor_channel_sum(&m->sum_logdet, &m->logdet, n, 1, 1));
     GC_TRY(gc_tensor_fill(&m->grads, 0.0));
     GC_TRY(gc_prior_backward(&m->prior, &m->params, &m->grads, z, &m->dz, d_term, n));
     for (size_t i = m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
-        GC_TRY(op->vt->backward(op, &m->params, &m->grads, &m->acts[i], &m->dz, &m->dx, d_term,
+        /* Low memory: op i's input is rebuilt from its output by the op's own inverse (the
+         * splits decode from the halves they factored out); the log-det it adds is not used
+         * any more. */
+        if (m->memory == GC_MEMORY_LOW)
+            GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n,
+                                     -1));
+        GC_TRY(op->vt->backward(op, &m->params, &m->grads, act(m, i), &m->dz, &m->dx, d_term,
                                 n));
         gc_tensor swap = m->dz;
         m->dz = m->dx;
         m->dx = swap;
     }
-    GC_TRY(gc_tensor_channel_sum(&m->sum_logp, &m->logp, n, 1, 1));
-    GC_TRY(gc_tensor_channel_sum(&m->sum_logdet, &m->logdet, n, 1, 1));
     GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, m->reg.total));
     double sums[3];
     GC_TRY(gc_tensor_read(&m->sum_logp, 0, &sums[0], 1));

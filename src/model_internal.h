@@ -18,7 +18,9 @@ struct gc_model {
     int initialized;
     double last_grad_norm;
     /* Batch buffers for `capacity` rows: acts[i] is the input of op i, acts[op_count] the
-     * latent; dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
+     * latent (in the low-memory mode only acts[0] and acts[1] exist, see act() in flow.c);
+     * dz and dx carry gradients back; logdet, logp per sample; sums for read-back. */
+    gc_memory_mode memory;
     size_t capacity;
     gc_tensor *acts;
     gc_tensor dz, dx, logdet, logp, sum_logp, sum_logdet, grad_norm;

@@ -351,6 +351,50 @@ START_TEST(adam_and_adamax_first_steps)
 }
 END_TEST
 
+/* Issue 5's acceptance: on the full default image model (3x32x32, L=3, K=16, hidden 512) at
+ * batch 2, just initialised from the batch, rebuilding every op's input by inversion gives the
+ * stored-input gradient within 1e-4 relative (measured ~2.3e-6 on PoCL). Further from the
+ * identity the comparison stops measuring the mode: the rebuilt inputs differ from the stored
+ * ones by float rounding (max ~2e-6), and the gradient of 48 couplings with 512-wide ReLU
+ * networks jumps where a unit flips. With N(0, σ²) added to every parameter, input noise of
+ * 1e-6 alone moves the stored-input gradient by 1-2e-4 (σ = 0.001) to ~7e-4 (σ = 0.01), and
+ * the low-memory mode differs by 1.5e-5-1.2e-4 (σ = 0.001) to ~1e-3 (σ = 0.01). The small
+ * models of gc_check_flows check the mode far from the identity. */
+START_TEST(full_model_low_memory_gradient)
+{
+    if (getenv("GLOWCL_TEST_UNDER_OCLGRIND")) return; /* hours in the simulator */
+    gc_runtime *rt = gc_test_open_device(_i);
+    gc_model_config config;
+    gc_model_config_image(&config, 3, 32, 32);
+    gc_model *model = NULL;
+    ck_assert_msg(gc_model_create(&model, rt, &config, 3) == GC_OK, "%s", gc_last_error());
+    enum { N = 2, D = 3 * 32 * 32 };
+    static double x[N * D];
+    gc_rng rng;
+    gc_rng_seed(&rng, gc_test_seed());
+    for (size_t i = 0; i < N * D; i++) x[i] = gc_rng_uniform(&rng);
+    size_t np = gc_model_param_count(model);
+    double *stored = malloc(np * sizeof *stored), *low = malloc(np * sizeof *low);
+    double loss_stored = 0.0, loss_low = 0.0;
+    ck_assert(stored && low);
+    ck_assert_int_eq(gc_model_data_init(model, x, N), GC_OK);
+    ck_assert_msg(gc_model_gradient(model, x, N, &loss_stored, stored) == GC_OK, "%s",
+                  gc_last_error());
+    gc_model_set_memory(model, GC_MEMORY_LOW);
+    ck_assert_msg(gc_model_gradient(model, x, N, &loss_low, low) == GC_OK, "%s",
+                  gc_last_error());
+    double error = gc_relative_error(low, stored, np);
+    printf("full image model, batch 2: low-memory gradient rel err %.3g, loss %.6f vs %.6f\n",
+           error, loss_low, loss_stored);
+    ck_assert_msg(error <= 1e-4, "low-memory gradient off by %g relative", error);
+    ck_assert_double_eq(loss_low, loss_stored); /* the encoder pass is the same */
+    free(stored);
+    free(low);
+    gc_model_free(model);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("flow");
@@ -368,6 +412,7 @@ int main(void)
     GC_TEST_DEVICE_LOOP(device, device_training_is_deterministic);
     GC_TEST_DEVICE_LOOP(device, model_file_round_trip_and_resume);
     GC_TEST_DEVICE_LOOP(device, adam_and_adamax_first_steps);
+    GC_TEST_DEVICE_LOOP(device, full_model_low_memory_gradient);
     suite_add_tcase(s, device);
     return gc_test_run(s, 1);
 }

@@ -91,6 +91,14 @@ typedef struct gc_adam_config {
 gc_status gc_model_train_step(gc_model *model, const double *x, size_t n,
                               const gc_adam_config *adam, double *loss);
 
+/* How the backward pass gets each op's input. GC_MEMORY_STORE keeps every op's input from the
+ * encoder pass (one batch-sized tensor per op); GC_MEMORY_LOW keeps two and rebuilds each
+ * input from the op's output with the op's inverse, as the backward pass walks back (about
+ * one more decoder pass of work). The gradients agree to float rounding. */
+typedef enum gc_memory_mode { GC_MEMORY_STORE, GC_MEMORY_LOW } gc_memory_mode;
+void gc_model_set_memory(gc_model *model, gc_memory_mode mode);
+gc_memory_mode gc_model_get_memory(const gc_model *model);
+
 /* The L2 norm of the gradient of the last training step (before clipping). */
 double gc_model_last_grad_norm(const gc_model *model);
 
