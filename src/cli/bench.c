@@ -81,8 +81,8 @@ static gc_status bench_moons(gc_runtime *rt, int warmup, int steps, step_timing 
     return status;
 }
 
-static gc_status bench_image(gc_runtime *rt, size_t batch, int warmup, int steps,
-                             step_timing *timing, size_t *params, double *rss_mib,
+static gc_status bench_image(gc_runtime *rt, size_t batch, int low_memory, int warmup,
+                             int steps, step_timing *timing, size_t *params, double *rss_mib,
                              double *tensor_mib)
 {
     gc_model_config config;
@@ -102,6 +102,7 @@ static gc_status bench_image(gc_runtime *rt, size_t batch, int warmup, int steps
     gc_status status = gc_model_create(&model, rt, &config, 1);
     if (status == GC_OK) {
         *params = gc_model_param_count(model);
+        gc_model_set_memory(model, low_memory ? GC_MEMORY_LOW : GC_MEMORY_STORE);
         status = time_steps(model, x, batch, warmup, steps, timing);
     }
     gc_runtime_tensor_memory(rt, NULL, &peak);
@@ -133,15 +134,17 @@ static size_t image_conv_shapes(size_t batch, gc_conv_shape shapes[9])
 int cmd_bench(int argc, char **argv)
 {
     cli_device_flags device = CLI_DEVICE_FLAGS_DEFAULT;
-    const char *only = "all";
+    const char *only = "all", *memory = "store";
     long moons_steps = 50, image_steps = 3, repeats = 5, batch = 16;
-    int json_only = 0;
+    int json_only = 0, low_memory = 0;
     cli_option options[] = {
         {"only", 0, OPT_STRING, &only, "moons|image|gemm|all", "run one part (all)"},
         {"moons-steps", 0, OPT_INT, &moons_steps, "N", "timed 2-D Glow steps (50, after 5)"},
         {"image-steps", 0, OPT_INT, &image_steps, "N", "timed image Glow steps (3, after 1)"},
         {"batch", 0, OPT_INT, &batch, "N", "images per image Glow step (16)"},
         {"repeats", 0, OPT_INT, &repeats, "N", "timed runs of each convolution pass (5)"},
+        {"memory", 0, OPT_STRING, &memory, "store|low",
+         "image step with stored op inputs or rebuilt by inversion (store)"},
         {"json", 0, OPT_FLAG, &json_only, NULL, "print only the JSON line"},
         CLI_DEVICE_OPTIONS(device),
     };
@@ -153,6 +156,7 @@ int cmd_bench(int argc, char **argv)
                        "compare with PyTorch by tools/bench/compare.py.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_memory_mode(memory, &low_memory))) return rc;
     int run_moons = strcmp(only, "all") == 0 || strcmp(only, "moons") == 0;
     int run_image = strcmp(only, "all") == 0 || strcmp(only, "image") == 0;
     int run_gemm = strcmp(only, "all") == 0 || strcmp(only, "gemm") == 0;
@@ -194,19 +198,19 @@ int cmd_bench(int argc, char **argv)
         step_timing t = {0};
         size_t params = 0;
         double rss = 0.0, tensors = 0.0;
-        status = bench_image(rt, (size_t)batch, 1, (int)image_steps, &t, &params, &rss,
-                             &tensors);
+        status = bench_image(rt, (size_t)batch, low_memory, 1, (int)image_steps, &t, &params,
+                             &rss, &tensors);
         if (status == GC_OK && table)
-            printf("(b) image Glow step, L=3 K=16 hidden 512, 3x32x32, batch %ld, %zu params: "
-                   "%.3f s median of %ld, %.1f images/s (first step %.2f s)\n"
+            printf("(b) image Glow step, L=3 K=16 hidden 512, 3x32x32, batch %ld, %zu params, "
+                   "memory %s: %.3f s median of %ld, %.1f images/s (first step %.2f s)\n"
                    "(d) memory of (b): peak RSS %.0f MiB, glowcl tensors %.0f MiB\n",
-                   batch, params, t.median_s, image_steps, (double)batch / t.median_s,
+                   batch, params, memory, t.median_s, image_steps, (double)batch / t.median_s,
                    t.first_s, rss, tensors);
         if (status == GC_OK)
             JSON(", \"image_step_ms\": %.2f, \"image_params\": %zu, \"image_batch\": %ld, "
-                 "\"image_first_step_s\": %.3f, \"image_peak_rss_mib\": %.1f, "
-                 "\"image_device_mib\": %.1f",
-                 1e3 * t.median_s, params, batch, t.first_s, rss, tensors);
+                 "\"image_memory\": \"%s\", \"image_first_step_s\": %.3f, "
+                 "\"image_peak_rss_mib\": %.1f, \"image_device_mib\": %.1f",
+                 1e3 * t.median_s, params, batch, memory, t.first_s, rss, tensors);
     }
     if (status == GC_OK && run_gemm) {
         gc_conv_shape shapes[9];

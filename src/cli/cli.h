@@ -80,6 +80,9 @@ struct gc_model;
 /* images.c: "cifar10:DIR" or "png:DIR" → a split; bits/dim of a model; a sample grid PNG. */
 int cli_load_images(const char *spec, const char *split, size_t max_images,
                     struct gc_image_set *set);
+/* "store" or "low" (--memory) → the model's memory mode; EXIT_USAGE with a message if neither. */
+int cli_memory_mode(const char *name, int *low);
+
 /* max |decode(encode(x)) − x| over n points of dimension dim. */
 gc_status cli_reconstruction_error(struct gc_model *model, const double *x, size_t n, size_t dim,
                                    double *worst);

@@ -104,7 +104,8 @@ int cmd_train_images(int argc, char **argv)
     long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0, epochs = 0;
     double lr = 1e-3, clip = 0.0, minutes = 0.0;
     int additive = 0, resume = 0, learn_top = 0;
-    const char *coupling = NULL, *split_prior = "learned";
+    const char *coupling = NULL, *split_prior = "learned", *memory = "store";
+    int low_memory = 0;
     cli_option options[] = {
         {"data", 0, OPT_STRING, &data, "cifar10:DIR|png:DIR", "training images (required)"},
         {"levels", 0, OPT_INT, &levels, "L", "levels of the multi-scale model (3)"},
@@ -126,6 +127,8 @@ int cmd_train_images(int argc, char **argv)
         {"minutes", 0, OPT_DOUBLE, &minutes, "X",
          "stop after X minutes of training, with a last test, checkpoint and grid (0: no limit)"},
         {"clip-grad", 0, OPT_DOUBLE, &clip, "X", "clip the gradient's L2 norm (0: off)"},
+        {"memory", 0, OPT_STRING, &memory, "store|low",
+         "keep every op's input for the backward pass, or rebuild it by inversion (low)"},
         {"n-bits", 0, OPT_INT, &n_bits, "N", "bits per colour channel (8)"},
         {"every", 0, OPT_INT, &every, "N", "test bits/dim, checkpoint and samples every N (500)"},
         {"test-n", 0, OPT_INT, &test_n, "N", "test images for bits/dim (1000)"},
@@ -149,6 +152,7 @@ int cmd_train_images(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if ((rc = cli_memory_mode(memory, &low_memory))) return rc;
     if (strcmp(split_prior, "learned") != 0 && strcmp(split_prior, "standard") != 0) {
         fprintf(stderr, "glowcl: --split-prior must be learned or standard\n");
         return EXIT_USAGE;
@@ -223,6 +227,7 @@ int cmd_train_images(int argc, char **argv)
         free(zeros);
         free(ones);
     }
+    if (status == GC_OK) gc_model_set_memory(model, low_memory ? GC_MEMORY_LOW : GC_MEMORY_STORE);
     size_t dims = train.channels * train.height * train.width;
     double *x = malloc((size_t)batch * dims * sizeof *x);
     size_t *indices = malloc((size_t)batch * sizeof *indices);

@@ -102,6 +102,16 @@ int cmd_sample(int argc, char **argv)
     return status == GC_OK ? EXIT_OK : cli_fail(status);
 }
 
+int cli_memory_mode(const char *name, int *low)
+{
+    if (strcmp(name, "store") == 0 || strcmp(name, "low") == 0) {
+        *low = strcmp(name, "low") == 0;
+        return EXIT_OK;
+    }
+    fprintf(stderr, "glowcl: --memory must be store or low, not '%s'\n", name);
+    return EXIT_USAGE;
+}
+
 /* max |decode(encode(x)) − x| over n points: how exactly the model inverts on this data. */
 gc_status cli_reconstruction_error(gc_model *model, const double *x, size_t n, size_t dim,
                                    double *worst)
