@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Runs `glowcl bench --json` and tools/bench/torch_glow.py one after the other and prints how
+glowcl compares with PyTorch against the project's targets.
+
+Options this script does not know (e.g. --only moons, --steps 10) go to both sides; use
+--glowcl-args / --torch-args for flags only one side understands. A side that fails or lacks a
+number gets "n/a" for every ratio that needs it, so a partial run still prints what it can.
+
+    /usr/bin/python3 tools/bench/compare.py [--glowcl build/glowcl] [--out both.json] [...]
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# (label, key, unit, how the ratio is formed, target test, target text). "time" ratios are
+# torch / glowcl (a speed-up), "rate" glowcl / torch, "memory" glowcl / torch (smaller is better).
+ROWS = [
+    ("moons train step", "moons_step_ms", "ms", "time", lambda r: r >= 10.0, ">= 10x"),
+    ("image train step", "image_step_ms", "ms", "time", lambda r: r >= 1.5, ">= 1.5x"),
+    ("image peak RSS", "image_peak_rss_mib", "MiB", "memory", lambda r: r <= 0.5, "<= 0.5"),
+]
+GEMM_TARGET = (lambda r: r >= 0.9, ">= 0.9")
+
+
+def run_side(name, cmd, quiet, timeout):
+    """Runs one side; returns its JSON dict ({} if it failed) after echoing its table."""
+    print("== %s: %s" % (name, " ".join(shlex.quote(c) for c in cmd)), flush=True)
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except FileNotFoundError:
+        print("   %s not found: its side is n/a\n" % cmd[0])
+        return {}
+    except subprocess.TimeoutExpired:
+        print("   timed out after %s s: its side is n/a\n" % timeout)
+        return {}
+    lines = proc.stdout.splitlines()
+    table = [line for line in lines if not line.startswith("JSON ")]
+    if not quiet and table:
+        print("\n".join(table))
+    found = [line for line in lines if line.startswith("JSON ")]
+    result = {}
+    if found:
+        try:
+            result = json.loads(found[-1][5:])
+        except json.JSONDecodeError as err:
+            print("   its JSON line does not parse (%s): its side is n/a" % err)
+    if proc.returncode != 0:
+        print("   exit status %d%s" % (proc.returncode, "" if result else ": its side is n/a"))
+    elif not found:
+        print("   no `JSON {...}` line: its side is n/a")
+    print(flush=True)
+    return result
+
+
+def number(side, key):
+    value = side.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def ratio(kind, glowcl, torch):
+    if glowcl is None or torch is None or glowcl <= 0 or torch <= 0:
+        return None
+    return torch / glowcl if kind == "time" else glowcl / torch
+
+
+def fmt(value, digits=2):
+    return "n/a" if value is None else "%.*f" % (digits, value)
+
+
+def verdict(r, test):
+    return "" if r is None else ("met" if test(r) else "MISSED")
+
+
+def by_shape(side, key):
+    """side[key] (a list of {"m", "n", "k", ...}) as {(m, n, k): entry}; malformed entries are
+    skipped."""
+    table = {}
+    for entry in side.get(key) or []:
+        try:
+            table[(int(entry["m"]), int(entry["n"]), int(entry["k"]))] = entry
+        except (KeyError, TypeError, ValueError):
+            continue
+    return table
+
+
+def matched(glowcl, glowcl_key, torch, torch_key, field):
+    """[(shape, glowcl value, torch value)] of `field`, shapes matched by (m, n, k), glowcl's
+    order first."""
+    g, t = by_shape(glowcl, glowcl_key), by_shape(torch, torch_key)
+    shapes = list(g) + [s for s in t if s not in g]
+    return [(s, g.get(s, {}).get(field), t.get(s, {}).get(field)) for s in shapes]
+
+
+def conv_table(glowcl, torch, out):
+    """glowcl's three convolution passes against F.conv2d's at the same shapes, for information
+    (the targets are against torch.mm above)."""
+    passes = [("gflops", "forward"), ("input_grad_gflops", "input grad"),
+              ("weight_grad_gflops", "weight grad")]
+    rows = []
+    for field, _ in passes:
+        for shape, g, t in matched(glowcl, "gemm", torch, "conv", field):
+            g, t = number({"v": g}, "v"), number({"v": t}, "v")
+            if g is not None and t is not None:
+                rows.append((shape, field, g, t))
+    if not rows:
+        return
+    print("\nconvolution passes, glowcl GFLOP/s / F.conv2d GFLOP/s (info):")
+    print("  %-18s %s" % ("M x N x K", "".join("%22s" % name for _, name in passes)))
+    for shape in dict.fromkeys(row[0] for row in rows):
+        cells = []
+        for field, _ in passes:
+            found = [row for row in rows if row[0] == shape and row[1] == field]
+            if found:
+                _, _, g, t = found[0]
+                out["conv %d,%d,%d %s" % (shape + (field,))] = g / t
+                cells.append("%7.1f /%6.1f = %4.2f" % (g, t, g / t))
+            else:
+                cells.append("n/a")
+        print("  %-18s %s" % ("%dx%dx%d" % shape, "".join("%22s" % c for c in cells)))
+
+
+def report(glowcl, torch):
+    """Prints the comparison table; returns the ratios as a dict for --out."""
+    out = {}
+    head = "%-28s %12s %12s %9s  %-8s %s" % ("", "glowcl", "PyTorch", "ratio", "target", "")
+    print(head)
+    print("-" * len(head))
+    for label, key, unit, kind, test, target in ROWS:
+        g, t = number(glowcl, key), number(torch, key)
+        if g is None and t is None:
+            continue  # a section neither side ran (e.g. --only gemm)
+        r = ratio(kind, g, t)
+        out[key] = r
+        print("%-28s %12s %12s %9s  %-8s %s" % ("%s (%s)" % (label, unit), fmt(g), fmt(t),
+                                               fmt(r), target, verdict(r, test)))
+    # glowcl's device buffers against PyTorch's whole process: shown, no target.
+    g, t = number(glowcl, "image_device_mib"), number(torch, "image_peak_rss_mib")
+    r = ratio("memory", g, t)
+    out["image_device_mib"] = r
+    if g is not None:
+        print("%-28s %12s %12s %9s  %-8s" % ("image device memory (MiB)", fmt(g), fmt(t), fmt(r),
+                                             "(info)"))
+    # glowcl's "gemm" numbers are its convolution forward passes at these GEMM shapes.
+    for (m, n, k), g, t in matched(glowcl, "gemm", torch, "gemm", "gflops"):
+        g, t = number({"v": g}, "v"), number({"v": t}, "v")
+        r = ratio("rate", g, t)
+        out["gemm %d,%d,%d" % (m, n, k)] = r
+        print("%-28s %12s %12s %9s  %-8s %s" % ("GEMM %dx%dx%d (GFLOP/s)" % (m, n, k), fmt(g, 1),
+                                               fmt(t, 1), fmt(r), GEMM_TARGET[1],
+                                               verdict(r, GEMM_TARGET[0])))
+    conv_table(glowcl, torch, out)
+    for key in ("moons_params", "image_params"):
+        g, t = glowcl.get(key), torch.get(key)
+        if g is not None or t is not None:
+            same = "" if g is None or t is None else ("same" if g == t else "DIFFER")
+            print("%-28s %12s %12s %9s" % (key.replace("_", " "), g if g is not None else "n/a",
+                                           t if t is not None else "n/a", same))
+    # Start-up costs glowcl reports apart from the medians (kernel compilation, first steps).
+    for key in ("compile_s", "moons_first_step_s", "image_first_step_s"):
+        if number(glowcl, key) is not None:
+            print("%-28s %12s" % ("glowcl " + key.replace("_", " "), fmt(number(glowcl, key))))
+    print("\nratios: step times torch/glowcl (speed-up), GEMM glowcl/torch GFLOP/s, memory "
+          "glowcl/torch peak.")
+    if "device" in glowcl:
+        print("glowcl on %s." % glowcl["device"])
+    if "threads" in torch:
+        print("PyTorch %s on the CPU, %s threads." % (torch.get("torch_version", "?"),
+                                                   torch["threads"]))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--glowcl", default=os.path.join(ROOT, "build", "glowcl"),
+                   help="the glowcl binary (default: build/glowcl of this checkout)")
+    p.add_argument("--python", default="/usr/bin/python3",
+                   help="the Python with torch for torch_glow.py (default: /usr/bin/python3)")
+    p.add_argument("--glowcl-args", default="", help="extra flags for glowcl bench only")
+    p.add_argument("--torch-args", default="", help="extra flags for torch_glow.py only")
+    p.add_argument("--skip-glowcl", action="store_true", help="run only the PyTorch side")
+    p.add_argument("--skip-torch", action="store_true", help="run only glowcl's side")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per side (default 1800)")
+    p.add_argument("--quiet", action="store_true", help="do not echo the two sides' tables")
+    p.add_argument("--out", help="write both sides' JSON and the ratios to this file")
+    args, passed = p.parse_known_args()
+
+    glowcl_cmd = [args.glowcl, "bench", "--json"] + passed + shlex.split(args.glowcl_args)
+    torch_cmd = ([args.python, os.path.join(HERE, "torch_glow.py")] + passed +
+                 shlex.split(args.torch_args))
+    # One after the other, never together: each side gets the whole machine.
+    glowcl = {} if args.skip_glowcl else run_side("glowcl", glowcl_cmd, args.quiet, args.timeout)
+    torch = {} if args.skip_torch else run_side("PyTorch", torch_cmd, args.quiet, args.timeout)
+    ratios = report(glowcl, torch)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"glowcl": glowcl, "torch": torch, "ratios": ratios,
+                       "glowcl_command": glowcl_cmd, "torch_command": torch_cmd}, f, indent=2)
+            f.write("\n")
+        print("wrote %s" % args.out)
+    return 0 if glowcl or torch else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

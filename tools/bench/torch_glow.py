@@ -1,0 +1,668 @@
+#!/usr/bin/python3
+"""PyTorch (CPU) versions of glowcl's two Glow models, timed the way `glowcl bench` times its own.
+
+  moons  the 2-D Glow of gc_model_config_default: 10 x (ActNorm, MLP affine coupling, LU 1x1
+         conv), Gaussian prior, batch 256 of two-moons data; one Adam step per timing.
+  image  the multi-scale Glow of gc_model_config_image: 3 levels x 16 x (ActNorm, LU 1x1 conv,
+         conv affine coupling, hidden 512) on 3x32x32, learned split priors, batch 16.
+  gemm   torch.mm GFLOP/s at the image model's convolutions written as GEMMs, and F.conv2d at
+         the convolutions themselves.
+
+Each section runs in a fresh child process so that its peak RSS (ru_maxrss) is its own. A table
+goes to stdout and the last line is `JSON {...}`, the format tools/bench/compare.py reads.
+
+Run it with Debian's PyTorch: /usr/bin/python3 tools/bench/torch_glow.py [--only image] ...
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+SECTIONS = ("moons", "image", "gemm")
+
+
+# ---------------------------------------------------------------- flow operations
+#
+# Every module maps x -> (z, logdet) in the encoder direction (data to latent), with logdet one
+# value per sample, as glowcl's ops do. Tensors are (N, D) for vectors and (N, C, H, W) for
+# images; the per-channel ops treat D as C with one "pixel".
+
+
+def channel_view(v, x):
+    """A per-channel vector shaped to broadcast over x, (N, C) or (N, C, H, W)."""
+    return v.view(1, -1, *([1] * (x.dim() - 2)))
+
+
+def pixels_of(x):
+    return x[0, 0].numel()  # H*W for images, 1 for vectors
+
+
+class ActNorm(nn.Module):
+    """z = x * exp(s) + t per channel; s, t set from the first batch it sees (src/ops/affine.c:
+    s = -log(sigma + 1e-6), t = -mean * exp(s), population statistics)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(channels))
+        self.shift = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("initialized", torch.tensor(False), persistent=False)
+
+    @torch.no_grad()
+    def data_init(self, x):
+        dims = [0] + list(range(2, x.dim()))
+        mean = x.mean(dim=dims)
+        std = x.var(dim=dims, unbiased=False).sqrt()
+        self.log_scale.copy_(-torch.log(std + 1e-6))
+        self.shift.copy_(-mean * torch.exp(self.log_scale))
+        self.initialized.fill_(True)
+
+    def forward(self, x):
+        if not self.initialized:
+            self.data_init(x)
+        z = x * channel_view(torch.exp(self.log_scale), x) + channel_view(self.shift, x)
+        logdet = pixels_of(x) * self.log_scale.sum()
+        return z, logdet.expand(x.shape[0])
+
+
+class InvConvLU(nn.Module):
+    """Invertible 1x1 convolution W = P (L' + I)(U' + diag(sign * exp(log_s))) (src/ops/invconv.c).
+
+    As in glowcl, `lower` and `upper` are full D x D parameters of which only the strict lower /
+    upper triangle is used (the rest gets zero gradient), and P and sign are fixed, from the LU
+    factors of a random rotation. glowcl keeps P and sign in its parameter tensor (marked fixed),
+    so param_counts() adds them to match its count.
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(channels, channels, dtype=torch.float64))
+        p, lower, upper = torch.linalg.lu(q)  # q = p @ lower @ upper, partial pivoting
+        diag = torch.diagonal(upper)
+        self.lower = nn.Parameter(torch.tril(lower, -1).float())
+        self.upper = nn.Parameter(torch.triu(upper, 1).float())
+        self.log_s = nn.Parameter(torch.log(diag.abs()).float())
+        self.register_buffer("perm", p.float())
+        self.register_buffer("sign", torch.sign(diag).float())
+        self.register_buffer("lower_mask", torch.tril(torch.ones(channels, channels), -1),
+                             persistent=False)
+        self.register_buffer("eye", torch.eye(channels), persistent=False)
+
+    def weight(self):
+        lower = self.lower * self.lower_mask + self.eye
+        upper = self.upper * self.lower_mask.T + torch.diag(self.sign * torch.exp(self.log_s))
+        return self.perm @ lower @ upper
+
+    def forward(self, x):
+        w = self.weight()
+        if x.dim() == 2:
+            z = x @ w.T
+        else:
+            z = F.conv2d(x, w.view(*w.shape, 1, 1))
+        logdet = pixels_of(x) * self.log_s.sum()
+        return z, logdet.expand(x.shape[0])
+
+
+def mlp(n_in, n_out, hidden, depth):
+    """depth hidden ReLU layers of `hidden`, then a zero-initialised output layer; the hidden
+    layers keep nn.Linear's default U(+-1/sqrt(fan_in)) init, which glowcl copies."""
+    layers, width = [], n_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    last = nn.Linear(width, n_out)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(*layers, last)
+
+
+class MLPCoupling(nn.Module):
+    """Vector affine coupling (src/ops/coupling.c): z_b = x_b * exp(s) + t, s = scale * tanh(raw),
+    raw = MLP_scale(x_a), t = MLP_shift(x_a), two separate networks; `scale` starts at 1.
+    Parity 0 conditions on the first half, parity 1 on the last."""
+
+    def __init__(self, dim, hidden, depth, parity):
+        super().__init__()
+        half = dim // 2
+        self.a_dim, self.b_dim = half, dim - half
+        self.parity = parity
+        self.scale_net = mlp(self.a_dim, self.b_dim, hidden, depth)
+        self.shift_net = mlp(self.a_dim, self.b_dim, hidden, depth)
+        self.scale = nn.Parameter(torch.ones(self.b_dim))
+
+    def forward(self, x):
+        if self.parity:  # a = the last `half` dims, b = the first dim - half
+            x_b, x_a = x[:, :self.b_dim], x[:, self.b_dim:]
+        else:
+            x_a, x_b = x[:, :self.a_dim], x[:, self.a_dim:]
+        s = self.scale * torch.tanh(self.scale_net(x_a))
+        z_b = x_b * torch.exp(s) + self.shift_net(x_a)
+        z = torch.cat([z_b, x_a] if self.parity else [x_a, z_b], dim=1)
+        return z, s.sum(dim=1)
+
+
+class ZeroConvGain(nn.Module):
+    """3x3 convolution started at zero with a learned per-channel gain: (conv(x) + b) * exp(3 g),
+    openai/glow's Conv2dZeros as glowcl has it (plain zero padding)."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.conv = nn.Conv2d(n_in, n_out, 3, padding=1)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+        self.log_gain = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return self.conv(x) * torch.exp(3.0 * self.log_gain).view(1, -1, 1, 1)
+
+
+class ConvCoupling(nn.Module):
+    """Image affine coupling (src/ops/conv_coupling.c): the first C//2 channels go through
+    conv3x3 -> ReLU -> conv1x1 -> ReLU -> ZeroConvGain to h = (t, raw) of 2*b channels; then
+    z_b = (x_b + t) * sigmoid(raw + 2), logdet = sum log sigmoid(raw + 2). Hidden weights start
+    N(0, 0.05^2), biases 0."""
+
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.a = channels // 2
+        self.b = channels - self.a
+        first = nn.Conv2d(self.a, hidden, 3, padding=1)
+        middle = nn.Conv2d(hidden, hidden, 1)
+        for conv in (first, middle):
+            nn.init.normal_(conv.weight, std=0.05)
+            nn.init.zeros_(conv.bias)
+        self.net = nn.Sequential(first, nn.ReLU(), middle, nn.ReLU(),
+                                 ZeroConvGain(hidden, 2 * self.b))
+
+    def forward(self, x):
+        x_a, x_b = x[:, :self.a], x[:, self.a:]
+        h = self.net(x_a)
+        t, raw = h[:, :self.b], h[:, self.b:]
+        log_s = F.logsigmoid(raw + 2.0)  # log of the scale, computed without underflow
+        z_b = (x_b + t) * torch.exp(log_s)
+        return torch.cat([x_a, z_b], dim=1), log_s.flatten(1).sum(dim=1)
+
+
+class Squeeze(nn.Module):
+    """C x H x W -> 4C x H/2 x W/2; channel c's pixel (y, x) goes to channel
+    4c + 2(y % 2) + (x % 2) (src/ops/squeeze.c). A permutation: logdet 0."""
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        x = x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
+        return x.reshape(n, 4 * c, h // 2, w // 2), x.new_zeros(n)
+
+
+class Split(nn.Module):
+    """Keeps the first C//2 channels; the rest is factored out and scored by N(mean, exp(log_sd)^2)
+    with (mean, log_sd) = ZeroConvGain(kept) (src/ops/split.c, conditional prior). Its log-density
+    is added to the per-sample "logdet", as glowcl does."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.keep = channels // 2
+        self.side = channels - self.keep
+        self.prior = ZeroConvGain(self.keep, 2 * self.side)
+
+    def forward(self, x):
+        kept, side = x[:, :self.keep], x[:, self.keep:]
+        h = self.prior(kept)
+        mean, log_sd = h[:, :self.side], h[:, self.side:]
+        v = (side - mean) * torch.exp(-log_sd)
+        logp = -0.5 * v * v - log_sd - 0.5 * LOG_2PI
+        return kept, logp.flatten(1).sum(dim=1)
+
+
+class Flow(nn.Module):
+    """A sequence of ops and a standard Gaussian prior on the last output; nll() is glowcl's
+    training loss, -(1/n) sum_i (log p0(z_i) + logdet_i), in nats per sample."""
+
+    def __init__(self, ops):
+        super().__init__()
+        self.ops = nn.ModuleList(ops)
+
+    def nll(self, x):
+        logdet = x.new_zeros(x.shape[0])
+        for op in self.ops:
+            x, ld = op(x)
+            logdet = logdet + ld
+        z = x.flatten(1)
+        logp = -0.5 * (z * z).sum(dim=1) - 0.5 * z.shape[1] * LOG_2PI
+        return -(logp + logdet).mean()
+
+    def param_counts(self):
+        """(glowcl's count, trainable count): glowcl also stores each 1x1 conv's P and sign."""
+        trainable = sum(p.numel() for p in self.parameters())
+        fixed = sum(m.perm.numel() + m.sign.numel() for m in self.modules()
+                    if isinstance(m, InvConvLU))
+        return trainable + fixed, trainable
+
+
+def moons_glow(dim=2, layers=10, hidden=64, depth=2):
+    """gc_model_config_default: layer k = ActNorm, coupling of parity k % 2, 1x1 conv."""
+    ops = []
+    for k in range(layers):
+        ops += [ActNorm(dim), MLPCoupling(dim, hidden, depth, k % 2), InvConvLU(dim)]
+    return Flow(ops)
+
+
+def image_glow(channels=3, levels=3, steps=16, hidden=512):
+    """gc_model_config_image: per level squeeze, `steps` x (ActNorm, 1x1 conv, coupling), and a
+    split after every level but the last."""
+    ops = []
+    for level in range(levels):
+        ops.append(Squeeze())
+        channels *= 4
+        for _ in range(steps):
+            ops += [ActNorm(channels), InvConvLU(channels), ConvCoupling(channels, hidden)]
+        if level + 1 < levels:
+            ops.append(Split(channels))
+            channels //= 2  # Split keeps the first C//2
+    return Flow(ops)
+
+
+# ---------------------------------------------------------------- timing
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def time_training(model, batches, warmup, steps):
+    """Median wall time of one Adam step (zero grads, NLL, backward, update, loss read back, as
+    glowcl reads its loss every step) after `warmup` untimed steps; the first warm-up step also
+    runs ActNorm's data-dependent init. Returns (median seconds, all times, first/last loss)."""
+    # lr 1e-4 as `glowcl bench` uses: small enough that no step diverges (a diverging model can
+    # reach inf/NaN or denormals, whose arithmetic costs differ).
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    times, losses = [], []
+    for i in range(warmup + steps):
+        x = batches[i % len(batches)]
+        start = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model.nll(x)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        elapsed = time.perf_counter() - start
+        if i >= warmup:
+            times.append(elapsed)
+    return statistics.median(times), times, losses
+
+
+def moons_batches(batch, count, seed):
+    """`count` batches of two-moons data as glowcl trains on (sklearn's make_moons, noise 0.05,
+    which gc_moons reproduces); random normal data if sklearn is missing - the timing is the
+    same."""
+    try:
+        from sklearn.datasets import make_moons
+        xy, _ = make_moons(n_samples=batch * count, shuffle=True, noise=0.05, random_state=seed)
+        data = torch.from_numpy(xy).float()
+    except ImportError:
+        data = torch.randn(batch * count, 2)
+    return list(data.split(batch))
+
+
+def run_moons(args):
+    torch.manual_seed(args.seed)
+    model = moons_glow()
+    batches = moons_batches(args.moons_batch, 16, args.seed)
+    median, times, losses = time_training(model, batches, args.moons_warmup, args.moons_steps)
+    params, trainable = model.param_counts()
+    result = {
+        "moons_step_ms": median * 1e3,
+        "moons_step_ms_min": min(times) * 1e3,
+        "moons_params": params,
+        "moons_trainable_params": trainable,
+        "moons_batch": args.moons_batch,
+        "moons_steps": args.moons_steps,
+        "moons_warmup": args.moons_warmup,
+        "moons_loss_first": losses[0],
+        "moons_loss_last": losses[-1],
+        "moons_peak_rss_mib": peak_rss_mib(),
+    }
+    table = [
+        "moons  2-D Glow, 10 x (ActNorm, MLP coupling 2x64, LU 1x1 conv), batch %d"
+        % args.moons_batch,
+        "  step (median of %d after %d warm-up)  %9.2f ms   (min %.2f ms)"
+        % (args.moons_steps, args.moons_warmup, median * 1e3, min(times) * 1e3),
+        "  parameters                          %9d   (%d trainable; + P, sign as glowcl counts)"
+        % (params, trainable),
+        "  loss first -> last step             %9.3f -> %.3f nats" % (losses[0], losses[-1]),
+        "  peak RSS of this process            %9.1f MiB" % result["moons_peak_rss_mib"],
+    ]
+    return result, table
+
+
+def run_image(args):
+    torch.manual_seed(args.seed)
+    base_rss = peak_rss_mib()  # torch itself, before the model exists
+    model = image_glow()
+    # Dequantised images lie in [0, 1); uniform noise has the same cost as CIFAR-10.
+    batches = [torch.rand(args.image_batch, 3, 32, 32) for _ in range(2)]
+    median, times, losses = time_training(model, batches, args.image_warmup, args.image_steps)
+    params, trainable = model.param_counts()
+    result = {
+        "image_step_ms": median * 1e3,
+        "image_step_ms_min": min(times) * 1e3,
+        "image_params": params,
+        "image_trainable_params": trainable,
+        "image_batch": args.image_batch,
+        "image_steps": args.image_steps,
+        "image_warmup": args.image_warmup,
+        "image_loss_first": losses[0],
+        "image_loss_last": losses[-1],
+        "image_peak_rss_mib": peak_rss_mib(),
+        "image_base_rss_mib": base_rss,
+    }
+    table = [
+        "image  Glow L=3 x K=16, hidden 512, 3x32x32, learned split priors, batch %d"
+        % args.image_batch,
+        "  step (median of %d after %d warm-up)  %9.3f s    (min %.3f s)"
+        % (args.image_steps, args.image_warmup, median, min(times)),
+        "  parameters                          %9d   (%d trainable; + P, sign as glowcl counts)"
+        % (params, trainable),
+        "  loss first -> last step             %9.1f -> %.1f nats" % (losses[0], losses[-1]),
+        "  peak RSS of this process            %9.1f MiB  (%.1f MiB after importing torch)"
+        % (result["image_peak_rss_mib"], base_rss),
+    ]
+    return result, table
+
+
+def median_time(fn, repeats, min_seconds=0.02):
+    """Median seconds per call of fn over `repeats` samples, each sample looping fn enough times
+    to last about min_seconds, so that tiny GEMMs are not timer noise."""
+    fn()  # warm-up: first-call allocation, thread pool start
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    loops = max(1, int(min_seconds / once))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - start) / loops)
+    return statistics.median(samples)
+
+
+def conv_shapes(batch, hidden=512):
+    """The image model's convolutions as (name, batch, in, out, side, kernel, coupling?): per
+    level (12 channels at 16x16, 24 at 8x8, 48 at 4x4 after the squeeze) the coupling's 3x3 in,
+    1x1 middle and 3x3 out, and the split prior's 3x3 (levels 0 and 1)."""
+    shapes = []
+    for level, (c, side) in enumerate([(12, 16), (24, 8), (48, 4)]):
+        a, b = c // 2, c - c // 2
+        shapes += [("L%d in 3x3" % level, batch, a, hidden, side, 3, True),
+                   ("L%d mid 1x1" % level, batch, hidden, hidden, side, 1, True),
+                   ("L%d out 3x3" % level, batch, hidden, 2 * b, side, 3, True)]
+        if level < 2:
+            keep = c // 2
+            shapes.append(("L%d split 3x3" % level, batch, keep, 2 * (c - keep), side, 3, False))
+    return shapes
+
+
+def as_gemm(n, c_in, c_out, side, k):
+    """A convolution as the GEMM glowcl reports it: M = output channels, N = batch x pixels,
+    K = input channels x taps."""
+    return c_out, n * side * side, c_in * k * k
+
+
+def default_gemm(batch):
+    """The coupling convolutions' GEMM shapes; at batch 16 (512,4096,54) (512,4096,512)
+    (12,4096,4608) (512,1024,108) (512,1024,512) (24,1024,4608) (512,256,216) (512,256,512)
+    (48,256,4608), the list `glowcl bench` times."""
+    return [as_gemm(*shape[1:6]) for shape in conv_shapes(batch) if shape[6]]
+
+
+def time_conv(n, c_in, c_out, side, k, repeats):
+    """Seconds of F.conv2d's forward pass and of its two backward passes (input gradient,
+    weight gradient), each alone, as glowcl's convolution benchmark times its three passes."""
+    x = torch.randn(n, c_in, side, side)
+    w, bias = torch.randn(c_out, c_in, k, k), torch.randn(c_out)
+    dy = torch.randn(n, c_out, side, side)
+    pad = [k // 2, k // 2]
+
+    def backward(mask):  # the aten op autograd calls for conv2d's backward
+        return lambda: torch.ops.aten.convolution_backward(
+            dy, x, w, [c_out], [1, 1], pad, [1, 1], False, [0, 0], 1, mask)
+    return (median_time(lambda: F.conv2d(x, w, bias, padding=k // 2), repeats),
+            median_time(backward([True, False, False]), repeats),
+            median_time(backward([False, True, False]), repeats))
+
+
+def run_gemm(args):
+    torch.manual_seed(args.seed)
+    table = ["gemm   torch.mm float32, C(MxN) = A(MxK) B(KxN); median of %d" % args.repeats,
+             "        M      N      K      ms     GFLOP/s"]
+    gemm = []
+    for m, n, k in args.gemm or default_gemm(args.image_batch):
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        c = torch.empty(m, n)
+        seconds = median_time(lambda: torch.mm(a, b, out=c), args.repeats)
+        gflops = 2.0 * m * n * k / seconds / 1e9
+        gemm.append({"m": m, "n": n, "k": k, "ms": seconds * 1e3, "gflops": gflops})
+        table.append("  %7d %6d %6d %7.3f %9.1f" % (m, n, k, seconds * 1e3, gflops))
+    result = {"gemm": gemm}
+    if not args.no_conv:
+        table += ["", "conv   F.conv2d float32 at the image model's convolutions, GFLOP/s "
+                  "(forward, input gradient, weight gradient)",
+                  "  layer           M x N x K           forward  input grad  weight grad"]
+        conv = []
+        for name, n, c_in, c_out, side, k, _ in conv_shapes(args.image_batch):
+            m, gn, gk = as_gemm(n, c_in, c_out, side, k)
+            flops = 2.0 * m * gn * gk
+            fwd, dx, dw = time_conv(n, c_in, c_out, side, k, args.repeats)
+            conv.append({"name": name, "m": m, "n": gn, "k": gk, "batch": n, "c_in": c_in,
+                         "c_out": c_out, "h": side, "w": side, "kernel": k,
+                         "gflops": flops / fwd / 1e9, "input_grad_gflops": flops / dx / 1e9,
+                         "weight_grad_gflops": flops / dw / 1e9})
+            table.append("  %-14s  %-18s %8.1f %11.1f %12.1f"
+                         % (name, "%dx%dx%d" % (m, gn, gk), flops / fwd / 1e9,
+                            flops / dx / 1e9, flops / dw / 1e9))
+        result["conv"] = conv
+    return result, table
+
+
+RUNNERS = {"moons": run_moons, "image": run_image, "gemm": run_gemm}
+
+
+def self_check(seed=0):
+    """Checks the log-determinants these modules return against log|det| of the Jacobian from
+    autograd, in double, for the 2-D model and a small image model without splits (a split adds
+    a log-density, not a log-det). Parameters are perturbed so that no op is the identity."""
+    torch.manual_seed(seed)
+    cases = [("moons", moons_glow(), torch.randn(4, 2)),
+             ("image L=1 K=2", image_glow(levels=1, steps=2, hidden=8), torch.rand(2, 3, 4, 4))]
+    worst = 0.0
+    for name, model, x in cases:
+        model = model.double()
+        x = x.double()
+        model.nll(x)  # ActNorm's data init
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        for row in x:
+            row = row.unsqueeze(0)
+
+            def encode(v):
+                for op in model.ops:
+                    v, _ = op(v)
+                return v.flatten()
+
+            jac = torch.autograd.functional.jacobian(encode, row).reshape(row.numel(), -1)
+            expected = torch.linalg.slogdet(jac)[1].item()
+            logdet, v = 0.0, row
+            for op in model.ops:
+                v, ld = op(v)
+                logdet += ld.item()
+            worst = max(worst, abs(logdet - expected))
+            print("  %-14s logdet %12.6f  autograd %12.6f" % (name, logdet, expected))
+    print("self-check %s: largest difference %.2e" % ("passed" if worst < 1e-8 else "FAILED",
+                                                      worst))
+    return worst < 1e-8
+
+
+# ---------------------------------------------------------------- command line
+
+
+def parse_gemm(text):
+    shapes = []
+    for item in text.replace(";", " ").split():
+        parts = [int(v) for v in item.split(",")]
+        if len(parts) != 3 or min(parts) < 1:
+            raise argparse.ArgumentTypeError("GEMM shapes are M,N,K triples, got %r" % item)
+        shapes.append(tuple(parts))
+    return shapes
+
+
+def default_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def make_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", choices=SECTIONS + ("all",), action="append",
+                   help="run only this section (repeatable; default: all three)")
+    p.add_argument("--threads", type=int, default=default_threads(),
+                   help="torch.set_num_threads (default: the cores this process may use)")
+    p.add_argument("--steps", type=int, help="timed steps for both models")
+    p.add_argument("--warmup", type=int, help="warm-up steps for both models")
+    p.add_argument("--moons-steps", type=int, default=50)
+    p.add_argument("--moons-warmup", type=int, default=5)
+    p.add_argument("--image-steps", type=int, default=5)
+    p.add_argument("--image-warmup", type=int, default=2)
+    p.add_argument("--moons-batch", type=int, default=256)
+    p.add_argument("--image-batch", "--batch", type=int, default=16,
+                   help="images per image Glow step, also the batch of the GEMM and conv "
+                        "shapes (16)")
+    p.add_argument("--gemm", type=parse_gemm,
+                   help="GEMM shapes as 'M,N,K M,N,K ...' (default: the image model's coupling "
+                        "convolutions at --batch)")
+    p.add_argument("--repeats", type=int, default=7,
+                   help="timings of each GEMM and convolution pass, median taken (7)")
+    p.add_argument("--no-conv", action="store_true", help="skip the F.conv2d table")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json-only", "--json", action="store_true",
+                   help="print only the JSON line")
+    p.add_argument("--in-process", action="store_true",
+                   help="run the sections here instead of one child process each (their peak "
+                        "RSS then includes the earlier sections)")
+    p.add_argument("--selfcheck", action="store_true",
+                   help="check the modules' log-dets against autograd Jacobians, then exit")
+    p.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
+    return p
+
+
+def parse_args(argv):
+    parser = make_parser()
+    # compare.py hands the same extra flags to glowcl and to this script; ones meant only for
+    # glowcl (device choice, low-memory mode) are reported and skipped, not fatal.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not args.child:
+        print("torch_glow.py: ignoring %s" % " ".join(unknown), file=sys.stderr)
+    for name in ("steps", "warmup"):
+        if getattr(args, name) is not None:
+            setattr(args, "moons_" + name, getattr(args, name))
+            setattr(args, "image_" + name, getattr(args, name))
+    if min(args.moons_steps, args.image_steps) < 1 or min(args.moons_warmup,
+                                                          args.image_warmup) < 0:
+        parser.error("steps must be >= 1 and warm-up >= 0")
+    if args.threads < 1 or args.repeats < 1 or args.image_batch < 1 or args.moons_batch < 1:
+        parser.error("--threads, --repeats and the batch sizes must be >= 1")
+    return args, unknown
+
+
+def set_blas_threads(threads):
+    """torch.set_num_threads sizes torch's OpenMP pool but not OpenBLAS's own pthread pool,
+    which torch.mm runs on; set that one too when the BLAS is OpenBLAS. Returns its count."""
+    try:
+        blas = ctypes.CDLL("libblas.so.3")  # the copy torch already loaded
+        blas.openblas_set_num_threads(threads)
+        return blas.openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return None
+
+
+def blas_library():
+    """Which BLAS Debian's libblas.so.3 points at (torch's BLAS_INFO is 'generic')."""
+    link = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
+    return os.path.realpath(link) if os.path.exists(link) else None
+
+
+def run_child(section, argv):
+    """Runs one section in a fresh interpreter; returns (its JSON dict, its table lines)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", section] + argv
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    lines = proc.stdout.splitlines()
+    json_lines = [line for line in lines if line.startswith("JSON ")]
+    if proc.returncode != 0 or not json_lines:
+        raise SystemExit("torch_glow.py: the %s section failed (exit %d)"
+                         % (section, proc.returncode))
+    return json.loads(json_lines[-1][5:]), [line for line in lines if not line.startswith("JSON ")]
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args, unknown = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    blas_threads = set_blas_threads(args.threads)
+    if args.selfcheck:
+        return 0 if self_check(args.seed) else 1
+    sections = list(SECTIONS) if not args.only or "all" in args.only else args.only
+    if args.child:
+        result, table = RUNNERS[args.child](args)
+        print("\n".join(table))
+        print("JSON " + json.dumps(result))
+        return 0
+
+    result = {"torch_version": torch.__version__, "threads": args.threads,
+              "blas": blas_library(), "blas_threads": blas_threads}
+    tables = []
+    # Children get the same flags minus --only and --json-only (the parent prints the table).
+    passed = []
+    skip_next = False
+    for i, arg in enumerate(argv):
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in ("--only", "--json-only", "--json", "--in-process") or \
+                arg.startswith("--only="):
+            skip_next = arg == "--only"
+            continue
+        passed.append(arg)
+    for section in SECTIONS:
+        if section not in sections:
+            continue
+        if args.in_process:
+            part, table = RUNNERS[section](args)
+        else:
+            part, table = run_child(section, passed)
+        result.update(part)
+        tables.append("\n".join(table))
+    if not args.json_only:
+        print("PyTorch %s on CPU, %d thread%s, BLAS %s\n"
+              % (torch.__version__, args.threads, "" if args.threads == 1 else "s",
+                 result["blas"] or "?"))
+        print("\n\n".join(tables))
+    print("JSON " + json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
