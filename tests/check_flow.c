@@ -353,12 +353,13 @@ END_TEST
 
 /* Issue 5's acceptance: on the full default image model (3x32x32, L=3, K=16, hidden 512) at
  * batch 2, just initialised from the batch, rebuilding every op's input by inversion gives the
- * stored-input gradient within 1e-4 relative (measured ~2.3e-6 on PoCL). Further from the
- * identity the comparison stops measuring the mode: the rebuilt inputs differ from the stored
- * ones by float rounding (max ~2e-6), and the gradient of 48 couplings with 512-wide ReLU
- * networks jumps where a unit flips. With N(0, σ²) added to every parameter, input noise of
- * 1e-6 alone moves the stored-input gradient by 1-2e-4 (σ = 0.001) to ~7e-4 (σ = 0.01), and
- * the low-memory mode differs by 1.5e-5-1.2e-4 (σ = 0.001) to ~1e-3 (σ = 0.01). The small
+ * stored-input gradient within 1e-4 relative. Further from the identity the comparison stops
+ * measuring the mode: the rebuilt inputs differ from the stored ones by float rounding (max
+ * ~5e-7 to 2e-6), and the gradient of 48 couplings with 512-wide ReLU networks jumps where a
+ * unit flips. With N(0, σ²) added to every parameter (PoCL, 6 seeds each), input noise of 1e-6
+ * alone moves the stored-input gradient by 5e-5-2.6e-4 (σ = 0.001) to ~1e-3 (σ = 0.01), and
+ * the low-memory mode differs by 1.5e-5-8.8e-5 (σ = 0.001), 5e-7-4.6e-5 (σ = 0.003) and
+ * ~1.5e-4 (σ = 0.01): within the gradient's own jitter, but not always below 1e-4. The small
  * models of gc_check_flows check the mode far from the identity. */
 START_TEST(full_model_low_memory_gradient)
 {

@@ -75,16 +75,21 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
     return GC_OK;
 }
 
-/* out = M·in at every pixel, M = W, W⁻¹ or (transpose) Wᵀ. */
+/* What mix does with M·in; the values are cl/invconv.cl's INVCONV_* modes. */
+enum { MIX_SET, MIX_RESIDUAL, MIX_ADD };
+
+/* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
+ * out = base − M·in; MIX_ADD: out += M·in. */
 static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
-                     gc_tensor *out, size_t n, int transpose)
+                     gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode)
 {
     size_t d = op->channels, pixels = op->pixels;
     if (m->rt->backend == GC_BACKEND_OPENCL) {
         gc_kernel *kernel = NULL;
         GC_TRY(gc_kernel_find(m->rt, "invconv_mix", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmuuuu", out->buffer, in->buffer, m->buffer, u(n), u(d),
-                              u(pixels), u(transpose)));
+        GC_TRY(gc_kernel_args(kernel, "mmmmuuuuu", out->buffer, in->buffer, m->buffer,
+                              (base ? base : in)->buffer, u(n), u(d), u(pixels), u(transpose),
+                              u(mode)));
         size_t global[3] = {pixels, d, n};
         return gc_launch(m->rt, kernel, 3, global, NULL);
     }
@@ -96,7 +101,9 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
                 for (size_t c = 0; c < d; c++)
                     sum += (transpose ? w[c * d + o] : w[o * d + c]) *
                            in->host[(i * d + c) * pixels + p];
-                out->host[(i * d + o) * pixels + p] = sum;
+                double *y = &out->host[(i * d + o) * pixels + p];
+                if (mode == MIX_RESIDUAL) sum = base->host[(i * d + o) * pixels + p] - sum;
+                *y = mode == MIX_ADD ? *y + sum : sum;
             }
     return GC_OK;
 }
@@ -105,8 +112,21 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
                        gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
     invconv_op *op = (invconv_op *)op_base;
-    GC_TRY(build_weight(op, params, direction < 0));
-    GC_TRY(mix(op, direction > 0 ? &op->weight : &op->inverse, in, out, n, 0));
+    GC_TRY(build_weight(op, params, 0));
+    if (direction > 0) {
+        GC_TRY(mix(op, &op->weight, in, out, NULL, n, 0, MIX_SET));
+    } else {
+        /* x = W⁻¹z, then one step of iterative refinement, x += W⁻¹(z − W·x): the float W⁻¹
+         * built from the factors is not the exact inverse of the float W the encoder used,
+         * and 48 such steps would add their differences up. */
+        gc_tensor *residual = NULL;
+        GC_TRY(gc_shared_scratch(op->base.rt, GC_SCRATCH_INVCONV_RESIDUAL, n,
+                                 op->channels * op->pixels, &residual));
+        GC_TRY(build_weight(op, params, 1));
+        GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET));
+        GC_TRY(mix(op, &op->weight, out, residual, in, n, 0, MIX_RESIDUAL));
+        GC_TRY(mix(op, &op->inverse, residual, out, NULL, n, 0, MIX_ADD));
+    }
     return gc_logdet_add_param_sum(logdet, params, op->log_s, op->channels,
                                    direction * (double)op->pixels, n);
 }
@@ -118,7 +138,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     invconv_op *op = (invconv_op *)op_base;
     size_t d = op->channels, pixels = op->pixels;
     GC_TRY(build_weight(op, params, 0));
-    GC_TRY(mix(op, &op->weight, dz, dx, n, 1)); /* dx = Wᵀ·dz */
+    GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET)); /* dx = Wᵀ·dz */
     /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
     double logdet_grad = (double)(n * pixels) * dlogdet;
     if (params->rt->backend == GC_BACKEND_OPENCL) {
