@@ -164,7 +164,18 @@ static gc_status check_config(const gc_model_config *c)
     return GC_OK;
 }
 
-gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config)
+/* The gradient and the Adam moments, each the size of the parameters. */
+static gc_status alloc_training_state(gc_model *m)
+{
+    size_t total = m->reg.total ? m->reg.total : 1;
+    GC_TRY(gc_tensor_init1(&m->grads, m->rt, total));
+    GC_TRY(gc_tensor_init1(&m->adam_m, m->rt, total));
+    return gc_tensor_init1(&m->adam_v, m->rt, total);
+}
+
+/* Everything but the parameter values; the training state only if `training_state`. */
+static gc_status alloc_model(gc_model **out, gc_runtime *rt, const gc_model_config *config,
+                             int training_state)
 {
     GC_TRY(check_config(config));
     gc_model *m = calloc(1, sizeof *m);
@@ -178,9 +189,7 @@ gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *
                                config->mix_components, config->mix_fixed);
     size_t total = m->reg.total ? m->reg.total : 1;
     if (status == GC_OK) status = gc_tensor_init1(&m->params, rt, total);
-    if (status == GC_OK) status = gc_tensor_init1(&m->grads, rt, total);
-    if (status == GC_OK) status = gc_tensor_init1(&m->adam_m, rt, total);
-    if (status == GC_OK) status = gc_tensor_init1(&m->adam_v, rt, total);
+    if (status == GC_OK && training_state) status = alloc_training_state(m);
     if (status == GC_OK) status = gc_tensor_init1(&m->sum_logp, rt, 1);
     if (status == GC_OK) status = gc_tensor_init1(&m->sum_logdet, rt, 1);
     if (status == GC_OK) status = gc_tensor_init1(&m->grad_norm, rt, 1);
@@ -192,12 +201,19 @@ gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *
     return GC_OK;
 }
 
+gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config)
+{
+    return alloc_model(out, rt, config, 1);
+}
+
 gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_config *config,
                           uint64_t seed)
 {
     *model_out = NULL;
     gc_model *m = NULL;
-    GC_TRY(gc_model_alloc(&m, rt, config));
+    /* The initial values are drawn in a host array of doubles (177 MB for the default image
+     * model); the training state comes after it is freed, so the two never add up. */
+    GC_TRY(alloc_model(&m, rt, config, 0));
     double *host = calloc(m->reg.total ? m->reg.total : 1, sizeof *host);
     if (!host) {
         gc_model_free(m);
@@ -233,6 +249,7 @@ gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_c
     }
     gc_status status = gc_tensor_upload(&m->params, host);
     free(host);
+    if (status == GC_OK) status = alloc_training_state(m);
     if (status != GC_OK) {
         gc_model_free(m);
         return status;

@@ -8,6 +8,9 @@
 #include "internal.h"
 
 enum { ELEMENTWISE_LOCAL = 64 };
+/* Transfers convert double ↔ float through a host buffer of at most this many floats (4 MiB),
+ * so that moving a 22 M-parameter model does not need another 88 MB at once. */
+enum { STAGING_FLOATS = 1 << 20 };
 
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
@@ -95,12 +98,17 @@ gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, siz
         memcpy(t->host + offset, values, count * sizeof *values);
         return GC_OK;
     }
-    float *staging = malloc(count * sizeof *staging);
+    size_t chunk = count < STAGING_FLOATS ? count : STAGING_FLOATS;
+    float *staging = malloc(chunk * sizeof *staging);
     if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    for (size_t i = 0; i < count; i++) staging[i] = (float)values[i];
-    gc_status status = GC_CL(clEnqueueWriteBuffer, t->rt->queue, t->buffer, CL_TRUE,
-                             offset * sizeof *staging, count * sizeof *staging, staging, 0, NULL,
-                             NULL);
+    gc_status status = GC_OK;
+    for (size_t done = 0; status == GC_OK && done < count; done += chunk) {
+        size_t part = count - done < chunk ? count - done : chunk;
+        for (size_t i = 0; i < part; i++) staging[i] = (float)values[done + i];
+        status = GC_CL(clEnqueueWriteBuffer, t->rt->queue, t->buffer, CL_TRUE,
+                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0,
+                       NULL, NULL);
+    }
     free(staging);
     return status;
 }
@@ -113,13 +121,17 @@ gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size
         memcpy(values, t->host + offset, count * sizeof *values);
         return GC_OK;
     }
-    float *staging = malloc(count * sizeof *staging);
+    size_t chunk = count < STAGING_FLOATS ? count : STAGING_FLOATS;
+    float *staging = malloc(chunk * sizeof *staging);
     if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    gc_status status = GC_CL(clEnqueueReadBuffer, t->rt->queue, t->buffer, CL_TRUE,
-                             offset * sizeof *staging, count * sizeof *staging, staging, 0, NULL,
-                             NULL);
-    if (status == GC_OK)
-        for (size_t i = 0; i < count; i++) values[i] = staging[i];
+    gc_status status = GC_OK;
+    for (size_t done = 0; status == GC_OK && done < count; done += chunk) {
+        size_t part = count - done < chunk ? count - done : chunk;
+        status = GC_CL(clEnqueueReadBuffer, t->rt->queue, t->buffer, CL_TRUE,
+                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0,
+                       NULL, NULL);
+        for (size_t i = 0; status == GC_OK && i < part; i++) values[done + i] = staging[i];
+    }
     free(staging);
     return status;
 }
