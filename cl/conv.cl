@@ -352,64 +352,60 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     dw[8] += sum16(t8);
 }
 
-/* dW[o][i] += Σ_b Σ_p dout[b][o][p] · in[b][i][p] for a 4×4 block of (o, i), 16 pixels at a
- * time, so each 8 loads (4 of dout, 4 of in) feed 16 multiply-adds; rows and columns past the
- * last channel repeat it and are not stored. global (⌈in_channels/4⌉, ⌈out_channels/4⌉). */
-__kernel void conv_params_1x1(__global float *grads, uint w_offset, __global const float *dout,
-                              uint dout_offset, __global const float *in, uint in_offset,
-                              uint in_channels, uint out_channels, uint hw, uint n)
+/* The input of a 1×1 layer transposed for conv_params_1x1_packed: packed[k][i] = in[b][i][p]
+ * with k = b·hw + p, rows of `width` (in_channels rounded up to 16, the pad zero).
+ * global (hw, width, n). */
+__kernel void conv_pack_pixels(__global float *packed, __global const float *in, uint in_offset,
+                               uint in_channels, uint width, uint hw, uint n)
 {
-    uint i0 = get_global_id(0) * 4, o0 = get_global_id(1) * 4;
-    if (i0 >= in_channels || o0 >= out_channels) return;
-    uint ni = min(4u, in_channels - i0), no = min(4u, out_channels - o0);
-    /* Plane offsets of the block's channels inside one sample. */
-    uint go0 = o0 * hw, go1 = (o0 + min(1u, no - 1)) * hw, go2 = (o0 + min(2u, no - 1)) * hw,
-         go3 = (o0 + min(3u, no - 1)) * hw;
-    uint xi0 = i0 * hw, xi1 = (i0 + min(1u, ni - 1)) * hw, xi2 = (i0 + min(2u, ni - 1)) * hw,
-         xi3 = (i0 + min(3u, ni - 1)) * hw;
-    float16 zero = (float16)(0.0f);
-    float16 s00 = zero, s01 = zero, s02 = zero, s03 = zero, s10 = zero, s11 = zero, s12 = zero,
-            s13 = zero, s20 = zero, s21 = zero, s22 = zero, s23 = zero, s30 = zero, s31 = zero,
-            s32 = zero, s33 = zero;
+    uint p = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+    if (p >= hw || i >= width || b >= n) return;
+    packed[(b * hw + p) * width + i] =
+        i < in_channels ? in[in_offset + (b * in_channels + i) * hw + p] : 0.0f;
+}
+
+/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output
+ * channels × 16 input channels a work-item: per pixel one float16 of `packed` and 8 scalars of
+ * dout feed 8 float16 multiply-adds (with both operands
+ * along the pixels instead, as they come, every 16 multiply-adds cost 8 loads). Each sum runs over k in order.
+ * Rows past the last output channel repeat it and are not stored. global (width/16,
+ * ⌈out_channels/8⌉). */
+__kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
+                                     __global const float *dout, uint dout_offset,
+                                     __global const float *packed, uint in_channels, uint width,
+                                     uint out_channels, uint hw, uint n)
+{
+    uint i0 = get_global_id(0) * 16, o0 = get_global_id(1) * 8;
+    if (i0 >= width || o0 >= out_channels) return;
+    uint last = out_channels - 1;
+    float16 a0 = (float16)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (uint b = 0; b < n; b++) {
         __global const float *g = dout + dout_offset + b * out_channels * hw;
-        __global const float *x = in + in_offset + b * in_channels * hw;
-#define PIXELS_1X1(load)                                                                   \
-    do {                                                                                   \
-        float16 g0 = load(g + go0 + p), g1 = load(g + go1 + p), g2 = load(g + go2 + p),    \
-                g3 = load(g + go3 + p);                                                    \
-        float16 x0 = load(x + xi0 + p), x1 = load(x + xi1 + p), x2 = load(x + xi2 + p),    \
-                x3 = load(x + xi3 + p);                                                    \
-        s00 += g0 * x0, s01 += g0 * x1, s02 += g0 * x2, s03 += g0 * x3;                    \
-        s10 += g1 * x0, s11 += g1 * x1, s12 += g1 * x2, s13 += g1 * x3;                    \
-        s20 += g2 * x0, s21 += g2 * x1, s22 += g2 * x2, s23 += g2 * x3;                    \
-        s30 += g3 * x0, s31 += g3 * x1, s32 += g3 * x2, s33 += g3 * x3;                    \
-    } while (0)
-#define LOAD_FULL(q) vload16(0, q)
-#define LOAD_TAIL(q) load16_first(q, hw - p)
-        /* The full blocks of the image, then the partial one, if any: a test inside the
-         * loop would slow it down several times on PoCL. */
-        uint p = 0;
-        for (; p + 2 * V <= hw; p += 2 * V) PIXELS_1X1(LOAD_FULL);
-        if (p < hw) PIXELS_1X1(LOAD_TAIL);
-#undef LOAD_FULL
-#undef LOAD_TAIL
-#undef PIXELS_1X1
+        __global const float *g0 = g + o0 * hw, *g1 = g + min(o0 + 1, last) * hw,
+                             *g2 = g + min(o0 + 2, last) * hw, *g3 = g + min(o0 + 3, last) * hw,
+                             *g4 = g + min(o0 + 4, last) * hw, *g5 = g + min(o0 + 5, last) * hw,
+                             *g6 = g + min(o0 + 6, last) * hw, *g7 = g + min(o0 + 7, last) * hw;
+        __global const float *x = packed + b * hw * width + i0;
+        for (uint p = 0; p < hw; p++) {
+            float16 v = vload16(0, x + p * width);
+            a0 = fma((float16)(g0[p]), v, a0);
+            a1 = fma((float16)(g1[p]), v, a1);
+            a2 = fma((float16)(g2[p]), v, a2);
+            a3 = fma((float16)(g3[p]), v, a3);
+            a4 = fma((float16)(g4[p]), v, a4);
+            a5 = fma((float16)(g5[p]), v, a5);
+            a6 = fma((float16)(g6[p]), v, a6);
+            a7 = fma((float16)(g7[p]), v, a7);
+        }
     }
-    __global float *dw = grads + w_offset + o0 * in_channels + i0;
-#define STORE_ROW(k, a, b, c, d)                                                            \
-    if (k < no) {                                                                          \
-        __global float *row_ = dw + (k) * in_channels;                                     \
-        row_[0] += sum16(a);                                                               \
-        if (ni > 1) row_[1] += sum16(b);                                                   \
-        if (ni > 2) row_[2] += sum16(c);                                                   \
-        if (ni > 3) row_[3] += sum16(d);                                                   \
+    __global float *dw = grads + w_offset + i0;
+    uint ni = min(16u, in_channels - min(i0, in_channels));
+    float16 rows[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (uint r = 0; r < 8 && o0 + r < out_channels; r++) {
+        float values[16];
+        vstore16(rows[r], 0, values);
+        for (uint j = 0; j < ni; j++) dw[(o0 + r) * in_channels + j] += values[j];
     }
-    STORE_ROW(0, s00, s01, s02, s03)
-    STORE_ROW(1, s10, s11, s12, s13)
-    STORE_ROW(2, s20, s21, s22, s23)
-    STORE_ROW(3, s30, s31, s32, s33)
-#undef STORE_ROW
 }
 
 /* db[o] += Σ_b Σ_p dout[b][o][p], 16 pixels at a time in a fixed order. global (out_channels). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "ops/op.h"
 
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
@@ -244,11 +245,21 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
     gc_runtime *rt = grads->rt;
     gc_kernel *kernel = NULL;
     if (k == 1) {
-        GC_TRY(gc_kernel_find(rt, "conv_params_1x1", &kernel));
+        /* The input transposed to pixel-major rows first (n·h·w × ⌈ci/16⌉·16 floats of shared
+         * scratch): the sum then reads both operands as a GEMM kernel likes them. */
+        size_t width = (ci + 15) / 16 * 16;
+        gc_tensor *packed = NULL;
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, n * pixels, width, &packed));
+        GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmuuuuu", packed->buffer, in->buffer, u(in_offset), u(ci),
+                              u(width), u(pixels), u(n)));
+        size_t pack_global[3] = {pixels, width, n};
+        GC_TRY(gc_launch(rt, kernel, 3, pack_global, NULL));
+        GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &kernel));
         GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
-                              u(dout_offset), in->buffer, u(in_offset), u(ci), u(co), u(pixels),
+                              u(dout_offset), packed->buffer, u(ci), u(width), u(co), u(pixels),
                               u(n)));
-        size_t global[2] = {(ci + 3) / 4, (co + 3) / 4};
+        size_t global[2] = {width / 16, (co + 7) / 8};
         GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
     } else {
         GC_TRY(gc_kernel_find(rt, "conv_params_3x3", &kernel));
