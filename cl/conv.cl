@@ -366,9 +366,9 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
 
 /* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output
  * channels × 16 input channels a work-item: per pixel one float16 of `packed` and 8 scalars of
- * dout feed 8 float16 multiply-adds (with both operands
- * along the pixels instead, as they come, every 16 multiply-adds cost 8 loads). Each sum runs over k in order.
- * Rows past the last output channel repeat it and are not stored. global (width/16,
+ * dout feed 8 float16 multiply-adds (with both operands along the pixels, as they come, every
+ * 16 multiply-adds would cost 8 loads). Each sum runs over k in order. Rows past the last
+ * output channel repeat it and are not stored. global (width/16,
  * ⌈out_channels/8⌉). */
 __kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
                                      __global const float *dout, uint dout_offset,
