@@ -364,6 +364,27 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
         i < in_channels ? in[in_offset + (b * in_channels + i) * hw + p] : 0.0f;
 }
 
+/* One sample of a 3×3 layer's input as the columns of its weight gradient (im2col, pixel-major):
+ * packed[p][i·9 + ky·3 + kx] = in[b][i][y + ky − 1][x + kx − 1] (zero outside the image) for
+ * p = y·w + x, rows of `width` (in_channels·9 rounded up to 16, the pad zero), so that
+ * conv_params_1x1_packed with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
+ * own order. global (h·w, width). */
+__kernel void conv_pack_taps(__global float *packed, __global const float *in, uint in_offset,
+                             uint in_channels, uint width, uint height, uint image_width)
+{
+    uint p = get_global_id(0), j = get_global_id(1), hw = height * image_width;
+    if (p >= hw || j >= width) return;
+    float value = 0.0f;
+    if (j < in_channels * 9) {
+        uint i = j / 9, tap = j % 9;
+        int y = (int)(p / image_width) + (int)(tap / 3) - 1;
+        int x = (int)(p % image_width) + (int)(tap % 3) - 1;
+        if (y >= 0 && y < (int)height && x >= 0 && x < (int)image_width)
+            value = in[in_offset + i * hw + (uint)y * image_width + (uint)x];
+    }
+    packed[p * width + j] = value;
+}
+
 /* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output
  * channels × 16 input channels a work-item: per pixel one float16 of `packed` and 8 scalars of
  * dout feed 8 float16 multiply-adds (with both operands along the pixels, as they come, every
