@@ -19,26 +19,41 @@ typedef struct conv_coupling_op {
     size_t gain_offset;
     /* Scratch shared with every coupling on the runtime (valid during one call): the
      * conditioning channels and their gradient, the hidden activations and theirs, the
-     * network output h and its gradient, the gain's rows and sums. */
+     * network output h and its gradient, the gain's rows and sums. With keep_activations,
+     * xa, h1, h2 and h point at the op's own tensors instead. */
     gc_tensor *xa, *dxa, *h1, *h2, *h, *dh1, *dh2, *dh, *rows, *gain_sum;
+    gc_tensor own_xa, own_h1, own_h2, own_h;
 } conv_coupling_op;
 
 static unsigned u(size_t v) { return (unsigned)v; }
 
 static int on_device(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_OPENCL; }
 
-/* Points the op's scratch at the runtime's shared tensors, grown for n images. */
-static gc_status reserve(conv_coupling_op *op, size_t n)
+/* Points the op's scratch at the runtime's shared tensors (or its own), grown for n images;
+ * with `reuse` (a backward pass allowed to reuse the last transform's activations) leaves the
+ * activations where they are. */
+static gc_status reserve(conv_coupling_op *op, size_t n, int reuse)
 {
     gc_runtime *rt = op->base.rt;
     size_t p = op->pixels, hidden = op->hidden * p, net = 2 * op->b * p;
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_XA, n, op->a * p, &op->xa));
+    if (op->base.keep_activations) {
+        GC_TRY(gc_scratch_reserve(&op->own_xa, rt, n, op->a * p));
+        GC_TRY(gc_scratch_reserve(&op->own_h1, rt, n, hidden));
+        GC_TRY(gc_scratch_reserve(&op->own_h2, rt, n, hidden));
+        GC_TRY(gc_scratch_reserve(&op->own_h, rt, n, net));
+        op->xa = &op->own_xa;
+        op->h1 = &op->own_h1;
+        op->h2 = &op->own_h2;
+        op->h = &op->own_h;
+    } else if (!reuse) {
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_XA, n, op->a * p, &op->xa));
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H1, n, hidden, &op->h1));
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H2, n, hidden, &op->h2));
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H, n, net, &op->h));
+    } /* else: xa … h still point where the last transform left its activations */
     GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DXA, n, op->a * p, &op->dxa));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H1, n, hidden, &op->h1));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H2, n, hidden, &op->h2));
     GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH1, n, hidden, &op->dh1));
     GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH2, n, hidden, &op->dh2));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H, n, net, &op->h));
     GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH, n, net, &op->dh));
     GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_ROWS, n, net, &op->rows));
     return gc_shared_scratch(rt, GC_SCRATCH_COUPLING_GAIN_SUM, 1, 2 * op->b, &op->gain_sum);
@@ -110,7 +125,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
                        gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
     conv_coupling_op *op = (conv_coupling_op *)op_base;
-    GC_TRY(reserve(op, n));
+    GC_TRY(reserve(op, n, 0));
     GC_TRY(run_net(op, params, in, n)); /* in_a = out_a: decoding sees the same network */
     size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
     if (on_device(params))
@@ -172,9 +187,10 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
 {
     conv_coupling_op *op = (conv_coupling_op *)op_base;
     size_t hh = op->height, w = op->width, c2 = 2 * op->b, p = op->pixels;
-    GC_TRY(reserve(op, n));
-    /* The network's activations are recomputed from x: the op keeps no state between passes. */
-    GC_TRY(run_net(op, params, x, n));
+    GC_TRY(reserve(op, n, op->base.reuse_activations));
+    /* The network's activations are recomputed from x, unless the model says the last
+     * transform's are still there for this x. */
+    if (!op->base.reuse_activations) GC_TRY(run_net(op, params, x, n));
     GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
     GC_TRY(gc_gain_backward(params, grads, op->gain_offset, op->dh, op->h, op->rows,
                             op->gain_sum, n, c2, p));
@@ -207,7 +223,10 @@ static void conv_coupling_init_params(gc_op *op_base, double *params, gc_rng *rn
 
 static void conv_coupling_destroy(gc_op *op_base)
 {
-    free(op_base); /* its scratch belongs to the runtime */
+    conv_coupling_op *op = (conv_coupling_op *)op_base;
+    gc_tensor *own[] = {&op->own_xa, &op->own_h1, &op->own_h2, &op->own_h};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) gc_tensor_release(own[i]);
+    free(op); /* the rest of its scratch belongs to the runtime */
 }
 
 static const gc_op_vtable conv_coupling_vtable = {"conv_coupling", apply,

@@ -61,6 +61,12 @@ struct gc_op {
     size_t dim;     /* values per sample going in (encoder direction) */
     size_t out_dim; /* values per sample coming out; 0: the same as dim */
     char name[32];
+    /* Set by the model around a training pass. keep_activations: transform keeps what it
+     * computes for its backward (the image coupling's network activations) in tensors of its
+     * own rather than shared scratch. reuse_activations: the last transform of this op saw
+     * the input the next backward gets (or its output, for the decoder), so the backward may
+     * use those activations instead of recomputing them. */
+    int keep_activations, reuse_activations;
 };
 
 static inline size_t gc_op_out_dim(const gc_op *op) { return op->out_dim ? op->out_dim : op->dim; }
