@@ -1,4 +1,4 @@
-/* libFuzzer target: gc_model_load (src/model_file.c) on the reference backend. An input is
+/* libFuzzer target: gc_model_load_with_state (src/model_file.c) on the reference backend. An input is
  * either
  *   - a model file (it starts with the archive magic byte 0x89), whose CRCs the harness
  *     repairs, so mutations reach the config and layout parsing behind the container; or
@@ -137,7 +137,8 @@ static char *config_text(const char *path)
     return copy;
 }
 
-static void exercise(gc_model *model, const char *path, const char *copy_path)
+static void exercise(gc_model *model, const char *path, const char *copy_path,
+                     const gc_train_state *state)
 {
     const gc_model_config *config = gc_model_get_config(model);
     size_t dim = config->dim, n = 2;
@@ -157,9 +158,21 @@ static void exercise(gc_model *model, const char *path, const char *copy_path)
     double *after = calloc(count ? count : 1, sizeof *after);
     FUZZ_CHECK(before && after);
     FUZZ_CHECK(gc_model_get_params(model, before) == GC_OK);
-    FUZZ_CHECK(gc_model_save(model, copy_path) == GC_OK);
+    FUZZ_CHECK(gc_model_save_with_state(model, state, copy_path) == GC_OK);
     gc_model *again = NULL;
-    FUZZ_CHECK(gc_model_load(&again, runtime(), copy_path) == GC_OK);
+    gc_train_state state_again;
+    int has_state = 0;
+    FUZZ_CHECK(gc_model_load_with_state(&again, runtime(), copy_path, &state_again,
+                                        &has_state) == GC_OK);
+    FUZZ_CHECK(has_state == (state != NULL));
+    if (state) {
+        uint64_t a[GC_RNG_EXPORT_WORDS], b[GC_RNG_EXPORT_WORDS];
+        gc_rng_export(&state->rng, a);
+        gc_rng_export(&state_again.rng, b);
+        FUZZ_CHECK(state_again.step == state->step &&
+                   state_again.data_position == state->data_position &&
+                   memcmp(a, b, sizeof a) == 0);
+    }
     FUZZ_CHECK(gc_model_param_count(again) == count);
     FUZZ_CHECK(gc_model_get_params(again, after) == GC_OK);
     FUZZ_CHECK(count == 0 || memcmp(before, after, count * sizeof *after) == 0);
@@ -198,10 +211,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     gc_model *model = NULL;
-    gc_status status = gc_model_load(&model, runtime(), path);
+    gc_train_state state;
+    int has_state = 0;
+    gc_status status = gc_model_load_with_state(&model, runtime(), path, &state, &has_state);
     FUZZ_CHECK((status == GC_OK) == (model != NULL));
     if (status == GC_OK) {
-        exercise(model, path, copy_path);
+        exercise(model, path, copy_path, has_state ? &state : NULL);
         gc_model_free(model);
     }
     return 0;

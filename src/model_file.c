@@ -1,6 +1,7 @@
 /* model.glowcl: a model's config, parameters, Adam moments and step count in the sectioned,
- * CRC-checked container of archive.c, written atomically. Loading rebuilds the model from its
- * config and checks that the parameter layout is the one this build makes. */
+ * CRC-checked container of archive.c, written atomically, and optionally the training run's
+ * own state (section "train_state"). Loading rebuilds the model from its config and checks
+ * that the parameter layout is the one this build makes. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,17 @@ static const char *kind_name(gc_model_kind kind)
     return kind == GC_MODEL_AFFINE ? "affine" : kind == GC_MODEL_IMAGE ? "image" : "glow";
 }
 
+/* The "train_state" section: u64 words [layout version 1, step, data_position, the rng's
+ * GC_RNG_EXPORT_WORDS words of gc_rng_export]. */
+enum { TRAIN_STATE_VERSION = 1, TRAIN_STATE_WORDS = 3 + GC_RNG_EXPORT_WORDS };
+
 gc_status gc_model_save(const gc_model *m, const char *path)
+{
+    return gc_model_save_with_state(m, NULL, path);
+}
+
+gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *state,
+                                   const char *path)
 {
     const gc_model_config *c = &m->config;
     char config[768];
@@ -34,11 +45,13 @@ gc_status gc_model_save(const gc_model *m, const char *path)
     gc_status status = gc_tensor_read(&m->params, 0, values, count);
     if (status == GC_OK) status = gc_tensor_read(&m->adam_m, 0, values + count, count);
     if (status == GC_OK) status = gc_tensor_read(&m->adam_v, 0, values + 2 * count, count);
-    /* A model that has gone non-finite is never written over a good one. */
-    for (size_t i = 0; status == GC_OK && i < count; i++)
+    /* A model that has gone non-finite is never written over a good one (nor is one whose
+     * optimiser state has: the loader would refuse the file). */
+    for (size_t i = 0; status == GC_OK && i < 3 * count; i++)
         if (!(values[i] - values[i] == 0.0))
-            status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: parameter %s is not finite", path,
-                              gc_model_param_name(m, i, NULL));
+            status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: %s %s is not finite", path,
+                              i < count ? "parameter" : "the Adam moment of",
+                              gc_model_param_name(m, i % count, NULL));
     /* The layout, one "name offset count" line per block, so a loader can tell a file made by
      * another version of the ops from a corrupted one. */
     size_t layout_size = m->reg.count * 80 + 1;
@@ -58,6 +71,12 @@ gc_status gc_model_save(const gc_model *m, const char *path)
     if (status == GC_OK) status = gc_archive_put_f64(w, "params", values, count);
     if (status == GC_OK) status = gc_archive_put_f64(w, "adam_m", values + count, count);
     if (status == GC_OK) status = gc_archive_put_f64(w, "adam_v", values + 2 * count, count);
+    if (status == GC_OK && state) {
+        uint64_t words[TRAIN_STATE_WORDS] = {TRAIN_STATE_VERSION, state->step,
+                                             state->data_position};
+        gc_rng_export(&state->rng, words + 3);
+        status = gc_archive_put_u64(w, "train_state", words, TRAIN_STATE_WORDS);
+    }
     if (status == GC_OK)
         status = gc_archive_writer_commit(w);
     else if (w)
@@ -128,9 +147,39 @@ static gc_status read_config(const char *text, const char *path, gc_model_config
     return gc_config_get_long(text, "steps", steps);
 }
 
+/* The "train_state" section, if there is one. */
+static gc_status read_train_state(const gc_archive *a, const char *path, gc_train_state *state,
+                                  int *has_state)
+{
+    *has_state = 0;
+    if (!gc_archive_has(a, "train_state")) return GC_OK;
+    uint64_t words[TRAIN_STATE_WORDS];
+    gc_status status = gc_archive_get_u64(a, "train_state", words, TRAIN_STATE_WORDS);
+    if (status != GC_OK)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: malformed training state: %s", path, gc_last_error());
+    if (words[0] != TRAIN_STATE_VERSION)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: training state of layout %llu (this glowcl reads %d)",
+                        path, (unsigned long long)words[0], TRAIN_STATE_VERSION);
+    gc_train_state loaded;
+    loaded.step = words[1];
+    loaded.data_position = words[2];
+    if (gc_rng_import(&loaded.rng, words + 3) != GC_OK)
+        return GC_ERROR(GC_ERR_FORMAT, "%s: training state holds an invalid generator", path);
+    *state = loaded;
+    *has_state = 1;
+    return GC_OK;
+}
+
 gc_status gc_model_load(gc_model **model_out, gc_runtime *rt, const char *path)
 {
+    return gc_model_load_with_state(model_out, rt, path, NULL, NULL);
+}
+
+gc_status gc_model_load_with_state(gc_model **model_out, gc_runtime *rt, const char *path,
+                                   gc_train_state *state, int *has_state)
+{
     *model_out = NULL;
+    if (has_state) *has_state = 0;
     gc_archive *a = NULL;
     GC_TRY(gc_archive_read(&a, path));
     const char *text = NULL, *layout = NULL;
@@ -179,11 +228,17 @@ gc_status gc_model_load(gc_model **model_out, gc_runtime *rt, const char *path)
         if (status == GC_OK) status = gc_tensor_write(targets[k], 0, values, count);
     }
     free(values);
+    gc_train_state loaded_state;
+    int loaded_has_state = 0;
+    if (status == GC_OK && state)
+        status = read_train_state(a, path, &loaded_state, &loaded_has_state);
     gc_archive_free(a);
     if (status != GC_OK) {
         gc_model_free(m);
         return status;
     }
+    if (loaded_has_state) *state = loaded_state;
+    if (has_state) *has_state = loaded_has_state;
     m->initialized = initialized != 0;
     m->steps = (uint64_t)steps;
     *model_out = m;

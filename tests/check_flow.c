@@ -274,6 +274,151 @@ START_TEST(model_file_round_trip_and_resume)
 END_TEST
 
 /* Glow's squeeze2d layout: channel 4c + 2·dy + dx holds pixel (2y + dy, 2x + dx) of channel c. */
+/* Two generators that will draw the same numbers (a spent spare normal may differ). */
+static int same_rng(const gc_rng *a, const gc_rng *b)
+{
+    uint64_t wa[GC_RNG_EXPORT_WORDS], wb[GC_RNG_EXPORT_WORDS];
+    gc_rng_export(a, wa);
+    gc_rng_export(b, wb);
+    return memcmp(wa, wb, sizeof wa) == 0;
+}
+
+/* One training step of the loop below: a minibatch of `points` drawn with the state's
+ * generator, a learning rate decaying with the state's step. */
+static void resumable_step(gc_model *model, const double *points, size_t count,
+                           gc_train_state *state)
+{
+    double x[16 * 2], loss = 0.0;
+    for (size_t i = 0; i < 16; i++) {
+        uint32_t j = gc_rng_below(&state->rng, (uint32_t)count);
+        x[2 * i] = points[2 * j];
+        x[2 * i + 1] = points[2 * j + 1] + 0.01 * gc_rng_normal(&state->rng);
+    }
+    gc_adam_config adam = GC_ADAM_DEFAULT;
+    adam.lr = 2e-3 / (1.0 + 0.1 * (double)state->step);
+    ck_assert_msg(gc_model_train_step(model, x, 16, &adam, &loss) == GC_OK, "%s",
+                  gc_last_error());
+    state->step++;
+    state->data_position += 3;
+}
+
+/* N steps, a checkpoint with the training state, a fresh process's worth of loading, M more
+ * steps: the bits of N + M uninterrupted steps, data stream and schedule included. A file
+ * without the state loads with has_state = 0; a malformed state is refused. */
+START_TEST(train_state_resume_is_exact)
+{
+    gc_runtime *rt = gc_test_open_device(_i);
+    char dir[] = "/tmp/glowcl-state-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.glowcl", dir);
+    double points[200 * 2];
+    ck_assert_int_eq(gc_moons(200, 0.05, 5, points, NULL), GC_OK);
+    gc_model_config config = small_glow(3, 16, GC_PRIOR_MIX);
+    gc_model *a = create_model(rt, &config, 11), *b = create_model(rt, &config, 11);
+    gc_train_state sa = {0, 100, {{0}, 0.0, 0}}, sb;
+    gc_rng_seed_stream(&sa.rng, 11, 3);
+    sb = sa;
+    enum { N = 7, M = 9 };
+    for (int k = 0; k < N + M; k++) resumable_step(a, points, 200, &sa);
+    for (int k = 0; k < N; k++) resumable_step(b, points, 200, &sb);
+    ck_assert_msg(gc_model_save_with_state(b, &sb, path) == GC_OK, "%s", gc_last_error());
+    gc_model_free(b);
+    b = NULL;
+    gc_train_state loaded;
+    memset(&loaded, 0xab, sizeof loaded);
+    int has_state = 0;
+    ck_assert_msg(gc_model_load_with_state(&b, rt, path, &loaded, &has_state) == GC_OK, "%s",
+                  gc_last_error());
+    ck_assert_int_eq(has_state, 1);
+    ck_assert_uint_eq(loaded.step, N);
+    ck_assert_uint_eq(loaded.data_position, 100 + 3 * N);
+    ck_assert(same_rng(&loaded.rng, &sb.rng));
+    ck_assert_uint_eq(gc_model_steps(b), N);
+    for (int k = 0; k < M; k++) resumable_step(b, points, 200, &loaded);
+    size_t n = gc_model_param_count(a);
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    ck_assert_int_eq(gc_model_get_params(a, pa), GC_OK);
+    ck_assert_int_eq(gc_model_get_params(b, pb), GC_OK);
+    ck_assert_msg(memcmp(pa, pb, n * sizeof *pa) == 0, "resumed training differs");
+    ck_assert_uint_eq(loaded.step, sa.step);
+    ck_assert_uint_eq(loaded.data_position, sa.data_position);
+    ck_assert(same_rng(&loaded.rng, &sa.rng));
+    gc_model_free(b);
+
+    /* gc_model_save writes no state: has_state 0, *state untouched. */
+    ck_assert_int_eq(gc_model_save(a, path), GC_OK);
+    memset(&loaded, 0xab, sizeof loaded);
+    unsigned char untouched[sizeof loaded];
+    memcpy(untouched, &loaded, sizeof loaded);
+    has_state = 1;
+    ck_assert_int_eq(gc_model_load_with_state(&b, rt, path, &loaded, &has_state), GC_OK);
+    ck_assert_int_eq(has_state, 0);
+    ck_assert_int_eq(memcmp(&loaded, untouched, sizeof loaded), 0);
+    gc_model_free(b);
+
+    /* A state with an all-zero generator is a bad file; gc_model_load does not read it. */
+    memset(&sa.rng, 0, sizeof sa.rng);
+    ck_assert_int_eq(gc_model_save_with_state(a, &sa, path), GC_OK);
+    b = (gc_model *)1;
+    ck_assert_int_eq(gc_model_load_with_state(&b, rt, path, &loaded, &has_state), GC_ERR_FORMAT);
+    ck_assert_ptr_null(b);
+    GC_ASSERT_ERROR_CONTAINS("invalid generator");
+    ck_assert_int_eq(gc_model_load(&b, rt, path), GC_OK);
+    gc_model_free(b);
+    unlink(path);
+    rmdir(dir);
+    free(pa);
+    free(pb);
+    gc_model_free(a);
+    gc_runtime_close(rt);
+}
+END_TEST
+
+/* A model gone non-finite is never written: gc_model_save refuses it, naming the parameter,
+ * and an older file at the path stays as it was. */
+START_TEST(non_finite_model_is_not_saved)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    char dir[] = "/tmp/glowcl-nan-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.glowcl", dir);
+    gc_model_config config = small_glow(2, 8, GC_PRIOR_GAUSS);
+    gc_model *model = create_model(rt, &config, 3);
+    ck_assert_int_eq(gc_model_save(model, path), GC_OK);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static unsigned char before[1 << 16], after[1 << 16];
+    size_t size_before = fread(before, 1, sizeof before, f);
+    fclose(f);
+    size_t n = gc_model_param_count(model);
+    double *params = malloc(n * sizeof *params);
+    ck_assert_int_eq(gc_model_get_params(model, params), GC_OK);
+    for (int k = 0; k < 2; k++) {
+        params[n / 2] = k ? INFINITY : NAN;
+        ck_assert_int_eq(gc_model_set_params(model, params), GC_OK);
+        ck_assert_int_eq(gc_model_save(model, path), GC_ERR_NUMERIC);
+        GC_ASSERT_ERROR_CONTAINS("not finite");
+        GC_ASSERT_ERROR_CONTAINS(gc_model_param_name(model, n / 2, NULL));
+        gc_train_state state = {0};
+        gc_rng_seed(&state.rng, 1);
+        ck_assert_int_eq(gc_model_save_with_state(model, &state, path), GC_ERR_NUMERIC);
+    }
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t size_after = fread(after, 1, sizeof after, f);
+    fclose(f);
+    ck_assert_uint_eq(size_before, size_after);
+    ck_assert_int_eq(memcmp(before, after, size_before), 0);
+    unlink(path);
+    rmdir(dir);
+    free(params);
+    gc_model_free(model);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 START_TEST(squeeze_layout_matches_glow)
 {
     gc_runtime *rt = gc_test_open_reference();
@@ -405,6 +550,7 @@ int main(void)
     tcase_add_test(ref, affine_warm_up_recovers_mean_and_std_reference);
     tcase_add_test(ref, model_arguments_are_checked);
     tcase_add_test(ref, squeeze_layout_matches_glow);
+    tcase_add_test(ref, non_finite_model_is_not_saved);
     suite_add_tcase(s, ref);
     TCase *device = tcase_create("on every OpenCL device");
     tcase_set_timeout(device, 300);
@@ -412,6 +558,7 @@ int main(void)
     GC_TEST_DEVICE_LOOP(device, affine_warm_up_recovers_mean_and_std_device);
     GC_TEST_DEVICE_LOOP(device, device_training_is_deterministic);
     GC_TEST_DEVICE_LOOP(device, model_file_round_trip_and_resume);
+    GC_TEST_DEVICE_LOOP(device, train_state_resume_is_exact);
     GC_TEST_DEVICE_LOOP(device, adam_and_adamax_first_steps);
     GC_TEST_DEVICE_LOOP(device, full_model_low_memory_gradient);
     suite_add_tcase(s, device);

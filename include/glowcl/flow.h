@@ -119,10 +119,33 @@ const char *gc_model_param_name(const gc_model *model, size_t index, int *traine
 /* Number of Adam steps taken. */
 uint64_t gc_model_steps(const gc_model *model);
 
-/* Saves the model (config, parameters, optimiser state, step count) to a file, atomically. */
+/* Saves the model (config, parameters, optimiser state, step count) to a file, atomically.
+ * A model with a non-finite parameter or Adam moment is not written (GC_ERR_NUMERIC, naming
+ * the value; an old file at `path` stays as it was). */
 gc_status gc_model_save(const gc_model *model, const char *path);
 /* Loads a model saved by gc_model_save onto the runtime's backend. */
 gc_status gc_model_load(gc_model **model_out, gc_runtime *rt, const char *path);
+
+/* Where a training run stands besides the model, saved with it so that a resumed run goes on
+ * exactly as the uninterrupted one would have (same bits on the same device). What the fields
+ * mean is up to the training loop; glowcl's CLI uses: */
+typedef struct gc_train_state {
+    uint64_t step;          /* loop iterations done: the learning-rate schedule's position
+                               (counts skipped non-finite steps, which gc_model_steps does not) */
+    uint64_t data_position; /* a counter of the data stream (two-moons: seed of the next batch) */
+    gc_rng rng;             /* the data stream's generator (minibatch draws, dequantisation) */
+} gc_train_state;
+
+/* gc_model_save plus `state` as the file's "train_state" section (NULL: none, the same as
+ * gc_model_save). */
+gc_status gc_model_save_with_state(const gc_model *model, const gc_train_state *state,
+                                   const char *path);
+/* gc_model_load, and the training state if the file has one: then *has_state = 1 and *state
+ * is filled; a file without one (gc_model_save, or an older glowcl) gives *has_state = 0 and
+ * leaves *state as it was. A malformed state is GC_ERR_FORMAT. state and has_state may be
+ * NULL (then the section is not read). */
+gc_status gc_model_load_with_state(gc_model **model_out, gc_runtime *rt, const char *path,
+                                   gc_train_state *state, int *has_state);
 
 #ifdef __cplusplus
 }
