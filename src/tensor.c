@@ -56,7 +56,8 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
     t->buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, count * sizeof(cl_float), NULL,
                                &err);
     if (err != CL_SUCCESS)
-        return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes on %s: %s",
+        return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes on %s: %s (a smaller --batch "
+                        "or --memory low needs less)",
                         count * sizeof(cl_float), rt->device.name, gc_cl_error_name(err));
     count_bytes(rt, count, 1);
     return gc_tensor_fill(t, 0.0);

@@ -160,6 +160,9 @@ expect_exit 2 "batch larger than the data" -- "$glowcl" train csv --data "$work/
 expect_exit 2 "sample to an unknown format" -- "$glowcl" sample --model "$model" --out "$work/s.txt"
 "$glowcl" train affine --mu 0,0,0 --sigma 1,1,1 --steps 10 --out "$work/affine3" >/dev/null 2>&1
 expect_exit 2 "model of another dimension" -- "$glowcl" eval --model "$work/affine3/model.glowcl"
+expect_exit 2 "a point model given image data" -- "$glowcl" eval \
+    --model "$work/affine3/model.glowcl" --data "cifar10:$work/cifar"
+expect_text "not of images" "a point model given image data says so"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -171,11 +171,16 @@ int cmd_eval(int argc, char **argv)
         }
         double mean = 0.0, se = 0.0, reconstruction = 0.0;
         const gc_model_config *c = gc_model_get_config(model);
-        status = c->dim == set.channels * set.height * set.width
-                     ? cli_bits_per_dim(model, &set, (size_t)n, 8, &mean, &se, &reconstruction)
-                     : GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data "
-                                "%zux%zux%zu", c->channels, c->height, c->width, set.channels,
-                                set.height, set.width);
+        if (c->kind != GC_MODEL_IMAGE)
+            status = GC_ERROR(GC_ERR_ARGUMENT, "%s is a model of %zu-dimensional points, not of "
+                              "images; score points with --data moons or FILE.csv", model_path,
+                              c->dim);
+        else if (c->dim != set.channels * set.height * set.width)
+            status = GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data "
+                              "%zux%zux%zu", c->channels, c->height, c->width, set.channels,
+                              set.height, set.width);
+        else
+            status = cli_bits_per_dim(model, &set, (size_t)n, 8, &mean, &se, &reconstruction);
         if (status == GC_OK)
             printf("bits/dim: %.4f ± %.4f over %zu images\n"
                    "decode(encode(x)): max |x' - x| = %.3g\n",
