@@ -40,18 +40,10 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
              c->channels, c->height, c->width, c->levels, c->additive, c->split_standard, m->initialized,
              (unsigned long long)m->steps);
     size_t count = m->reg.total;
-    double *values = malloc(3 * (count ? count : 1) * sizeof *values);
-    if (!values) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    gc_status status = gc_tensor_read(&m->params, 0, values, count);
-    if (status == GC_OK) status = gc_tensor_read(&m->adam_m, 0, values + count, count);
-    if (status == GC_OK) status = gc_tensor_read(&m->adam_v, 0, values + 2 * count, count);
-    /* A model that has gone non-finite is never written over a good one (nor is one whose
-     * optimiser state has: the loader would refuse the file). */
-    for (size_t i = 0; status == GC_OK && i < 3 * count; i++)
-        if (!(values[i] - values[i] == 0.0))
-            status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: %s %s is not finite", path,
-                              i < count ? "parameter" : "the Adam moment of",
-                              gc_model_param_name(m, i % count, NULL));
+    /* One host buffer serves the three parameter-sized tensors in turn (177 MB each for the
+     * default image model). */
+    double *values = malloc((count ? count : 1) * sizeof *values);
+    gc_status status = values ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     /* The layout, one "name offset count" line per block, so a loader can tell a file made by
      * another version of the ops from a corrupted one. */
     size_t layout_size = m->reg.count * 80 + 1;
@@ -68,9 +60,20 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
     if (status == GC_OK) status = gc_archive_writer_open(&w, path);
     if (status == GC_OK) status = gc_archive_put_text(w, "config", config);
     if (status == GC_OK) status = gc_archive_put_text(w, "layout", layout);
-    if (status == GC_OK) status = gc_archive_put_f64(w, "params", values, count);
-    if (status == GC_OK) status = gc_archive_put_f64(w, "adam_m", values + count, count);
-    if (status == GC_OK) status = gc_archive_put_f64(w, "adam_v", values + 2 * count, count);
+    const gc_tensor *tensors[3] = {&m->params, &m->adam_m, &m->adam_v};
+    const char *sections[3] = {"params", "adam_m", "adam_v"};
+    for (int t = 0; t < 3 && status == GC_OK; t++) {
+        status = gc_tensor_read(tensors[t], 0, values, count);
+        /* A model that has gone non-finite is never written over a good one (nor is one whose
+         * optimiser state has: the loader would refuse the file); the temporary file is
+         * dropped. */
+        for (size_t i = 0; status == GC_OK && i < count; i++)
+            if (!(values[i] - values[i] == 0.0))
+                status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: %s %s is not finite", path,
+                                  t == 0 ? "parameter" : "the Adam moment of",
+                                  gc_model_param_name(m, i, NULL));
+        if (status == GC_OK) status = gc_archive_put_f64(w, sections[t], values, count);
+    }
     if (status == GC_OK && state) {
         uint64_t words[TRAIN_STATE_WORDS] = {TRAIN_STATE_VERSION, state->step,
                                              state->data_position};
