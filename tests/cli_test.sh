@@ -147,6 +147,70 @@ expect_text "not a multiple of 3073" "truncated CIFAR file message"
 rm "$work/cifar/data_batch_2.bin"
 expect_exit 2 "odd image size for squeeze" -- "$glowcl" train images --data "cifar10:$work/cifar" --levels 6 --steps 1
 
+# Exact resume: N steps, stop, M more with --resume give the bytes of N + M straight steps
+# (same --steps for the same learning-rate schedule; --constant-lr lets the first part stop
+# early). The training state (data stream, schedule step) travels in model.glowcl.
+expect_exit 0 "train moons 40 steps straight" -- "$glowcl" train moons --steps 40 --constant-lr --out "$work/straight"
+expect_exit 0 "train moons 20 steps" -- "$glowcl" train moons --steps 20 --constant-lr --out "$work/resumed"
+expect_exit 0 "train moons --resume to 40 steps" -- "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/resumed"
+expect_text "resuming .* at step 20 of 40" "resume starts at step 20"
+cmp -s "$work/straight/model.glowcl" "$work/resumed/model.glowcl" && echo "ok: moons 20 + 20 resumed = 40 straight, byte for byte" ||
+    fail "moons: 20 + 20 resumed steps differ from 40 straight"
+image_flags="--data cifar10:$work/cifar --levels 2 --depth 2 --hidden 16 --batch 8 --warmup 4 --test-n 16 --every 3"
+expect_exit 0 "train images 6 steps straight" -- "$glowcl" train images $image_flags --steps 6 --out "$work/istraight"
+expect_exit 0 "train images 3 steps" -- "$glowcl" train images $image_flags --steps 3 --out "$work/iresumed"
+expect_exit 0 "train images --resume to 6 steps" -- "$glowcl" train images $image_flags --steps 6 --resume --out "$work/iresumed"
+cmp -s "$work/istraight/model.glowcl" "$work/iresumed/model.glowcl" && echo "ok: images 3 + 3 resumed = 6 straight, byte for byte" ||
+    fail "images: 3 + 3 resumed steps differ from 6 straight"
+expect_exit 3 "resume without a checkpoint" -- "$glowcl" train moons --steps 5 --resume --out "$work/nothing-here"
+
+# Signals: SIGINT (130) or SIGTERM (143) finishes the step, writes the checkpoint, says where,
+# and the run resumes from it; a second SIGINT exits at once without writing anything.
+# start_training LOG COMMAND...: runs it in the background until it has printed a step.
+start_training() {
+    log=$1; shift
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    tries=0
+    until grep -q "^step " "$log" || [ $tries -ge 600 ]; do sleep 0.1; tries=$((tries + 1)); done
+}
+for sig in INT TERM; do
+    want=130; [ "$sig" = TERM ] && want=143
+    start_training "$work/sig.log" "$glowcl" train moons --steps 100000 --out "$work/sig-$sig"
+    kill -"$sig" "$pid"
+    wait "$pid"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "SIG$sig during train moons: exit $got, expected $want"; sed 's/^/    /' "$work/sig.log"
+    else
+        echo "ok: SIG$sig during train moons (exit $got)"
+    fi
+    cp "$work/sig.log" "$work/out"
+    expect_text "saved $work/sig-$sig/model.glowcl" "SIG$sig: says where the checkpoint is"
+    done_steps=$(sed -n 's/.*stopped after step \([0-9]*\) of.*/\1/p' "$work/sig.log")
+    expect_exit 0 "SIG$sig: the checkpoint loads" -- "$glowcl" eval --model "$work/sig-$sig/model.glowcl" --n 100
+    expect_exit 0 "SIG$sig: the run resumes" -- "$glowcl" train moons --steps $((${done_steps:-0} + 5)) --resume --out "$work/sig-$sig"
+    expect_text "resuming .* at step ${done_steps:-?} of" "SIG$sig: resumes at the step it stopped"
+done
+start_training "$work/sig.log" "$glowcl" train images $image_flags --steps 100000 --every 100000 --out "$work/sig-images"
+kill -TERM "$pid"
+wait "$pid"
+got=$?
+[ "$got" -eq 143 ] && echo "ok: SIGTERM during train images (exit 143)" ||
+    { fail "SIGTERM during train images: exit $got, expected 143"; sed 's/^/    /' "$work/sig.log"; }
+expect_exit 0 "SIGTERM: the image checkpoint loads" -- "$glowcl" eval --model "$work/sig-images/model.glowcl" --data "cifar10:$work/cifar" --n 8
+# A second SIGINT while the (slow, reference-path) step is still running: out at once, no file.
+start_training "$work/sig.log" "$glowcl" train moons --reference --hidden 128 --batch 512 --steps 100000 --out "$work/sig-twice"
+kill -INT "$pid"
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+got=$?
+cp "$work/sig.log" "$work/out"
+[ "$got" -eq 130 ] && echo "ok: a second SIGINT exits at once (exit 130)" || fail "second SIGINT: exit $got, expected 130"
+expect_text "interrupted again" "second SIGINT says so"
+[ ! -e "$work/sig-twice/model.glowcl" ] || fail "a second SIGINT still wrote the checkpoint"
+
 # Bad input: a clear message and the documented exit code.
 printf 'x,y\n1,2\n3,abc\n' >"$work/bad.csv"
 expect_exit 3 "malformed CSV" -- "$glowcl" train csv --data "$work/bad.csv"

@@ -68,6 +68,16 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
 
 int cli_make_dir(const char *path);
 
+/* signals.c: graceful stops of the training loops. After cli_stop_install, the first SIGINT or
+ * SIGTERM only sets a flag, which the loops check once per step: they finish the step, write
+ * their checkpoint, say where it is and return cli_stop_exit_code() (130 for SIGINT, 143 for
+ * SIGTERM). A second signal exits at once with 128 + its number, touching no file. */
+void cli_stop_install(void);
+/* Back to the default actions (the process ends at once), once the checkpoint is written. */
+void cli_stop_uninstall(void);
+int cli_stop_requested(void);  /* the signal received, or 0 */
+int cli_stop_exit_code(void);  /* 128 + that signal, or EXIT_OK */
+
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

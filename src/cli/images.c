@@ -199,8 +199,12 @@ int cmd_train_images(int argc, char **argv)
     snprintf(checkpoint, sizeof checkpoint, "%s/model.glowcl", out);
     gc_model *model = NULL;
     gc_status status;
+    gc_train_state state;
+    int has_state = 0;
     if (resume) {
-        status = gc_model_load(&model, rt, checkpoint);
+        status = gc_model_load_with_state(&model, rt, checkpoint, &state, &has_state);
+        if (status == GC_OK && gc_model_get_config(model)->kind != GC_MODEL_IMAGE)
+            status = GC_ERROR(GC_ERR_FORMAT, "%s is not an image model", checkpoint);
     } else {
         gc_model_config config;
         gc_model_config_image(&config, train.channels, train.height, train.width);
@@ -240,14 +244,37 @@ int cmd_train_images(int argc, char **argv)
                 gc_model_get_config(model)->hidden,
                 gc_model_get_config(model)->additive ? "additive" : "affine",
                 gc_model_param_count(model));
+    /* A resumed run goes on exactly where the checkpoint's training state left it (the step,
+     * which sets the warm-up, and the data stream's generator: minibatches and dequantisation
+     * noise). A checkpoint without that state (an older glowcl's) goes on from the model's
+     * step count with a data stream of its own. */
     long first = status == GC_OK ? (long)gc_model_steps(model) : 0;
-    /* The data stream of a resumed run continues from a stream of its own (not the exact
-     * continuation of the uninterrupted run). */
     gc_rng rng;
-    gc_rng_seed_stream(&rng, (uint64_t)seed, (uint64_t)first + 1);
+    if (status == GC_OK && resume && has_state) {
+        first = (long)state.step;
+        rng = state.rng;
+    } else {
+        gc_rng_seed_stream(&rng, (uint64_t)seed, (uint64_t)first + 1);
+        if (status == GC_OK && resume)
+            fprintf(stderr, "glowcl: warning: %s has no training state (an older glowcl wrote "
+                            "it): the data stream goes on from a stream of its own, not "
+                            "exactly\n", checkpoint);
+    }
+    if (status == GC_OK && resume)
+        fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", checkpoint, first, steps);
     double start = seconds(), last_print = 0.0, bpd = 0.0;
     int bad_in_a_row = 0;
-    for (long step = first; status == GC_OK && step < steps; step++) {
+    cli_stop_install();
+    long step = first;
+    for (; status == GC_OK && step < steps; step++) {
+        /* SIGINT or SIGTERM: the previous step is done; checkpoint it and stop. */
+        if (cli_stop_requested()) {
+            state.step = (uint64_t)step;
+            state.data_position = 0;
+            state.rng = rng;
+            status = gc_model_save_with_state(model, &state, checkpoint);
+            break;
+        }
         for (long i = 0; i < batch; i++) indices[i] = gc_rng_below(&rng, (uint32_t)train.count);
         status = gc_images_to_unit(&train, indices, (size_t)batch, (int)n_bits, &rng, x);
         if (status != GC_OK) break;
@@ -290,17 +317,27 @@ int cmd_train_images(int argc, char **argv)
             snprintf(grid, sizeof grid, "%s/samples-%06ld.png", out, step + 1);
             if (status == GC_OK)
                 status = cli_sample_grid(model, grid, 64, 0.7, (uint64_t)seed, (int)n_bits);
-            if (status == GC_OK) status = gc_model_save(model, checkpoint);
+            state.step = (uint64_t)step + 1;
+            state.data_position = 0;
+            state.rng = rng;
+            if (status == GC_OK) status = gc_model_save_with_state(model, &state, checkpoint);
             if (status == GC_OK) fflush(stdout);
         }
     }
+    cli_stop_uninstall();
     (void)bpd;
-    if (status == GC_OK) printf("wrote %s and %s/samples-*.png\n", checkpoint, out);
+    if (status == GC_OK && cli_stop_requested()) {
+        fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
+                        "--out %s)\n", step, steps, checkpoint, out);
+        rc = cli_stop_exit_code();
+    } else if (status == GC_OK) {
+        printf("wrote %s and %s/samples-*.png\n", checkpoint, out);
+    }
     free(x);
     free(indices);
     gc_model_free(model);
     gc_runtime_close(rt);
     gc_image_set_free(&train);
     gc_image_set_free(&test);
-    return status == GC_OK ? EXIT_OK : cli_fail(status);
+    return status == GC_OK ? rc : cli_fail(status);
 }

@@ -44,7 +44,7 @@ static int parse_list(const char *text, double *values, size_t max, size_t *coun
 typedef struct progress {
     double start, last_print;
     int terminal;
-    long total;
+    long total, first;
 } progress;
 
 static void progress_show(progress *pr, long step, double loss, int final)
@@ -52,7 +52,7 @@ static void progress_show(progress *pr, long step, double loss, int final)
     double t = now_seconds(), elapsed = t - pr->start;
     if (!final && t - pr->last_print < (pr->terminal ? 0.1 : 5.0)) return;
     pr->last_print = t;
-    double rate = elapsed > 0 ? (double)step / elapsed : 0.0;
+    double rate = elapsed > 0 ? (double)(step - pr->first) / elapsed : 0.0;
     double eta = rate > 0 ? (double)(pr->total - step) / rate : 0.0;
     if (pr->terminal) {
         char bar[31];
@@ -75,7 +75,7 @@ typedef struct train_flags {
     long steps, batch, seed, layers, hidden, depth, test_n;
     double lr, noise, min_lr_fraction;
     const char *prior, *out, *data, *mix_means, *mix_scales;
-    int mix_fixed, constant_lr;
+    int mix_fixed, constant_lr, resume;
 } train_flags;
 
 static gc_adam_config adam_at(const train_flags *f, long step)
@@ -109,17 +109,22 @@ static gc_status next_batch(batch_source *src, double *x, size_t n)
     return GC_OK;
 }
 
-/* Runs the training loop; skips a step whose loss or gradient is not finite and stops after
- * five such steps in a row. Fills losses[step]. */
+/* Runs the training loop from step `first`; skips a step whose loss or gradient is not finite
+ * and stops after five such steps in a row. Fills losses[step]. Stops early, before a step,
+ * when SIGINT or SIGTERM has come (cli_stop_requested). *done gets the steps done in all (the
+ * schedule's position), first included. */
 static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
-                      double *losses)
+                      double *losses, long first, long *done)
 {
     size_t dim = gc_model_get_config(model)->dim;
+    *done = first;
     double *x = malloc((size_t)f->batch * dim * sizeof *x);
     if (!x) return cli_fail(GC_ERROR(GC_ERR_MEMORY, "out of host memory"));
-    progress pr = {now_seconds(), 0.0, isatty(STDERR_FILENO), f->steps};
+    progress pr = {now_seconds(), 0.0, isatty(STDERR_FILENO), f->steps, first};
     int bad_in_a_row = 0;
-    for (long step = 0; step < f->steps; step++) {
+    long step = first;
+    for (; step < f->steps && !cli_stop_requested(); step++) {
+        *done = step;
         gc_status status = next_batch(src, x, (size_t)f->batch);
         double loss = NAN;
         gc_adam_config adam = adam_at(f, step);
@@ -143,9 +148,12 @@ static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
         bad_in_a_row = 0;
         progress_show(&pr, step + 1, loss, step + 1 == f->steps);
     }
+    *done = step;
+    if (pr.terminal && step < f->steps) fputc('\n', stderr);
     double elapsed = now_seconds() - pr.start;
-    fprintf(stderr, "trained %ld steps in %.1f s (%.1f ms/step)\n", f->steps, elapsed,
-            1e3 * elapsed / (double)f->steps);
+    if (step > first)
+        fprintf(stderr, "trained %ld steps in %.1f s (%.1f ms/step)\n", step - first, elapsed,
+                1e3 * elapsed / (double)(step - first));
     free(x);
     return EXIT_OK;
 }
@@ -303,7 +311,7 @@ static int check_sizes(const train_flags *f)
 static int train_glow(int argc, char **argv, int from_csv)
 {
     train_flags f = {CLI_DEVICE_FLAGS_DEFAULT, 3000, 256, 1, 10, 64, 2, 10000,
-                     2e-3, 0.05, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0};
+                     2e-3, 0.05, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0};
     cli_option options[] = {
         {"steps", 0, OPT_INT, &f.steps, "N", "training steps (default 3000)"},
         {"batch", 0, OPT_INT, &f.batch, "N", "points per step (default 256)"},
@@ -324,6 +332,9 @@ static int train_glow(int argc, char **argv, int from_csv)
         {"data", 0, OPT_STRING, &f.data, "FILE.csv", "points to fit (train csv)"},
         {"test-n", 0, OPT_INT, &f.test_n, "N", "fresh points for the test NLL (10000)"},
         {"seed", 's', OPT_INT, &f.seed, "N", "seed of everything random (default 1)"},
+        {"resume", 0, OPT_FLAG, &f.resume, NULL,
+         "go on from OUT/model.glowcl, exactly where it stopped (give the same --steps and "
+         "--out: the learning rate's cosine runs over --steps; the model's own config is used)"},
         {"out", 'o', OPT_STRING, &f.out, "DIR",
          "where model.glowcl and the pictures go (default runs/moons-PRIOR)"},
         CLI_DEVICE_OPTIONS(f.device),
@@ -352,6 +363,7 @@ static int train_glow(int argc, char **argv, int from_csv)
     src.noise = f.noise;
     src.next_state = (uint32_t)f.seed * 1000003u + 1000u;
     src.dim = 2;
+    gc_rng_seed_stream(&src.rng, (uint64_t)f.seed, 3);
     double *points = NULL;
     size_t point_count = 0, dim = 2;
     if (from_csv) {
@@ -367,7 +379,6 @@ static int train_glow(int argc, char **argv, int from_csv)
         src.points = points;
         src.count = point_count;
         src.dim = dim;
-        gc_rng_seed_stream(&src.rng, (uint64_t)f.seed, 3);
     }
     double mix_means[GC_MAX_MIX_COMPONENTS * 64], mix_scales[GC_MAX_MIX_COMPONENTS * 64];
     size_t want = (size_t)config.mix_components * dim, got = 0;
@@ -413,28 +424,73 @@ static int train_glow(int argc, char **argv, int from_csv)
         free(points);
         return rc;
     }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.glowcl", f.out);
     gc_model *model = NULL;
     double *losses = malloc((size_t)f.steps * sizeof *losses);
-    gc_status status = losses ? gc_model_create(&model, rt, &config, (uint64_t)f.seed)
-                              : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    for (long i = 0; losses && i < f.steps; i++) losses[i] = NAN; /* steps before a resume */
+    gc_train_state state;
+    int has_state = 0;
+    long first = 0;
+    gc_status status = !losses    ? GC_ERROR(GC_ERR_MEMORY, "out of host memory")
+                       : f.resume ? gc_model_load_with_state(&model, rt, path, &state, &has_state)
+                                  : gc_model_create(&model, rt, &config, (uint64_t)f.seed);
+    if (status == GC_OK && f.resume) {
+        const gc_model_config *c = gc_model_get_config(model);
+        if (c->kind != GC_MODEL_GLOW || c->dim != dim)
+            status = GC_ERROR(GC_ERR_FORMAT, "%s is not a Glow of %zu-D points", path, dim);
+    }
     if (status != GC_OK) {
         free(losses);
         free(points);
+        gc_model_free(model);
         gc_runtime_close(rt);
         return cli_fail(status);
     }
-    fprintf(stderr, "glowcl: Glow, %ld layers, coupling networks %ld x %ld, %s prior, %zu "
+    if (f.resume && has_state) {
+        /* The exact continuation: the schedule's step and the data stream's position. */
+        first = (long)state.step;
+        src.next_state = (uint32_t)state.data_position;
+        src.rng = state.rng;
+    } else if (f.resume) {
+        first = (long)gc_model_steps(model);
+        src.next_state += (uint32_t)first;
+        gc_rng_seed_stream(&src.rng, (uint64_t)f.seed, 1000u + (uint64_t)first);
+        fprintf(stderr, "glowcl: warning: %s has no training state (an older glowcl wrote it): "
+                        "the data stream goes on from a stream of its own, not exactly\n", path);
+    }
+    if (f.resume)
+        fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", path, first, f.steps);
+    const gc_model_config *mc = gc_model_get_config(model);
+    fprintf(stderr, "glowcl: Glow, %d layers, coupling networks %d x %zu, %s prior, %zu "
                     "parameters; %ld steps of %ld points\n",
-            f.layers, f.depth, f.hidden, f.prior, gc_model_param_count(model), f.steps,
-            f.batch);
-    rc = train_loop(model, &f, &src, losses);
+            mc->layers, mc->depth, mc->hidden, mc->prior == GC_PRIOR_MIX ? "mix" : "gauss",
+            gc_model_param_count(model), f.steps, f.batch);
+    cli_stop_install();
+    long done = first;
+    rc = train_loop(model, &f, &src, losses, first, &done);
+    /* The checkpoint first (a stop, or any failure of what follows, loses nothing). */
+    if (rc == EXIT_OK) {
+        state.step = (uint64_t)done;
+        state.data_position = src.next_state;
+        state.rng = src.rng;
+        status = gc_model_save_with_state(model, &state, path);
+        if (status != GC_OK) rc = cli_fail(status);
+    }
+    cli_stop_uninstall();
+    if (rc == EXIT_OK && cli_stop_requested()) {
+        fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with `glowcl "
+                        "train %s --resume --steps %ld --out %s`)\n",
+                done, f.steps, path, from_csv ? "csv" : "moons", f.steps, f.out);
+        rc = cli_stop_exit_code();
+    }
 
     /* Test NLL on fresh points (or, for a CSV, on the file's own points). */
     size_t test_n = from_csv ? point_count : (size_t)f.test_n;
     double *test = from_csv ? points : malloc(test_n * 2 * sizeof *test);
     int *labels = from_csv ? NULL : malloc(test_n * sizeof *labels);
     if (rc == EXIT_OK) {
-        status = test ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        status = test && (from_csv || labels) ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
         if (status == GC_OK && !from_csv)
             status = gc_moons(test_n, f.noise, (uint32_t)f.seed * 1000003u + 7u, test, labels);
         double mean = 0.0, se = 0.0;
@@ -442,9 +498,6 @@ static int train_glow(int argc, char **argv, int from_csv)
         if (status == GC_OK)
             printf("%s NLL: %.4f ± %.4f nats (%zu %s points)\n", from_csv ? "training" : "test",
                    mean, se, test_n, from_csv ? "training" : "fresh");
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.glowcl", f.out);
-        if (status == GC_OK) status = gc_model_save(model, path);
         if (status == GC_OK) {
             char title[96];
             snprintf(title, sizeof title, "%s prior", f.prior);
@@ -471,7 +524,7 @@ static int train_affine(int argc, char **argv)
     /* Large batches: the learned mean is an average of the last few hundred batches, and with
      * sigma = 3 it takes ~10^6 samples to pin it well inside 0.02. */
     train_flags f = {CLI_DEVICE_FLAGS_DEFAULT, 3000, 4096, 1, 0, 0, 0, 100000,
-                     0.05, 0, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0};
+                     0.05, 0, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0};
     const char *mu_text = "1.5,-2", *sigma_text = "0.5,3";
     cli_option options[] = {
         {"mu", 0, OPT_STRING, &mu_text, "M1,M2,...", "true mean (default 1.5,-2)"},
@@ -516,12 +569,27 @@ static int train_affine(int argc, char **argv)
     gc_rng rng;
     gc_rng_seed_stream(&rng, (uint64_t)f.seed, 11);
     double start = now_seconds(), loss = NAN;
-    for (long step = 0; status == GC_OK && step < f.steps; step++) {
+    cli_stop_install();
+    long step = 0;
+    for (; status == GC_OK && step < f.steps && !cli_stop_requested(); step++) {
         for (long i = 0; i < f.batch * (long)dim; i++)
             x[i] = mu[i % (long)dim] + sigma[i % (long)dim] * gc_rng_normal(&rng);
         gc_adam_config adam = adam_at(&f, step);
         status = gc_model_train_step(model, x, (size_t)f.batch, &adam, &loss);
     }
+    if (status == GC_OK && cli_stop_requested()) { /* no resume here: save and say so */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/model.glowcl", f.out ? f.out : ".");
+        if (f.out) status = gc_model_save(model, path);
+        if (status == GC_OK)
+            fprintf(stderr, "glowcl: stopped after step %ld of %ld; %s%s\n", step, f.steps,
+                    f.out ? "saved " : "nothing saved (no --out)", f.out ? path : "");
+        free(x);
+        gc_model_free(model);
+        gc_runtime_close(rt);
+        return status == GC_OK ? cli_stop_exit_code() : cli_fail(status);
+    }
+    cli_stop_uninstall();
     /* The decoder maps z to x: its value at z = 0 is the learned mean, and the step to z = e_d
      * in dimension d is the learned standard deviation. */
     double *z = calloc(dim, sizeof *z), *at0 = malloc(dim * sizeof *at0), *at1 = malloc(dim * sizeof *at1);
