@@ -42,7 +42,8 @@ static const char usage[] =
     "Exit codes:\n"
     "  0 success   1 a check failed or training diverged   2 bad usage or unknown device\n"
     "  3 unreadable, unwritable or malformed file   4 OpenCL error, kernel build failure or\n"
-    "  out of memory\n"
+    "  out of memory   130/143 training stopped by SIGINT/SIGTERM after writing its checkpoint\n"
+    "  (a second signal exits at once, writing nothing)\n"
     "\n"
     "Run `glowcl COMMAND --help` for the options of a command.\n";
 
