@@ -140,7 +140,10 @@ awk -F'= ' '/decode\(encode\(x\)\)/ { found = 1; ok = ($2 + 0 <= 1e-4) } END { e
 expect_exit 0 "train images --minutes stops early" -- "$glowcl" train images \
     --data "cifar10:$work/cifar" --levels 1 --depth 1 --hidden 8 --batch 8 --steps 100000 \
     --minutes 0.0001 --test-n 8 --out "$work/images3"
-expect_text "step 1: training bits/dim\|step 1: test bits/dim" "--minutes ends after the first step"
+# The budget (6 ms) is checked after each step, so the run ends within a few steps; how many
+# depends on the machine's speed, so the test asks only for an early, orderly end.
+awk '/^step [0-9]+: (test|training) bits\/dim/ { n = $2 + 0 } END { exit !(n > 0 && n < 1000) }' \
+    "$work/out" || fail "--minutes: no early end with a last test bits/dim line"
 head -c 3000 "$work/cifar/test_batch.bin" >"$work/cifar/data_batch_2.bin"
 expect_exit 3 "truncated CIFAR file" -- "$glowcl" train images --data "cifar10:$work/cifar" --steps 1
 expect_text "not a multiple of 3073" "truncated CIFAR file message"
