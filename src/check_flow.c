@@ -87,6 +87,8 @@ typedef struct op_case {
     int parity;
     size_t dim;     /* filled in: channels · height · width */
     size_t out_dim; /* filled in: what the op makes of it */
+    size_t hidden;  /* vector couplings: network width and depth (0: 8 wide, 2 deep) */
+    int depth;
 } op_case;
 
 /* One op on one runtime, with its parameters and gradients. */
@@ -121,7 +123,8 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
                                  c->parity);
         break;
     case CASE_COUPLING: {
-        gc_coupling_config config = {8, 2, c->parity};
+        gc_coupling_config config = {c->hidden ? c->hidden : 8, c->depth ? c->depth : 2,
+                                     c->parity};
         status = gc_coupling_create(&in->op, rt, &in->reg, "op", c->dim, config);
         break;
     }
@@ -727,19 +730,21 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
 gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report)
 {
     static const op_case cases[] = {
-        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0, 0},
-        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0, 0},
-        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0, 0},
-        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0, 0},
-        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0, 0},
-        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0, 0},
-        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0, 0},
-        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0, 0},
-        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0, 0},
-        {"split 5x2x3 image", CASE_SPLIT, 5, 2, 3, 0, 0, 0},
-        {"split 6x3x4 learned prior", CASE_SPLIT, 6, 3, 4, 1, 0, 0},
-        {"coupling 5x3x4 image", CASE_CONV_COUPLING, 5, 3, 4, 0, 0, 0},
-        {"additive coupling 4x3x3", CASE_ADDITIVE_COUPLING, 4, 3, 3, 0, 0, 0},
+        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0, 0, 0, 0},
+        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0, 0, 0, 0},
+        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0, 0, 0, 0},
+        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0, 0, 0, 0},
+        /* 45 = 32 + 8 + 5 hidden units: every width path of the fused kernels. */
+        {"coupling d=3 hidden 45x3", CASE_COUPLING, 3, 1, 1, 0, 0, 0, 45, 3},
+        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0, 0, 0, 0},
+        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0, 0, 0, 0},
+        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0, 0, 0, 0},
+        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0, 0, 0, 0},
+        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0, 0, 0, 0},
+        {"split 5x2x3 image", CASE_SPLIT, 5, 2, 3, 0, 0, 0, 0, 0},
+        {"split 6x3x4 learned prior", CASE_SPLIT, 6, 3, 4, 1, 0, 0, 0, 0},
+        {"coupling 5x3x4 image", CASE_CONV_COUPLING, 5, 3, 4, 0, 0, 0, 0, 0},
+        {"additive coupling 4x3x3", CASE_ADDITIVE_COUPLING, 4, 3, 3, 0, 0, 0, 0, 0},
     };
     if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
     gc_runtime *ref = NULL;

@@ -550,9 +550,10 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
     size_t count = m->reg.total;
     if (a->adamax) {
         if (m->rt->backend == GC_BACKEND_OPENCL)
-            return gc_run1d(m->rt, "adamax_step", count, 64, "mmmmuffff", m->params.buffer,
-                            m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer,
-                            (unsigned)count, a->beta1, a->beta2, step_size, a->eps);
+            return gc_run1d(m->rt, "adamax_step", count, GC_ELEMENTWISE_LOCAL, "mmmmuffff",
+                            m->params.buffer, m->grads.buffer, m->adam_m.buffer,
+                            m->adam_v.buffer, (unsigned)count, a->beta1, a->beta2, step_size,
+                            a->eps);
         double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host;
         double *uu = m->adam_v.host;
         for (size_t j = 0; j < count; j++) {
@@ -563,9 +564,9 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
         return GC_OK;
     }
     if (m->rt->backend == GC_BACKEND_OPENCL)
-        return gc_run1d(m->rt, "adam_step", count, 64, "mmmmufffff", m->params.buffer,
-                        m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer, (unsigned)count,
-                        a->beta1, a->beta2, step_size, v_scale, a->eps);
+        return gc_run1d(m->rt, "adam_step", count, GC_ELEMENTWISE_LOCAL, "mmmmufffff",
+                        m->params.buffer, m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer,
+                        (unsigned)count, a->beta1, a->beta2, step_size, v_scale, a->eps);
     double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host, *vv = m->adam_v.host;
     for (size_t j = 0; j < count; j++) {
         mm[j] = a->beta1 * mm[j] + (1.0 - a->beta1) * g[j];

@@ -476,7 +476,11 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->context = clCreateContext(props, 1, &info->device, NULL, NULL, &err);
     gc_status status = gc_cl_check(err, "clCreateContext", __FILE__, __LINE__);
     if (status == GC_OK) {
-        rt->queue = clCreateCommandQueue(rt->context, info->device, 0, &err);
+        /* Profiling waits for every kernel, so it measures device time, not a step's speed. */
+        const char *profile = getenv("GLOWCL_PROFILE");
+        rt->profile = profile && *profile && strcmp(profile, "0") != 0;
+        rt->queue = clCreateCommandQueue(rt->context, info->device,
+                                         rt->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
         status = gc_cl_check(err, "clCreateCommandQueue", __FILE__, __LINE__);
     }
     if (status == GC_OK) status = build_programs(rt, options);
@@ -560,10 +564,41 @@ gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *op
 
 void gc_gemm_release(gc_runtime *rt); /* gemm.c */
 
+static int by_device_time(const void *a, const void *b)
+{
+    double ta = (*(const gc_kernel *const *)a)->device_seconds;
+    double tb = (*(const gc_kernel *const *)b)->device_seconds;
+    return (ta < tb) - (ta > tb);
+}
+
+/* The GLOWCL_PROFILE table: kernels by total device time (CLBlast's GEMMs are not included). */
+static void print_profile(const gc_runtime *rt)
+{
+    const gc_kernel **order = malloc(rt->kernel_count * sizeof *order);
+    if (!order) return;
+    double total = 0.0;
+    size_t used = 0;
+    for (size_t i = 0; i < rt->kernel_count; i++)
+        if (rt->kernels[i].launches) {
+            order[used++] = &rt->kernels[i];
+            total += rt->kernels[i].device_seconds;
+        }
+    qsort(order, used, sizeof *order, by_device_time);
+    fprintf(stderr, "glowcl profile: %-28s %10s %12s %10s %6s\n", "kernel", "launches",
+            "device ms", "us/launch", "share");
+    for (size_t i = 0; i < used; i++)
+        fprintf(stderr, "glowcl profile: %-28s %10lu %12.2f %10.1f %5.1f%%\n", order[i]->name,
+                order[i]->launches, order[i]->device_seconds * 1e3,
+                order[i]->device_seconds * 1e6 / (double)order[i]->launches,
+                total > 0 ? 100.0 * order[i]->device_seconds / total : 0.0);
+    free(order);
+}
+
 void gc_runtime_close(gc_runtime *rt)
 {
     if (!rt) return;
     if (rt->queue) clFinish(rt->queue);
+    if (rt->profile) print_profile(rt);
     for (int i = 0; i < GC_SCRATCH_SLOTS; i++) gc_tensor_release(&rt->scratch[i]);
     gc_gemm_release(rt);
     for (size_t i = 0; i < rt->kernel_count; i++) clReleaseKernel(rt->kernels[i].kernel);
@@ -677,8 +712,23 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
             rounded[d] = global[d];
         }
     }
+    cl_event event = NULL;
     cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
-                                        local ? group : NULL, 0, NULL, NULL);
+                                        local ? group : NULL, 0, NULL,
+                                        rt->profile ? &event : NULL);
+    if (err == CL_SUCCESS && event) {
+        cl_ulong start = 0, end = 0;
+        err = clWaitForEvents(1, &event);
+        if (err == CL_SUCCESS)
+            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start,
+                                          NULL);
+        if (err == CL_SUCCESS)
+            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+        clReleaseEvent(event);
+        gc_kernel *timed = (gc_kernel *)kernel;
+        timed->launches++;
+        timed->device_seconds += (double)(end - start) * 1e-9;
+    }
     if (err != CL_SUCCESS)
         return GC_ERROR(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
                             ? GC_ERR_MEMORY

@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-enum { ELEMENTWISE_LOCAL = 64 };
 /* Transfers convert double ↔ float through a host buffer of at most this many floats (4 MiB),
  * so that moving a 22 M-parameter model does not need another 88 MB at once. */
 enum { STAGING_FLOATS = 1 << 20 };
@@ -161,7 +160,7 @@ gc_status gc_tensor_fill(gc_tensor *t, double value)
         for (size_t i = 0; i < t->count; i++) t->host[i] = value;
         return GC_OK;
     }
-    return gc_run1d(t->rt, "tensor_fill", t->count, ELEMENTWISE_LOCAL, "mfu", t->buffer, value,
+    return gc_run1d(t->rt, "tensor_fill", t->count, GC_ELEMENTWISE_LOCAL, "mfu", t->buffer, value,
                     (unsigned)t->count);
 }
 
@@ -182,7 +181,7 @@ gc_status gc_tensor_scale(gc_tensor *t, double alpha)
         for (size_t i = 0; i < t->count; i++) t->host[i] *= alpha;
         return GC_OK;
     }
-    return gc_run1d(t->rt, "tensor_scale", t->count, ELEMENTWISE_LOCAL, "mfu", t->buffer, alpha,
+    return gc_run1d(t->rt, "tensor_scale", t->count, GC_ELEMENTWISE_LOCAL, "mfu", t->buffer, alpha,
                     (unsigned)t->count);
 }
 
@@ -193,7 +192,7 @@ gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x)
         for (size_t i = 0; i < y->count; i++) y->host[i] += alpha * x->host[i];
         return GC_OK;
     }
-    return gc_run1d(y->rt, "tensor_axpy", y->count, ELEMENTWISE_LOCAL, "mfmu", y->buffer, alpha,
+    return gc_run1d(y->rt, "tensor_axpy", y->count, GC_ELEMENTWISE_LOCAL, "mfmu", y->buffer, alpha,
                     x->buffer, (unsigned)y->count);
 }
 
@@ -205,7 +204,7 @@ gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b)
         for (size_t i = 0; i < out->count; i++) out->host[i] = a->host[i] * b->host[i];
         return GC_OK;
     }
-    return gc_run1d(out->rt, "tensor_mul", out->count, ELEMENTWISE_LOCAL, "mmmu", out->buffer,
+    return gc_run1d(out->rt, "tensor_mul", out->count, GC_ELEMENTWISE_LOCAL, "mmmu", out->buffer,
                     a->buffer, b->buffer, (unsigned)out->count);
 }
 
@@ -313,7 +312,7 @@ gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_t
         }
         return GC_OK;
     }
-    return gc_run1d(dst->rt, "accumulate_columns", cols, ELEMENTWISE_LOCAL, "mumuuf",
+    return gc_run1d(dst->rt, "accumulate_columns", cols, GC_ELEMENTWISE_LOCAL, "mumuuf",
                     dst->buffer, (unsigned)offset, src->buffer, (unsigned)rows, (unsigned)cols,
                     scale);
 }
@@ -336,7 +335,7 @@ gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, si
         for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;
         return GC_OK;
     }
-    return gc_run1d(logdet->rt, "logdet_add_param_sum", n, ELEMENTWISE_LOCAL, "mmuufu",
+    return gc_run1d(logdet->rt, "logdet_add_param_sum", n, GC_ELEMENTWISE_LOCAL, "mmuufu",
                     logdet->buffer, params->buffer, (unsigned)offset, (unsigned)count, scale,
                     (unsigned)n);
 }

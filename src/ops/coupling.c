@@ -11,6 +11,7 @@
 #include "ops/op.h"
 
 enum { NETS = 2 }; /* group 0: the scale network, group 1: the shift network */
+enum { ROWS_PER_ITEM = 4 }; /* R in cl/coupling.cl */
 
 typedef struct coupling_op {
     gc_op base;
@@ -23,6 +24,8 @@ typedef struct coupling_op {
      * outputs and theirs, and per-sample terms of the scale gradient. */
     size_t capacity;
     gc_tensor hidden, d_hidden, nets, d_nets, dscale_rows;
+    gc_tensor transposed; /* OpenCL: the weights as W[g][o][i], for the backward pass */
+    size_t weight_count;
 } coupling_op;
 
 static unsigned u(size_t v) { return (unsigned)v; }
@@ -73,50 +76,57 @@ static gc_status run_nets(coupling_op *op, const gc_tensor *params, const gc_ten
     return GC_OK;
 }
 
+/* The OpenCL path runs both networks and the transform in one launch (cl/coupling.cl);
+ * direction 0 runs only the networks. */
+static gc_status launch_forward(coupling_op *op, const gc_tensor *params, const gc_tensor *in,
+                                gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+{
+    /* Kernels need valid buffers even where direction 0 leaves them alone. */
+    cl_mem out_buffer = out ? out->buffer : op->nets.buffer;
+    cl_mem logdet_buffer = logdet ? logdet->buffer : op->nets.buffer;
+    return gc_run1d(params->rt, "coupling_forward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
+                    "mmmmmmuuuuuuuuuuui", out_buffer, in->buffer, logdet_buffer,
+                    op->hidden.buffer, op->nets.buffer, params->buffer,
+                    u(op->layers[0].w_offset), u(op->scale_offset), u(n), u(op->capacity),
+                    u(op->base.dim), u(op->a_begin), u(op->a_dim), u(op->b_begin), u(op->b_dim),
+                    u(op->config.hidden), u(op->config.depth), direction);
+}
+
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
                        gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
     coupling_op *op = (coupling_op *)op_base;
     GC_TRY(reserve(op, n));
-    GC_TRY(run_nets(op, params, in, n)); /* in_a = out_a, so decoding sees the same networks */
+    /* in_a = out_a, so decoding sees the same networks. */
+    if (params->rt->backend == GC_BACKEND_OPENCL)
+        return launch_forward(op, params, in, out, logdet, n, direction);
+    GC_TRY(run_nets(op, params, in, n));
     size_t dim = op->base.dim, gstride = op->capacity * op->b_dim;
-    if (params->rt->backend == GC_BACKEND_REFERENCE) {
-        const double *scale = params->host + op->scale_offset, *nets = op->nets.host;
-        for (size_t i = 0; i < n; i++) {
-            for (size_t k = 0; k < op->a_dim; k++)
-                out->host[i * dim + op->a_begin + k] = in->host[i * dim + op->a_begin + k];
-            double sum = 0.0;
-            for (size_t j = 0; j < op->b_dim; j++) {
-                double s = scale[j] * tanh(nets[i * op->b_dim + j]);
-                double t = nets[gstride + i * op->b_dim + j];
-                double v = in->host[i * dim + op->b_begin + j];
-                out->host[i * dim + op->b_begin + j] =
-                    direction > 0 ? v * exp(s) + t : (v - t) * exp(-s);
-                sum += s;
-            }
-            logdet->host[i] += direction > 0 ? sum : -sum;
+    const double *scale = params->host + op->scale_offset, *nets = op->nets.host;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < op->a_dim; k++)
+            out->host[i * dim + op->a_begin + k] = in->host[i * dim + op->a_begin + k];
+        double sum = 0.0;
+        for (size_t j = 0; j < op->b_dim; j++) {
+            double s = scale[j] * tanh(nets[i * op->b_dim + j]);
+            double t = nets[gstride + i * op->b_dim + j];
+            double v = in->host[i * dim + op->b_begin + j];
+            out->host[i * dim + op->b_begin + j] =
+                direction > 0 ? v * exp(s) + t : (v - t) * exp(-s);
+            sum += s;
         }
-        return GC_OK;
+        logdet->host[i] += direction > 0 ? sum : -sum;
     }
-    return gc_run1d(params->rt, "coupling_apply", n, 64, "mmmumumuuuuuui", out->buffer,
-                    in->buffer, op->nets.buffer, u(gstride), params->buffer,
-                    u(op->scale_offset), logdet->buffer, u(n), u(dim), u(op->a_begin),
-                    u(op->a_dim), u(op->b_begin), u(op->b_dim), direction);
+    return GC_OK;
 }
 
-/* The element-wise part of the backward pass: dx (a half: dz_a; b half: dz_b·exp(s)), the
- * gradients of the networks' outputs, and per-sample terms of the scale gradient. */
-static gc_status backward_elementwise(coupling_op *op, const gc_tensor *params,
-                                      const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
-                                      double dlogdet, size_t n)
+/* The element-wise part of the backward pass on the reference path: dx (a half: dz_a; b half:
+ * dz_b·exp(s)), the gradients of the networks' outputs, and per-sample terms of the scale
+ * gradient. */
+static void backward_elementwise(coupling_op *op, const gc_tensor *params, const gc_tensor *x,
+                                 const gc_tensor *dz, gc_tensor *dx, double dlogdet, size_t n)
 {
     size_t dim = op->base.dim, gstride = op->capacity * op->b_dim, bd = op->b_dim;
-    if (params->rt->backend == GC_BACKEND_OPENCL)
-        return gc_run1d(params->rt, "coupling_backward", n, 64, "mmmmmmumufuuuuuu", dx->buffer,
-                        op->d_nets.buffer, op->dscale_rows.buffer, dz->buffer, x->buffer,
-                        op->nets.buffer, u(gstride), params->buffer, u(op->scale_offset),
-                        dlogdet, u(n), u(dim), u(op->a_begin), u(op->a_dim), u(op->b_begin),
-                        u(bd));
     const double *scale = params->host + op->scale_offset, *nets = op->nets.host;
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < op->a_dim; k++)
@@ -132,6 +142,28 @@ static gc_status backward_elementwise(coupling_op *op, const gc_tensor *params,
             op->dscale_rows.host[i * bd + j] = ds * th;
         }
     }
+}
+
+/* Reference path: the input gradients layer by layer, from the networks' outputs back to dx_a,
+ * leaving each layer's output gradient in d_hidden for the parameter gradients. */
+static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *params,
+                                           gc_tensor *dx, size_t n)
+{
+    gc_rows d_out = nets_rows(op, &op->d_nets);
+    for (int k = op->layer_count - 1; k >= 0; k--) {
+        const gc_dense *layer = &op->layers[k];
+        if (k > 0) {
+            gc_rows in = hidden_rows(op, &op->hidden, k - 1);
+            gc_rows d_in = hidden_rows(op, &op->d_hidden, k - 1);
+            /* The input was a ReLU output: its gradient passes only where it was positive. */
+            GC_TRY(gc_dense_backward_input(layer, params, d_out, d_in, in, 0, n));
+            d_out = d_in;
+        } else {
+            gc_rows none = {NULL, 0, 0, 0};
+            GC_TRY(gc_dense_backward_input(layer, params, d_out, (gc_rows){dx, op->a_begin,
+                                           op->base.dim, 0}, none, 1, n));
+        }
+    }
     return GC_OK;
 }
 
@@ -141,29 +173,39 @@ static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_t
 {
     coupling_op *op = (coupling_op *)op_base;
     GC_TRY(reserve(op, n));
-    /* The networks' activations are recomputed from x rather than kept from the encoder pass:
-     * cheap for vectors, and the op then holds no state between passes. */
-    GC_TRY(run_nets(op, params, x, n));
-    GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
+    gc_runtime *rt = params->rt;
+    int opencl = rt->backend == GC_BACKEND_OPENCL;
+    /* The networks' activations live in the op's own scratch, so the last transform's are still
+     * there when the model says that transform saw this x; otherwise they are recomputed. */
+    if (!op->base.reuse_activations)
+        GC_TRY(opencl ? launch_forward(op, params, x, NULL, NULL, n, 0)
+                      : run_nets(op, params, x, n));
+    if (opencl) {
+        unsigned w_first = u(op->layers[0].w_offset), hidden = u(op->config.hidden);
+        unsigned depth = u(op->config.depth);
+        GC_TRY(gc_scratch_reserve(&op->transposed, rt, op->weight_count, 1));
+        size_t weight_rows = NETS * (op->config.hidden * (size_t)op->config.depth + op->b_dim);
+        GC_TRY(gc_run1d(rt, "coupling_transpose_weights", weight_rows, 64, "mmuuuuuu",
+                        op->transposed.buffer, params->buffer, w_first, u(op->a_dim),
+                        u(op->b_dim), hidden, depth, u(weight_rows)));
+        GC_TRY(gc_run1d(rt, "coupling_backward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
+                        "mmmmmmmmmmufuuuuuuuuu", dx->buffer, dz->buffer, x->buffer,
+                        op->hidden.buffer, op->d_hidden.buffer, op->nets.buffer,
+                        op->d_nets.buffer, op->dscale_rows.buffer, params->buffer,
+                        op->transposed.buffer, u(op->scale_offset), dlogdet, u(n),
+                        u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
+                        u(op->b_begin), u(op->b_dim), hidden, depth));
+    } else {
+        backward_elementwise(op, params, x, dz, dx, dlogdet, n);
+        GC_TRY(backward_inputs_reference(op, params, dx, n));
+    }
     GC_TRY(gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim,
                                         1.0));
-    gc_rows d_out = nets_rows(op, &op->d_nets);
     for (int k = op->layer_count - 1; k >= 0; k--) {
-        const gc_dense *layer = &op->layers[k];
-        if (k > 0) {
-            gc_rows in = hidden_rows(op, &op->hidden, k - 1);
-            gc_rows d_in = hidden_rows(op, &op->d_hidden, k - 1);
-            GC_TRY(gc_dense_backward_params(layer, grads, d_out, in, n));
-            /* The input was a ReLU output: its gradient passes only where it was positive. */
-            GC_TRY(gc_dense_backward_input(layer, params, d_out, d_in, in, 0, n));
-            d_out = d_in;
-        } else {
-            gc_rows in = input_rows(op, x);
-            gc_rows none = {NULL, 0, 0, 0};
-            GC_TRY(gc_dense_backward_params(layer, grads, d_out, in, n));
-            GC_TRY(gc_dense_backward_input(layer, params, d_out, (gc_rows){dx, op->a_begin,
-                                           op->base.dim, 0}, none, 1, n));
-        }
+        gc_rows d_out = k + 1 < op->layer_count ? hidden_rows(op, &op->d_hidden, k)
+                                                : nets_rows(op, &op->d_nets);
+        gc_rows in = k > 0 ? hidden_rows(op, &op->hidden, k - 1) : input_rows(op, x);
+        GC_TRY(gc_dense_backward_params(&op->layers[k], grads, d_out, in, n));
     }
     return GC_OK;
 }
@@ -194,6 +236,7 @@ static void coupling_destroy(gc_op *op_base)
     gc_tensor_release(&op->nets);
     gc_tensor_release(&op->d_nets);
     gc_tensor_release(&op->dscale_rows);
+    gc_tensor_release(&op->transposed);
     free(op->layers);
     free(op);
 }
@@ -240,6 +283,7 @@ gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg
         char weight_name[32], bias_name[32];
         snprintf(weight_name, sizeof weight_name, "net%d.weight", k);
         snprintf(bias_name, sizeof bias_name, "net%d.bias", k);
+        op->weight_count += NETS * layer->out_dim * layer->in_dim;
         status = gc_param_reserve(reg, name, weight_name,
                                   NETS * layer->out_dim * layer->in_dim, &layer->w_offset);
         if (status == GC_OK)
@@ -248,6 +292,13 @@ gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg
     }
     if (status == GC_OK)
         status = gc_param_reserve(reg, name, "scale", op->b_dim, &op->scale_offset);
+    /* The fused kernels find every layer from the first one's offset (cl/coupling.cl). */
+    for (int k = 1; k < op->layer_count && status == GC_OK; k++) {
+        const gc_dense *before = &op->layers[k - 1];
+        if (op->layers[k].w_offset != before->b_offset + NETS * before->out_dim ||
+            before->b_offset != before->w_offset + NETS * before->in_dim * before->out_dim)
+            status = GC_ERROR(GC_ERR_UNSUPPORTED, "coupling %s: layers not contiguous", name);
+    }
     if (status != GC_OK) {
         coupling_destroy(&op->base);
         return status;

@@ -1,5 +1,6 @@
-/* Fully connected layers: the reference loops (double) beside the OpenCL launches of
- * cl/dense.cl. Both compute the same sums in the same order. */
+/* Fully connected layers: the reference loops (double). On OpenCL the coupling runs the forward
+ * and input-gradient passes fused per sample (cl/coupling.cl); the parameter gradients, a sum
+ * over the batch, launch cl/dense.cl here, summing in the same order as the reference. */
 #include "ops/dense.h"
 
 #include "internal.h"
@@ -32,16 +33,8 @@ gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_r
             }
         return GC_OK;
     }
-    gc_runtime *rt = weights->rt;
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, "dense_forward", &kernel));
-    GC_TRY(gc_kernel_args(kernel, "muuumuuumuuuuuuu", out.t->buffer, u(out.offset), u(out.ld),
-                          u(out.group_stride), in.t->buffer, u(in.offset), u(in.ld),
-                          u(in.group_stride), weights->buffer, u(layer->w_offset),
-                          u(layer->b_offset), u(layer->has_bias), u(layer->relu), u(in_dim),
-                          u(out_dim), u(rows)));
-    size_t global[3] = {(out_dim + 7) / 8, rows, groups};
-    return gc_launch(rt, kernel, 3, global, NULL);
+    return GC_ERROR(GC_ERR_UNSUPPORTED, "dense forward runs on the reference path only; the "
+                    "OpenCL coupling fuses it (cl/coupling.cl)");
 }
 
 gc_status gc_dense_backward_input(const gc_dense *layer, const gc_tensor *weights, gc_rows dout,
@@ -67,18 +60,8 @@ gc_status gc_dense_backward_input(const gc_dense *layer, const gc_tensor *weight
                 }
         return GC_OK;
     }
-    gc_runtime *rt = weights->rt;
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, "dense_backward_input", &kernel));
-    /* Without a mask the kernel still needs a valid buffer argument. */
-    const gc_tensor *mask_t = mask.t ? mask.t : weights;
-    GC_TRY(gc_kernel_args(kernel, "muuuumuuumumuuuuuu", din.t->buffer, u(din.offset),
-                          u(din.ld), u(din.group_stride), u(accumulate != 0), dout.t->buffer,
-                          u(dout.offset), u(dout.ld), u(dout.group_stride), weights->buffer,
-                          u(layer->w_offset), mask_t->buffer, u(mask.t ? mask.offset : 0),
-                          u(mask.t != NULL), u(in_dim), u(out_dim), u(rows), u(groups)));
-    size_t global[3] = {in_dim, rows, out_groups};
-    return gc_launch(rt, kernel, 3, global, NULL);
+    return GC_ERROR(GC_ERR_UNSUPPORTED, "dense backward runs on the reference path only; the "
+                    "OpenCL coupling fuses it (cl/coupling.cl)");
 }
 
 gc_status gc_dense_backward_params(const gc_dense *layer, gc_tensor *grads, gc_rows dout,
@@ -108,6 +91,13 @@ gc_status gc_dense_backward_params(const gc_dense *layer, gc_tensor *grads, gc_r
                           u(layer->b_offset), u(layer->has_bias), dout.t->buffer, u(dout.offset),
                           u(dout.ld), u(dout.group_stride), in.t->buffer, u(in.offset),
                           u(in.ld), u(in.group_stride), u(in_dim), u(out_dim), u(rows)));
-    size_t global[3] = {(out_dim + 7) / 8, in_dim + (layer->has_bias ? 1 : 0), groups};
+    /* The two tilings of cl/dense.cl: wide layers in 4 × 16 tiles, narrow ones 8 inputs at a
+     * time. */
+    size_t columns = in_dim + (layer->has_bias ? 1 : 0);
+    size_t global[3] = {(out_dim + 15) / 16, (columns + 3) / 4, groups};
+    if (out_dim < 16) {
+        global[0] = (columns + 7) / 8;
+        global[1] = 1;
+    }
     return gc_launch(rt, kernel, 3, global, NULL);
 }

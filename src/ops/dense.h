@@ -21,7 +21,8 @@ typedef struct gc_dense {
     int relu; /* output = max(0, ·) */
 } gc_dense;
 
-/* out = act(W·in + b) for `rows` rows of every group. */
+/* out = act(W·in + b) for `rows` rows of every group. Reference path only (GC_ERR_UNSUPPORTED
+ * on OpenCL, where cl/coupling.cl fuses it), as is gc_dense_backward_input. */
 gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in,
                            gc_rows out, size_t rows);
 
