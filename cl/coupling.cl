@@ -245,3 +245,140 @@ __kernel void coupling_backward(__global float *dx, __global const float *dz,
         }
     }
 }
+
+/* Parameter gradients of the networks, summed over the batch: dWᵀ[g][i][o] += Σ_r
+ * in[g][r][i] · dout[g][r][o], and for i == in_dim (the bias column) db[g][o] += Σ_r
+ * dout[g][r][o]; rows summed in order from 0, then added to the gradient. One launch covers
+ * every layer, both groups and the scale vector, a work-item per tile.
+ *
+ * Wide layers (out_dim ≥ 16): a tile is 4 inputs × 16 outputs in eight float8 registers, so
+ * each row costs 2 vector loads (and one of 4 inputs) for 8 vector FMAs. Narrow layers (the
+ * networks' outputs): a tile is 8 inputs, in one float8, × every output. */
+#define TILE_IN 4
+#define TILE_OUT 16
+
+/* Column i of row r: the input, 1 for the bias column, and the index clamped so that columns
+ * past the end read valid memory (their sums are not stored). */
+static float input_or_one(__global const float *row, uint i, uint in_dim)
+{
+    float v = row[min(i, in_dim - 1)];
+    return i < in_dim ? v : 1.0f;
+}
+
+/* Tiles of the gradient of one group of a layer with in_dim inputs (plus the bias column). */
+static uint params_tiles(uint in_dim, uint out_dim)
+{
+    uint columns = in_dim + 1;
+    return out_dim >= TILE_OUT
+               ? (out_dim + TILE_OUT - 1) / TILE_OUT * ((columns + TILE_IN - 1) / TILE_IN)
+               : (columns + V - 1) / V;
+}
+
+/* Tile `tile` of dWᵀ += Σ_r x[r]ᵀ dy[r] and db += Σ_r dy[r] for one group of a layer. */
+static void params_tile(__global float *dw, __global float *db, __global const float *dy,
+                        uint dout_ld, __global const float *x, uint in_ld, uint in_dim,
+                        uint out_dim, uint rows, uint tile)
+{
+    uint columns = in_dim + 1;
+    if (out_dim >= TILE_OUT) {
+        uint o_tiles = (out_dim + TILE_OUT - 1) / TILE_OUT, i_tile = tile / o_tiles;
+        uint o0 = (tile - i_tile * o_tiles) * TILE_OUT, i0 = i_tile * TILE_IN;
+        if (o0 + TILE_OUT <= out_dim) {
+            float8 a00 = 0.0f, a01 = 0.0f, a10 = 0.0f, a11 = 0.0f;
+            float8 a20 = 0.0f, a21 = 0.0f, a30 = 0.0f, a31 = 0.0f;
+            int inside = i0 + TILE_IN <= in_dim; /* no bias column, nothing past the end */
+            for (uint r = 0; r < rows; r++) {
+                __global const float *xr = x + r * in_ld, *dr = dy + r * dout_ld + o0;
+                float8 d0 = vload8(0, dr), d1 = vload8(1, dr);
+                float4 v = inside ? vload4(0, xr + i0)
+                                  : (float4)(input_or_one(xr, i0, in_dim),
+                                             input_or_one(xr, i0 + 1, in_dim),
+                                             input_or_one(xr, i0 + 2, in_dim),
+                                             input_or_one(xr, i0 + 3, in_dim));
+                float v0 = v.s0, v1 = v.s1, v2 = v.s2, v3 = v.s3;
+                a00 += v0 * d0;
+                a01 += v0 * d1;
+                a10 += v1 * d0;
+                a11 += v1 * d1;
+                a20 += v2 * d0;
+                a21 += v2 * d1;
+                a30 += v3 * d0;
+                a31 += v3 * d1;
+            }
+            float8 tile[2 * TILE_IN] = {a00, a01, a10, a11, a20, a21, a30, a31};
+            for (uint c = 0; c < TILE_IN && i0 + c < columns; c++) {
+                __global float *target = i0 + c < in_dim ? dw + (i0 + c) * out_dim + o0 : db + o0;
+                vstore8(vload8(0, target) + tile[2 * c], 0, target);
+                vstore8(vload8(1, target) + tile[2 * c + 1], 1, target);
+            }
+            return;
+        }
+        /* The last outputs of a width that is not a multiple of 16, one at a time. */
+        for (uint c = 0; c < TILE_IN && i0 + c < columns; c++)
+            for (uint o = o0; o < out_dim; o++) {
+                float sum = 0.0f;
+                for (uint r = 0; r < rows; r++)
+                    sum += input_or_one(x + r * in_ld, i0 + c, in_dim) * dy[r * dout_ld + o];
+                __global float *target = i0 + c < in_dim ? dw + (i0 + c) * out_dim + o : db + o;
+                *target += sum;
+            }
+        return;
+    }
+    uint i0 = tile * V;
+    for (uint o = 0; o < out_dim; o++) {
+        float8 acc = 0.0f;
+        for (uint r = 0; r < rows; r++) {
+            __global const float *xr = x + r * in_ld;
+            float8 v;
+            if (i0 + V <= in_dim) {
+                v = vload8(0, xr + i0);
+            } else {
+                float lanes[V];
+                for (uint c = 0; c < V; c++) lanes[c] = input_or_one(xr, i0 + c, in_dim);
+                v = vload8(0, lanes);
+            }
+            acc += v * dy[r * dout_ld + o];
+        }
+        float sums[V];
+        vstore8(acc, 0, sums);
+        for (uint c = 0; c < V && i0 + c < columns; c++) {
+            __global float *target = i0 + c < in_dim ? dw + (i0 + c) * out_dim + o : db + o;
+            *target += sums[c];
+        }
+    }
+}
+
+__kernel void coupling_params(__global float *grads, __global const float *x,
+                              __global const float *hidden, __global const float *d_hidden,
+                              __global const float *d_nets, __global const float *dscale_rows,
+                              uint w_first, uint scale_offset, uint n, uint capacity, uint dim,
+                              uint a_begin, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+{
+    uint t = get_global_id(0), start = 0;
+    for (uint k = 0; k <= depth; k++) {
+        uint in_dim, out_dim;
+        layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
+        uint tiles = params_tiles(in_dim, out_dim);
+        if (t < start + 2 * tiles) {
+            uint g = (t - start) / tiles, tile = t - start - g * tiles;
+            __global const float *in = k == 0 ? x + a_begin
+                                              : hidden + ((k - 1) * 2 + g) * capacity * hidden_dim;
+            __global const float *dy = k == depth
+                                           ? d_nets + g * capacity * b_dim
+                                           : d_hidden + (k * 2 + g) * capacity * hidden_dim;
+            uint w = layer_offset(k, w_first, a_dim, hidden_dim, b_dim, depth, 1);
+            params_tile(grads + w + g * in_dim * out_dim, grads + w + 2 * in_dim * out_dim +
+                        g * out_dim, dy, out_dim, in, k == 0 ? dim : in_dim, in_dim, out_dim, n,
+                        tile);
+            return;
+        }
+        start += 2 * tiles;
+    }
+    if (t != start) return;
+    /* The last work-item: ∂L/∂scale, the per-row terms summed in order. */
+    for (uint j = 0; j < b_dim; j++) {
+        float sum = 0.0f;
+        for (uint r = 0; r < n; r++) sum += dscale_rows[r * b_dim + j];
+        grads[scale_offset + j] += sum;
+    }
+}

@@ -167,6 +167,28 @@ static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *par
     return GC_OK;
 }
 
+/* Tiles of one group's parameter gradient in cl/coupling.cl (params_tiles). */
+static size_t params_tiles(size_t in_dim, size_t out_dim)
+{
+    size_t columns = in_dim + 1;
+    return out_dim >= 16 ? (out_dim + 15) / 16 * ((columns + 3) / 4) : (columns + 7) / 8;
+}
+
+/* Every parameter gradient of the networks and the scale in one launch: a work-item per tile
+ * of each layer and group, and one for the scale. */
+static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tensor *grads,
+                               const gc_tensor *x, size_t n)
+{
+    size_t tasks = 1;
+    for (int k = 0; k < op->layer_count; k++)
+        tasks += NETS * params_tiles(op->layers[k].in_dim, op->layers[k].out_dim);
+    return gc_run1d(params->rt, "coupling_params", tasks, 8, "mmmmmmuuuuuuuuuu", grads->buffer,
+                    x->buffer, op->hidden.buffer, op->d_hidden.buffer, op->d_nets.buffer,
+                    op->dscale_rows.buffer, u(op->layers[0].w_offset), u(op->scale_offset),
+                    u(n), u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
+                    u(op->b_dim), u(op->config.hidden), u(op->config.depth));
+}
+
 static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
                                    const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
                                    double dlogdet, size_t n)
@@ -199,6 +221,7 @@ static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_t
         backward_elementwise(op, params, x, dz, dx, dlogdet, n);
         GC_TRY(backward_inputs_reference(op, params, dx, n));
     }
+    if (opencl) return launch_params(op, params, grads, x, n);
     GC_TRY(gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim,
                                         1.0));
     for (int k = op->layer_count - 1; k >= 0; k--) {

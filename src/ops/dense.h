@@ -1,5 +1,6 @@
-/* Fully connected layers over a batch, in groups, on both backends: the building block of the
- * coupling networks and of the 1x1 convolution on vectors. See cl/dense.cl. */
+/* Fully connected layers over a batch, in groups: the reference loops of the vector coupling's
+ * networks. The OpenCL coupling runs the same sums fused (cl/coupling.cl), so these accept only
+ * reference tensors (GC_ERR_UNSUPPORTED otherwise). */
 #ifndef GLOWCL_DENSE_H
 #define GLOWCL_DENSE_H
 
@@ -21,8 +22,7 @@ typedef struct gc_dense {
     int relu; /* output = max(0, ·) */
 } gc_dense;
 
-/* out = act(W·in + b) for `rows` rows of every group. Reference path only (GC_ERR_UNSUPPORTED
- * on OpenCL, where cl/coupling.cl fuses it), as is gc_dense_backward_input. */
+/* out = act(W·in + b) for `rows` rows of every group. */
 gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in,
                            gc_rows out, size_t rows);
 
