@@ -33,10 +33,14 @@ __kernel void affine_backward_params(__global float *grads, uint s_offset, uint 
     uint c = get_group_id(0);
     float scale = exp(params[s_offset + c]);
     float ds = 0.0f, dt = 0.0f;
-    for (uint j = get_local_id(0); j < n * inner; j += get_local_size(0)) {
-        float g = channel_element(dz, j, c, channels, inner);
-        ds += g * channel_element(x, j, c, channels, inner) * scale;
-        dt += g;
+    /* Whole rows (i, c, ·) per work-item: no index divided per element. */
+    for (uint i = get_local_id(0); i < n; i += get_local_size(0)) {
+        __global const float *g = dz + (i * channels + c) * inner;
+        __global const float *xr = x + (i * channels + c) * inner;
+        for (uint k = 0; k < inner; k++) {
+            ds += g[k] * xr[k] * scale;
+            dt += g[k];
+        }
     }
     ds = group_sum(scratch, ds);
     dt = group_sum(scratch, dt);

@@ -29,19 +29,41 @@ __kernel void tensor_mul(__global float *out, __global const float *a, __global 
 
 /* x: (outer, channels, inner); one work-group per channel. */
 /* squared: sum the squares instead (a gradient's norm). */
+/* Σ of `count` contiguous values (or of their squares), 8 lanes at a time, then the lanes
+ * pairwise, then the tail. */
+static float sum_run(__global const float *x, uint count, uint squared)
+{
+    float8 acc = (float8)(0.0f);
+    uint j = 0;
+    for (; j + 8 <= count; j += 8) {
+        float8 v = vload8(0, x + j);
+        acc += squared ? v * v : v;
+    }
+    float tail = 0.0f;
+    for (; j < count; j++) tail += squared ? x[j] * x[j] : x[j];
+    return ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7)) +
+           tail;
+}
+
+/* A work-group per channel. Each work-item sums whole contiguous runs, so no index is divided
+ * per element and the loads are vectors: the rows (o, c, ·) of the channel, or, for a single
+ * channel, one contiguous share of the whole tensor. */
 __kernel void tensor_channel_sum(__global float *sum, __global const float *x, uint outer,
                                  uint channels, uint inner, uint squared,
                                  __local float *scratch)
 {
-    uint c = get_group_id(0);
-    uint count = outer * inner;
+    uint c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
     float partial = 0.0f;
-    for (uint j = get_local_id(0); j < count; j += get_local_size(0)) {
-        float v = channel_element(x, j, c, channels, inner);
-        partial += squared ? v * v : v;
+    if (channels == 1) {
+        uint count = outer * inner, share = (count + size - 1) / size;
+        uint begin = min(lid * share, count);
+        partial = sum_run(x + begin, min(share, count - begin), squared);
+    } else {
+        for (uint o = lid; o < outer; o += size)
+            partial += sum_run(x + (o * channels + c) * inner, inner, squared);
     }
     float total = group_sum(scratch, partial);
-    if (get_local_id(0) == 0) sum[c] = total;
+    if (lid == 0) sum[c] = total;
 }
 
 __kernel void tensor_channel_moments(__global float *mean, __global float *var,
