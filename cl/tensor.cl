@@ -29,20 +29,23 @@ __kernel void tensor_mul(__global float *out, __global const float *a, __global 
 
 /* x: (outer, channels, inner); one work-group per channel. */
 /* squared: sum the squares instead (a gradient's norm). */
-/* Σ of `count` contiguous values (or of their squares), 8 lanes at a time, then the lanes
- * pairwise, then the tail. */
+/* Σ of `count` contiguous values (or of their squares) in four interleaved partial sums, then
+ * those pairwise, then the tail. Scalar, not float8: oclgrind's uninitialised-value checker,
+ * which the tensor tests run under, crashes on vector code (Oclgrind issue #126). */
 static float sum_run(__global const float *x, uint count, uint squared)
 {
-    float8 acc = (float8)(0.0f);
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
     uint j = 0;
-    for (; j + 8 <= count; j += 8) {
-        float8 v = vload8(0, x + j);
-        acc += squared ? v * v : v;
+    for (; j + 4 <= count; j += 4) {
+        float v0 = x[j], v1 = x[j + 1], v2 = x[j + 2], v3 = x[j + 3];
+        a0 += squared ? v0 * v0 : v0;
+        a1 += squared ? v1 * v1 : v1;
+        a2 += squared ? v2 * v2 : v2;
+        a3 += squared ? v3 * v3 : v3;
     }
     float tail = 0.0f;
     for (; j < count; j++) tail += squared ? x[j] * x[j] : x[j];
-    return ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7)) +
-           tail;
+    return (a0 + a1) + (a2 + a3) + tail;
 }
 
 /* A work-group per channel. Each work-item sums whole contiguous runs, so no index is divided
