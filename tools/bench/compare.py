@@ -7,6 +7,9 @@ Options this script does not know (e.g. --only moons, --steps 10) go to both sid
 number gets "n/a" for every ratio that needs it, so a partial run still prints what it can.
 
     /usr/bin/python3 tools/bench/compare.py [--glowcl build/glowcl] [--out both.json] [...]
+
+Against PyTorch on an NVIDIA GPU: --python python3 --torch-args "--device cuda" (what
+tools/bench/gpu.sh runs on the device machine).
 """
 import argparse
 import json
@@ -139,8 +142,12 @@ def report(glowcl, torch):
         out[key] = r
         print("%-28s %12s %12s %9s  %-8s %s" % ("%s (%s)" % (label, unit), fmt(g), fmt(t),
                                                fmt(r), target, verdict(r, test)))
-    # glowcl's device buffers against PyTorch's whole process: shown, no target.
-    g, t = number(glowcl, "image_device_mib"), number(torch, "image_peak_rss_mib")
+    # glowcl's device buffers against PyTorch's GPU tensors when it ran on CUDA (like for like),
+    # else against its whole process: shown, no target.
+    g = number(glowcl, "image_device_mib")
+    t = number(torch, "image_device_mib")
+    if t is None:
+        t = number(torch, "image_peak_rss_mib")
     r = ratio("memory", g, t)
     out["image_device_mib"] = r
     if g is not None:
@@ -169,7 +176,11 @@ def report(glowcl, torch):
           "glowcl/torch peak.")
     if "device" in glowcl:
         print("glowcl on %s." % glowcl["device"])
-    if "threads" in torch:
+    if str(torch.get("device", "")).startswith("cuda"):
+        print("PyTorch %s on %s, TF32 %s; image device memory is its peak GPU tensor memory."
+              % (torch.get("torch_version", "?"), torch["device"],
+                 "on" if torch.get("tf32") else "off"))
+    elif "threads" in torch:
         print("PyTorch %s on the CPU, %s threads." % (torch.get("torch_version", "?"),
                                                    torch["threads"]))
     return out

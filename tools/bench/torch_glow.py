@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch (CPU) versions of glowcl's two Glow models, timed the way `glowcl bench` times its own.
+"""PyTorch versions of glowcl's two Glow models, timed the way `glowcl bench` times its own.
 
   moons  the 2-D Glow of gc_model_config_default: 10 x (ActNorm, MLP affine coupling, LU 1x1
          conv), Gaussian prior, batch 256 of two-moons data; one Adam step per timing.
@@ -12,6 +12,7 @@ Each section runs in a fresh child process so that its peak RSS (ru_maxrss) is i
 goes to stdout and the last line is `JSON {...}`, the format tools/bench/compare.py reads.
 
 Run it with Debian's PyTorch: /usr/bin/python3 tools/bench/torch_glow.py [--only image] ...
+On an NVIDIA GPU: python3 tools/bench/torch_glow.py --device cuda (tools/bench/gpu.sh runs it).
 """
 import argparse
 import ctypes
@@ -57,7 +58,9 @@ class ActNorm(nn.Module):
         super().__init__()
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.shift = nn.Parameter(torch.zeros(channels))
-        self.register_buffer("initialized", torch.tensor(False), persistent=False)
+        # A Python flag, not a tensor: testing a CUDA tensor's truth would make every forward
+        # pass wait for the GPU.
+        self.initialized = False
 
     @torch.no_grad()
     def data_init(self, x):
@@ -66,7 +69,7 @@ class ActNorm(nn.Module):
         std = x.var(dim=dims, unbiased=False).sqrt()
         self.log_scale.copy_(-torch.log(std + 1e-6))
         self.shift.copy_(-mean * torch.exp(self.log_scale))
-        self.initialized.fill_(True)
+        self.initialized = True
 
     def forward(self, x):
         if not self.initialized:
@@ -279,7 +282,14 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def time_training(model, batches, warmup, steps):
+def sync(device):
+    """Waits for the GPU's queued work: CUDA calls return before their kernels finish, so a
+    timing without this would measure only the launches."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_training(model, batches, warmup, steps, device):
     """Median wall time of one Adam step (zero grads, NLL, backward, update, loss read back, as
     glowcl reads its loss every step) after `warmup` untimed steps; the first warm-up step also
     runs ActNorm's data-dependent init. Returns (median seconds, all times, first/last loss)."""
@@ -289,19 +299,21 @@ def time_training(model, batches, warmup, steps):
     times, losses = [], []
     for i in range(warmup + steps):
         x = batches[i % len(batches)]
+        sync(device)
         start = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = model.nll(x)
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        sync(device)
         elapsed = time.perf_counter() - start
         if i >= warmup:
             times.append(elapsed)
     return statistics.median(times), times, losses
 
 
-def moons_batches(batch, count, seed):
+def moons_batches(batch, count, seed, device):
     """`count` batches of two-moons data as glowcl trains on (sklearn's make_moons, noise 0.05,
     which gc_moons reproduces); random normal data if sklearn is missing - the timing is the
     same."""
@@ -311,14 +323,16 @@ def moons_batches(batch, count, seed):
         data = torch.from_numpy(xy).float()
     except ImportError:
         data = torch.randn(batch * count, 2)
-    return list(data.split(batch))
+    return [b.to(device) for b in data.split(batch)]
 
 
 def run_moons(args):
     torch.manual_seed(args.seed)
-    model = moons_glow()
-    batches = moons_batches(args.moons_batch, 16, args.seed)
-    median, times, losses = time_training(model, batches, args.moons_warmup, args.moons_steps)
+    # Built on the CPU (the LU set-up of the 1x1 convs), then moved.
+    model = moons_glow().to(args.device)
+    batches = moons_batches(args.moons_batch, 16, args.seed, args.device)
+    median, times, losses = time_training(model, batches, args.moons_warmup, args.moons_steps,
+                                          args.device)
     params, trainable = model.param_counts()
     result = {
         "moons_step_ms": median * 1e3,
@@ -348,10 +362,15 @@ def run_moons(args):
 def run_image(args):
     torch.manual_seed(args.seed)
     base_rss = peak_rss_mib()  # torch itself, before the model exists
-    model = image_glow()
+    cuda = args.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(args.device)
+        base_device = torch.cuda.memory_allocated(args.device)
+    model = image_glow().to(args.device)
     # Dequantised images lie in [0, 1); uniform noise has the same cost as CIFAR-10.
-    batches = [torch.rand(args.image_batch, 3, 32, 32) for _ in range(2)]
-    median, times, losses = time_training(model, batches, args.image_warmup, args.image_steps)
+    batches = [torch.rand(args.image_batch, 3, 32, 32, device=args.device) for _ in range(2)]
+    median, times, losses = time_training(model, batches, args.image_warmup, args.image_steps,
+                                          args.device)
     params, trainable = model.param_counts()
     result = {
         "image_step_ms": median * 1e3,
@@ -366,6 +385,13 @@ def run_image(args):
         "image_peak_rss_mib": peak_rss_mib(),
         "image_base_rss_mib": base_rss,
     }
+    if cuda:
+        # The tensors' peak, what glowcl's image_device_mib counts for its own buffers; the
+        # caching allocator's reserve (which the process holds) beside it.
+        mib = 1024.0 * 1024.0
+        result["image_device_mib"] = (torch.cuda.max_memory_allocated(args.device)
+                                      - base_device) / mib
+        result["image_device_reserved_mib"] = torch.cuda.max_memory_reserved(args.device) / mib
     table = [
         "image  Glow L=3 x K=16, hidden 512, 3x32x32, learned split priors, batch %d"
         % args.image_batch,
@@ -377,15 +403,22 @@ def run_image(args):
         "  peak RSS of this process            %9.1f MiB  (%.1f MiB after importing torch)"
         % (result["image_peak_rss_mib"], base_rss),
     ]
+    if cuda:
+        table.append("  peak GPU tensor memory              %9.1f MiB  (%.1f MiB reserved by the "
+                     "allocator)" % (result["image_device_mib"],
+                                     result["image_device_reserved_mib"]))
     return result, table
 
 
-def median_time(fn, repeats, min_seconds=0.02):
+def median_time(fn, repeats, device, min_seconds=0.02):
     """Median seconds per call of fn over `repeats` samples, each sample looping fn enough times
-    to last about min_seconds, so that tiny GEMMs are not timer noise."""
-    fn()  # warm-up: first-call allocation, thread pool start
+    to last about min_seconds, so that tiny GEMMs are not timer noise. On a GPU each sample
+    ends when its kernels have finished, not when they were queued."""
+    fn()  # warm-up: first-call allocation, thread pool start, cuBLAS/cuDNN handles
+    sync(device)
     start = time.perf_counter()
     fn()
+    sync(device)
     once = max(time.perf_counter() - start, 1e-7)
     loops = max(1, int(min_seconds / once))
     samples = []
@@ -393,6 +426,7 @@ def median_time(fn, repeats, min_seconds=0.02):
         start = time.perf_counter()
         for _ in range(loops):
             fn()
+        sync(device)
         samples.append((time.perf_counter() - start) / loops)
     return statistics.median(samples)
 
@@ -426,20 +460,21 @@ def default_gemm(batch):
     return [as_gemm(*shape[1:6]) for shape in conv_shapes(batch) if shape[6]]
 
 
-def time_conv(n, c_in, c_out, side, k, repeats):
+def time_conv(n, c_in, c_out, side, k, repeats, device):
     """Seconds of F.conv2d's forward pass and of its two backward passes (input gradient,
     weight gradient), each alone, as glowcl's convolution benchmark times its three passes."""
-    x = torch.randn(n, c_in, side, side)
-    w, bias = torch.randn(c_out, c_in, k, k), torch.randn(c_out)
-    dy = torch.randn(n, c_out, side, side)
+    x = torch.randn(n, c_in, side, side, device=device)
+    w = torch.randn(c_out, c_in, k, k, device=device)
+    bias = torch.randn(c_out, device=device)
+    dy = torch.randn(n, c_out, side, side, device=device)
     pad = [k // 2, k // 2]
 
     def backward(mask):  # the aten op autograd calls for conv2d's backward
         return lambda: torch.ops.aten.convolution_backward(
             dy, x, w, [c_out], [1, 1], pad, [1, 1], False, [0, 0], 1, mask)
-    return (median_time(lambda: F.conv2d(x, w, bias, padding=k // 2), repeats),
-            median_time(backward([True, False, False]), repeats),
-            median_time(backward([False, True, False]), repeats))
+    return (median_time(lambda: F.conv2d(x, w, bias, padding=k // 2), repeats, device),
+            median_time(backward([True, False, False]), repeats, device),
+            median_time(backward([False, True, False]), repeats, device))
 
 
 def run_gemm(args):
@@ -448,9 +483,9 @@ def run_gemm(args):
              "        M      N      K      ms     GFLOP/s"]
     gemm = []
     for m, n, k in args.gemm or default_gemm(args.image_batch):
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        c = torch.empty(m, n)
-        seconds = median_time(lambda: torch.mm(a, b, out=c), args.repeats)
+        a, b = torch.randn(m, k, device=args.device), torch.randn(k, n, device=args.device)
+        c = torch.empty(m, n, device=args.device)
+        seconds = median_time(lambda: torch.mm(a, b, out=c), args.repeats, args.device)
         gflops = 2.0 * m * n * k / seconds / 1e9
         gemm.append({"m": m, "n": n, "k": k, "ms": seconds * 1e3, "gflops": gflops})
         table.append("  %7d %6d %6d %7.3f %9.1f" % (m, n, k, seconds * 1e3, gflops))
@@ -463,7 +498,7 @@ def run_gemm(args):
         for name, n, c_in, c_out, side, k, _ in conv_shapes(args.image_batch):
             m, gn, gk = as_gemm(n, c_in, c_out, side, k)
             flops = 2.0 * m * gn * gk
-            fwd, dx, dw = time_conv(n, c_in, c_out, side, k, args.repeats)
+            fwd, dx, dw = time_conv(n, c_in, c_out, side, k, args.repeats, args.device)
             conv.append({"name": name, "m": m, "n": gn, "k": gk, "batch": n, "c_in": c_in,
                          "c_out": c_out, "h": side, "w": side, "kernel": k,
                          "gflops": flops / fwd / 1e9, "input_grad_gflops": flops / dx / 1e9,
@@ -539,6 +574,12 @@ def make_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=SECTIONS + ("all",), action="append",
                    help="run only this section (repeatable; default: all three)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the models and GEMMs run (cpu); cuda times with "
+                        "torch.cuda.synchronize and reports peak GPU tensor memory")
+    p.add_argument("--tf32", action="store_true",
+                   help="on cuda, let cuDNN and cuBLAS use TF32 (off: float32 throughout, as "
+                        "glowcl computes)")
     p.add_argument("--threads", type=int, default=default_threads(),
                    help="torch.set_num_threads (default: the cores this process may use)")
     p.add_argument("--steps", type=int, help="timed steps for both models")
@@ -585,7 +626,61 @@ def parse_args(argv):
         parser.error("steps must be >= 1 and warm-up >= 0")
     if args.threads < 1 or args.repeats < 1 or args.image_batch < 1 or args.moons_batch < 1:
         parser.error("--threads, --repeats and the batch sizes must be >= 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this torch (%s) sees no CUDA device" % torch.__version__)
+    args.device = torch.device(args.device)
     return args, unknown
+
+
+def has_setting(obj, name):
+    """hasattr for torch.backends' modules, whose unknown attributes raise AssertionError in
+    older torch."""
+    try:
+        getattr(obj, name)
+        return True
+    except (AttributeError, AssertionError, RuntimeError):
+        return False
+
+
+def set_tf32(enabled):
+    """cuDNN convolutions default to TF32 on Ampere and later (10-bit mantissa); glowcl computes
+    in float32, so the comparison keeps float32 unless --tf32 asks otherwise. Torch 2.9 and later
+    have per-backend fp32_precision settings and refuse to run once they and the older
+    allow_tf32 flags disagree, so only one of the two APIs is touched."""
+    mode = "tf32" if enabled else "ieee"
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    try:
+        if has_setting(matmul, "fp32_precision"):
+            cudnn.fp32_precision = mode
+            # Set one by one as well: the setter above has not always reached them.
+            for op in ("conv", "rnn"):
+                if has_setting(cudnn, op):
+                    getattr(cudnn, op).fp32_precision = mode
+            matmul.fp32_precision = mode
+        else:
+            cudnn.allow_tf32 = enabled
+            matmul.allow_tf32 = enabled
+    except (AttributeError, AssertionError, RuntimeError, ValueError) as err:
+        print("torch_glow.py: could not set TF32 %s: %s" % ("on" if enabled else "off", err),
+              file=sys.stderr)
+
+
+def precision_settings():
+    """What cuDNN convolutions and cuBLAS matmuls were left with, for the JSON."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    try:
+        if has_setting(matmul, "fp32_precision"):
+            return {"conv": cudnn.conv.fp32_precision, "matmul": matmul.fp32_precision}
+        return {"conv": "tf32" if cudnn.allow_tf32 else "ieee",
+                "matmul": "tf32" if matmul.allow_tf32 else "ieee"}
+    except (AttributeError, AssertionError, RuntimeError) as err:
+        return {"error": str(err)}
+
+
+def device_name(device):
+    if device.type == "cuda":
+        return "cuda: %s" % torch.cuda.get_device_name(device)
+    return "cpu"
 
 
 def set_blas_threads(threads):
@@ -622,6 +717,8 @@ def main(argv=None):
     args, unknown = parse_args(argv)
     torch.set_num_threads(args.threads)
     blas_threads = set_blas_threads(args.threads)
+    if args.device.type == "cuda":
+        set_tf32(args.tf32)
     if args.selfcheck:
         return 0 if self_check(args.seed) else 1
     sections = list(SECTIONS) if not args.only or "all" in args.only else args.only
@@ -633,6 +730,11 @@ def main(argv=None):
 
     result = {"torch_version": torch.__version__, "threads": args.threads,
               "blas": blas_library(), "blas_threads": blas_threads}
+    if args.device.type == "cuda":
+        # Only on cuda, so that the CPU run's JSON stays as it was.
+        result.update({"device": device_name(args.device), "cuda_version": torch.version.cuda,
+                       "cudnn_version": torch.backends.cudnn.version(), "tf32": args.tf32,
+                       "fp32_precision": precision_settings()})
     tables = []
     # Children get the same flags minus --only and --json-only (the parent prints the table).
     passed = []
@@ -656,9 +758,14 @@ def main(argv=None):
         result.update(part)
         tables.append("\n".join(table))
     if not args.json_only:
-        print("PyTorch %s on CPU, %d thread%s, BLAS %s\n"
-              % (torch.__version__, args.threads, "" if args.threads == 1 else "s",
-                 result["blas"] or "?"))
+        if args.device.type == "cuda":
+            print("PyTorch %s on %s (CUDA %s, cuDNN %s, TF32 %s)\n"
+                  % (torch.__version__, result["device"][6:], result["cuda_version"],
+                     result["cudnn_version"], "on" if args.tf32 else "off"))
+        else:
+            print("PyTorch %s on CPU, %d thread%s, BLAS %s\n"
+                  % (torch.__version__, args.threads, "" if args.threads == 1 else "s",
+                     result["blas"] or "?"))
         print("\n\n".join(tables))
     print("JSON " + json.dumps(result))
     return 0
