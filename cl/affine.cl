@@ -1,13 +1,18 @@
 /* Element-wise affine flow z = x ⊙ exp(s) + t (the exercise-1 warm-up, and ActNorm), over
  * tensors seen as (n, channels, inner) with one (s, t) per channel. */
 
-/* direction +1: out = in·exp(s) + t (encoder); −1: out = (in − t)·exp(−s) (decoder). */
+/* direction +1: out = in·exp(s) + t (encoder); −1: out = (in − t)·exp(−s) (decoder); and the
+ * log-determinant, logdet_scale · Σ s, added to each sample's by its first element's item. */
 __kernel void affine_apply(__global float *out, __global const float *in,
                            __global const float *params, uint s_offset, uint t_offset,
-                           uint count, uint channels, uint inner, int direction)
+                           uint count, uint channels, uint inner, int direction,
+                           __global float *logdet, float logdet_scale)
 {
     uint j = get_global_id(0);
     if (j >= count) return;
+    uint per_sample = channels * inner, i = j / per_sample;
+    if (j == i * per_sample)
+        add_param_logdet(logdet, params, s_offset, channels, logdet_scale, i);
     uint c = channel_of(j, channels, inner);
     float s = params[s_offset + c], t = params[t_offset + c];
     out[j] = direction > 0 ? in[j] * exp(s) + t : (in[j] - t) * exp(-s);

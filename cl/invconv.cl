@@ -84,16 +84,20 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
 
 /* out[i][o][p] = Σ_c M[o][c] · in[i][c][p] for every pixel p of (n, D, pixels) batches, with
  * M = W, W⁻¹ or, with `transpose`, Wᵀ (the backward pass); or with mode INVCONV_RESIDUAL
- * out = base − M·in, with INVCONV_ADD out += M·in. global (pixels, D, n). */
+ * out = base − M·in, with INVCONV_ADD out += M·in. With add_logdet, each sample's first item
+ * also adds logdet_scale · Σ log|s| to its log-determinant. global (pixels, D, n). */
 #define INVCONV_SET 0u
 #define INVCONV_RESIDUAL 1u
 #define INVCONV_ADD 2u
 __kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
                           __global const float *base, uint n, uint dim, uint pixels,
-                          uint transpose, uint mode)
+                          uint transpose, uint mode, uint add_logdet, __global float *logdet,
+                          __global const float *params, uint log_s, float logdet_scale)
 {
     uint p = get_global_id(0), o = get_global_id(1), i = get_global_id(2);
     if (p >= pixels || o >= dim || i >= n) return;
+    if (add_logdet && p == 0 && o == 0)
+        add_param_logdet(logdet, params, log_s, dim, logdet_scale, i);
     __global const float *x = in + i * dim * pixels + p;
     uint at = (i * dim + o) * pixels + p;
     /* The dot product with its rounding errors carried along (Ogita, Rump and Oishi's Dot2:

@@ -103,14 +103,9 @@ __kernel void accumulate_columns(__global float *dst, uint dst_offset, __global 
     dst[dst_offset + c] += scale * total;
 }
 
-/* logdet[i] += scale · Σ_k params[offset + k]: the log-determinant of ops whose Jacobian does
- * not depend on the sample (ActNorm, the 1x1 convolution). */
 __kernel void logdet_add_param_sum(__global float *logdet, __global const float *params,
                                    uint offset, uint count, float scale, uint n)
 {
     uint i = get_global_id(0);
-    if (i >= n) return;
-    float sum = 0.0f;
-    for (uint k = 0; k < count; k++) sum += params[offset + k];
-    logdet[i] += scale * sum;
+    if (i < n) add_param_logdet(logdet, params, offset, count, scale, i);
 }

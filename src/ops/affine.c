@@ -32,11 +32,10 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
         return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
                                        direction * (double)op->inner, n);
     }
-    GC_TRY(gc_run1d(params->rt, "affine_apply", count, 64, "mmmuuuuui", out->buffer, in->buffer,
-                    params->buffer, u(op->s_offset), u(op->t_offset), u(count), u(op->channels),
-                    u(op->inner), direction));
-    return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
-                                   direction * (double)op->inner, n);
+    return gc_run1d(params->rt, "affine_apply", count, 64, "mmmuuuuuimf", out->buffer,
+                    in->buffer, params->buffer, u(op->s_offset), u(op->t_offset), u(count),
+                    u(op->channels), u(op->inner), direction, logdet->buffer,
+                    direction * (double)op->inner);
 }
 
 static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,

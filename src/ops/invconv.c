@@ -80,16 +80,27 @@ enum { MIX_SET, MIX_RESIDUAL, MIX_ADD };
 
 /* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
  * out = base − M·in; MIX_ADD: out += M·in. */
+/* The log-determinant that a mix on OpenCL adds to each sample's as it runs: scale · Σ log|s|
+ * (NULL: none). */
+typedef struct mix_logdet {
+    gc_tensor *logdet;
+    const gc_tensor *params;
+    double scale;
+} mix_logdet;
+
 static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
-                     gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode)
+                     gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode,
+                     const mix_logdet *with)
 {
     size_t d = op->channels, pixels = op->pixels;
     if (m->rt->backend == GC_BACKEND_OPENCL) {
         gc_kernel *kernel = NULL;
         GC_TRY(gc_kernel_find(m->rt, "invconv_mix", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmmuuuuu", out->buffer, in->buffer, m->buffer,
+        GC_TRY(gc_kernel_args(kernel, "mmmmuuuuuummuf", out->buffer, in->buffer, m->buffer,
                               (base ? base : in)->buffer, u(n), u(d), u(pixels), u(transpose),
-                              u(mode)));
+                              u(mode), u(with != NULL), (with ? with->logdet : out)->buffer,
+                              (with ? with->params : m)->buffer, u(op->log_s),
+                              with ? with->scale : 0.0));
         size_t global[3] = {pixels, d, n};
         return gc_launch(m->rt, kernel, 3, global, NULL);
     }
@@ -105,6 +116,8 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
                 if (mode == MIX_RESIDUAL) sum = base->host[(i * d + o) * pixels + p] - sum;
                 *y = mode == MIX_ADD ? *y + sum : sum;
             }
+    if (with)
+        return gc_logdet_add_param_sum(with->logdet, with->params, op->log_s, d, with->scale, n);
     return GC_OK;
 }
 
@@ -112,23 +125,19 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
                        gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
     invconv_op *op = (invconv_op *)op_base;
+    mix_logdet with = {logdet, params, direction * (double)op->pixels};
     GC_TRY(build_weight(op, params, 0));
-    if (direction > 0) {
-        GC_TRY(mix(op, &op->weight, in, out, NULL, n, 0, MIX_SET));
-    } else {
-        /* x = W⁻¹z, then one step of iterative refinement, x += W⁻¹(z − W·x): the float W⁻¹
-         * built from the factors is not the exact inverse of the float W the encoder used,
-         * and 48 such steps would add their differences up. */
-        gc_tensor *residual = NULL;
-        GC_TRY(gc_shared_scratch(op->base.rt, GC_SCRATCH_INVCONV_RESIDUAL, n,
-                                 op->channels * op->pixels, &residual));
-        GC_TRY(build_weight(op, params, 1));
-        GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET));
-        GC_TRY(mix(op, &op->weight, out, residual, in, n, 0, MIX_RESIDUAL));
-        GC_TRY(mix(op, &op->inverse, residual, out, NULL, n, 0, MIX_ADD));
-    }
-    return gc_logdet_add_param_sum(logdet, params, op->log_s, op->channels,
-                                   direction * (double)op->pixels, n);
+    if (direction > 0) return mix(op, &op->weight, in, out, NULL, n, 0, MIX_SET, &with);
+    /* x = W⁻¹z, then one step of iterative refinement, x += W⁻¹(z − W·x): the float W⁻¹ built
+     * from the factors is not the exact inverse of the float W the encoder used, and 48 such
+     * steps would add their differences up. */
+    gc_tensor *residual = NULL;
+    GC_TRY(gc_shared_scratch(op->base.rt, GC_SCRATCH_INVCONV_RESIDUAL, n,
+                             op->channels * op->pixels, &residual));
+    GC_TRY(build_weight(op, params, 1));
+    GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET, &with));
+    GC_TRY(mix(op, &op->weight, out, residual, in, n, 0, MIX_RESIDUAL, NULL));
+    return mix(op, &op->inverse, residual, out, NULL, n, 0, MIX_ADD, NULL);
 }
 
 static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
@@ -138,7 +147,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     invconv_op *op = (invconv_op *)op_base;
     size_t d = op->channels, pixels = op->pixels;
     GC_TRY(build_weight(op, params, 0));
-    GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET)); /* dx = Wᵀ·dz */
+    GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET, NULL)); /* dx = Wᵀ·dz */
     /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
     double logdet_grad = (double)(n * pixels) * dlogdet;
     if (params->rt->backend == GC_BACKEND_OPENCL) {
