@@ -146,7 +146,9 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
 {
     invconv_op *op = (invconv_op *)op_base;
     size_t d = op->channels, pixels = op->pixels;
-    GC_TRY(build_weight(op, params, 0));
+    /* W is still the one the last transform built when the model says that transform ran
+     * with these parameters (the encoder, or in low-memory mode the decoder). */
+    if (!op->base.reuse_activations) GC_TRY(build_weight(op, params, 0));
     GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET, NULL)); /* dx = Wᵀ·dz */
     /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
     double logdet_grad = (double)(n * pixels) * dlogdet;
