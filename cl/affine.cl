@@ -18,22 +18,12 @@ __kernel void affine_apply(__global float *out, __global const float *in,
     out[j] = direction > 0 ? in[j] * exp(s) + t : (in[j] - t) * exp(-s);
 }
 
-/* dx = dz · exp(s). */
-__kernel void affine_backward_input(__global float *dx, __global const float *dz,
-                                    __global const float *params, uint s_offset, uint count,
-                                    uint channels, uint inner)
-{
-    uint j = get_global_id(0);
-    if (j >= count) return;
-    uint c = channel_of(j, channels, inner);
-    dx[j] = dz[j] * exp(params[s_offset + c]);
-}
-
-/* One work-group per channel c: ds_c += Σ dz·x·exp(s_c) + logdet_grad, dt_c += Σ dz. */
-__kernel void affine_backward_params(__global float *grads, uint s_offset, uint t_offset,
-                                     __global const float *dz, __global const float *x,
-                                     __global const float *params, uint n, uint channels,
-                                     uint inner, float logdet_grad, __local float *scratch)
+/* The backward pass, one work-group per channel c: dx = dz · exp(s_c) over the channel, and
+ * ds_c += Σ dz·x·exp(s_c) + logdet_grad, dt_c += Σ dz. */
+__kernel void affine_backward(__global float *dx, __global float *grads, uint s_offset,
+                              uint t_offset, __global const float *dz, __global const float *x,
+                              __global const float *params, uint n, uint channels, uint inner,
+                              float logdet_grad, __local float *scratch)
 {
     uint c = get_group_id(0);
     float scale = exp(params[s_offset + c]);
@@ -42,9 +32,11 @@ __kernel void affine_backward_params(__global float *grads, uint s_offset, uint 
     for (uint i = get_local_id(0); i < n; i += get_local_size(0)) {
         __global const float *g = dz + (i * channels + c) * inner;
         __global const float *xr = x + (i * channels + c) * inner;
+        __global float *dxr = dx + (i * channels + c) * inner;
         for (uint k = 0; k < inner; k++) {
             ds += g[k] * xr[k] * scale;
             dt += g[k];
+            dxr[k] = g[k] * scale;
         }
     }
     ds = group_sum(scratch, ds);

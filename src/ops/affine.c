@@ -65,15 +65,13 @@ static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_ten
     }
     gc_runtime *rt = params->rt;
     gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, "affine_backward_params", &kernel));
+    GC_TRY(gc_kernel_find(rt, "affine_backward", &kernel));
     size_t local = gc_reduction_local_size(kernel);
-    GC_TRY(gc_kernel_args(kernel, "muummmuuufL", grads->buffer, u(op->s_offset),
+    GC_TRY(gc_kernel_args(kernel, "mmuummmuuufL", dx->buffer, grads->buffer, u(op->s_offset),
                           u(op->t_offset), dz->buffer, x->buffer, params->buffer, u(n),
                           u(channels), u(inner), logdet_grad, local * sizeof(cl_float)));
     size_t global = channels * local;
-    GC_TRY(gc_launch(rt, kernel, 1, &global, &local));
-    return gc_run1d(rt, "affine_backward_input", count, 64, "mmmuuuu", dx->buffer, dz->buffer,
-                    params->buffer, u(op->s_offset), u(count), u(channels), u(inner));
+    return gc_launch(rt, kernel, 1, &global, &local);
 }
 
 /* ActNorm: s = −log(σ + ε), t = −mean · exp(s), from the statistics of the first batch,
