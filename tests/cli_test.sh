@@ -214,6 +214,43 @@ cp "$work/sig.log" "$work/out"
 expect_text "interrupted again" "second SIGINT says so"
 [ ! -e "$work/sig-twice/model.glowcl" ] || fail "a second SIGINT still wrote the checkpoint"
 
+# Killed in the middle of writing its checkpoint (GLOWCL_FAULT_SIGNAL_IN_SAVE=9, a test-only
+# hook, sends SIGKILL once the parameters are being written): the old checkpoint stays byte for
+# byte and loads, and the half-written temporary left beside it does not disturb the next run,
+# which still resumes exactly.
+expect_exit 0 "train moons 20 steps (to be killed while saving)" -- "$glowcl" train moons --steps 20 --constant-lr --out "$work/killed"
+cp "$work/killed/model.glowcl" "$work/killed-before"
+expect_exit 137 "SIGKILL in the middle of the checkpoint write" -- env GLOWCL_FAULT_SIGNAL_IN_SAVE=9 "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+cmp -s "$work/killed-before" "$work/killed/model.glowcl" && echo "ok: killed mid-write: the old checkpoint is unchanged, byte for byte" ||
+    fail "killed mid-write: the old checkpoint changed"
+ls "$work/killed"/model.glowcl.tmp.* >/dev/null 2>&1 && echo "ok: killed mid-write: a half-written temporary is left" ||
+    fail "killed mid-write: no temporary left, so the kill did not come mid-write"
+expect_exit 0 "killed mid-write: the old checkpoint loads" -- "$glowcl" eval --model "$work/killed/model.glowcl" --n 100
+expect_exit 0 "killed mid-write: the run resumes beside the leftover temporary" -- "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "resuming .* at step 20 of 40" "killed mid-write: resumes at step 20"
+cmp -s "$work/straight/model.glowcl" "$work/killed/model.glowcl" && echo "ok: killed mid-write: 20 + 20 resumed = 40 straight, byte for byte" ||
+    fail "killed mid-write: the resumed run differs from 40 straight steps"
+# A second SIGINT while the checkpoint is being written (the first from here, the second raised
+# by the hook in the middle of the write): out at once, the checkpoint as it was, and no
+# temporary file left.
+cp "$work/killed/model.glowcl" "$work/twice-before"
+rm -f "$work/killed"/model.glowcl.tmp.*
+start_training "$work/sig.log" env GLOWCL_FAULT_SIGNAL_IN_SAVE=2 "$glowcl" train moons --steps 100000 --constant-lr --resume --out "$work/killed"
+kill -INT "$pid"
+wait "$pid"
+got=$?
+cp "$work/sig.log" "$work/out"
+[ "$got" -eq 130 ] && echo "ok: a second SIGINT during the save exits at once (exit 130)" ||
+    { fail "second SIGINT during the save: exit $got, expected 130"; sed 's/^/    /' "$work/sig.log"; }
+expect_text "interrupted again" "second SIGINT during the save says so"
+cmp -s "$work/twice-before" "$work/killed/model.glowcl" && echo "ok: second SIGINT during the save: the checkpoint is unchanged" ||
+    fail "second SIGINT during the save changed the checkpoint"
+if ls "$work/killed"/model.glowcl.tmp.* >/dev/null 2>&1; then
+    fail "second SIGINT during the save left a temporary file: $(ls "$work/killed")"
+else
+    echo "ok: second SIGINT during the save leaves no temporary file"
+fi
+
 # Bad input: a clear message and the documented exit code.
 printf 'x,y\n1,2\n3,abc\n' >"$work/bad.csv"
 expect_exit 3 "malformed CSV" -- "$glowcl" train csv --data "$work/bad.csv"

@@ -264,7 +264,7 @@ int cmd_train_images(int argc, char **argv)
         fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", checkpoint, first, steps);
     double start = seconds(), last_print = 0.0, bpd = 0.0;
     int bad_in_a_row = 0;
-    cli_stop_install();
+    cli_stop_install(checkpoint);
     long step = first;
     for (; status == GC_OK && step < steps; step++) {
         /* SIGINT or SIGTERM: the previous step is done; checkpoint it and stop. */

@@ -466,7 +466,7 @@ static int train_glow(int argc, char **argv, int from_csv)
                     "parameters; %ld steps of %ld points\n",
             mc->layers, mc->depth, mc->hidden, mc->prior == GC_PRIOR_MIX ? "mix" : "gauss",
             gc_model_param_count(model), f.steps, f.batch);
-    cli_stop_install();
+    cli_stop_install(path);
     long done = first;
     rc = train_loop(model, &f, &src, losses, first, &done);
     /* The checkpoint first (a stop, or any failure of what follows, loses nothing). */
@@ -569,7 +569,9 @@ static int train_affine(int argc, char **argv)
     gc_rng rng;
     gc_rng_seed_stream(&rng, (uint64_t)f.seed, 11);
     double start = now_seconds(), loss = NAN;
-    cli_stop_install();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.glowcl", f.out ? f.out : ".");
+    cli_stop_install(f.out ? path : NULL);
     long step = 0;
     for (; status == GC_OK && step < f.steps && !cli_stop_requested(); step++) {
         for (long i = 0; i < f.batch * (long)dim; i++)
@@ -578,8 +580,6 @@ static int train_affine(int argc, char **argv)
         status = gc_model_train_step(model, x, (size_t)f.batch, &adam, &loss);
     }
     if (status == GC_OK && cli_stop_requested()) { /* no resume here: save and say so */
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.glowcl", f.out ? f.out : ".");
         if (f.out) status = gc_model_save(model, path);
         if (status == GC_OK)
             fprintf(stderr, "glowcl: stopped after step %ld of %ld; %s%s\n", step, f.steps,
@@ -607,8 +607,6 @@ static int train_affine(int argc, char **argv)
                    at1[d] - at0[d]);
     }
     if (status == GC_OK && f.out) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.glowcl", f.out);
         status = gc_model_save(model, path);
         if (status == GC_OK) printf("wrote %s\n", path);
     }
