@@ -251,6 +251,35 @@ else
     echo "ok: second SIGINT during the save leaves no temporary file"
 fi
 
+# Device faults, injected by test-only hooks of the runtime (src/internal.h). A device lost for
+# good in the 5th step of a resumed run (GLOWCL_FAULT_AT_STEP=5): nothing can be read back, so
+# the checkpoint stays as it was and the message gives its step. A device that fails one launch
+# (5:once) and can still be read: the last good step (24) is saved, and resuming from it gives
+# the bytes of the uninterrupted run.
+cp "$work/killed-before" "$work/killed/model.glowcl"
+expect_exit 4 "device lost in step 5 of a resumed run" -- env GLOWCL_FAULT_AT_STEP=5 "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "device failure after step 24: .*CL_DEVICE_NOT_AVAILABLE" "device lost: says after which step and how"
+expect_text "the last checkpoint, $work/killed/model.glowcl, is kept as it was: step 20" "device lost: says where the last checkpoint is and its step"
+cmp -s "$work/killed-before" "$work/killed/model.glowcl" && echo "ok: device lost: the checkpoint is unchanged" ||
+    fail "device lost: the checkpoint changed"
+expect_exit 4 "device fails once in step 5 of a resumed run" -- env GLOWCL_FAULT_AT_STEP=5:once "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "saved the last good state, after step 24, to $work/killed/model.glowcl" "device fails once: saves the last good step"
+expect_exit 0 "device fails once: the run resumes" -- "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "resuming .* at step 24 of 40" "device fails once: resumes at step 24"
+cmp -s "$work/straight/model.glowcl" "$work/killed/model.glowcl" && echo "ok: device fails once: 24 + 16 resumed = 40 straight, byte for byte" ||
+    fail "device fails once: the resumed run differs from 40 straight steps"
+# The image trainer, device lost in step 5: the checkpoint of step 3 (--every 3) stays.
+expect_exit 4 "device lost in step 5 of train images" -- env GLOWCL_FAULT_AT_STEP=5 "$glowcl" train images $image_flags --steps 6 --out "$work/ilost"
+expect_text "the last checkpoint, $work/ilost/model.glowcl, is kept as it was: step 3" "images, device lost: keeps the step-3 checkpoint"
+expect_exit 0 "images, device lost: the checkpoint loads" -- "$glowcl" eval --model "$work/ilost/model.glowcl" --data "cifar10:$work/cifar" --n 8
+# Device out of memory (GLOWCL_FAULT_DEVICE_MEMORY=BYTES plays a device of BYTES that, like
+# PoCL, fails a buffer at its first use): the run (8-image steps, a 64-image sample grid) fits
+# in 40 MB; 16 MB refuses it with the size that failed and a hint.
+expect_exit 0 "a 40 MB device trains" -- env GLOWCL_FAULT_DEVICE_MEMORY=40000000 "$glowcl" train images $image_flags --steps 1 --out "$work/small-device"
+expect_exit 4 "a 16 MB device runs out of memory (batch 48)" -- env GLOWCL_FAULT_DEVICE_MEMORY=16000000 "$glowcl" train images $image_flags --batch 48 --steps 1 --out "$work/small-device"
+expect_text "cannot allocate [0-9]* bytes ([0-9.]* MiB) on .*CL_MEM_OBJECT_ALLOCATION_FAILURE" "device out of memory names the size"
+expect_text "a smaller --batch" "device out of memory suggests a smaller --batch"
+
 # Bad input: a clear message and the documented exit code.
 printf 'x,y\n1,2\n3,abc\n' >"$work/bad.csv"
 expect_exit 3 "malformed CSV" -- "$glowcl" train csv --data "$work/bad.csv"
