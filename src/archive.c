@@ -468,6 +468,11 @@ struct gc_archive {
     size_t count;
 };
 
+int gc_archive_has_magic(const void *data, size_t size)
+{
+    return data && size >= sizeof MAGIC && memcmp(data, MAGIC, sizeof MAGIC) == 0;
+}
+
 void gc_archive_free(gc_archive *a)
 {
     if (!a) return;

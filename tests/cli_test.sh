@@ -297,5 +297,35 @@ expect_exit 2 "a point model given image data" -- "$glowcl" eval \
     --model "$work/affine3/model.glowcl" --data "cifar10:$work/cifar"
 expect_text "not of images" "a point model given image data says so"
 
+printf 'x,y\n1,2\n3,nan\n' >"$work/nan.csv"
+expect_exit 3 "CSV with NaN" -- "$glowcl" train csv --data "$work/nan.csv"
+expect_text "nan.csv:3: field 2 is not a finite number" "CSV with NaN names line and field"
+printf '1,2\n3\n' >"$work/cols.csv"
+expect_exit 3 "CSV with a short row" -- "$glowcl" train csv --data "$work/cols.csv"
+expect_text "cols.csv:2: expected 2 columns, found 1" "CSV with a short row says so"
+: >"$work/empty.csv"
+expect_exit 3 "empty CSV" -- "$glowcl" eval --model "$model" --data "$work/empty.csv"
+expect_text "no data rows" "empty CSV says so"
+expect_exit 2 "negative batch" -- "$glowcl" train moons --batch -3
+expect_exit 2 "zero hidden channels" -- "$glowcl" train images --data "cifar10:$work/cifar" --hidden 0 --steps 1
+expect_exit 2 "image batch larger than the data set" -- "$glowcl" train images --data "cifar10:$work/cifar" --batch 1000 --steps 1
+expect_text "larger than the 51 training images" "image batch larger than the data set says so"
+mkdir -p "$work/png-corrupt" "$work/png-sizes"
+printf 'not a picture' >"$work/png-corrupt/a.png"
+expect_exit 3 "a corrupt PNG" -- "$glowcl" train images --data "png:$work/png-corrupt" --steps 1
+expect_text "is not a PNG file" "a corrupt PNG says so"
+cp "$work/moons-gauss/data.png" "$work/moons-gauss/loss.png" "$work/png-sizes/"
+expect_exit 3 "PNGs of two sizes" -- "$glowcl" train images --data "png:$work/png-sizes" --steps 1
+expect_text "all images must have one size" "PNGs of two sizes say so"
+# A model file given to the wrong command, or where data belongs.
+expect_exit 3 "a model file given as CSV data" -- "$glowcl" train csv --data "$model"
+expect_text "is a glowcl model file, not CSV data" "a model file given as data says so"
+expect_exit 2 "an image model given points" -- "$glowcl" eval --model "$work/images/model.glowcl" --data moons
+expect_text "is a model of 3x32x32 images, not of points" "an image model given points says so"
+expect_exit 3 "train images --resume from a point model" -- "$glowcl" train images --data "cifar10:$work/cifar" --steps 1 --resume --out "$work/moons-gauss"
+expect_text "is not an image model" "train images --resume from a point model says so"
+expect_exit 3 "train moons --resume from an image model" -- "$glowcl" train moons --steps 1 --resume --out "$work/images"
+expect_text "is not a Glow of 2-D points" "train moons --resume from an image model says so"
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -108,6 +108,11 @@ gc_status gc_archive_read(gc_archive **out, const char *path);
 gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
                                  const char *label);
 
+/* 1 if the `size` bytes at `data` begin with the magic of a glowcl file, so a reader of
+ * another format can say "a model file, given where data was expected" instead of failing on
+ * its bytes. */
+int gc_archive_has_magic(const void *data, size_t size);
+
 /* NULL is allowed. */
 void gc_archive_free(gc_archive *a);
 
