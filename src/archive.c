@@ -1,6 +1,6 @@
 /* The sectioned, CRC-checked container of include/glowcl/archive.h (the layout is documented
- * there): a writer that keeps sections in memory and streams them into a temporary file that is
- * renamed into place, a reader that verifies every byte before handing any out, and the
+ * there): a writer that streams its sections (small ones kept in memory, large ones asked from
+ * their source a chunk at a time) into a temporary file that is renamed into place, a reader that verifies every byte before handing any out, and the
  * key=value config helpers. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* fsync, getpid, O_DIRECTORY */
@@ -125,8 +125,10 @@ static uint32_t header_crc(const unsigned char *file, size_t table_end)
 typedef struct pending_section {
     char name[NAME_SIZE];
     uint32_t type;
-    unsigned char *payload; /* already in file byte order */
+    unsigned char *payload; /* already in file byte order; NULL for a streamed section */
     size_t size;
+    gc_archive_f64_source source; /* a streamed f64 section's producer, called at commit */
+    void *context;
 } pending_section;
 
 struct gc_archive_writer {
@@ -159,8 +161,9 @@ void gc_archive_writer_abort(gc_archive_writer *w)
     free(w);
 }
 
-/* Appends a section and hands back its payload buffer of `size` bytes to fill. Every check
- * comes first, so a refused section leaves the writer unchanged. */
+/* Appends a section and hands back its payload buffer of `size` bytes to fill, or, when
+ * `payload` is NULL (a streamed section), keeps no buffer at all. Every check comes first, so a
+ * refused section leaves the writer unchanged. */
 static gc_status add_section(gc_archive_writer *w, const char *name, uint32_t type, size_t size,
                              unsigned char **payload)
 {
@@ -182,17 +185,20 @@ static gc_status add_section(gc_archive_writer *w, const char *name, uint32_t ty
         w->sections = grown;
         w->capacity = capacity;
     }
-    unsigned char *buffer = malloc(size ? size : 1);
-    if (!buffer)
-        return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory for section '%s' (%zu bytes)",
-                        w->path, name, size);
+    unsigned char *buffer = NULL;
+    if (payload) {
+        buffer = malloc(size ? size : 1);
+        if (!buffer)
+            return GC_ERROR(GC_ERR_MEMORY, "%s: out of host memory for section '%s' (%zu bytes)",
+                            w->path, name, size);
+    }
     pending_section *s = &w->sections[w->count++];
-    memset(s->name, 0, sizeof s->name);
+    memset(s, 0, sizeof *s);
     memcpy(s->name, name, strlen(name));
     s->type = type;
     s->payload = buffer;
     s->size = size;
-    *payload = buffer;
+    if (payload) *payload = buffer;
     return GC_OK;
 }
 
@@ -233,6 +239,16 @@ gc_status gc_archive_put_text(gc_archive_writer *w, const char *name, const char
     return GC_OK;
 }
 
+/* Through the bit pattern, so -0.0, denormals and NaN payloads come back unchanged. */
+static void encode_f64(unsigned char *payload, const double *values, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits;
+        memcpy(&bits, &values[i], sizeof bits);
+        store_u64(payload + 8 * i, bits);
+    }
+}
+
 gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const double *values,
                              size_t count)
 {
@@ -240,12 +256,22 @@ gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const doubl
     unsigned char *payload = NULL;
     GC_TRY(array_size(w, name, values, count, &size));
     GC_TRY(add_section(w, name, TYPE_F64, size, &payload));
-    /* Through the bit pattern, so -0.0, denormals and NaN payloads come back unchanged. */
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bits;
-        memcpy(&bits, &values[i], sizeof bits);
-        store_u64(payload + 8 * i, bits);
-    }
+    encode_f64(payload, values, count);
+    return GC_OK;
+}
+
+gc_status gc_archive_put_f64_source(gc_archive_writer *w, const char *name, size_t count,
+                                    gc_archive_f64_source source, void *context)
+{
+    size_t size = 0;
+    if (!source)
+        return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': no source", name ? name : "(null)");
+    /* Any non-NULL pointer stands for the values, which come later from the source. */
+    GC_TRY(array_size(w, name, (const void *)source, count, &size));
+    GC_TRY(add_section(w, name, TYPE_F64, size, NULL));
+    pending_section *s = &w->sections[w->count - 1];
+    s->source = source;
+    s->context = context;
     return GC_OK;
 }
 
@@ -260,20 +286,19 @@ gc_status gc_archive_put_u64(gc_archive_writer *w, const char *name, const uint6
     return GC_OK;
 }
 
-/* Header and section table, with every offset and CRC filled in; the payloads are written
- * straight from the sections afterwards, so the file is never held twice in memory. */
-static unsigned char *build_table(const gc_archive_writer *w, size_t *table_size)
+/* The header and section table, from the sections and the payload CRCs computed while they
+ * were written. */
+static void fill_table(const gc_archive_writer *w, const uint32_t *crcs, unsigned char *table,
+                       size_t table_end)
 {
-    size_t table_end = HEADER_SIZE + w->count * ENTRY_SIZE;
-    unsigned char *table = calloc(1, table_end);
-    if (!table) return NULL;
+    memset(table, 0, table_end);
     uint64_t offset = table_end;
     for (size_t i = 0; i < w->count; i++) {
         const pending_section *s = &w->sections[i];
         unsigned char *entry = table + HEADER_SIZE + i * ENTRY_SIZE;
         memcpy(entry, s->name, NAME_SIZE);
         store_u32(entry + 32, s->type);
-        store_u32(entry + 36, gc_crc32(0, s->payload, s->size));
+        store_u32(entry + 36, crcs[i]);
         store_u64(entry + 40, offset);
         store_u64(entry + 48, s->size);
         offset = align8(offset + s->size);
@@ -283,20 +308,79 @@ static unsigned char *build_table(const gc_archive_writer *w, size_t *table_size
     store_u32(table + 12, (uint32_t)w->count);
     store_u64(table + 16, offset);
     store_u32(table + HEADER_CRC_AT, header_crc(table, table_end));
-    *table_size = table_end;
-    return table;
 }
 
-static bool write_payloads(FILE *file, const gc_archive_writer *w)
+/* Values a streamed section asks its source for at a time: 512 KiB of doubles and as much
+ * again encoded, instead of the whole section (177 MB for each of the default image model's
+ * three parameter-sized sections). */
+enum { STREAM_CHUNK_VALUES = 1 << 16 };
+
+typedef struct stream_buffers {
+    double *values;
+    unsigned char *bytes;
+} stream_buffers;
+
+/* Writes a streamed section's values as its source hands them out, computing the CRC on the
+ * way. A source's failure is returned as it is, with the source's own message. */
+static gc_status write_streamed(FILE *file, const gc_archive_writer *w, const pending_section *s,
+                                stream_buffers *buffers, uint32_t *crc)
+{
+    size_t count = s->size / 8;
+    if (!buffers->values) {
+        buffers->values = malloc(STREAM_CHUNK_VALUES * sizeof *buffers->values);
+        buffers->bytes = malloc(STREAM_CHUNK_VALUES * 8);
+        if (!buffers->values || !buffers->bytes)
+            return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
+    }
+    for (size_t first = 0; first < count; first += STREAM_CHUNK_VALUES) {
+        size_t part = count - first < STREAM_CHUNK_VALUES ? count - first : STREAM_CHUNK_VALUES;
+        GC_TRY(s->source(s->context, first, buffers->values, part));
+        encode_f64(buffers->bytes, buffers->values, part);
+        *crc = gc_crc32(*crc, buffers->bytes, part * 8);
+        if (fwrite(buffers->bytes, 1, part * 8, file) != part * 8)
+            return GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+    }
+    return GC_OK;
+}
+
+/* Writes the whole file: a zeroed header and table first (a file cut short there is "not a
+ * glowcl file"), then every payload with its CRC computed as it goes out, then the real header
+ * and table over the zeros. */
+static gc_status write_file(FILE *file, const gc_archive_writer *w)
 {
     static const unsigned char padding[8] = {0};
-    for (size_t i = 0; i < w->count; i++) {
+    size_t table_end = HEADER_SIZE + w->count * ENTRY_SIZE;
+    unsigned char *table = calloc(1, table_end);
+    uint32_t *crcs = calloc(w->count ? w->count : 1, sizeof *crcs);
+    stream_buffers buffers = {NULL, NULL};
+    gc_status status = GC_OK;
+    if (!table || !crcs) status = GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
+    if (status == GC_OK && fwrite(table, 1, table_end, file) != table_end)
+        status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+    for (size_t i = 0; status == GC_OK && i < w->count; i++) {
         const pending_section *s = &w->sections[i];
+        if (s->source) {
+            status = write_streamed(file, w, s, &buffers, &crcs[i]);
+        } else {
+            crcs[i] = gc_crc32(0, s->payload, s->size);
+            if (fwrite(s->payload, 1, s->size, file) != s->size)
+                status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+        }
         size_t pad = (size_t)(align8(s->size) - s->size);
-        if (fwrite(s->payload, 1, s->size, file) != s->size) return false;
-        if (fwrite(padding, 1, pad, file) != pad) return false;
+        if (status == GC_OK && fwrite(padding, 1, pad, file) != pad)
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
     }
-    return true;
+    if (status == GC_OK) {
+        fill_table(w, crcs, table, table_end);
+        if (fseek(file, 0, SEEK_SET) != 0 || fwrite(table, 1, table_end, file) != table_end ||
+            fflush(file) != 0 || fsync(fileno(file)) != 0)
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+    }
+    free(buffers.values);
+    free(buffers.bytes);
+    free(crcs);
+    free(table);
+    return status;
 }
 
 /* Makes the rename itself durable. Best effort: by now `path` already holds the complete new
@@ -322,40 +406,39 @@ static void sync_folder_of(const char *path)
     free(folder);
 }
 
+gc_status gc_archive_temporary_path(const char *path, char *out, size_t size)
+{
+    if (!path || !out)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_temporary_path: no path or no room");
+    /* The pid keeps two processes saving the same path from writing into one temporary. */
+    int length = snprintf(out, size, "%s.tmp.%ld", path, (long)getpid());
+    if (length < 0 || (size_t)length >= size)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: path too long for its temporary name", path);
+    return GC_OK;
+}
+
 static gc_status write_atomically(const gc_archive_writer *w)
 {
-    size_t table_size = 0;
-    unsigned char *table = build_table(w, &table_size);
     size_t temporary_size = strlen(w->path) + 32;
     char *temporary = malloc(temporary_size);
-    if (!table || !temporary) {
-        free(table);
-        free(temporary);
-        return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
-    }
-    /* The pid keeps two processes saving the same path from writing into one temporary. */
-    snprintf(temporary, temporary_size, "%s.tmp.%ld", w->path, (long)getpid());
-
-    gc_status status = GC_OK;
-    FILE *file = fopen(temporary, "wb");
-    if (!file) {
+    if (!temporary) return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
+    gc_status status = gc_archive_temporary_path(w->path, temporary, temporary_size);
+    FILE *file = status == GC_OK ? fopen(temporary, "wb") : NULL;
+    if (status == GC_OK && !file) {
         status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
-    } else {
-        bool written = fwrite(table, 1, table_size, file) == table_size &&
-                       write_payloads(file, w) && fflush(file) == 0 && fsync(fileno(file)) == 0;
-        int write_errno = errno;
-        bool closed = fclose(file) == 0;
-        if (!written || !closed)
-            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path,
-                              strerror(written ? errno : write_errno));
-        else if (rename(temporary, w->path) != 0)
+    } else if (file) {
+        status = write_file(file, w);
+        int close_errno = 0;
+        if (fclose(file) != 0) close_errno = errno;
+        if (status == GC_OK && close_errno)
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(close_errno));
+        if (status == GC_OK && rename(temporary, w->path) != 0)
             status = GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temporary, w->path,
                               strerror(errno));
         if (status != GC_OK) remove(temporary);
     }
     if (status == GC_OK) sync_folder_of(w->path);
     free(temporary);
-    free(table);
     return status;
 }
 
@@ -384,6 +467,11 @@ struct gc_archive {
     stored_section *sections;
     size_t count;
 };
+
+int gc_archive_has_magic(const void *data, size_t size)
+{
+    return data && size >= sizeof MAGIC && memcmp(data, MAGIC, sizeof MAGIC) == 0;
+}
 
 void gc_archive_free(gc_archive *a)
 {

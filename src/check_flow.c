@@ -727,33 +727,74 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
     return status;
 }
 
+/* The single-op cases of gc_check_flows. */
+static const op_case FLOW_OP_CASES[] = {
+    {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0, 0, 0, 0},
+    {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0, 0, 0, 0},
+    {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0, 0, 0, 0},
+    {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0, 0, 0, 0},
+    /* 45 = 32 + 8 + 5 hidden units: every width path of the fused kernels. */
+    {"coupling d=3 hidden 45x3", CASE_COUPLING, 3, 1, 1, 0, 0, 0, 45, 3},
+    {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0, 0, 0, 0},
+    {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0, 0, 0, 0},
+    {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0, 0, 0, 0},
+    {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0, 0, 0, 0},
+    {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0, 0, 0, 0},
+    {"split 5x2x3 image", CASE_SPLIT, 5, 2, 3, 0, 0, 0, 0, 0},
+    {"split 6x3x4 learned prior", CASE_SPLIT, 6, 3, 4, 1, 0, 0, 0, 0},
+    {"coupling 5x3x4 image", CASE_CONV_COUPLING, 5, 3, 4, 0, 0, 0, 0, 0},
+    {"additive coupling 4x3x3", CASE_ADDITIVE_COUPLING, 4, 3, 3, 0, 0, 0, 0, 0},
+};
+
+/* The cases whose kernels oclgrind 21.10 runs with --uninitialized without a report: squeeze
+ * and split with the standard prior. The coupling networks and the learned split prior compute
+ * in float8 (cl/coupling.cl, cl/conv.cl), which that check reports falsely and then crashes on
+ * (Oclgrind issue #126); affine/ActNorm (3 reports, the t gradient's store in
+ * affine_backward) and the 1x1 convolution (~1000, invconv_mix and invconv_inverse) get
+ * reports not yet explained, while their results match the reference to 1e-7. */
+static int uninitialized_clean(const op_case *c)
+{
+    return c->kind == CASE_SQUEEZE || (c->kind == CASE_SPLIT && !c->parity);
+}
+
+/* The single-op cases, all or only the uninitialized_clean ones. */
+static gc_status check_op_cases(gc_runtime *ref, gc_runtime *device, int all, gc_rng *rng,
+                                gc_check_report *report)
+{
+    gc_status status = GC_OK;
+    size_t count = sizeof FLOW_OP_CASES / sizeof FLOW_OP_CASES[0];
+    for (size_t i = 0; status == GC_OK && i < count; i++)
+        if (all || uninitialized_clean(&FLOW_OP_CASES[i]))
+            status = check_op_case(ref, device, &FLOW_OP_CASES[i], rng, report);
+    return status;
+}
+
+/* The common start of the checks: only an OpenCL `device` is compared (NULL otherwise), the
+ * reference runtime, and the generator of the random inputs. */
+static gc_status start_checks(gc_runtime **device, gc_runtime **ref, gc_rng *rng, uint64_t seed)
+{
+    if (*device && gc_runtime_backend(*device) != GC_BACKEND_OPENCL) *device = NULL;
+    GC_TRY(gc_runtime_open_reference(ref));
+    gc_rng_seed(rng, seed);
+    return GC_OK;
+}
+
+gc_status gc_check_squeeze_split(gc_runtime *device, uint64_t seed, gc_check_report *report)
+{
+    gc_runtime *ref = NULL;
+    gc_rng rng;
+    GC_TRY(start_checks(&device, &ref, &rng, seed));
+    gc_status status = check_op_cases(ref, device, 0, &rng, report);
+    gc_runtime_close(ref);
+    return status;
+}
+
 gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report)
 {
-    static const op_case cases[] = {
-        {"affine d=3", CASE_AFFINE, 3, 1, 1, 0, 0, 0, 0, 0},
-        {"actnorm d=3", CASE_ACTNORM, 3, 1, 1, 0, 0, 0, 0, 0},
-        {"coupling d=2", CASE_COUPLING, 2, 1, 1, 0, 0, 0, 0, 0},
-        {"coupling d=5 odd", CASE_COUPLING, 5, 1, 1, 1, 0, 0, 0, 0},
-        /* 45 = 32 + 8 + 5 hidden units: every width path of the fused kernels. */
-        {"coupling d=3 hidden 45x3", CASE_COUPLING, 3, 1, 1, 0, 0, 0, 45, 3},
-        {"invconv d=2", CASE_INVCONV, 2, 1, 1, 0, 0, 0, 0, 0},
-        {"invconv d=5", CASE_INVCONV, 5, 1, 1, 0, 0, 0, 0, 0},
-        {"actnorm 3x4x4 image", CASE_ACTNORM, 3, 4, 4, 0, 0, 0, 0, 0},
-        {"invconv 5x3x3 image", CASE_INVCONV, 5, 3, 3, 0, 0, 0, 0, 0},
-        {"squeeze 3x4x6 image", CASE_SQUEEZE, 3, 4, 6, 0, 0, 0, 0, 0},
-        {"split 5x2x3 image", CASE_SPLIT, 5, 2, 3, 0, 0, 0, 0, 0},
-        {"split 6x3x4 learned prior", CASE_SPLIT, 6, 3, 4, 1, 0, 0, 0, 0},
-        {"coupling 5x3x4 image", CASE_CONV_COUPLING, 5, 3, 4, 0, 0, 0, 0, 0},
-        {"additive coupling 4x3x3", CASE_ADDITIVE_COUPLING, 4, 3, 3, 0, 0, 0, 0, 0},
-    };
-    if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
     gc_runtime *ref = NULL;
-    GC_TRY(gc_runtime_open_reference(&ref));
     gc_rng rng;
-    gc_rng_seed(&rng, seed);
-    gc_status status = GC_OK;
-    for (size_t i = 0; status == GC_OK && i < sizeof cases / sizeof cases[0]; i++)
-        status = check_op_case(ref, device, &cases[i], &rng, report);
+    GC_TRY(start_checks(&device, &ref, &rng, seed));
+    gc_status status = check_op_cases(ref, device, 1, &rng, report);
     if (status == GC_OK) status = check_model(ref, device, GC_PRIOR_GAUSS, &rng, report);
     if (status == GC_OK) status = check_model(ref, device, GC_PRIOR_MIX, &rng, report);
     if (status == GC_OK) {
@@ -776,11 +817,9 @@ static const double FULL_MODEL_PERTURBATION = 0.001;
 
 gc_status gc_check_full_image_model(gc_runtime *device, uint64_t seed, gc_check_report *report)
 {
-    if (device && gc_runtime_backend(device) != GC_BACKEND_OPENCL) device = NULL;
     gc_runtime *ref = NULL;
-    GC_TRY(gc_runtime_open_reference(&ref));
     gc_rng rng;
-    gc_rng_seed(&rng, seed);
+    GC_TRY(start_checks(&device, &ref, &rng, seed));
     gc_model_config config;
     gc_model_config_image(&config, 3, 32, 32);
     gc_status status = check_image_model(ref, device, &config, 2, 0, FULL_MODEL_PERTURBATION,

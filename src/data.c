@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* getline, fileno, fsync, getpid */
 #endif
 
+#include "glowcl/archive.h"
 #include "glowcl/data.h"
 
 #include <errno.h>
@@ -291,6 +292,16 @@ gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size
 
     FILE *file = fopen(path, "r");
     if (file == NULL) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    /* A model file where data belongs is an easy slip (--data for --model); say so rather than
+     * report its binary bytes as a malformed row. */
+    unsigned char start[8];
+    size_t start_size = fread(start, 1, sizeof start, file);
+    if (gc_archive_has_magic(start, start_size)) {
+        fclose(file);
+        return GC_ERROR(GC_ERR_FORMAT, "%s is a glowcl model file, not CSV data (a model is "
+                                       "given with --model)", path);
+    }
+    rewind(file);
 
     gc_status status = GC_OK;
     char *line = NULL;

@@ -30,6 +30,31 @@ typedef enum gc_scratch_slot {
     GC_SCRATCH_SLOTS
 } gc_scratch_slot;
 
+/* Test-only fault injection (OpenCL backend), set from the environment when the runtime opens,
+ * so tests can show what glowcl does when a device fails, which no real device here does on
+ * demand:
+ *   GLOWCL_FAULT_AT_STEP=N (N >= 2): the first kernel launch after the (N-1)th optimiser update
+ *     fails with CL_DEVICE_NOT_AVAILABLE, and so does every later launch, transfer and finish,
+ *     as if the device had been lost in training step N; "N:once" fails that one launch only
+ *     (a device that comes back, so the last good step can be read and saved).
+ *   GLOWCL_FAULT_DEVICE_MEMORY=BYTES: a tensor that would take the buffers glowcl holds past
+ *     BYTES fails at its first use with CL_MEM_OBJECT_ALLOCATION_FAILURE, as PoCL (which
+ *     allocates lazily) reports a device out of memory. */
+typedef struct gc_device_faults {
+    long lost_at_step;
+    int lost_once;
+    long updates_launched;
+    int fired, lost;
+    size_t memory_limit; /* 0: none */
+} gc_device_faults;
+
+/* GC_OK, or the injected CL_DEVICE_NOT_AVAILABLE for `call` once the device counts as lost. */
+gc_status gc_device_fault_check(gc_runtime *rt, const char *call);
+
+/* The message of a device allocation that failed (at clCreateBuffer, or at the first use of a
+ * lazily allocated buffer): the size, the device, the error and what to do about it. */
+gc_status gc_device_memory_error(const gc_runtime *rt, size_t bytes, const char *error_name);
+
 struct gc_runtime {
     gc_backend backend;
     char description[512];
@@ -44,6 +69,7 @@ struct gc_runtime {
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
     gc_tensor scratch[GC_SCRATCH_SLOTS];
     int profile; /* GLOWCL_PROFILE set: time every launch, print a table when closing */
+    gc_device_faults faults; /* test-only fault injection, read from the environment */
 };
 
 /* Turns an OpenCL return code into a status with the call's name and error symbol. */

@@ -3,6 +3,7 @@
  * own state (section "train_state"). Loading rebuilds the model from its config and checks
  * that the parameter layout is the one this build makes. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,41 @@ static const char *kind_name(gc_model_kind kind)
 /* The "train_state" section: u64 words [layout version 1, step, data_position, the rng's
  * GC_RNG_EXPORT_WORDS words of gc_rng_export]. */
 enum { TRAIN_STATE_VERSION = 1, TRAIN_STATE_WORDS = 3 + GC_RNG_EXPORT_WORDS };
+
+/* Where a streamed parameter-sized section of a model file comes from. */
+typedef struct tensor_source {
+    const gc_model *model;
+    const gc_tensor *tensor;
+    int which; /* 0 parameters, 1 and 2 the optimiser's moments */
+    const char *path;
+} tensor_source;
+
+/* Test-only fault injection: GLOWCL_FAULT_SIGNAL_IN_SAVE=N raises signal N once the first
+ * values of the parameters are on their way to the temporary file, as if the user had pressed
+ * Ctrl-C (again) in the middle of the write. tests/cli_test.sh uses it to check that a second
+ * SIGINT during a save leaves neither a temporary file nor a changed checkpoint. */
+static void fault_signal_in_save(void)
+{
+    const char *signal_number = getenv("GLOWCL_FAULT_SIGNAL_IN_SAVE");
+    if (signal_number && atoi(signal_number) > 0) raise(atoi(signal_number));
+}
+
+/* gc_archive_f64_source for model files: reads the values from the device (or the reference
+ * path's host memory) and refuses non-finite ones. A model that has gone non-finite is never
+ * written over a good one (nor is one whose optimiser state has: the loader would refuse the
+ * file): the error stops the commit and the temporary file is dropped. */
+static gc_status read_finite_values(void *context, size_t first, double *values, size_t count)
+{
+    const tensor_source *source = context;
+    GC_TRY(gc_tensor_read(source->tensor, first, values, count));
+    for (size_t i = 0; i < count; i++)
+        if (!(values[i] - values[i] == 0.0))
+            return GC_ERROR(GC_ERR_NUMERIC, "not saving %s: %s %s is not finite", source->path,
+                            source->which == 0 ? "parameter" : "the Adam moment of",
+                            gc_model_param_name(source->model, first + i, NULL));
+    if (source->which == 0 && first == 0) fault_signal_in_save();
+    return GC_OK;
+}
 
 gc_status gc_model_save(const gc_model *m, const char *path)
 {
@@ -39,16 +75,11 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
              c->prior == GC_PRIOR_MIX ? "mix" : "gauss", c->mix_components, c->mix_fixed,
              c->channels, c->height, c->width, c->levels, c->additive, c->split_standard, m->initialized,
              (unsigned long long)m->steps);
-    size_t count = m->reg.total;
-    /* One host buffer serves the three parameter-sized tensors in turn (177 MB each for the
-     * default image model). */
-    double *values = malloc((count ? count : 1) * sizeof *values);
-    gc_status status = values ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     /* The layout, one "name offset count" line per block, so a loader can tell a file made by
      * another version of the ops from a corrupted one. */
     size_t layout_size = m->reg.count * 80 + 1;
     char *layout = malloc(layout_size);
-    if (status == GC_OK && !layout) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = layout ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     size_t used = 0;
     if (layout) layout[0] = '\0';
     for (size_t b = 0; status == GC_OK && b < m->reg.count; b++) {
@@ -60,20 +91,15 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
     if (status == GC_OK) status = gc_archive_writer_open(&w, path);
     if (status == GC_OK) status = gc_archive_put_text(w, "config", config);
     if (status == GC_OK) status = gc_archive_put_text(w, "layout", layout);
-    const gc_tensor *tensors[3] = {&m->params, &m->adam_m, &m->adam_v};
+    /* The three parameter-sized tensors (177 MB each for the default image model) go to the
+     * file a chunk at a time as it is written, never whole in host memory. */
+    tensor_source sources[3] = {{m, &m->params, 0, path},
+                                {m, &m->adam_m, 1, path},
+                                {m, &m->adam_v, 2, path}};
     const char *sections[3] = {"params", "adam_m", "adam_v"};
-    for (int t = 0; t < 3 && status == GC_OK; t++) {
-        status = gc_tensor_read(tensors[t], 0, values, count);
-        /* A model that has gone non-finite is never written over a good one (nor is one whose
-         * optimiser state has: the loader would refuse the file); the temporary file is
-         * dropped. */
-        for (size_t i = 0; status == GC_OK && i < count; i++)
-            if (!(values[i] - values[i] == 0.0))
-                status = GC_ERROR(GC_ERR_NUMERIC, "not saving %s: %s %s is not finite", path,
-                                  t == 0 ? "parameter" : "the Adam moment of",
-                                  gc_model_param_name(m, i, NULL));
-        if (status == GC_OK) status = gc_archive_put_f64(w, sections[t], values, count);
-    }
+    for (int t = 0; t < 3 && status == GC_OK; t++)
+        status = gc_archive_put_f64_source(w, sections[t], m->reg.total, read_finite_values,
+                                           &sources[t]);
     if (status == GC_OK && state) {
         uint64_t words[TRAIN_STATE_WORDS] = {TRAIN_STATE_VERSION, state->step,
                                              state->data_position};
@@ -85,7 +111,6 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
     else if (w)
         gc_archive_writer_abort(w);
     free(layout);
-    free(values);
     return status;
 }
 

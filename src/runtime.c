@@ -463,6 +463,57 @@ static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options
     return add_program_kernels(rt, program);
 }
 
+static void read_device_faults(gc_device_faults *faults)
+{
+    const char *at_step = getenv("GLOWCL_FAULT_AT_STEP");
+    if (at_step) {
+        char *end = NULL;
+        long step = strtol(at_step, &end, 10);
+        if (step >= 2) {
+            faults->lost_at_step = step;
+            faults->lost_once = end && strcmp(end, ":once") == 0;
+        }
+    }
+    const char *memory = getenv("GLOWCL_FAULT_DEVICE_MEMORY");
+    if (memory) faults->memory_limit = (size_t)strtoull(memory, NULL, 10);
+}
+
+static gc_status injected_device_loss(const char *call)
+{
+    return GC_ERROR(GC_ERR_OPENCL, "%s failed: CL_DEVICE_NOT_AVAILABLE (injected by "
+                                   "GLOWCL_FAULT_AT_STEP)", call);
+}
+
+gc_status gc_device_fault_check(gc_runtime *rt, const char *call)
+{
+    return rt->faults.lost ? injected_device_loss(call) : GC_OK;
+}
+
+/* GLOWCL_FAULT_AT_STEP: counts optimiser updates and fails the launch it names. */
+static gc_status inject_launch_fault(gc_runtime *rt, const gc_kernel *kernel)
+{
+    gc_device_faults *f = &rt->faults;
+    if (f->lost) return injected_device_loss(kernel->name);
+    if (f->lost_at_step == 0) return GC_OK;
+    if (!f->fired && f->updates_launched == f->lost_at_step - 1) {
+        f->fired = 1;
+        f->lost = !f->lost_once;
+        return injected_device_loss(kernel->name);
+    }
+    if (strcmp(kernel->name, "adam_step") == 0 || strcmp(kernel->name, "adamax_step") == 0)
+        f->updates_launched++;
+    return GC_OK;
+}
+
+gc_status gc_device_memory_error(const gc_runtime *rt, size_t bytes, const char *error_name)
+{
+    return GC_ERROR(GC_ERR_MEMORY,
+                    "cannot allocate %zu bytes (%.1f MiB) on %s: %s, with %.1f MiB already held "
+                    "(a smaller --batch or --memory low needs less)",
+                    bytes, (double)bytes / 1048576.0, rt->device.name, error_name,
+                    (double)rt->tensor_bytes / 1048576.0);
+}
+
 static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
                              const gc_runtime_options *options)
 {
@@ -470,6 +521,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     rt->backend = GC_BACKEND_OPENCL;
     rt->device = *info;
+    read_device_faults(&rt->faults);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
                                      0};
     cl_int err = CL_SUCCESS;
@@ -628,6 +680,7 @@ void gc_runtime_tensor_memory(const gc_runtime *rt, size_t *current, size_t *pea
 gc_status gc_runtime_finish(gc_runtime *rt)
 {
     if (rt->backend != GC_BACKEND_OPENCL) return GC_OK;
+    GC_TRY(gc_device_fault_check(rt, "clFinish"));
     return GC_CL(clFinish, rt->queue);
 }
 
@@ -712,10 +765,20 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
             rounded[d] = global[d];
         }
     }
+    GC_TRY(inject_launch_fault(rt, kernel));
     cl_event event = NULL;
     cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
                                         local ? group : NULL, 0, NULL,
                                         rt->profile ? &event : NULL);
+    /* A device that allocates at first use (PoCL) reports running out of memory here, for some
+     * buffer of the kernel's; the total glowcl holds is the size worth reporting. */
+    if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES)
+        return GC_ERROR(GC_ERR_MEMORY,
+                        "clEnqueueNDRangeKernel(%s) failed: %s: %s could not hold glowcl's "
+                        "%zu bytes (%.1f MiB) of buffers (a smaller --batch or --memory low "
+                        "needs less)",
+                        kernel->name, gc_cl_error_name(err), rt->device.name, rt->tensor_bytes,
+                        (double)rt->tensor_bytes / 1048576.0);
     if (err == CL_SUCCESS && event) {
         cl_ulong start = 0, end = 0;
         err = clWaitForEvents(1, &event);
@@ -730,10 +793,7 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
         timed->device_seconds += (double)(end - start) * 1e-9;
     }
     if (err != CL_SUCCESS)
-        return GC_ERROR(err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
-                            ? GC_ERR_MEMORY
-                            : GC_ERR_OPENCL,
-                        "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
+        return GC_ERROR(GC_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
                         gc_cl_error_name(err));
     return GC_OK;
 }

@@ -52,14 +52,25 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
         return GC_OK;
     }
     cl_int err = CL_SUCCESS;
-    t->buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, count * sizeof(cl_float), NULL,
-                               &err);
-    if (err != CL_SUCCESS)
-        return GC_ERROR(GC_ERR_MEMORY, "cannot allocate %zu bytes on %s: %s (a smaller --batch "
-                        "or --memory low needs less)",
-                        count * sizeof(cl_float), rt->device.name, gc_cl_error_name(err));
+    size_t bytes = count * sizeof(cl_float);
+    t->buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) return gc_device_memory_error(rt, bytes, gc_cl_error_name(err));
+    /* PoCL allocates a buffer's memory at its first use, here the fill, so a device out of
+     * memory may say so only now; the message names this buffer all the same. */
+    size_t limit = rt->faults.memory_limit;
+    int injected = limit && rt->tensor_bytes + bytes > limit;
+    gc_status status = injected ? GC_ERR_MEMORY : gc_tensor_fill(t, 0.0);
+    if (injected)
+        status = gc_device_memory_error(rt, bytes, "CL_MEM_OBJECT_ALLOCATION_FAILURE at first "
+                                                   "use (injected by GLOWCL_FAULT_DEVICE_MEMORY)");
+    else if (status == GC_ERR_MEMORY)
+        status = gc_device_memory_error(rt, bytes,
+                                        strstr(gc_last_error(), "CL_OUT_OF_RESOURCES")
+                                            ? "CL_OUT_OF_RESOURCES at first use"
+                                            : "CL_MEM_OBJECT_ALLOCATION_FAILURE at first use");
     count_bytes(rt, count, 1);
-    return gc_tensor_fill(t, 0.0);
+    if (status != GC_OK) gc_tensor_release(t);
+    return status;
 }
 
 gc_status gc_tensor_init1(gc_tensor *t, gc_runtime *rt, size_t n0)
@@ -98,6 +109,7 @@ gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, siz
         memcpy(t->host + offset, values, count * sizeof *values);
         return GC_OK;
     }
+    GC_TRY(gc_device_fault_check(t->rt, "clEnqueueWriteBuffer"));
     size_t chunk = count < STAGING_FLOATS ? count : STAGING_FLOATS;
     float *staging = malloc(chunk * sizeof *staging);
     if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
@@ -121,6 +133,7 @@ gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size
         memcpy(values, t->host + offset, count * sizeof *values);
         return GC_OK;
     }
+    GC_TRY(gc_device_fault_check(t->rt, "clEnqueueReadBuffer"));
     size_t chunk = count < STAGING_FLOATS ? count : STAGING_FLOATS;
     float *staging = malloc(chunk * sizeof *staging);
     if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");

@@ -364,25 +364,58 @@ START_TEST(test_png_folder_round_trip)
 }
 END_TEST
 
-START_TEST(test_png_folder_gray_is_replicated)
+/* A 2x2 PNG in one of libpng's simplified formats (grey, grey + alpha, RGBA, ...). */
+static void write_2x2_png(const char *dir, const char *name, png_uint_32 format,
+                          const uint8_t *pixels)
 {
-    char dir[4096], path[4096];
-    make_folder(dir, sizeof dir, "png_gray");
-    const uint8_t gray[2 * 2] = {0, 85, 170, 255};
+    char path[4096];
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     image.width = 2;
     image.height = 2;
-    image.format = PNG_FORMAT_GRAY;
-    file_in(path, sizeof path, dir, "gray.png");
-    ck_assert_int_ne(png_image_write_to_file(&image, path, 0, gray, 0, NULL), 0);
+    image.format = format;
+    file_in(path, sizeof path, dir, name);
+    ck_assert_int_ne(png_image_write_to_file(&image, path, 0, pixels, 0, NULL), 0);
+}
+
+START_TEST(test_png_folder_gray_is_replicated)
+{
+    char dir[4096];
+    make_folder(dir, sizeof dir, "png_gray");
+    const uint8_t gray[2 * 2] = {0, 85, 170, 255};
+    write_2x2_png(dir, "gray.png", PNG_FORMAT_GRAY, gray);
 
     gc_image_set set;
     ck_assert_msg(gc_png_folder_load(&set, dir, 2, 2, 0) == GC_OK, "%s", gc_last_error());
     ck_assert_uint_eq(set.channels, 3);
     for (size_t c = 0; c < 3; c++)
         for (size_t p = 0; p < 4; p++) ck_assert_uint_eq(set.pixels[c * 4 + p], gray[p]);
+    gc_image_set_free(&set);
+}
+END_TEST
+
+/* Images with an alpha channel (RGBA, grey + alpha) are used as RGB: the alpha is dropped, not
+ * blended, so the colour values come through unchanged. */
+START_TEST(test_png_folder_drops_alpha)
+{
+    char dir[4096];
+    make_folder(dir, sizeof dir, "png_alpha");
+    const uint8_t rgba[2 * 2 * 4] = {10, 20, 30, 0,   40, 50, 60, 128,
+                                     70, 80, 90, 255, 100, 110, 120, 7};
+    const uint8_t gray_alpha[2 * 2 * 2] = {5, 0, 105, 50, 205, 255, 255, 1};
+    write_2x2_png(dir, "a_rgba.png", PNG_FORMAT_RGBA, rgba);
+    write_2x2_png(dir, "b_gray_alpha.png", PNG_FORMAT_GA, gray_alpha);
+
+    gc_image_set set;
+    ck_assert_msg(gc_png_folder_load(&set, dir, 2, 2, 0) == GC_OK, "%s", gc_last_error());
+    ck_assert_uint_eq(set.count, 2);
+    ck_assert_uint_eq(set.channels, 3);
+    for (size_t c = 0; c < 3; c++)
+        for (size_t p = 0; p < 4; p++) {
+            ck_assert_uint_eq(set.pixels[c * 4 + p], rgba[p * 4 + c]);
+            ck_assert_uint_eq(set.pixels[12 + c * 4 + p], gray_alpha[p * 2]);
+        }
     gc_image_set_free(&set);
 }
 END_TEST
@@ -605,6 +638,7 @@ static Suite *images_suite(void)
     TCase *png = tcase_create("png_folder");
     tcase_add_test(png, test_png_folder_round_trip);
     tcase_add_test(png, test_png_folder_gray_is_replicated);
+    tcase_add_test(png, test_png_folder_drops_alpha);
     tcase_add_test(png, test_png_folder_rejects_other_size);
     tcase_add_test(png, test_png_folder_rejects_corrupt_file);
     tcase_add_test(png, test_png_folder_without_pngs);

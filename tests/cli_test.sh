@@ -214,6 +214,72 @@ cp "$work/sig.log" "$work/out"
 expect_text "interrupted again" "second SIGINT says so"
 [ ! -e "$work/sig-twice/model.glowcl" ] || fail "a second SIGINT still wrote the checkpoint"
 
+# Killed in the middle of writing its checkpoint (GLOWCL_FAULT_SIGNAL_IN_SAVE=9, a test-only
+# hook, sends SIGKILL once the parameters are being written): the old checkpoint stays byte for
+# byte and loads, and the half-written temporary left beside it does not disturb the next run,
+# which still resumes exactly.
+expect_exit 0 "train moons 20 steps (to be killed while saving)" -- "$glowcl" train moons --steps 20 --constant-lr --out "$work/killed"
+cp "$work/killed/model.glowcl" "$work/killed-before"
+expect_exit 137 "SIGKILL in the middle of the checkpoint write" -- env GLOWCL_FAULT_SIGNAL_IN_SAVE=9 "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+cmp -s "$work/killed-before" "$work/killed/model.glowcl" && echo "ok: killed mid-write: the old checkpoint is unchanged, byte for byte" ||
+    fail "killed mid-write: the old checkpoint changed"
+ls "$work/killed"/model.glowcl.tmp.* >/dev/null 2>&1 && echo "ok: killed mid-write: a half-written temporary is left" ||
+    fail "killed mid-write: no temporary left, so the kill did not come mid-write"
+expect_exit 0 "killed mid-write: the old checkpoint loads" -- "$glowcl" eval --model "$work/killed/model.glowcl" --n 100
+expect_exit 0 "killed mid-write: the run resumes beside the leftover temporary" -- "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "resuming .* at step 20 of 40" "killed mid-write: resumes at step 20"
+cmp -s "$work/straight/model.glowcl" "$work/killed/model.glowcl" && echo "ok: killed mid-write: 20 + 20 resumed = 40 straight, byte for byte" ||
+    fail "killed mid-write: the resumed run differs from 40 straight steps"
+# A second SIGINT while the checkpoint is being written (the first from here, the second raised
+# by the hook in the middle of the write): out at once, the checkpoint as it was, and no
+# temporary file left.
+cp "$work/killed/model.glowcl" "$work/twice-before"
+rm -f "$work/killed"/model.glowcl.tmp.*
+start_training "$work/sig.log" env GLOWCL_FAULT_SIGNAL_IN_SAVE=2 "$glowcl" train moons --steps 100000 --constant-lr --resume --out "$work/killed"
+kill -INT "$pid"
+wait "$pid"
+got=$?
+cp "$work/sig.log" "$work/out"
+[ "$got" -eq 130 ] && echo "ok: a second SIGINT during the save exits at once (exit 130)" ||
+    { fail "second SIGINT during the save: exit $got, expected 130"; sed 's/^/    /' "$work/sig.log"; }
+expect_text "interrupted again" "second SIGINT during the save says so"
+cmp -s "$work/twice-before" "$work/killed/model.glowcl" && echo "ok: second SIGINT during the save: the checkpoint is unchanged" ||
+    fail "second SIGINT during the save changed the checkpoint"
+if ls "$work/killed"/model.glowcl.tmp.* >/dev/null 2>&1; then
+    fail "second SIGINT during the save left a temporary file: $(ls "$work/killed")"
+else
+    echo "ok: second SIGINT during the save leaves no temporary file"
+fi
+
+# Device faults, injected by test-only hooks of the runtime (src/internal.h). A device lost for
+# good in the 5th step of a resumed run (GLOWCL_FAULT_AT_STEP=5): nothing can be read back, so
+# the checkpoint stays as it was and the message gives its step. A device that fails one launch
+# (5:once) and can still be read: the last good step (24) is saved, and resuming from it gives
+# the bytes of the uninterrupted run.
+cp "$work/killed-before" "$work/killed/model.glowcl"
+expect_exit 4 "device lost in step 5 of a resumed run" -- env GLOWCL_FAULT_AT_STEP=5 "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "device failure after step 24: .*CL_DEVICE_NOT_AVAILABLE" "device lost: says after which step and how"
+expect_text "the last checkpoint, $work/killed/model.glowcl, is kept as it was: step 20" "device lost: says where the last checkpoint is and its step"
+cmp -s "$work/killed-before" "$work/killed/model.glowcl" && echo "ok: device lost: the checkpoint is unchanged" ||
+    fail "device lost: the checkpoint changed"
+expect_exit 4 "device fails once in step 5 of a resumed run" -- env GLOWCL_FAULT_AT_STEP=5:once "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "saved the last good state, after step 24, to $work/killed/model.glowcl" "device fails once: saves the last good step"
+expect_exit 0 "device fails once: the run resumes" -- "$glowcl" train moons --steps 40 --constant-lr --resume --out "$work/killed"
+expect_text "resuming .* at step 24 of 40" "device fails once: resumes at step 24"
+cmp -s "$work/straight/model.glowcl" "$work/killed/model.glowcl" && echo "ok: device fails once: 24 + 16 resumed = 40 straight, byte for byte" ||
+    fail "device fails once: the resumed run differs from 40 straight steps"
+# The image trainer, device lost in step 5: the checkpoint of step 3 (--every 3) stays.
+expect_exit 4 "device lost in step 5 of train images" -- env GLOWCL_FAULT_AT_STEP=5 "$glowcl" train images $image_flags --steps 6 --out "$work/ilost"
+expect_text "the last checkpoint, $work/ilost/model.glowcl, is kept as it was: step 3" "images, device lost: keeps the step-3 checkpoint"
+expect_exit 0 "images, device lost: the checkpoint loads" -- "$glowcl" eval --model "$work/ilost/model.glowcl" --data "cifar10:$work/cifar" --n 8
+# Device out of memory (GLOWCL_FAULT_DEVICE_MEMORY=BYTES plays a device of BYTES that, like
+# PoCL, fails a buffer at its first use): the run (8-image steps, a 64-image sample grid) fits
+# in 40 MB; 16 MB refuses it with the size that failed and a hint.
+expect_exit 0 "a 40 MB device trains" -- env GLOWCL_FAULT_DEVICE_MEMORY=40000000 "$glowcl" train images $image_flags --steps 1 --out "$work/small-device"
+expect_exit 4 "a 16 MB device runs out of memory (batch 48)" -- env GLOWCL_FAULT_DEVICE_MEMORY=16000000 "$glowcl" train images $image_flags --batch 48 --steps 1 --out "$work/small-device"
+expect_text "cannot allocate [0-9]* bytes ([0-9.]* MiB) on .*CL_MEM_OBJECT_ALLOCATION_FAILURE" "device out of memory names the size"
+expect_text "a smaller --batch" "device out of memory suggests a smaller --batch"
+
 # Bad input: a clear message and the documented exit code.
 printf 'x,y\n1,2\n3,abc\n' >"$work/bad.csv"
 expect_exit 3 "malformed CSV" -- "$glowcl" train csv --data "$work/bad.csv"
@@ -230,6 +296,36 @@ expect_exit 2 "model of another dimension" -- "$glowcl" eval --model "$work/affi
 expect_exit 2 "a point model given image data" -- "$glowcl" eval \
     --model "$work/affine3/model.glowcl" --data "cifar10:$work/cifar"
 expect_text "not of images" "a point model given image data says so"
+
+printf 'x,y\n1,2\n3,nan\n' >"$work/nan.csv"
+expect_exit 3 "CSV with NaN" -- "$glowcl" train csv --data "$work/nan.csv"
+expect_text "nan.csv:3: field 2 is not a finite number" "CSV with NaN names line and field"
+printf '1,2\n3\n' >"$work/cols.csv"
+expect_exit 3 "CSV with a short row" -- "$glowcl" train csv --data "$work/cols.csv"
+expect_text "cols.csv:2: expected 2 columns, found 1" "CSV with a short row says so"
+: >"$work/empty.csv"
+expect_exit 3 "empty CSV" -- "$glowcl" eval --model "$model" --data "$work/empty.csv"
+expect_text "no data rows" "empty CSV says so"
+expect_exit 2 "negative batch" -- "$glowcl" train moons --batch -3
+expect_exit 2 "zero hidden channels" -- "$glowcl" train images --data "cifar10:$work/cifar" --hidden 0 --steps 1
+expect_exit 2 "image batch larger than the data set" -- "$glowcl" train images --data "cifar10:$work/cifar" --batch 1000 --steps 1
+expect_text "larger than the 51 training images" "image batch larger than the data set says so"
+mkdir -p "$work/png-corrupt" "$work/png-sizes"
+printf 'not a picture' >"$work/png-corrupt/a.png"
+expect_exit 3 "a corrupt PNG" -- "$glowcl" train images --data "png:$work/png-corrupt" --steps 1
+expect_text "is not a PNG file" "a corrupt PNG says so"
+cp "$work/moons-gauss/data.png" "$work/moons-gauss/loss.png" "$work/png-sizes/"
+expect_exit 3 "PNGs of two sizes" -- "$glowcl" train images --data "png:$work/png-sizes" --steps 1
+expect_text "all images must have one size" "PNGs of two sizes say so"
+# A model file given to the wrong command, or where data belongs.
+expect_exit 3 "a model file given as CSV data" -- "$glowcl" train csv --data "$model"
+expect_text "is a glowcl model file, not CSV data" "a model file given as data says so"
+expect_exit 2 "an image model given points" -- "$glowcl" eval --model "$work/images/model.glowcl" --data moons
+expect_text "is a model of 3x32x32 images, not of points" "an image model given points says so"
+expect_exit 3 "train images --resume from a point model" -- "$glowcl" train images --data "cifar10:$work/cifar" --steps 1 --resume --out "$work/moons-gauss"
+expect_text "is not an image model" "train images --resume from a point model says so"
+expect_exit 3 "train moons --resume from an image model" -- "$glowcl" train moons --steps 1 --resume --out "$work/images"
+expect_text "is not a Glow of 2-D points" "train moons --resume from an image model says so"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

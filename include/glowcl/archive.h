@@ -50,8 +50,9 @@ extern "C" {
 
 typedef struct gc_archive_writer gc_archive_writer;
 
-/* Starts a file to be written at `path`. Sections are copied and kept in memory, and nothing
- * touches `path` (or its folder) until gc_archive_writer_commit. */
+/* Starts a file to be written at `path`. Sections are copied and kept in memory (streamed
+ * sections: only their source), and nothing touches `path` (or its folder) until
+ * gc_archive_writer_commit. */
 gc_status gc_archive_writer_open(gc_archive_writer **out, const char *path);
 
 /* Adds a section. A name that is invalid or already used is GC_ERR_ARGUMENT, and leaves the
@@ -63,6 +64,24 @@ gc_status gc_archive_put_f64(gc_archive_writer *w, const char *name, const doubl
                              size_t count);
 gc_status gc_archive_put_u64(gc_archive_writer *w, const char *name, const uint64_t *values,
                              size_t count);
+
+/* Hands out the values [first, first + count) of a streamed f64 section into `values`; called
+ * by gc_archive_writer_commit in order, a chunk at a time. A status other than GC_OK (with its
+ * message set, as usual) stops the commit: the temporary file is removed, an old file stays,
+ * and the commit returns that status. */
+typedef gc_status (*gc_archive_f64_source)(void *context, size_t first, double *values,
+                                           size_t count);
+
+/* Adds an f64 section of `count` values that are not copied now but asked from `source` while
+ * the file is written, a chunk at a time, so a large section never has to be held in memory
+ * whole. `context` must stay valid until the commit. */
+gc_status gc_archive_put_f64_source(gc_archive_writer *w, const char *name, size_t count,
+                                    gc_archive_f64_source source, void *context);
+
+/* The temporary name a commit of `path` writes to in this process: "<path>.tmp.<pid>". Lets a
+ * signal handler know, ahead of time, the one file it may have to remove. GC_ERR_ARGUMENT if it
+ * does not fit in `size` bytes. */
+gc_status gc_archive_temporary_path(const char *path, char *out, size_t size);
 
 /* Writes "<path>.tmp.<pid>", flushes and fsyncs it, renames it over `path` and fsyncs the
  * folder, so `path` holds either the old file or the whole new one, even after a crash.
@@ -88,6 +107,11 @@ gc_status gc_archive_read(gc_archive **out, const char *path);
  * messages. Never reads outside [data, data + size), whatever the bytes. */
 gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
                                  const char *label);
+
+/* 1 if the `size` bytes at `data` begin with the magic of a glowcl file, so a reader of
+ * another format can say "a model file, given where data was expected" instead of failing on
+ * its bytes. */
+int gc_archive_has_magic(const void *data, size_t size);
 
 /* NULL is allowed. */
 void gc_archive_free(gc_archive *a);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "glowcl/flow.h"
 #include "glowcl/runtime.h"
 
 enum {
@@ -71,12 +72,32 @@ int cli_make_dir(const char *path);
 /* signals.c: graceful stops of the training loops. After cli_stop_install, the first SIGINT or
  * SIGTERM only sets a flag, which the loops check once per step: they finish the step, write
  * their checkpoint, say where it is and return cli_stop_exit_code() (130 for SIGINT, 143 for
- * SIGTERM). A second signal exits at once with 128 + its number, touching no file. */
-void cli_stop_install(void);
+ * SIGTERM). A second signal exits at once with 128 + its number, leaving the checkpoint as it
+ * was. */
+/* `checkpoint` (NULL for none) is the file the run saves to: a second signal removes the
+ * temporary file of a save in progress. */
+void cli_stop_install(const char *checkpoint);
 /* Back to the default actions (the process ends at once), once the checkpoint is written. */
 void cli_stop_uninstall(void);
 int cli_stop_requested(void);  /* the signal received, or 0 */
 int cli_stop_exit_code(void);  /* 128 + that signal, or EXIT_OK */
+
+/* train.c: what a training loop can still save when its device fails. A step's update counts
+ * as good once the device has finished it without an error (gc_runtime_finish after the step);
+ * `state` is the loop's state that goes with the model then, for an exact --resume. */
+typedef struct cli_last_good {
+    uint64_t model_steps; /* gc_model_steps of the good model */
+    gc_train_state state;
+} cli_last_good;
+void cli_last_good_set(cli_last_good *good, const gc_model *model, long next_step,
+                       uint64_t data_position, const gc_rng *rng);
+/* After a device error (`error`: GC_ERR_OPENCL or GC_ERR_MEMORY) in a training loop: says what
+ * failed; saves the last good state to `checkpoint` if the model on the device still is that
+ * state (no update of the failed step had been started) and can be read back; otherwise keeps
+ * the checkpoint on disk as it was and says which step it holds (`checkpoint_step`, -1 if this
+ * run has written none). Returns the exit code of `error`. */
+int cli_device_failure(gc_model *model, gc_status error, const cli_last_good *good,
+                       const char *checkpoint, long checkpoint_step);
 
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);

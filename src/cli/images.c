@@ -264,8 +264,13 @@ int cmd_train_images(int argc, char **argv)
         fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", checkpoint, first, steps);
     double start = seconds(), last_print = 0.0, bpd = 0.0;
     int bad_in_a_row = 0;
-    cli_stop_install();
+    cli_stop_install(checkpoint);
     long step = first;
+    /* For a device failure: the step the checkpoint on disk holds, and the last good state. */
+    long checkpoint_step = resume ? first : -1;
+    cli_last_good good;
+    int trained = status == GC_OK; /* a failure from here on is one of the training loop's */
+    if (trained) cli_last_good_set(&good, model, first, 0, &rng);
     for (; status == GC_OK && step < steps; step++) {
         /* SIGINT or SIGTERM: the previous step is done; checkpoint it and stop. */
         if (cli_stop_requested()) {
@@ -285,14 +290,18 @@ int cmd_train_images(int argc, char **argv)
         adam.adamax = strcmp(optimizer, "adamax") == 0;
         double loss = 0.0;
         status = gc_model_train_step(model, x, (size_t)batch, &adam, &loss);
+        /* The update is good once the device has finished it without an error. */
+        if (status == GC_OK) status = gc_runtime_finish(rt);
         if (status == GC_ERR_NUMERIC) {
             fprintf(stderr, "\nglowcl: warning: %s; step skipped\n", gc_last_error());
             status = ++bad_in_a_row < 5 ? GC_OK
                                         : GC_ERROR(GC_ERR_NUMERIC, "5 non-finite steps in a row; "
                                                    "try a smaller --lr or --clip-grad");
+            cli_last_good_set(&good, model, step + 1, 0, &rng);
             continue;
         }
         if (status != GC_OK) break;
+        cli_last_good_set(&good, model, step + 1, 0, &rng);
         bad_in_a_row = 0;
         bpd = gc_bits_per_dim(loss, dims, (int)n_bits);
         double now = seconds(), done = (double)(step + 1 - first);
@@ -321,12 +330,16 @@ int cmd_train_images(int argc, char **argv)
             state.data_position = 0;
             state.rng = rng;
             if (status == GC_OK) status = gc_model_save_with_state(model, &state, checkpoint);
+            if (status == GC_OK) checkpoint_step = step + 1;
             if (status == GC_OK) fflush(stdout);
         }
     }
     cli_stop_uninstall();
     (void)bpd;
-    if (status == GC_OK && cli_stop_requested()) {
+    if (trained && (status == GC_ERR_OPENCL || status == GC_ERR_MEMORY)) {
+        rc = cli_device_failure(model, status, &good, checkpoint, checkpoint_step);
+        status = GC_OK; /* reported */
+    } else if (status == GC_OK && cli_stop_requested()) {
         fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
                         "--out %s)\n", step, steps, checkpoint, out);
         rc = cli_stop_exit_code();

@@ -109,12 +109,54 @@ static gc_status next_batch(batch_source *src, double *x, size_t n)
     return GC_OK;
 }
 
+void cli_last_good_set(cli_last_good *good, const gc_model *model, long next_step,
+                       uint64_t data_position, const gc_rng *rng)
+{
+    good->model_steps = gc_model_steps(model);
+    good->state.step = (uint64_t)next_step;
+    good->state.data_position = data_position;
+    good->state.rng = *rng;
+}
+
+int cli_device_failure(gc_model *model, gc_status error, const cli_last_good *good,
+                       const char *checkpoint, long checkpoint_step)
+{
+    fprintf(stderr, "glowcl: device failure after step %llu: %s\n",
+            (unsigned long long)good->state.step, gc_last_error());
+    int code = cli_exit_code(error);
+    /* The model's step count goes up when its update is enqueued: if it has, the update may
+     * have run in part, and a half-updated model must not replace a good checkpoint. */
+    if (gc_model_steps(model) != good->model_steps) {
+        fprintf(stderr, "glowcl: the failed step had started to update the model, so the "
+                        "model is not saved\n");
+    } else if ((long)good->state.step == checkpoint_step || good->state.step == 0) {
+        /* Nothing to add: the file on disk already holds that step, or nothing was trained. */
+    } else if (gc_model_save_with_state(model, &good->state, checkpoint) == GC_OK) {
+        fprintf(stderr, "glowcl: saved the last good state, after step %llu, to %s (go on with "
+                        "--resume)\n",
+                (unsigned long long)good->state.step, checkpoint);
+        return code;
+    } else {
+        fprintf(stderr, "glowcl: cannot save the last good state: %s\n", gc_last_error());
+    }
+    if (checkpoint_step >= 0)
+        fprintf(stderr, "glowcl: the last checkpoint, %s, is kept as it was: step %ld (go on "
+                        "with --resume)\n",
+                checkpoint, checkpoint_step);
+    else
+        fprintf(stderr, "glowcl: this run had written no checkpoint yet; nothing is saved\n");
+    return code;
+}
+
 /* Runs the training loop from step `first`; skips a step whose loss or gradient is not finite
  * and stops after five such steps in a row. Fills losses[step]. Stops early, before a step,
  * when SIGINT or SIGTERM has come (cli_stop_requested). *done gets the steps done in all (the
- * schedule's position), first included. */
-static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
-                      double *losses, long first, long *done)
+ * schedule's position), first included. A device failure saves the last good step to
+ * `checkpoint` if it can (cli_device_failure; `checkpoint_step` is the step the file on disk
+ * holds, -1 if none). */
+static int train_loop(gc_model *model, gc_runtime *rt, const train_flags *f, batch_source *src,
+                      double *losses, long first, long *done, const char *checkpoint,
+                      long checkpoint_step)
 {
     size_t dim = gc_model_get_config(model)->dim;
     *done = first;
@@ -122,6 +164,8 @@ static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
     if (!x) return cli_fail(GC_ERROR(GC_ERR_MEMORY, "out of host memory"));
     progress pr = {now_seconds(), 0.0, isatty(STDERR_FILENO), f->steps, first};
     int bad_in_a_row = 0;
+    cli_last_good good;
+    cli_last_good_set(&good, model, first, src->next_state, &src->rng);
     long step = first;
     for (; step < f->steps && !cli_stop_requested(); step++) {
         *done = step;
@@ -129,6 +173,8 @@ static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
         double loss = NAN;
         gc_adam_config adam = adam_at(f, step);
         if (status == GC_OK) status = gc_model_train_step(model, x, (size_t)f->batch, &adam, &loss);
+        /* The update is good once the device has finished it without an error. */
+        if (status == GC_OK) status = gc_runtime_finish(rt);
         losses[step] = loss;
         if (status == GC_ERR_NUMERIC) {
             fprintf(stderr, "\nglowcl: warning: %s; step skipped\n", gc_last_error());
@@ -138,13 +184,17 @@ static int train_loop(gc_model *model, const train_flags *f, batch_source *src,
                                 "smaller --lr\n");
                 return EXIT_FAILED;
             }
+            cli_last_good_set(&good, model, step + 1, src->next_state, &src->rng);
             continue;
         }
         if (status != GC_OK) {
             free(x);
             if (pr.terminal) fputc('\n', stderr);
+            if (status == GC_ERR_OPENCL || status == GC_ERR_MEMORY)
+                return cli_device_failure(model, status, &good, checkpoint, checkpoint_step);
             return cli_fail(status);
         }
+        cli_last_good_set(&good, model, step + 1, src->next_state, &src->rng);
         bad_in_a_row = 0;
         progress_show(&pr, step + 1, loss, step + 1 == f->steps);
     }
@@ -466,9 +516,9 @@ static int train_glow(int argc, char **argv, int from_csv)
                     "parameters; %ld steps of %ld points\n",
             mc->layers, mc->depth, mc->hidden, mc->prior == GC_PRIOR_MIX ? "mix" : "gauss",
             gc_model_param_count(model), f.steps, f.batch);
-    cli_stop_install();
+    cli_stop_install(path);
     long done = first;
-    rc = train_loop(model, &f, &src, losses, first, &done);
+    rc = train_loop(model, rt, &f, &src, losses, first, &done, path, f.resume ? first : -1);
     /* The checkpoint first (a stop, or any failure of what follows, loses nothing). */
     if (rc == EXIT_OK) {
         state.step = (uint64_t)done;
@@ -569,7 +619,9 @@ static int train_affine(int argc, char **argv)
     gc_rng rng;
     gc_rng_seed_stream(&rng, (uint64_t)f.seed, 11);
     double start = now_seconds(), loss = NAN;
-    cli_stop_install();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.glowcl", f.out ? f.out : ".");
+    cli_stop_install(f.out ? path : NULL);
     long step = 0;
     for (; status == GC_OK && step < f.steps && !cli_stop_requested(); step++) {
         for (long i = 0; i < f.batch * (long)dim; i++)
@@ -578,8 +630,6 @@ static int train_affine(int argc, char **argv)
         status = gc_model_train_step(model, x, (size_t)f.batch, &adam, &loss);
     }
     if (status == GC_OK && cli_stop_requested()) { /* no resume here: save and say so */
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.glowcl", f.out ? f.out : ".");
         if (f.out) status = gc_model_save(model, path);
         if (status == GC_OK)
             fprintf(stderr, "glowcl: stopped after step %ld of %ld; %s%s\n", step, f.steps,
@@ -607,8 +657,6 @@ static int train_affine(int argc, char **argv)
                    at1[d] - at0[d]);
     }
     if (status == GC_OK && f.out) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.glowcl", f.out);
         status = gc_model_save(model, path);
         if (status == GC_OK) printf("wrote %s\n", path);
     }

@@ -210,6 +210,11 @@ int cmd_eval(int argc, char **argv)
     }
     double *logp = malloc(count * sizeof *logp);
     if (!logp) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    else if (gc_model_get_config(model)->kind == GC_MODEL_IMAGE)
+        status = GC_ERROR(GC_ERR_ARGUMENT, "%s is a model of %zux%zux%zu images, not of points "
+                          "(give it images with --data cifar10:DIR or png:DIR)", model_path,
+                          gc_model_get_config(model)->channels, gc_model_get_config(model)->height,
+                          gc_model_get_config(model)->width);
     else if (gc_model_get_config(model)->dim != dim)
         status = GC_ERROR(GC_ERR_ARGUMENT, "the model is %zu-dimensional, the data %zu-dimensional",
                           gc_model_get_config(model)->dim, dim);
