@@ -205,8 +205,14 @@ static void random_params(const gc_param_registry *reg, gc_op *op, gc_rng *rng, 
     for (size_t b = 0; b < reg->count; b++) {
         const gc_param_block *block = &reg->blocks[b];
         if (block->fixed) continue;
+        /* A log-gain g acts as exp(3·g) on a convolution's output: noise of 0.3 there put the
+         * split prior's log σ beyond ±44 in the tail of a draw, where exp(−2 log σ) overflows
+         * a float (the device reported an infinite log-det that the double reference did not),
+         * so it gets a third, the same spread of the gain factor as of other parameters. */
+        size_t length = strlen(block->name), suffix = strlen("log_gain");
+        int gain = length >= suffix && strcmp(block->name + length - suffix, "log_gain") == 0;
         for (size_t i = 0; i < block->count; i++)
-            p[block->offset + i] += 0.3 * gc_rng_normal(rng);
+            p[block->offset + i] += (gain ? 0.1 : 0.3) * gc_rng_normal(rng);
     }
 }
 
