@@ -1,8 +1,9 @@
 #!/bin/sh
 # Data-parallel training under `mpirun -np 2` against one process with the same global batch:
 # per-step losses (--log) compared, from scratch and after a resume with another rank count, on
-# the reference path and on the OpenCL device (PoCL here); a batch the ranks cannot split; ranks
-# whose parameters drift apart. Skipped (77) in a build without MPI.
+# the reference path and on the OpenCL device (PoCL here); a batch the ranks cannot split; a
+# rank failing alone before training; ranks whose parameters drift apart. Skipped (77) in a
+# build without MPI.
 # Usage: mpi_test.sh PATH-TO-glowcl yes|no (whether glowcl was built with MPI)
 #
 # Tolerances. In double (the reference path) 2 ranks reproduce 1 rank to rounding: 1e-6
@@ -104,6 +105,16 @@ if [ "$code" -ne 2 ] || ! grep -q "must split evenly over the 2 processes" odd.o
     fail "--batch 255 on 2 ranks: exit $code"; sed 's/^/    /' odd.out
 else
     echo "ok: --batch 255 on 2 ranks refused (exit 2)"
+fi
+
+# One rank failing before training (here its entry of a -d list is empty) while the other is
+# ready: both must end, with the failing rank's code, not wait for each other.
+timeout 120 $mpirun -np 2 "$glowcl" train moons --steps 5 -d 0, --out lone >lone.out 2>&1
+code=$?
+if [ "$code" -ne 2 ] || ! grep -q "another rank ended before training" lone.out; then
+    fail "one rank failing before training: exit $code (124: it hung)"; sed 's/^/    /' lone.out
+else
+    echo "ok: one rank failing before training ends both (exit 2)"
 fi
 
 # Ranks that drift apart: one on the reference path (double), one on OpenCL (float) round

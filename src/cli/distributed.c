@@ -16,6 +16,16 @@
 static cli_ranks ranks = {0, 1, 0, 1};
 static FILE *rank_errors = NULL; /* the real stderr of a silenced rank */
 static int lockstep = 0;         /* the ranks train together: a lone failure must end them all */
+static int met = 0;              /* this rank has taken part in the meeting before training */
+
+/* Before training every rank takes part once in this vote, from cli_dist_attach (0: ready) or,
+ * if it ends before, from cli_dist_finish (its exit code); no other collective comes first, so
+ * the calls pair up. The largest code wins, on all ranks. */
+static int meet_before_training(int code)
+{
+    met = 1;
+    return ranks.size > 1 ? cli_mpi_max(code) : code;
+}
 
 int cli_launcher_size(void)
 {
@@ -58,6 +68,7 @@ int cli_dist_finish(int code)
     /* A stop by signal and success are agreed by all ranks; any other failure during training
      * may be this rank's alone, with the others blocked in the next allreduce. */
     int agreed = code == EXIT_OK || code == cli_stop_exit_code();
+    if (!met) meet_before_training(code);
     fflush(stdout);
     fflush(stderr);
     cli_mpi_stop(ranks.size > 1 && lockstep && !agreed, code);
@@ -106,10 +117,17 @@ static gc_status average_over_ranks(void *context, double *grads, size_t count, 
     return GC_OK;
 }
 
-void cli_dist_attach(gc_model *model)
+int cli_dist_attach(gc_model *model)
 {
+    int code = meet_before_training(EXIT_OK);
+    if (code != EXIT_OK) { /* said once, by rank 0 (the failed rank said why) */
+        fprintf(stderr, "glowcl: %sanother rank ended before training began (its message says "
+                        "why); stopping\n", cli_dist_prefix());
+        return code;
+    }
     lockstep = 1;
     if (ranks.size > 1) gc_model_set_gradient_reducer(model, average_over_ranks, NULL);
+    return EXIT_OK;
 }
 
 gc_status cli_dist_train_step(gc_model *model, const double *x, size_t batch, size_t dim,

@@ -47,7 +47,8 @@ int cli_mpi_max(int value);
  * any rank still reach the terminal, through cli_dist_errors(). */
 int cli_dist_start(int *argc, char ***argv);
 /* Leaves the run and returns the process's exit code. A failure once the ranks train in
- * lock-step (cli_dist_attach) ends every rank (the others may be waiting for this one). */
+ * lock-step (cli_dist_attach) ends every rank (the others may be waiting for this one); a rank
+ * that ends before it gets there tells the others, which wait for it in cli_dist_attach. */
 int cli_dist_finish(int code);
 const cli_ranks *cli_dist_ranks(void);
 /* 1 when this process writes logs, pictures and checkpoints (rank 0). */
@@ -62,9 +63,12 @@ int cli_dist_single_process(const char *what);
 
 /* EXIT_OK if the global batch splits evenly over the ranks, else a message and EXIT_USAGE. */
 int cli_dist_check_batch(long batch);
-/* Installs the gradient averaging on the model (several ranks only) and marks the start of
- * lock-step training. */
-void cli_dist_attach(gc_model *model);
+/* Where the ranks meet before training: each says whether it got there. If every rank did,
+ * installs the gradient averaging on the model (several ranks only), marks the start of
+ * lock-step training and returns EXIT_OK; if a rank failed before (bad input on one machine,
+ * a device that would not open), returns its exit code after a message, so that all ranks end
+ * together instead of waiting for the missing one. */
+int cli_dist_attach(gc_model *model);
 /* One training step on the global batch x (batch × dim, the same on every rank): this rank
  * trains on rows [rank·batch/size, (rank+1)·batch/size), the gradient averaged over the ranks.
  * A model not yet initialised initialises its ActNorms on the whole global batch first, on

@@ -278,10 +278,11 @@ int cmd_train_images(int argc, char **argv)
     double start = seconds(), last_print = 0.0, bpd = 0.0;
     int bad_in_a_row = 0;
     cli_stop_install();
-    if (status == GC_OK) cli_dist_attach(model);
+    /* Not started: another rank failed before training (or this one did: status). */
+    int not_started = status == GC_OK ? cli_dist_attach(model) : EXIT_OK;
     long step = first;
     int drifted = EXIT_OK; /* the ranks' parameters differ (cli_dist_check_params) */
-    for (; status == GC_OK && step < steps; step++) {
+    for (; status == GC_OK && !not_started && step < steps; step++) {
         /* SIGINT or SIGTERM: the previous step is done; checkpoint it and stop. */
         if (cli_dist_stop_requested()) {
             state.step = (uint64_t)step;
@@ -349,8 +350,8 @@ int cmd_train_images(int argc, char **argv)
     cli_stop_uninstall();
     cli_loss_log_close(loss_log);
     (void)bpd;
-    if (status == GC_OK && drifted) {
-        rc = drifted;
+    if (status == GC_OK && (not_started || drifted)) {
+        rc = not_started ? not_started : drifted;
     } else if (status == GC_OK && cli_stop_requested()) {
         fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
                         "--out %s)\n", step, steps, checkpoint, out);

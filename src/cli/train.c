@@ -512,8 +512,8 @@ static int train_glow(int argc, char **argv, int from_csv)
             gc_model_param_count(model), f.steps, f.batch);
     cli_stop_install();
     long done = first;
-    cli_dist_attach(model);
-    rc = train_loop(model, &f, &src, losses, first, &done);
+    rc = cli_dist_attach(model);
+    if (rc == EXIT_OK) rc = train_loop(model, &f, &src, losses, first, &done);
     /* The checkpoint first (a stop, or any failure of what follows, loses nothing); rank 0
      * writes it, and what follows, for all. */
     if (rc == EXIT_OK && cli_dist_is_root()) {
