@@ -29,8 +29,10 @@ if ! command -v mpirun >/dev/null; then
     exit 77
 fi
 # As root (CI containers) Open MPI wants --allow-run-as-root; --oversubscribe lets 2 ranks run
-# on a machine with fewer cores.
-mpirun="mpirun --allow-run-as-root --oversubscribe"
+# on a machine with fewer cores. Containers often forbid the cross-process memory copies
+# (CMA, ptrace rights) of Open MPI's shared-memory transport, which then fails with "Read -1,
+# expected N, errno = 1"; plain copies through shared memory work everywhere.
+mpirun="mpirun --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none"
 failures=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
