@@ -295,6 +295,7 @@ void gc_model_free(gc_model *m)
     for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
         gc_tensor_release(tensors[i]);
     gc_param_registry_free(&m->reg);
+    free(m->reduce_host);
     free(m);
 }
 
@@ -576,11 +577,35 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
     return GC_OK;
 }
 
+void gc_model_set_gradient_reducer(gc_model *m, gc_gradient_reducer reduce, void *context)
+{
+    m->reduce = reduce;
+    m->reduce_context = context;
+}
+
+/* Hands the gradient and loss to the reducer through the host and puts the combined gradient
+ * back; its norm² is computed again on the backend, as forward_backward does, so the clip and
+ * the non-finite check see the combined gradient. */
+static gc_status reduce_gradient(gc_model *m, double *loss, double *grad_norm_squared)
+{
+    size_t count = m->reg.total;
+    if (!m->reduce_host) {
+        m->reduce_host = malloc((count ? count : 1) * sizeof *m->reduce_host);
+        if (!m->reduce_host) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    GC_TRY(gc_tensor_download(&m->grads, m->reduce_host));
+    GC_TRY(m->reduce(m->reduce_context, m->reduce_host, count, loss));
+    GC_TRY(gc_tensor_upload(&m->grads, m->reduce_host));
+    GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, count));
+    return gc_tensor_read(&m->grad_norm, 0, grad_norm_squared, 1);
+}
+
 gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
                               const gc_adam_config *adam, double *loss)
 {
     double norm = 0.0;
     GC_TRY(forward_backward(m, x, n, loss, &norm));
+    if (m->reduce) GC_TRY(reduce_gradient(m, loss, &norm));
     if (!isfinite(*loss) || !isfinite(norm))
         return GC_ERROR(GC_ERR_NUMERIC, "non-finite %s at step %llu (loss %g, gradient norm² %g)",
                         isfinite(*loss) ? "gradient" : "loss",

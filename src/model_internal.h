@@ -24,6 +24,11 @@ struct gc_model {
     size_t capacity;
     gc_tensor *acts;
     gc_tensor dz, dx, logdet, logp, sum_logp, sum_logdet, grad_norm;
+    /* Data-parallel training (gc_model_set_gradient_reducer): the reducer and the host copy
+     * of the gradient it works on (reg.total doubles, allocated at its first use). */
+    gc_gradient_reducer reduce;
+    void *reduce_context;
+    double *reduce_host;
 };
 
 /* Builds a model's ops, prior and buffers, everything but the parameter values (zero). */

@@ -185,6 +185,82 @@ START_TEST(device_training_is_deterministic)
 }
 END_TEST
 
+/* What a second process would contribute: its shard's gradient and loss. */
+typedef struct other_shard {
+    const double *grads;
+    double loss;
+    gc_status fail_with; /* GC_OK, or the status the reducer returns instead */
+} other_shard;
+
+static gc_status average_with_other_shard(void *context, double *grads, size_t count,
+                                          double *loss)
+{
+    const other_shard *other = context;
+    if (other->fail_with != GC_OK) return GC_ERROR(other->fail_with, "the reducer failed");
+    for (size_t i = 0; i < count; i++) grads[i] = 0.5 * (grads[i] + other->grads[i]);
+    *loss = 0.5 * (*loss + other->loss);
+    return GC_OK;
+}
+
+/* Data-parallel training in one process: a model trained on half of each batch, its gradient
+ * averaged by the reducer with the other half's, follows the model trained on whole batches
+ * (reference path: to double rounding); a failing reducer leaves the parameters alone. */
+START_TEST(gradient_reducer_reproduces_the_whole_batch)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    gc_model_config config = small_glow(3, 16, GC_PRIOR_GAUSS);
+    gc_model *whole = create_model(rt, &config, 7), *half = create_model(rt, &config, 7);
+    gc_model *mirror = create_model(rt, &config, 7); /* computes the other half's gradient */
+    size_t count = gc_model_param_count(whole);
+    double *params = malloc(count * sizeof *params), *other_grads = malloc(count * sizeof *params);
+    double *expected = malloc(count * sizeof *params);
+    ck_assert(params && other_grads && expected);
+    enum { BATCH = 64, HALF = BATCH / 2 };
+    double x[BATCH * 2], loss_whole = 0.0, loss_half = 0.0;
+    gc_adam_config adam = GC_ADAM_DEFAULT;
+    other_shard other = {other_grads, 0.0, GC_OK};
+    gc_model_set_gradient_reducer(half, average_with_other_shard, &other);
+    for (uint32_t step = 0; step < 8; step++) {
+        ck_assert_int_eq(gc_moons(BATCH, 0.05, step, x, NULL), GC_OK);
+        if (step == 0) { /* ActNorm init on the whole batch, as every rank does */
+            ck_assert_int_eq(gc_model_data_init(half, x, BATCH), GC_OK);
+            ck_assert_int_eq(gc_model_data_init(mirror, x, BATCH), GC_OK);
+        }
+        ck_assert_int_eq(gc_model_train_step(whole, x, BATCH, &adam, &loss_whole), GC_OK);
+        ck_assert_int_eq(gc_model_get_params(half, params), GC_OK);
+        ck_assert_int_eq(gc_model_set_params(mirror, params), GC_OK);
+        ck_assert_int_eq(gc_model_gradient(mirror, x + HALF * 2, HALF, &other.loss, other_grads),
+                         GC_OK);
+        ck_assert_int_eq(gc_model_train_step(half, x, HALF, &adam, &loss_half), GC_OK);
+        ck_assert_msg(fabs(loss_half - loss_whole) <= 1e-12 * fabs(loss_whole),
+                      "step %u: loss %.17g from halves, %.17g whole", step, loss_half, loss_whole);
+        ck_assert_msg(fabs(gc_model_last_grad_norm(half) - gc_model_last_grad_norm(whole)) <=
+                          1e-10 * gc_model_last_grad_norm(whole),
+                      "step %u: gradient norms differ", step);
+    }
+    ck_assert_int_eq(gc_model_get_params(whole, expected), GC_OK);
+    ck_assert_int_eq(gc_model_get_params(half, params), GC_OK);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(fabs(params[i] - expected[i]) <= 1e-9 * (fabs(expected[i]) + 1e-3),
+                      "parameter %zu (%s): %.17g from halves, %.17g whole", i,
+                      gc_model_param_name(whole, i, NULL), params[i], expected[i]);
+
+    other.fail_with = GC_ERR_OPENCL;
+    ck_assert_int_eq(gc_model_train_step(half, x, HALF, &adam, &loss_half), GC_ERR_OPENCL);
+    ck_assert_int_eq(gc_model_get_params(half, expected), GC_OK);
+    ck_assert_int_eq(memcmp(params, expected, count * sizeof *params), 0);
+    ck_assert_uint_eq(gc_model_steps(half), 8);
+
+    free(params);
+    free(other_grads);
+    free(expected);
+    gc_model_free(whole);
+    gc_model_free(half);
+    gc_model_free(mirror);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 START_TEST(model_arguments_are_checked)
 {
     gc_runtime *rt = gc_test_open_reference();
@@ -573,6 +649,7 @@ int main(void)
     tcase_add_test(ref, reference_flow_checks);
     tcase_add_test(ref, affine_warm_up_recovers_mean_and_std_reference);
     tcase_add_test(ref, model_arguments_are_checked);
+    tcase_add_test(ref, gradient_reducer_reproduces_the_whole_batch);
     tcase_add_test(ref, squeeze_layout_matches_glow);
     tcase_add_test(ref, non_finite_model_is_not_saved);
     suite_add_tcase(s, ref);

@@ -91,6 +91,20 @@ typedef struct gc_adam_config {
 gc_status gc_model_train_step(gc_model *model, const double *x, size_t n,
                               const gc_adam_config *adam, double *loss);
 
+/* Data-parallel training: a function that combines the gradient and loss of this process's
+ * shard of the batch with those of the other processes (e.g. an MPI_Allreduce that averages
+ * them), in place. gc_model_train_step calls it after the backward pass and before everything
+ * that reads the gradient: the non-finite check, the gradient norm, clipping and the optimiser
+ * step, which all see the combined values. `grads` holds every parameter's gradient (count =
+ * gc_model_param_count, 0 for fixed parameters) in double on the host; `loss` is the shard's
+ * mean NLL. With equal shards, averaging both gives exactly the gradient and loss of the whole
+ * batch. A status other than GC_OK ends the step with it, the parameters untouched. */
+typedef gc_status (*gc_gradient_reducer)(void *context, double *grads, size_t count,
+                                         double *loss);
+/* Installs `reduce` (NULL: none, the default; the step then stays on the device). Only
+ * gc_model_train_step uses it; gc_model_gradient gives the local gradient. */
+void gc_model_set_gradient_reducer(gc_model *model, gc_gradient_reducer reduce, void *context);
+
 /* How the backward pass gets each op's input. GC_MEMORY_STORE keeps every op's input from the
  * encoder pass (one batch-sized tensor per op); GC_MEMORY_LOW keeps two and rebuilds each
  * input from the op's output with the op's inverse, as the backward pass walks back (about

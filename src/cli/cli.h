@@ -39,7 +39,8 @@ typedef struct cli_device_flags {
 #define CLI_DEVICE_OPTIONS(flags)                                                              \
     {"platform", 'p', OPT_INT, &(flags).platform, "N", "only devices of platform N"},          \
     {"device", 'd', OPT_STRING, &(flags).device, "N|P:D|NAME",                                 \
-     "device by index, platform:device, or name substring"},                                   \
+     "device by index, platform:device, or name substring; N,M,...: one per MPI process of "  \
+     "a machine"},                                                                             \
     {"device-type", 't', OPT_STRING, &(flags).type, "TYPE",                                    \
      "gpu, cpu, accelerator or all"},                                                          \
     {"reference", 0, OPT_FLAG, &(flags).reference, NULL,                                       \
@@ -81,6 +82,21 @@ void cli_stop_install(const char *checkpoint);
 void cli_stop_uninstall(void);
 int cli_stop_requested(void);  /* the signal received, or 0 */
 int cli_stop_exit_code(void);  /* 128 + that signal, or EXIT_OK */
+/* Takes `signal` as if received (another rank of a distributed run got it): this rank stops
+ * and exits as that one does. */
+void cli_stop_adopt(int signal);
+
+/* train.c: --log FILE, every training step's loss (the global batch's mean NLL in nats) and
+ * gradient norm, one tab-separated line per step after a "# step loss grad_norm" header;
+ * appended to on --resume. Rank 0 alone writes it (*log stays NULL on the others and without
+ * --log); EXIT_INPUT after a message if it cannot be opened. */
+int cli_loss_log_open(const char *path, int append, FILE **log);
+void cli_loss_log_write(FILE *log, long step, double loss, double grad_norm);
+void cli_loss_log_close(FILE *log);
+#define CLI_LOSS_LOG_HELP "write each step's loss and gradient norm to FILE (appended on --resume)"
+#define CLI_SYNC_CHECK_HELP                                                                    \
+    "in a run of several MPI processes, check every N steps (and at the end) that all hold "   \
+    "the same parameters; 0: only at the end (100)"
 
 /* train.c: what a training loop can still save when its device fails. A step's update counts
  * as good once the device has finished it without an error (gc_runtime_finish after the step);

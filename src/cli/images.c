@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "distributed.h"
 #include "glowcl/flow.h"
 #include "glowcl/images.h"
 #include "glowcl/plot.h"
@@ -102,6 +103,8 @@ int cmd_train_images(int argc, char **argv)
     const char *data = NULL, *out = "runs/images", *optimizer = "adam";
     long levels = 3, depth = 16, hidden = 512, batch = 16, steps = 10000, warmup = 500;
     long seed = 1, n_bits = 8, every = 500, test_n = 1000, max_images = 0, epochs = 0;
+    long sync_check = 100;
+    const char *loss_log_path = NULL;
     double lr = 1e-3, clip = 0.0, minutes = 0.0;
     int additive = 0, resume = 0, learn_top = 0;
     const char *coupling = NULL, *split_prior = "learned", *memory = "store";
@@ -136,6 +139,8 @@ int cmd_train_images(int argc, char **argv)
         {"seed", 's', OPT_INT, &seed, "N", "seed (1)"},
         {"resume", 0, OPT_FLAG, &resume, NULL, "go on from OUT/model.glowcl"},
         {"out", 'o', OPT_STRING, &out, "DIR", "checkpoint and pictures (runs/images)"},
+        {"log", 0, OPT_STRING, &loss_log_path, "FILE", CLI_LOSS_LOG_HELP},
+        {"sync-check", 0, OPT_INT, &sync_check, "N", CLI_SYNC_CHECK_HELP},
         CLI_DEVICE_OPTIONS(device),
     };
     int rc = cli_parse(argc, argv, 3, options, sizeof options / sizeof options[0],
@@ -167,10 +172,11 @@ int cmd_train_images(int argc, char **argv)
     }
     if (levels < 1 || depth < 1 || hidden < 1 || batch < 1 || steps < 1 || warmup < 0 ||
         !(lr > 0) || clip < 0 || n_bits < 1 || n_bits > 8 || every < 1 || test_n < 0 ||
-        max_images < 0 || seed < 0 || epochs < 0 || !(minutes >= 0)) {
+        max_images < 0 || seed < 0 || epochs < 0 || !(minutes >= 0) || sync_check < 0) {
         fprintf(stderr, "glowcl: sizes, steps and --lr must be positive, --n-bits 1..8\n");
         return EXIT_USAGE;
     }
+    if ((rc = cli_dist_check_batch(batch))) return rc;
     gc_image_set train = {0}, test = {0};
     if ((rc = cli_load_images(data, "train", (size_t)max_images, &train))) return rc;
     if ((size_t)batch > train.count) {
@@ -189,8 +195,15 @@ int cmd_train_images(int argc, char **argv)
         gc_image_set_free(&test);
         return EXIT_INPUT;
     }
+    FILE *loss_log = NULL;
+    if ((rc = cli_loss_log_open(loss_log_path, resume, &loss_log))) {
+        gc_image_set_free(&train);
+        gc_image_set_free(&test);
+        return rc;
+    }
     gc_runtime *rt = NULL;
     if ((rc = cli_open_runtime(&device, &rt))) {
+        cli_loss_log_close(loss_log);
         gc_image_set_free(&train);
         gc_image_set_free(&test);
         return rc;
@@ -265,21 +278,26 @@ int cmd_train_images(int argc, char **argv)
     double start = seconds(), last_print = 0.0, bpd = 0.0;
     int bad_in_a_row = 0;
     cli_stop_install(checkpoint);
+    /* Not started: another rank failed before training (or this one did: status). */
+    int not_started = status == GC_OK ? cli_dist_attach(model) : EXIT_OK;
     long step = first;
+    int drifted = EXIT_OK; /* the ranks' parameters differ (cli_dist_check_params) */
     /* For a device failure: the step the checkpoint on disk holds, and the last good state. */
     long checkpoint_step = resume ? first : -1;
     cli_last_good good;
-    int trained = status == GC_OK; /* a failure from here on is one of the training loop's */
+    int trained = status == GC_OK && !not_started; /* a failure from here on is the loop's */
     if (trained) cli_last_good_set(&good, model, first, 0, &rng);
-    for (; status == GC_OK && step < steps; step++) {
+    for (; status == GC_OK && !not_started && step < steps; step++) {
         /* SIGINT or SIGTERM: the previous step is done; checkpoint it and stop. */
-        if (cli_stop_requested()) {
+        if (cli_dist_stop_requested()) {
             state.step = (uint64_t)step;
             state.data_position = 0;
             state.rng = rng;
-            status = gc_model_save_with_state(model, &state, checkpoint);
+            if (cli_dist_is_root()) status = gc_model_save_with_state(model, &state, checkpoint);
             break;
         }
+        /* Every rank draws and dequantises the whole global batch (the same stream for any
+         * number of ranks, hence exact resumes with another) and trains on its shard. */
         for (long i = 0; i < batch; i++) indices[i] = gc_rng_below(&rng, (uint32_t)train.count);
         status = gc_images_to_unit(&train, indices, (size_t)batch, (int)n_bits, &rng, x);
         if (status != GC_OK) break;
@@ -289,7 +307,7 @@ int cmd_train_images(int argc, char **argv)
         adam.clip_norm = clip;
         adam.adamax = strcmp(optimizer, "adamax") == 0;
         double loss = 0.0;
-        status = gc_model_train_step(model, x, (size_t)batch, &adam, &loss);
+        status = cli_dist_train_step(model, x, (size_t)batch, dims, &adam, &loss);
         /* The update is good once the device has finished it without an error. */
         if (status == GC_OK) status = gc_runtime_finish(rt);
         if (status == GC_ERR_NUMERIC) {
@@ -303,19 +321,24 @@ int cmd_train_images(int argc, char **argv)
         if (status != GC_OK) break;
         cli_last_good_set(&good, model, step + 1, 0, &rng);
         bad_in_a_row = 0;
+        cli_loss_log_write(loss_log, step + 1, loss, gc_model_last_grad_norm(model));
         bpd = gc_bits_per_dim(loss, dims, (int)n_bits);
         double now = seconds(), done = (double)(step + 1 - first);
-        /* A time budget ends the run like a step count would: this step becomes the last. */
-        if (minutes > 0 && now - start >= 60.0 * minutes) steps = step + 1;
+        /* A time budget ends the run like a step count would: this step becomes the last (on
+         * every rank as soon as one is out of time). */
+        if (minutes > 0 && cli_dist_any(now - start >= 60.0 * minutes)) steps = step + 1;
+        if ((drifted = cli_dist_check_params(model, step + 1, sync_check, step + 1 == steps)))
+            break;
         if (now - last_print > 2.0 || step + 1 == steps) {
             last_print = now;
             double rate = done * (double)batch / (now - start);
             double eta = (double)(steps - step - 1) * (double)batch / rate;
             if (minutes > 0) eta = fmin(eta, fmax(60.0 * minutes - (now - start), 0.0));
+            /* images/s of the whole run: all ranks' shards of the global batch. */
             fprintf(stderr, "step %ld/%ld  %.3f bits/dim  |grad| %.3g  %.1f images/s  ETA %.0f s\n",
                     step + 1, steps, bpd, gc_model_last_grad_norm(model), rate, eta);
         }
-        if ((step + 1) % every == 0 || step + 1 == steps) {
+        if (cli_dist_is_root() && ((step + 1) % every == 0 || step + 1 == steps)) {
             double mean = 0.0, se = 0.0;
             const gc_image_set *scored = have_test ? &test : &train;
             status = cli_bits_per_dim(model, scored, (size_t)test_n, (int)n_bits, &mean, &se, NULL);
@@ -335,10 +358,13 @@ int cmd_train_images(int argc, char **argv)
         }
     }
     cli_stop_uninstall();
+    cli_loss_log_close(loss_log);
     (void)bpd;
     if (trained && (status == GC_ERR_OPENCL || status == GC_ERR_MEMORY)) {
         rc = cli_device_failure(model, status, &good, checkpoint, checkpoint_step);
         status = GC_OK; /* reported */
+    } else if (status == GC_OK && (not_started || drifted)) {
+        rc = not_started ? not_started : drifted;
     } else if (status == GC_OK && cli_stop_requested()) {
         fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
                         "--out %s)\n", step, steps, checkpoint, out);

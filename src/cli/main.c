@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "distributed.h"
 
 static const char usage[] =
     "Usage: glowcl COMMAND [options]\n"
@@ -39,6 +40,12 @@ static const char usage[] =
     "  GLOWCL_KERNEL_DIR=DIR     build kernels from DIR/*.cl instead of the embedded copies;\n"
     "                            a build failure then stops the run instead of falling back.\n"
     "\n"
+    "Several devices or machines (a build with MPI):\n"
+    "  mpirun -np N glowcl train moons|csv|images ...  trains one model data-parallel: each\n"
+    "  process takes a device (-d 0,1,... lists one per process on a machine; without -d the\n"
+    "  processes of a machine take its GPUs in turn) and 1/N of every --batch; gradients are\n"
+    "  averaged (MPI_Allreduce) before each step. Rank 0 prints and writes the files.\n"
+    "\n"
     "Exit codes:\n"
     "  0 success   1 a check failed or training diverged   2 bad usage or unknown device\n"
     "  3 unreadable, unwritable or malformed file   4 OpenCL error, kernel build failure or\n"
@@ -47,19 +54,31 @@ static const char usage[] =
     "\n"
     "Run `glowcl COMMAND --help` for the options of a command.\n";
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
+        printf("%s", argc < 2 ? "" : cli_mpi_built() ? "This glowcl is built with MPI.\n"
+                                                     : "This glowcl is built without MPI.\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
+    int rc;
+    if (strcmp(argv[1], "train") == 0) return cmd_train(argc, argv);
+    if ((rc = cli_dist_single_process(argv[1]))) return rc;
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc, argv);
     if (strcmp(argv[1], "check") == 0) return cmd_check(argc, argv);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc, argv);
-    if (strcmp(argv[1], "train") == 0) return cmd_train(argc, argv);
     if (strcmp(argv[1], "sample") == 0) return cmd_sample(argc, argv);
     if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc, argv);
     fprintf(stderr, "glowcl: unknown command '%s' (see glowcl --help)\n", argv[1]);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* Started by mpirun, glowcl joins the run first (a plain start touches no MPI at all). */
+    int rc = cli_dist_start(&argc, &argv);
+    if (rc == EXIT_OK) rc = run_command(argc, argv);
+    return cli_dist_finish(rc);
 }

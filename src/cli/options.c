@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "distributed.h"
 
 static void print_usage(FILE *out, const char *usage, const cli_option *options, size_t count)
 {
@@ -154,7 +155,7 @@ int cli_exit_code(gc_status status)
 
 int cli_fail(gc_status status)
 {
-    fprintf(stderr, "glowcl: %s\n", gc_last_error());
+    fprintf(cli_dist_errors(), "glowcl: %s%s\n", cli_dist_prefix(), gc_last_error());
     return cli_exit_code(status);
 }
 
@@ -201,9 +202,13 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
 int cli_open_runtime(const cli_device_flags *flags, gc_runtime **rt_out)
 {
     gc_runtime_options options = {cli_device_request(flags), stderr, NULL};
+    char chosen[64]; /* the device index this rank takes in a distributed run */
+    int rc = cli_dist_device_request(&options.request, chosen, sizeof chosen);
+    if (rc) return rc;
     gc_status status = gc_runtime_open(rt_out, &options);
-    if (status == GC_OK) {
-        fprintf(stderr, "glowcl: using %s\n", gc_runtime_description(*rt_out));
+    if (status == GC_OK) { /* every rank says which device it took */
+        fprintf(cli_dist_errors(), "glowcl: %susing %s\n", cli_dist_prefix(),
+                gc_runtime_description(*rt_out));
         return EXIT_OK;
     }
     int code = cli_fail(status);

@@ -77,3 +77,8 @@ int cli_stop_exit_code(void)
 {
     return stop_signal ? 128 + stop_signal : EXIT_OK;
 }
+
+void cli_stop_adopt(int signal)
+{
+    if (!stop_signal) stop_signal = signal;
+}

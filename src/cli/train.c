@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "distributed.h"
 #include "glowcl/data.h"
 #include "glowcl/flow.h"
 #include "glowcl/plot.h"
@@ -68,6 +69,29 @@ static void progress_show(progress *pr, long step, double loss, int final)
     }
 }
 
+int cli_loss_log_open(const char *path, int append, FILE **log)
+{
+    *log = NULL;
+    if (!path || !cli_dist_is_root()) return EXIT_OK;
+    *log = fopen(path, append ? "a" : "w");
+    if (!*log) {
+        fprintf(stderr, "glowcl: cannot write --log %s: %s\n", path, strerror(errno));
+        return EXIT_INPUT;
+    }
+    if (!append || ftell(*log) == 0) fprintf(*log, "# step\tloss\tgrad_norm\n");
+    return EXIT_OK;
+}
+
+void cli_loss_log_write(FILE *log, long step, double loss, double grad_norm)
+{
+    /* %.17g: the exact double, so runs can be compared bit for bit. */
+    if (log) fprintf(log, "%ld\t%.17g\t%.17g\n", step, loss, grad_norm);
+}
+
+void cli_loss_log_close(FILE *log)
+{
+    if (log) fclose(log);
+}
 
 /* The common flags of the training commands. */
 typedef struct train_flags {
@@ -76,6 +100,8 @@ typedef struct train_flags {
     double lr, noise, min_lr_fraction;
     const char *prior, *out, *data, *mix_means, *mix_scales;
     int mix_fixed, constant_lr, resume;
+    const char *loss_log; /* --log FILE */
+    long sync_check;      /* --sync-check N */
 } train_flags;
 
 static gc_adam_config adam_at(const train_flags *f, long step)
@@ -131,6 +157,8 @@ int cli_device_failure(gc_model *model, gc_status error, const cli_last_good *go
                         "model is not saved\n");
     } else if ((long)good->state.step == checkpoint_step || good->state.step == 0) {
         /* Nothing to add: the file on disk already holds that step, or nothing was trained. */
+    } else if (!cli_dist_is_root()) {
+        return code; /* rank 0 alone writes checkpoints; the others end with it */
     } else if (gc_model_save_with_state(model, &good->state, checkpoint) == GC_OK) {
         fprintf(stderr, "glowcl: saved the last good state, after step %llu, to %s (go on with "
                         "--resume)\n",
@@ -160,51 +188,66 @@ static int train_loop(gc_model *model, gc_runtime *rt, const train_flags *f, bat
 {
     size_t dim = gc_model_get_config(model)->dim;
     *done = first;
+    FILE *loss_log = NULL;
+    int rc = cli_loss_log_open(f->loss_log, f->resume, &loss_log);
+    if (rc) return rc;
+    /* Every rank draws the whole global batch, so the data stream is the same for any number
+     * of ranks; each trains on its shard of it. */
     double *x = malloc((size_t)f->batch * dim * sizeof *x);
-    if (!x) return cli_fail(GC_ERROR(GC_ERR_MEMORY, "out of host memory"));
+    if (!x) {
+        cli_loss_log_close(loss_log);
+        return cli_fail(GC_ERROR(GC_ERR_MEMORY, "out of host memory"));
+    }
     progress pr = {now_seconds(), 0.0, isatty(STDERR_FILENO), f->steps, first};
     int bad_in_a_row = 0;
     cli_last_good good;
     cli_last_good_set(&good, model, first, src->next_state, &src->rng);
     long step = first;
-    for (; step < f->steps && !cli_stop_requested(); step++) {
+    for (; step < f->steps && !cli_dist_stop_requested(); step++) {
         *done = step;
         gc_status status = next_batch(src, x, (size_t)f->batch);
         double loss = NAN;
         gc_adam_config adam = adam_at(f, step);
-        if (status == GC_OK) status = gc_model_train_step(model, x, (size_t)f->batch, &adam, &loss);
+        if (status == GC_OK)
+            status = cli_dist_train_step(model, x, (size_t)f->batch, dim, &adam, &loss);
         /* The update is good once the device has finished it without an error. */
         if (status == GC_OK) status = gc_runtime_finish(rt);
         losses[step] = loss;
         if (status == GC_ERR_NUMERIC) {
             fprintf(stderr, "\nglowcl: warning: %s; step skipped\n", gc_last_error());
             if (++bad_in_a_row == 5) {
-                free(x);
                 fprintf(stderr, "glowcl: training diverged: 5 non-finite steps in a row; try a "
                                 "smaller --lr\n");
-                return EXIT_FAILED;
+                rc = EXIT_FAILED;
+                break;
             }
             cli_last_good_set(&good, model, step + 1, src->next_state, &src->rng);
             continue;
         }
         if (status != GC_OK) {
-            free(x);
             if (pr.terminal) fputc('\n', stderr);
             if (status == GC_ERR_OPENCL || status == GC_ERR_MEMORY)
-                return cli_device_failure(model, status, &good, checkpoint, checkpoint_step);
-            return cli_fail(status);
+                rc = cli_device_failure(model, status, &good, checkpoint, checkpoint_step);
+            else
+                rc = cli_fail(status);
+            break;
         }
         cli_last_good_set(&good, model, step + 1, src->next_state, &src->rng);
         bad_in_a_row = 0;
+        cli_loss_log_write(loss_log, step + 1, loss, gc_model_last_grad_norm(model));
         progress_show(&pr, step + 1, loss, step + 1 == f->steps);
+        if ((rc = cli_dist_check_params(model, step + 1, f->sync_check, step + 1 == f->steps)))
+            break;
     }
+    free(x);
+    cli_loss_log_close(loss_log);
+    if (rc) return rc;
     *done = step;
     if (pr.terminal && step < f->steps) fputc('\n', stderr);
     double elapsed = now_seconds() - pr.start;
     if (step > first)
         fprintf(stderr, "trained %ld steps in %.1f s (%.1f ms/step)\n", step - first, elapsed,
                 1e3 * elapsed / (double)(step - first));
-    free(x);
     return EXIT_OK;
 }
 
@@ -349,9 +392,11 @@ static int parse_prior(const train_flags *f, gc_model_config *config)
 static int check_sizes(const train_flags *f)
 {
     if (f->steps < 1 || f->batch < 1 || f->batch > 1000000 || f->layers < 1 || f->hidden < 1 ||
-        f->depth < 1 || f->test_n < 1 || !(f->lr > 0) || f->noise < 0 || f->seed < 0) {
+        f->depth < 1 || f->test_n < 1 || !(f->lr > 0) || f->noise < 0 || f->seed < 0 ||
+        f->sync_check < 0) {
         fprintf(stderr, "glowcl: --steps, --batch, --layers, --hidden, --depth, --test-n and "
-                        "--lr must be positive, --noise and --seed not negative\n");
+                        "--lr must be positive, --noise, --seed and --sync-check not "
+                        "negative\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -361,7 +406,7 @@ static int check_sizes(const train_flags *f)
 static int train_glow(int argc, char **argv, int from_csv)
 {
     train_flags f = {CLI_DEVICE_FLAGS_DEFAULT, 3000, 256, 1, 10, 64, 2, 10000,
-                     2e-3, 0.05, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0};
+                     2e-3, 0.05, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 100};
     cli_option options[] = {
         {"steps", 0, OPT_INT, &f.steps, "N", "training steps (default 3000)"},
         {"batch", 0, OPT_INT, &f.batch, "N", "points per step (default 256)"},
@@ -387,6 +432,8 @@ static int train_glow(int argc, char **argv, int from_csv)
          "--out: the learning rate's cosine runs over --steps; the model's own config is used)"},
         {"out", 'o', OPT_STRING, &f.out, "DIR",
          "where model.glowcl and the pictures go (default runs/moons-PRIOR)"},
+        {"log", 0, OPT_STRING, &f.loss_log, "FILE", CLI_LOSS_LOG_HELP},
+        {"sync-check", 0, OPT_INT, &f.sync_check, "N", CLI_SYNC_CHECK_HELP},
         CLI_DEVICE_OPTIONS(f.device),
     };
     int rc = cli_parse(argc, argv, 3, options, sizeof options / sizeof options[0],
@@ -397,7 +444,7 @@ static int train_glow(int argc, char **argv, int from_csv)
                                   "writes the pictures of its figure 3.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if ((rc = check_sizes(&f))) return rc;
+    if ((rc = check_sizes(&f)) || (rc = cli_dist_check_batch(f.batch))) return rc;
     if (from_csv && !f.data) {
         fprintf(stderr, "glowcl: train csv needs --data FILE.csv\n");
         return EXIT_USAGE;
@@ -518,9 +565,12 @@ static int train_glow(int argc, char **argv, int from_csv)
             gc_model_param_count(model), f.steps, f.batch);
     cli_stop_install(path);
     long done = first;
-    rc = train_loop(model, rt, &f, &src, losses, first, &done, path, f.resume ? first : -1);
-    /* The checkpoint first (a stop, or any failure of what follows, loses nothing). */
-    if (rc == EXIT_OK) {
+    rc = cli_dist_attach(model);
+    if (rc == EXIT_OK)
+        rc = train_loop(model, rt, &f, &src, losses, first, &done, path, f.resume ? first : -1);
+    /* The checkpoint first (a stop, or any failure of what follows, loses nothing); rank 0
+     * writes it, and what follows, for all. */
+    if (rc == EXIT_OK && cli_dist_is_root()) {
         state.step = (uint64_t)done;
         state.data_position = src.next_state;
         state.rng = src.rng;
@@ -539,7 +589,7 @@ static int train_glow(int argc, char **argv, int from_csv)
     size_t test_n = from_csv ? point_count : (size_t)f.test_n;
     double *test = from_csv ? points : malloc(test_n * 2 * sizeof *test);
     int *labels = from_csv ? NULL : malloc(test_n * sizeof *labels);
-    if (rc == EXIT_OK) {
+    if (rc == EXIT_OK && cli_dist_is_root()) {
         status = test && (from_csv || labels) ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
         if (status == GC_OK && !from_csv)
             status = gc_moons(test_n, f.noise, (uint32_t)f.seed * 1000003u + 7u, test, labels);
@@ -574,7 +624,7 @@ static int train_affine(int argc, char **argv)
     /* Large batches: the learned mean is an average of the last few hundred batches, and with
      * sigma = 3 it takes ~10^6 samples to pin it well inside 0.02. */
     train_flags f = {CLI_DEVICE_FLAGS_DEFAULT, 3000, 4096, 1, 0, 0, 0, 100000,
-                     0.05, 0, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0};
+                     0.05, 0, 0.0, "gauss", NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     const char *mu_text = "1.5,-2", *sigma_text = "0.5,3";
     cli_option options[] = {
         {"mu", 0, OPT_STRING, &mu_text, "M1,M2,...", "true mean (default 1.5,-2)"},
@@ -592,6 +642,7 @@ static int train_affine(int argc, char **argv)
                        "N(mu, sigma) and prints the learned mean and standard deviation.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_dist_single_process("train affine"))) return rc;
     f.layers = f.hidden = f.depth = 1;
     if ((rc = check_sizes(&f))) return rc;
     double mu[64], sigma[64];
