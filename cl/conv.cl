@@ -352,6 +352,26 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     dw[8] += sum16(t8);
 }
 
+/* The 3×3 neighbourhoods of a batch as channels (im2col, channel-major), so that conv_1x1 over
+ * the 9·in_channels columns is the 3×3 layer: columns[b][i·9 + ky·3 + kx][p] =
+ * in[b][i][y + ky − 1][x + kx − 1], zero outside the image, p = y·w + x. The column order is
+ * the weights' own, W[o][i][ky][kx]. global (h·w, 9·in_channels, n). */
+__kernel void conv_pack_columns(__global float *columns, __global const float *in,
+                                uint in_offset, uint in_channels, uint height, uint width,
+                                uint n)
+{
+    uint p = get_global_id(0), k = get_global_id(1), b = get_global_id(2);
+    uint hw = height * width, count = 9 * in_channels;
+    if (p >= hw || k >= count || b >= n) return;
+    uint i = k / 9, tap = k - i * 9, ky = tap / 3, kx = tap - ky * 3;
+    uint y = p / width, x = p - y * width;
+    int sy = (int)y + (int)ky - 1, sx = (int)x + (int)kx - 1;
+    float v = 0.0f;
+    if (sy >= 0 && sy < (int)height && sx >= 0 && sx < (int)width)
+        v = in[in_offset + (b * in_channels + i) * hw + (uint)sy * width + (uint)sx];
+    columns[(b * count + k) * hw + p] = v;
+}
+
 /* The input of a 1×1 layer transposed for conv_params_1x1_packed: packed[k][i] = in[b][i][p]
  * with k = b·hw + p, rows of `width` (in_channels rounded up to 16, the pad zero).
  * global (hw, width, n). */
