@@ -287,20 +287,26 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
 }
 
 /* dW[o][i][ky][kx] += Σ_b Σ_y Σ_x dout[b][o][y][x] · in[b][i][y+ky−1][x+kx−1]: a work-item
- * owns the 9 taps of one (o, i) pair and sums 16 pixels at a time (8 of a row and the same 8
- * of the next, as conv_3x3 groups them), in a fixed order. global (in_channels, out_channels). */
+ * owns the 9 taps of two (o, i) pairs (o and o + 1) and sums 16 pixels at a time (8 of a row
+ * and the same 8 of the next, as conv_3x3 groups them), in a fixed order.
+ * global (in_channels, ⌈out_channels/2⌉). */
 __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global const float *dout,
                               uint dout_offset, __global const float *in, uint in_offset,
                               uint in_channels, uint out_channels, uint height, uint width,
                               uint n)
 {
-    uint i = get_global_id(0), o = get_global_id(1);
+    /* Two output channels a work-item, so every input row it loads feeds 18 multiply-adds; an
+     * odd last one computes its pair's second from the first's gradient and drops it. */
+    uint i = get_global_id(0), o = get_global_id(1) * 2;
     if (i >= in_channels || o >= out_channels) return;
+    uint o_next = o + 1 < out_channels ? o + 1 : o;
     uint hw = height * width;
     float16 t0 = (float16)(0.0f), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0,
             t8 = t0;
+    float16 u0 = t0, u1 = t0, u2 = t0, u3 = t0, u4 = t0, u5 = t0, u6 = t0, u7 = t0, u8 = t0;
     for (uint b = 0; b < n; b++) {
         __global const float *g_plane = dout + dout_offset + (b * out_channels + o) * hw;
+        __global const float *h_plane = dout + dout_offset + (b * out_channels + o_next) * hw;
         __global const float *x_plane = in + in_offset + (b * in_channels + i) * hw;
         for (int y0 = 0; y0 < (int)height; y0 += 2) {
             row_source src_above = row_source_at(y0 - 1, height, width),
@@ -313,19 +319,40 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     do {                                                                                   \
         float16 g = (float16)(load_pixels(g_plane, src_upper, cols, full),                \
                               load_pixels(g_plane, src_lower, cols, full));               \
+        float16 h = (float16)(load_pixels(h_plane, src_upper, cols, full),                \
+                              load_pixels(h_plane, src_lower, cols, full));               \
         row3 above = load_row3(x_plane, src_above, cols, full);                            \
         row3 upper = load_row3(x_plane, src_upper, cols, full);                            \
         row3 lower = load_row3(x_plane, src_lower, cols, full);                            \
         row3 below = load_row3(x_plane, src_below, cols, full);                            \
-        t0 += g * (float16)(above.left, upper.left);                                       \
-        t1 += g * (float16)(above.mid, upper.mid);                                         \
-        t2 += g * (float16)(above.right, upper.right);                                     \
-        t3 += g * (float16)(upper.left, lower.left);                                       \
-        t4 += g * (float16)(upper.mid, lower.mid);                                         \
-        t5 += g * (float16)(upper.right, lower.right);                                     \
-        t6 += g * (float16)(lower.left, below.left);                                       \
-        t7 += g * (float16)(lower.mid, below.mid);                                         \
-        t8 += g * (float16)(lower.right, below.right);                                     \
+        float16 x;                                                                         \
+        x = (float16)(above.left, upper.left);                                             \
+        t0 += g * x;                                                                       \
+        u0 += h * x;                                                                       \
+        x = (float16)(above.mid, upper.mid);                                               \
+        t1 += g * x;                                                                       \
+        u1 += h * x;                                                                       \
+        x = (float16)(above.right, upper.right);                                           \
+        t2 += g * x;                                                                       \
+        u2 += h * x;                                                                       \
+        x = (float16)(upper.left, lower.left);                                             \
+        t3 += g * x;                                                                       \
+        u3 += h * x;                                                                       \
+        x = (float16)(upper.mid, lower.mid);                                               \
+        t4 += g * x;                                                                       \
+        u4 += h * x;                                                                       \
+        x = (float16)(upper.right, lower.right);                                           \
+        t5 += g * x;                                                                       \
+        u5 += h * x;                                                                       \
+        x = (float16)(lower.left, below.left);                                             \
+        t6 += g * x;                                                                       \
+        u6 += h * x;                                                                       \
+        x = (float16)(lower.mid, below.mid);                                               \
+        t7 += g * x;                                                                       \
+        u7 += h * x;                                                                       \
+        x = (float16)(lower.right, below.right);                                           \
+        t8 += g * x;                                                                       \
+        u8 += h * x;                                                                       \
     } while (0)
             /* The full blocks of the row pair, then the partial one, if any. */
             uint x0 = 0;
@@ -350,6 +377,17 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     dw[6] += sum16(t6);
     dw[7] += sum16(t7);
     dw[8] += sum16(t8);
+    if (o_next == o) return;
+    dw = grads + w_offset + (o_next * in_channels + i) * 9;
+    dw[0] += sum16(u0);
+    dw[1] += sum16(u1);
+    dw[2] += sum16(u2);
+    dw[3] += sum16(u3);
+    dw[4] += sum16(u4);
+    dw[5] += sum16(u5);
+    dw[6] += sum16(u6);
+    dw[7] += sum16(u7);
+    dw[8] += sum16(u8);
 }
 
 /* The 3×3 neighbourhoods of a batch as channels (im2col, channel-major), so that conv_1x1 over

@@ -315,7 +315,7 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
         GC_TRY(gc_kernel_args(kernel, "mumumuuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
                               u(dout_offset), in->buffer, u(in_offset), u(ci), u(co), u(h), u(w),
                               u(n)));
-        size_t global[2] = {ci, co};
+        size_t global[2] = {ci, (co + 1) / 2};
         GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
     }
     if (!c->has_bias) return GC_OK;
