@@ -526,9 +526,8 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     }
     GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, m->reg.total));
     double sums[3];
-    GC_TRY(gc_tensor_read(&m->sum_logp, 0, &sums[0], 1));
-    GC_TRY(gc_tensor_read(&m->sum_logdet, 0, &sums[1], 1));
-    GC_TRY(gc_tensor_read(&m->grad_norm, 0, &sums[2], 1));
+    const gc_tensor *const sum_tensors[3] = {&m->sum_logp, &m->sum_logdet, &m->grad_norm};
+    GC_TRY(gc_tensor_read_firsts(sum_tensors, 3, sums));
     *loss = -(sums[0] + sums[1]) / (double)n;
     *grad_norm_squared = sums[2];
     return GC_OK;

@@ -18,6 +18,11 @@ typedef struct gc_kernel {
  * 87k floats: 29 µs with 64, 9 µs with 1024); gc_launch shrinks it where a device allows less. */
 enum { GC_ELEMENTWISE_LOCAL = 1024 };
 
+/* The first element of each of `count` (at most GC_READ_FIRSTS_MAX) tensors, with one wait for
+ * all of them: each blocking read is a round trip to the device (~35 µs on PoCL). */
+enum { GC_READ_FIRSTS_MAX = 8 };
+gc_status gc_tensor_read_firsts(const gc_tensor *const *tensors, size_t count, double *values);
+
 /* Scratch tensors that every op of one kind shares on a runtime (see gc_shared_scratch). */
 typedef enum gc_scratch_slot {
     GC_SCRATCH_COUPLING_XA, GC_SCRATCH_COUPLING_DXA, GC_SCRATCH_COUPLING_H1,

@@ -149,6 +149,36 @@ gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size
     return status;
 }
 
+gc_status gc_tensor_read_firsts(const gc_tensor *const *tensors, size_t count, double *values)
+{
+    float floats[GC_READ_FIRSTS_MAX];
+    if (count == 0) return GC_OK;
+    if (count > GC_READ_FIRSTS_MAX)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_tensor_read_firsts: %zu tensors, at most %d", count,
+                        (int)GC_READ_FIRSTS_MAX);
+    for (size_t i = 0; i < count; i++) {
+        GC_TRY(check_range(tensors[i], 0, 1));
+        if (tensors[i]->rt != tensors[0]->rt)
+            return GC_ERROR(GC_ERR_ARGUMENT, "gc_tensor_read_firsts: tensors on two runtimes");
+    }
+    if (is_reference(tensors[0])) {
+        for (size_t i = 0; i < count; i++) values[i] = tensors[i]->host[0];
+        return GC_OK;
+    }
+    /* Non-blocking reads and one wait for all of them, instead of a round trip each. */
+    cl_command_queue queue = tensors[0]->rt->queue;
+    gc_status status = GC_OK;
+    for (size_t i = 0; status == GC_OK && i < count; i++)
+        status = GC_CL(clEnqueueReadBuffer, queue, tensors[i]->buffer, CL_FALSE, 0,
+                       sizeof floats[i], &floats[i], 0, NULL, NULL);
+    /* Even after a failed enqueue, the reads already enqueued must finish before `floats`
+     * goes out of scope. */
+    gc_status finished = GC_CL(clFinish, queue);
+    if (status == GC_OK) status = finished;
+    for (size_t i = 0; status == GC_OK && i < count; i++) values[i] = floats[i];
+    return status;
+}
+
 gc_status gc_tensor_upload(gc_tensor *t, const double *values)
 {
     return gc_tensor_write(t, 0, values, t->count);
