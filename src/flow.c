@@ -478,8 +478,8 @@ static void set_activation_flags(gc_model *m, int keep, int reuse)
     }
 }
 
-/* Encoder pass, prior, and backward pass into grads (zeroed first); the loss and gradient norm
- * come back to the host. */
+/* Encoder pass, prior, and backward pass into grads (zeroed first); the loss comes back to the
+ * host, and the gradient's norm² with it (one wait for both) unless grad_norm_squared is NULL. */
 static gc_status forward_backward(gc_model *m, const double *x, size_t n, double *loss,
                                   double *grad_norm_squared)
 {
@@ -524,20 +524,19 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
         m->dz = m->dx;
         m->dx = swap;
     }
-    GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, m->reg.total));
+    if (grad_norm_squared) GC_TRY(gc_tensor_sum_squares(&m->grad_norm, &m->grads, m->reg.total));
     double sums[3];
     const gc_tensor *const sum_tensors[3] = {&m->sum_logp, &m->sum_logdet, &m->grad_norm};
-    GC_TRY(gc_tensor_read_firsts(sum_tensors, 3, sums));
+    GC_TRY(gc_tensor_read_firsts(sum_tensors, grad_norm_squared ? 3 : 2, sums));
     *loss = -(sums[0] + sums[1]) / (double)n;
-    *grad_norm_squared = sums[2];
+    if (grad_norm_squared) *grad_norm_squared = sums[2];
     return GC_OK;
 }
 
 gc_status gc_model_gradient(gc_model *m, const double *x, size_t n, double *loss,
                             double *grads)
 {
-    double norm = 0.0;
-    GC_TRY(forward_backward(m, x, n, loss, &norm));
+    GC_TRY(forward_backward(m, x, n, loss, NULL));
     return grads ? gc_tensor_download(&m->grads, grads) : GC_OK;
 }
 
@@ -603,7 +602,8 @@ gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
                               const gc_adam_config *adam, double *loss)
 {
     double norm = 0.0;
-    GC_TRY(forward_backward(m, x, n, loss, &norm));
+    /* With a reducer the norm is that of the combined gradient, so it is taken only then. */
+    GC_TRY(forward_backward(m, x, n, loss, m->reduce ? NULL : &norm));
     if (m->reduce) GC_TRY(reduce_gradient(m, loss, &norm));
     if (!isfinite(*loss) || !isfinite(norm))
         return GC_ERROR(GC_ERR_NUMERIC, "non-finite %s at step %llu (loss %g, gradient norm² %g)",
