@@ -2,8 +2,9 @@
  * where raw = MLP_scale(x_a) and t = MLP_shift(x_a) are two ReLU networks run as the two groups
  * of one set of dense layers. The last layers start at zero, so a new coupling is the identity.
  * The reference path runs the networks through ops/dense.c and the element-wise part in the
- * loops here; on OpenCL, cl/coupling.cl runs the whole coupling fused: one launch forward, and
- * backward the input-gradient pass and one launch for every parameter gradient. */
+ * loops here; on OpenCL, cl/coupling.cl runs the whole coupling fused: one launch forward;
+ * backward a weight transpose, the input-gradient pass and one launch for every parameter
+ * gradient. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,39 +191,36 @@ static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tens
                     u(op->b_dim), u(op->config.hidden), u(op->config.depth));
 }
 
-static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
-                                   const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
-                                   double dlogdet, size_t n)
+/* OpenCL: the weights transposed (so the input-gradient pass runs along contiguous rows), the
+ * fused input-gradient pass, then every parameter gradient in one launch. */
+static gc_status backward_opencl(coupling_op *op, const gc_tensor *params, gc_tensor *grads,
+                                 const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                 double dlogdet, size_t n)
 {
-    coupling_op *op = (coupling_op *)op_base;
-    GC_TRY(reserve(op, n));
     gc_runtime *rt = params->rt;
-    int opencl = rt->backend == GC_BACKEND_OPENCL;
-    /* The networks' activations live in the op's own scratch, so the last transform's are still
-     * there when the model says that transform saw this x; otherwise they are recomputed. */
-    if (!op->base.reuse_activations)
-        GC_TRY(opencl ? launch_forward(op, params, x, NULL, NULL, n, 0)
-                      : run_nets(op, params, x, n));
-    if (opencl) {
-        unsigned w_first = u(op->layers[0].w_offset), hidden = u(op->config.hidden);
-        unsigned depth = u(op->config.depth);
-        GC_TRY(gc_scratch_reserve(&op->transposed, rt, op->weight_count, 1));
-        size_t weight_rows = NETS * (op->config.hidden * (size_t)op->config.depth + op->b_dim);
-        GC_TRY(gc_run1d(rt, "coupling_transpose_weights", weight_rows, 64, "mmuuuuuu",
-                        op->transposed.buffer, params->buffer, w_first, u(op->a_dim),
-                        u(op->b_dim), hidden, depth, u(weight_rows)));
-        GC_TRY(gc_run1d(rt, "coupling_backward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
-                        "mmmmmmmmmmufuuuuuuuuu", dx->buffer, dz->buffer, x->buffer,
-                        op->hidden.buffer, op->d_hidden.buffer, op->nets.buffer,
-                        op->d_nets.buffer, op->dscale_rows.buffer, params->buffer,
-                        op->transposed.buffer, u(op->scale_offset), dlogdet, u(n),
-                        u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
-                        u(op->b_begin), u(op->b_dim), hidden, depth));
-    } else {
-        backward_elementwise(op, params, x, dz, dx, dlogdet, n);
-        GC_TRY(backward_inputs_reference(op, params, dx, n));
-    }
-    if (opencl) return launch_params(op, params, grads, x, n);
+    unsigned hidden = u(op->config.hidden), depth = u(op->config.depth);
+    GC_TRY(gc_scratch_reserve(&op->transposed, rt, op->weight_count, 1));
+    size_t weight_rows = NETS * (op->config.hidden * (size_t)op->config.depth + op->b_dim);
+    GC_TRY(gc_run1d(rt, "coupling_transpose_weights", weight_rows, 64, "mmuuuuuu",
+                    op->transposed.buffer, params->buffer, u(op->layers[0].w_offset),
+                    u(op->a_dim), u(op->b_dim), hidden, depth, u(weight_rows)));
+    GC_TRY(gc_run1d(rt, "coupling_backward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
+                    "mmmmmmmmmmufuuuuuuuuu", dx->buffer, dz->buffer, x->buffer,
+                    op->hidden.buffer, op->d_hidden.buffer, op->nets.buffer, op->d_nets.buffer,
+                    op->dscale_rows.buffer, params->buffer, op->transposed.buffer,
+                    u(op->scale_offset), dlogdet, u(n), u(op->capacity), u(op->base.dim),
+                    u(op->a_begin), u(op->a_dim), u(op->b_begin), u(op->b_dim), hidden, depth));
+    return launch_params(op, params, grads, x, n);
+}
+
+/* Reference path: the element-wise part, the input gradients layer by layer, then the
+ * parameter gradients from the d_hidden rows those left. */
+static gc_status backward_reference(coupling_op *op, const gc_tensor *params, gc_tensor *grads,
+                                    const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                    double dlogdet, size_t n)
+{
+    backward_elementwise(op, params, x, dz, dx, dlogdet, n);
+    GC_TRY(backward_inputs_reference(op, params, dx, n));
     GC_TRY(gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim,
                                         1.0));
     for (int k = op->layer_count - 1; k >= 0; k--) {
@@ -232,6 +230,22 @@ static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_t
         GC_TRY(gc_dense_backward_params(&op->layers[k], grads, d_out, in, n));
     }
     return GC_OK;
+}
+
+static gc_status coupling_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
+                                   const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                   double dlogdet, size_t n)
+{
+    coupling_op *op = (coupling_op *)op_base;
+    GC_TRY(reserve(op, n));
+    int opencl = params->rt->backend == GC_BACKEND_OPENCL;
+    /* The networks' activations live in the op's own scratch, so the last transform's are still
+     * there when the model says that transform saw this x; otherwise they are recomputed. */
+    if (!op->base.reuse_activations)
+        GC_TRY(opencl ? launch_forward(op, params, x, NULL, NULL, n, 0)
+                      : run_nets(op, params, x, n));
+    return opencl ? backward_opencl(op, params, grads, x, dz, dx, dlogdet, n)
+                  : backward_reference(op, params, grads, x, dz, dx, dlogdet, n);
 }
 
 /* PyTorch's nn.Linear default, U(−1/√fan_in, 1/√fan_in), for the hidden layers; zeros for the

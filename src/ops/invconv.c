@@ -78,15 +78,16 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
 /* What mix does with M·in; the values are cl/invconv.cl's INVCONV_* modes. */
 enum { MIX_SET, MIX_RESIDUAL, MIX_ADD };
 
-/* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
- * out = base − M·in; MIX_ADD: out += M·in. */
-/* The log-determinant that a mix on OpenCL adds to each sample's as it runs: scale · Σ log|s|
- * (NULL: none). */
+/* The log-determinant a mix adds to each sample's: scale · Σ log|s|. */
 typedef struct mix_logdet {
     gc_tensor *logdet;
     const gc_tensor *params;
     double scale;
 } mix_logdet;
+
+/* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
+ * out = base − M·in; MIX_ADD: out += M·in; and `with` (NULL: none) the log-determinant, which
+ * the OpenCL kernel adds as it runs, saving a launch. */
 
 static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
                      gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode,
