@@ -74,6 +74,7 @@ struct gc_runtime {
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
     gc_tensor scratch[GC_SCRATCH_SLOTS];
     int profile; /* GLOWCL_PROFILE set: time every launch, print a table when closing */
+    cl_int launch_error; /* the OpenCL code of the last launch that failed to enqueue */
     gc_device_faults faults; /* test-only fault injection, read from the environment */
 };
 

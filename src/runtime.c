@@ -770,6 +770,7 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
     cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
                                         local ? group : NULL, 0, NULL,
                                         rt->profile ? &event : NULL);
+    if (err != CL_SUCCESS) rt->launch_error = err;
     /* A device that allocates at first use (PoCL) reports running out of memory here, for some
      * buffer of the kernel's; the total glowcl holds is the size worth reporting. */
     if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES)

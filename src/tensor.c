@@ -2,6 +2,7 @@
  * specification) beside its OpenCL launch (cl/tensor.cl); tests compare the two. */
 #include "glowcl/tensor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,14 +61,13 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
     size_t limit = rt->faults.memory_limit;
     int injected = limit && rt->tensor_bytes + bytes > limit;
     gc_status status = injected ? GC_ERR_MEMORY : gc_tensor_fill(t, 0.0);
-    if (injected)
-        status = gc_device_memory_error(rt, bytes, "CL_MEM_OBJECT_ALLOCATION_FAILURE at first "
-                                                   "use (injected by GLOWCL_FAULT_DEVICE_MEMORY)");
-    else if (status == GC_ERR_MEMORY)
-        status = gc_device_memory_error(rt, bytes,
-                                        strstr(gc_last_error(), "CL_OUT_OF_RESOURCES")
-                                            ? "CL_OUT_OF_RESOURCES at first use"
-                                            : "CL_MEM_OBJECT_ALLOCATION_FAILURE at first use");
+    if (status == GC_ERR_MEMORY) {
+        char error[128];
+        snprintf(error, sizeof error, "%s at first use%s",
+                 gc_cl_error_name(injected ? CL_MEM_OBJECT_ALLOCATION_FAILURE : rt->launch_error),
+                 injected ? " (injected by GLOWCL_FAULT_DEVICE_MEMORY)" : "");
+        status = gc_device_memory_error(rt, bytes, error);
+    }
     count_bytes(rt, count, 1);
     if (status != GC_OK) gc_tensor_release(t);
     return status;
