@@ -390,6 +390,17 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
     dw[8] += sum16(u8);
 }
 
+/* The value tap (ky·3 + kx) of a 3×3 kernel sees for pixel p = y·w + x of one channel's
+ * plane: plane[y + ky − 1][x + kx − 1], zero outside the image (the layers' padding). */
+static float tap_neighbour(__global const float *plane, uint p, uint tap, uint height,
+                           uint width)
+{
+    uint ky = tap / 3, kx = tap - ky * 3, y = p / width, x = p - y * width;
+    int sy = (int)y + (int)ky - 1, sx = (int)x + (int)kx - 1;
+    if (sy < 0 || sy >= (int)height || sx < 0 || sx >= (int)width) return 0.0f;
+    return plane[(uint)sy * width + (uint)sx];
+}
+
 /* The 3×3 neighbourhoods of a batch as channels (im2col, channel-major), so that conv_1x1 over
  * the 9·in_channels columns is the 3×3 layer: columns[b][i·9 + ky·3 + kx][p] =
  * in[b][i][y + ky − 1][x + kx − 1], zero outside the image, p = y·w + x. The column order is
@@ -401,13 +412,9 @@ __kernel void conv_pack_columns(__global float *columns, __global const float *i
     uint p = get_global_id(0), k = get_global_id(1), b = get_global_id(2);
     uint hw = height * width, count = 9 * in_channels;
     if (p >= hw || k >= count || b >= n) return;
-    uint i = k / 9, tap = k - i * 9, ky = tap / 3, kx = tap - ky * 3;
-    uint y = p / width, x = p - y * width;
-    int sy = (int)y + (int)ky - 1, sx = (int)x + (int)kx - 1;
-    float v = 0.0f;
-    if (sy >= 0 && sy < (int)height && sx >= 0 && sx < (int)width)
-        v = in[in_offset + (b * in_channels + i) * hw + (uint)sy * width + (uint)sx];
-    columns[(b * count + k) * hw + p] = v;
+    uint i = k / 9;
+    columns[(b * count + k) * hw + p] =
+        tap_neighbour(in + in_offset + (b * in_channels + i) * hw, p, k - i * 9, height, width);
 }
 
 /* The input of a 1×1 layer transposed for conv_params_1x1_packed: packed[k][i] = in[b][i][p]
@@ -434,11 +441,8 @@ __kernel void conv_pack_taps(__global float *packed, __global const float *in, u
     if (p >= hw || j >= width) return;
     float value = 0.0f;
     if (j < in_channels * 9) {
-        uint i = j / 9, tap = j % 9;
-        int y = (int)(p / image_width) + (int)(tap / 3) - 1;
-        int x = (int)(p % image_width) + (int)(tap % 3) - 1;
-        if (y >= 0 && y < (int)height && x >= 0 && x < (int)image_width)
-            value = in[in_offset + i * hw + (uint)y * image_width + (uint)x];
+        uint i = j / 9;
+        value = tap_neighbour(in + in_offset + i * hw, p, j - i * 9, height, image_width);
     }
     packed[p * width + j] = value;
 }
