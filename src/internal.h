@@ -76,6 +76,13 @@ struct gc_runtime {
     int profile; /* GLOWCL_PROFILE set: time every launch, print a table when closing */
     cl_int launch_error; /* the OpenCL code of the last launch that failed to enqueue */
     gc_device_faults faults; /* test-only fault injection, read from the environment */
+    /* Oclgrind's uninitialised-value checker (21.10) keeps the record of which bytes were
+     * written per buffer index, and a freed buffer's index goes to the next buffer created:
+     * the new buffer inherits the old one's record, of the old size (kernel stores past it
+     * are not recorded). Only a host write starts a fresh record, sized to that write. So on
+     * Oclgrind every tensor is zeroed by a host write of the whole buffer, and a write of part
+     * of a tensor is made a write of all of it; elsewhere neither costs anything. */
+    int whole_buffer_host_writes;
 };
 
 /* Turns an OpenCL return code into a status with the call's name and error symbol. */

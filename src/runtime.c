@@ -521,6 +521,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     rt->backend = GC_BACKEND_OPENCL;
     rt->device = *info;
+    rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
     read_device_faults(&rt->faults);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
                                      0};

@@ -27,6 +27,19 @@ static void count_bytes(gc_runtime *rt, size_t count, int allocated)
     if (rt->tensor_bytes > rt->tensor_bytes_peak) rt->tensor_bytes_peak = rt->tensor_bytes;
 }
 
+/* A new buffer's zeros: by the fill kernel, or by a host write where the runtime asks for
+ * whole-buffer host writes (Oclgrind, see internal.h). */
+static gc_status zero_new_buffer(gc_tensor *t)
+{
+    if (!t->rt->whole_buffer_host_writes) return gc_tensor_fill(t, 0.0);
+    float *zeros = calloc(t->count, sizeof *zeros);
+    if (!zeros) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_CL(clEnqueueWriteBuffer, t->rt->queue, t->buffer, CL_TRUE, 0,
+                             t->count * sizeof *zeros, zeros, 0, NULL, NULL);
+    free(zeros);
+    return status;
+}
+
 gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *shape)
 {
     memset(t, 0, sizeof *t);
@@ -60,7 +73,7 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
      * memory may say so only now; the message names this buffer all the same. */
     size_t limit = rt->faults.memory_limit;
     int injected = limit && rt->tensor_bytes + bytes > limit;
-    gc_status status = injected ? GC_ERR_MEMORY : gc_tensor_fill(t, 0.0);
+    gc_status status = injected ? GC_ERR_MEMORY : zero_new_buffer(t);
     if (status == GC_ERR_MEMORY) {
         char error[128];
         snprintf(error, sizeof error, "%s at first use%s",
@@ -101,6 +114,21 @@ static gc_status check_range(const gc_tensor *t, size_t offset, size_t count)
     return GC_OK;
 }
 
+/* Part of a tensor written as a write of all of it: read, patched, written back in one
+ * piece (for runtimes that ask for whole-buffer host writes, see internal.h). */
+static gc_status write_whole(gc_tensor *t, size_t offset, const double *values, size_t count)
+{
+    double *all = malloc(t->count * sizeof *all);
+    if (!all) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = gc_tensor_read(t, 0, all, t->count);
+    if (status == GC_OK) {
+        memcpy(all + offset, values, count * sizeof *values);
+        status = gc_tensor_write(t, 0, all, t->count);
+    }
+    free(all);
+    return status;
+}
+
 gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, size_t count)
 {
     GC_TRY(check_range(t, offset, count));
@@ -109,8 +137,10 @@ gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, siz
         memcpy(t->host + offset, values, count * sizeof *values);
         return GC_OK;
     }
+    int whole = t->rt->whole_buffer_host_writes;
+    if (whole && count != t->count) return write_whole(t, offset, values, count);
     GC_TRY(gc_device_fault_check(t->rt, "clEnqueueWriteBuffer"));
-    size_t chunk = count < STAGING_FLOATS ? count : STAGING_FLOATS;
+    size_t chunk = whole || count < STAGING_FLOATS ? count : STAGING_FLOATS;
     float *staging = malloc(chunk * sizeof *staging);
     if (!staging) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_status status = GC_OK;
