@@ -42,12 +42,7 @@ static void store8_first(__global float *p, float8 v, uint valid)
     if (valid > 6) p[6] = v.s6;
 }
 
-/* Fixed trees, so that gradient sums repeat bit for bit. */
-static float sum8(float8 v)
-{
-    return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7));
-}
-
+/* Fixed trees (sum8 in common.clh), so that gradient sums repeat bit for bit. */
 static float sum16(float16 v) { return sum8(v.lo) + sum8(v.hi); }
 
 /* The first `valid` (1 to 7) of 8 floats without a branch: the lanes past them read the last
