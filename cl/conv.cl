@@ -4,7 +4,14 @@
  * runs a work-item's loop as scalar code, so the vector width has to be written into the
  * kernel; float16 fills an AVX-512 register, and 8 × 16 accumulators still fit a GPU thread's
  * registers). Weights are read as scalars and broadcast, which is why their usual order
- * W[o][i][ky][kx] serves the forward pass and the transposed (input-gradient) pass alike. */
+ * W[o][i][ky][kx] serves the forward pass and the transposed (input-gradient) pass alike.
+ *
+ * A float16 is put together from two float8 by join16 and taken apart by half_of, never by
+ * (float16)(lo, hi) or .hi: those compile to shufflevectors whose masks hold index 11, which
+ * oclgrind 21.10's uninitialised-value check mistakes for an undefined lane (it compares
+ * with LLVM's UndefValueVal, 11), and a truly undefined lane it reads out of bounds. Two
+ * float8 per tile instead would avoid them too, but PoCL then uses half-width AVX-512
+ * instructions: 5 to 30 % slower. */
 
 #define V 8
 
@@ -18,13 +25,30 @@ static float8 load8_first(__global const float *p, uint valid)
                     valid > 6 ? p[6] : 0.0f, 0.0f);
 }
 
+/* lo then hi. Widened to 16 lanes by repeating them (masks 0 to 7) and picked by select,
+ * which oclgrind runs as a builtin and PoCL folds into the one instruction of a join. */
+static float16 join16(float8 lo, float8 hi)
+{
+    return select(lo.s0123456701234567, hi.s0123456701234567,
+                  (int16)(0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1));
+}
+
+/* Half k of v (0: lanes 0 to 7, 1: lanes 8 to 15), through private memory, which oclgrind
+ * does not see through (vstore16 and vload8 are its builtins); only the epilogues use it. */
+static float8 half_of(float16 v, uint k)
+{
+    float m[2 * V];
+    vstore16(v, 0, m);
+    return vload8(k, m);
+}
+
 /* (Written with branches rather than `valid > V ? valid − V : 0`, which LLVM turns into a
  * saturating subtraction that oclgrind cannot run.) */
 static float16 load16_first(__global const float *p, uint valid)
 {
     if (valid >= 2 * V) return vload16(0, p);
-    if (valid <= V) return (float16)(load8_first(p, valid), (float8)(0.0f));
-    return (float16)(vload8(0, p), load8_first(p + V, valid - V));
+    if (valid <= V) return join16(load8_first(p, valid), (float8)(0.0f));
+    return join16(vload8(0, p), load8_first(p + V, valid - V));
 }
 
 static void store8_first(__global float *p, float8 v, uint valid)
@@ -43,7 +67,7 @@ static void store8_first(__global float *p, float8 v, uint valid)
 }
 
 /* Fixed trees (sum8 in common.clh), so that gradient sums repeat bit for bit. */
-static float sum16(float16 v) { return sum8(v.lo) + sum8(v.hi); }
+static float sum16(float16 v) { return sum8(half_of(v, 0)) + sum8(half_of(v, 1)); }
 
 /* The first `valid` (1 to 7) of 8 floats without a branch: the lanes past them read the last
  * valid one again and are then zeroed. */
@@ -105,8 +129,12 @@ static row3 load_row3(__global const float *plane, row_source s, columns c, int 
     r.mid = load_pixels(plane, s, c, full);
     float left = plane[s.offset + c.before] * (s.scale * c.before_scale);
     float right = plane[s.offset + c.after] * (s.scale * c.after_scale);
-    r.left = (float8)(left, r.mid.s012, r.mid.s3456);
-    r.right = (float8)(r.mid.s1234, r.mid.s567, right);
+    /* (A swizzle and a lane store rather than (float8)(left, r.mid.s012, r.mid.s3456), whose
+     * pieces compile to the masks oclgrind misreads, see the top.) */
+    r.left = r.mid.s00123456;
+    r.left.s0 = left;
+    r.right = r.mid.s12345677;
+    r.right.s7 = right;
     return r;
 }
 
@@ -195,15 +223,15 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
         row3 lower = load_row3(plane, src_lower, cols, full);                              \
         row3 below = load_row3(plane, src_below, cols, full);                              \
         __global const float *w_tap = w_channel + first;                                   \
-        TILE_ADD(acc, w_tap, (float16)(above.left, upper.left));                           \
-        TILE_ADD(acc, w_tap + step, (float16)(above.mid, upper.mid));                      \
-        TILE_ADD(acc, w_tap + 2 * step, (float16)(above.right, upper.right));              \
-        TILE_ADD(acc, w_tap + 3 * step, (float16)(upper.left, lower.left));                \
-        TILE_ADD(acc, w_tap + 4 * step, (float16)(upper.mid, lower.mid));                  \
-        TILE_ADD(acc, w_tap + 5 * step, (float16)(upper.right, lower.right));              \
-        TILE_ADD(acc, w_tap + 6 * step, (float16)(lower.left, below.left));                \
-        TILE_ADD(acc, w_tap + 7 * step, (float16)(lower.mid, below.mid));                  \
-        TILE_ADD(acc, w_tap + 8 * step, (float16)(lower.right, below.right));              \
+        TILE_ADD(acc, w_tap, join16(above.left, upper.left));                              \
+        TILE_ADD(acc, w_tap + step, join16(above.mid, upper.mid));                         \
+        TILE_ADD(acc, w_tap + 2 * step, join16(above.right, upper.right));                 \
+        TILE_ADD(acc, w_tap + 3 * step, join16(upper.left, lower.left));                   \
+        TILE_ADD(acc, w_tap + 4 * step, join16(upper.mid, lower.mid));                     \
+        TILE_ADD(acc, w_tap + 5 * step, join16(upper.right, lower.right));                 \
+        TILE_ADD(acc, w_tap + 6 * step, join16(lower.left, below.left));                   \
+        TILE_ADD(acc, w_tap + 7 * step, join16(lower.mid, below.mid));                     \
+        TILE_ADD(acc, w_tap + 8 * step, join16(lower.right, below.right));                 \
     } while (0)
     /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
     if (valid == V)
@@ -220,8 +248,9 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
     int second_row = y0 + 1 < (int)height;
 #define FINISH(j, a)                                                                       \
     if (j < lanes) {                                                                       \
-        finish8(out, at + (j) * hw, c0 + (j), a.lo, valid, &e);                            \
-        if (second_row) finish8(out, at + (j) * hw + width, c0 + (j), a.hi, valid, &e);    \
+        finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid, &e);                   \
+        if (second_row)                                                                    \
+            finish8(out, at + (j) * hw + width, c0 + (j), half_of(a, 1), valid, &e);       \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)
@@ -267,8 +296,9 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     int valid_hi = (int)valid - V;
 #define FINISH(j, a)                                                                       \
     if (j < lanes) {                                                                       \
-        finish8(out, at + (j) * hw, c0 + (j), a.lo, valid_lo, &e);                         \
-        if (valid_hi > 0) finish8(out, at + (j) * hw + V, c0 + (j), a.hi, (uint)valid_hi, &e); \
+        finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid_lo, &e);                \
+        if (valid_hi > 0)                                                                  \
+            finish8(out, at + (j) * hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi, &e);  \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)
@@ -312,40 +342,40 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
              * stays out of the sums (and so do the lanes past the row's end). */
 #define PIXELS_3X3(full)                                                                   \
     do {                                                                                   \
-        float16 g = (float16)(load_pixels(g_plane, src_upper, cols, full),                \
-                              load_pixels(g_plane, src_lower, cols, full));               \
-        float16 h = (float16)(load_pixels(h_plane, src_upper, cols, full),                \
-                              load_pixels(h_plane, src_lower, cols, full));               \
+        float16 g = join16(load_pixels(g_plane, src_upper, cols, full),                    \
+                           load_pixels(g_plane, src_lower, cols, full));                   \
+        float16 h = join16(load_pixels(h_plane, src_upper, cols, full),                    \
+                           load_pixels(h_plane, src_lower, cols, full));                   \
         row3 above = load_row3(x_plane, src_above, cols, full);                            \
         row3 upper = load_row3(x_plane, src_upper, cols, full);                            \
         row3 lower = load_row3(x_plane, src_lower, cols, full);                            \
         row3 below = load_row3(x_plane, src_below, cols, full);                            \
         float16 x;                                                                         \
-        x = (float16)(above.left, upper.left);                                             \
+        x = join16(above.left, upper.left);                                                \
         t0 += g * x;                                                                       \
         u0 += h * x;                                                                       \
-        x = (float16)(above.mid, upper.mid);                                               \
+        x = join16(above.mid, upper.mid);                                                  \
         t1 += g * x;                                                                       \
         u1 += h * x;                                                                       \
-        x = (float16)(above.right, upper.right);                                           \
+        x = join16(above.right, upper.right);                                              \
         t2 += g * x;                                                                       \
         u2 += h * x;                                                                       \
-        x = (float16)(upper.left, lower.left);                                             \
+        x = join16(upper.left, lower.left);                                                \
         t3 += g * x;                                                                       \
         u3 += h * x;                                                                       \
-        x = (float16)(upper.mid, lower.mid);                                               \
+        x = join16(upper.mid, lower.mid);                                                  \
         t4 += g * x;                                                                       \
         u4 += h * x;                                                                       \
-        x = (float16)(upper.right, lower.right);                                           \
+        x = join16(upper.right, lower.right);                                              \
         t5 += g * x;                                                                       \
         u5 += h * x;                                                                       \
-        x = (float16)(lower.left, below.left);                                             \
+        x = join16(lower.left, below.left);                                                \
         t6 += g * x;                                                                       \
         u6 += h * x;                                                                       \
-        x = (float16)(lower.mid, below.mid);                                               \
+        x = join16(lower.mid, below.mid);                                                  \
         t7 += g * x;                                                                       \
         u7 += h * x;                                                                       \
-        x = (float16)(lower.right, below.right);                                           \
+        x = join16(lower.right, below.right);                                              \
         t8 += g * x;                                                                       \
         u8 += h * x;                                                                       \
     } while (0)
