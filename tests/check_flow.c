@@ -35,30 +35,6 @@ START_TEST(device_flow_checks)
 }
 END_TEST
 
-/* Squeeze and split alone, for oclgrind's --uninitialized (tests/meson.build runs this case by
- * itself under it; the other ops' kernels are not clean there, see src/check_flow.c). */
-START_TEST(device_squeeze_split_checks)
-{
-    gc_runtime *rt = gc_test_open_device(_i);
-    gc_check_report report = {0};
-    ck_assert_msg(gc_check_squeeze_split(rt, gc_test_seed(), &report) == GC_OK, "%s",
-                  gc_last_error());
-    gc_test_assert_report(&report, gc_runtime_description(rt));
-    int squeeze = 0, split = 0;
-    for (size_t i = 0; i < report.count; i++) {
-        squeeze += strncmp(report.rows[i].name, "squeeze", 7) == 0;
-        split += strncmp(report.rows[i].name, "split", 5) == 0;
-        ck_assert_msg(!strstr(report.rows[i].name, "learned prior"),
-                      "%s uses the learned prior's float8 convolution", report.rows[i].name);
-    }
-    ck_assert_int_gt(squeeze, 0);
-    ck_assert_int_gt(split, 0);
-    ck_assert_int_eq(squeeze + split, (int)report.count);
-    gc_check_report_free(&report);
-    gc_runtime_close(rt);
-}
-END_TEST
-
 /* Exercise 1: x = μ + σ ⊙ z learned from samples; the decoder at z = 0 is μ, the step to
  * z = 1 is σ. Returns the worst errors. */
 static void fit_affine(gc_runtime *rt, double *mean_error, double *std_rel_error)
@@ -663,9 +639,5 @@ int main(void)
     GC_TEST_DEVICE_LOOP(device, adam_and_adamax_first_steps);
     GC_TEST_DEVICE_LOOP(device, full_model_low_memory_gradient);
     suite_add_tcase(s, device);
-    TCase *squeeze_split = tcase_create("squeeze and split on every OpenCL device");
-    tcase_set_timeout(squeeze_split, 300);
-    GC_TEST_DEVICE_LOOP(squeeze_split, device_squeeze_split_checks);
-    suite_add_tcase(s, squeeze_split);
     return gc_test_run(s, 1);
 }

@@ -58,10 +58,6 @@ gc_status gc_check_gemm(gc_runtime *device, uint64_t seed, gc_check_report *repo
  * be NULL), the device against the reference. */
 gc_status gc_check_flows(gc_runtime *device, uint64_t seed, gc_check_report *report);
 
-/* The squeeze and split (standard prior) checks of gc_check_flows alone: the op kernels that
- * oclgrind's --uninitialized runs without a report (tests/meson.build, src/check_flow.c). */
-gc_status gc_check_squeeze_split(gc_runtime *device, uint64_t seed, gc_check_report *report);
-
 /* The full default image model (3×32×32, 3 levels of 16 steps, hidden 512) on a batch of 2:
  * reference inverse, and the device's latents, inverse, loss and parameter gradient against
  * the reference. A minute or more: the reference path runs it in double. */
