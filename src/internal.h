@@ -107,8 +107,12 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
 gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local,
                    const char *format, ...);
 
-/* The local size used for reductions with a fixed tree shape: the same on every call for a given
- * kernel and device, so results are bit-for-bit repeatable. */
-size_t gc_reduction_local_size(const gc_kernel *kernel);
+/* The local size of a one-work-group-per-channel reduction over `parallel` independent pieces
+ * (rows, or elements) holding `elements` numbers in all: a power of two up to 256, with at
+ * least 32 numbers a work-item and no more work-items than pieces. PoCL runs every region
+ * between barriers as a loop over the work-group, so a 256-wide tree over 256 numbers (the
+ * 2-D Glow's ActNorm and loss sums) costs several times the sums themselves. The same shape
+ * gives the same tree on every call, so results repeat bit for bit. */
+size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements);
 
 #endif

@@ -813,9 +813,11 @@ gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local
     return gc_launch(rt, kernel, 1, &global, local ? &local : NULL);
 }
 
-size_t gc_reduction_local_size(const gc_kernel *kernel)
+size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements)
 {
     size_t size = 256;
-    while (size > 1 && size > kernel->work_group_size) size /= 2;
+    while (size > 1 && (size > kernel->work_group_size || size > parallel ||
+                        size * 32 > elements))
+        size /= 2;
     return size;
 }

@@ -293,14 +293,15 @@ static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels,
     return GC_OK;
 }
 
-/* Launches one work-group per channel of a tree reduction kernel. */
+/* Launches one work-group per channel of a tree reduction kernel whose work-items share
+ * `parallel` pieces of a channel. */
 static gc_status run_channel_reduction(gc_runtime *rt, const char *name, cl_mem out1,
                                        cl_mem out2, cl_mem x, size_t outer, size_t channels,
-                                       size_t inner, unsigned squared)
+                                       size_t inner, unsigned squared, size_t parallel)
 {
     gc_kernel *kernel = NULL;
     GC_TRY(gc_kernel_find(rt, name, &kernel));
-    size_t local = gc_reduction_local_size(kernel);
+    size_t local = gc_reduction_local_size(kernel, parallel, outer * inner);
     size_t scratch = local * sizeof(cl_float);
     if (out2)
         GC_TRY(gc_kernel_args(kernel, "mmmuuuL", out1, out2, x, (unsigned)outer,
@@ -328,8 +329,10 @@ static gc_status channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, s
         }
         return GC_OK;
     }
+    /* One channel's elements are split evenly among the work-items, else whole rows. */
     return run_channel_reduction(x->rt, "tensor_channel_sum", sum->buffer, NULL, x->buffer,
-                                 outer, channels, inner, squared);
+                                 outer, channels, inner, squared,
+                                 channels == 1 ? outer * inner : outer);
 }
 
 gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
@@ -367,7 +370,7 @@ gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_te
         return GC_OK;
     }
     return run_channel_reduction(x->rt, "tensor_channel_moments", mean->buffer, var->buffer,
-                                 x->buffer, outer, channels, inner, 0);
+                                 x->buffer, outer, channels, inner, 0, outer * inner);
 }
 
 gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_tensor *src,

@@ -66,7 +66,7 @@ static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_ten
     gc_runtime *rt = params->rt;
     gc_kernel *kernel = NULL;
     GC_TRY(gc_kernel_find(rt, "affine_backward", &kernel));
-    size_t local = gc_reduction_local_size(kernel);
+    size_t local = gc_reduction_local_size(kernel, n, n * inner);
     GC_TRY(gc_kernel_args(kernel, "mmuummmuuufL", dx->buffer, grads->buffer, u(op->s_offset),
                           u(op->t_offset), dz->buffer, x->buffer, params->buffer, u(n),
                           u(channels), u(inner), logdet_grad, local * sizeof(cl_float)));
