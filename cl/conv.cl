@@ -454,22 +454,25 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
         i < in_channels ? in[in_offset + (b * in_channels + i) * hw + p] : 0.0f;
 }
 
-/* One sample of a 3×3 layer's input as the columns of its weight gradient (im2col, pixel-major):
- * packed[p][i·9 + ky·3 + kx] = in[b][i][y + ky − 1][x + kx − 1] (zero outside the image) for
+/* Samples of a 3×3 layer's input as the columns of its weight gradient (im2col, pixel-major):
+ * packed[b][p][i·9 + ky·3 + kx] = in[b][i][y + ky − 1][x + kx − 1] (zero outside the image) for
  * p = y·w + x, rows of `width` (in_channels·9 rounded up to 16, the pad zero), so that
  * conv_params_1x1_packed with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
- * own order. global (h·w, width). */
+ * own order. in_offset is sample 0's. global (h·w, width, samples). */
 __kernel void conv_pack_taps(__global float *packed, __global const float *in, uint in_offset,
-                             uint in_channels, uint width, uint height, uint image_width)
+                             uint in_channels, uint width, uint height, uint image_width,
+                             uint samples)
 {
-    uint p = get_global_id(0), j = get_global_id(1), hw = height * image_width;
-    if (p >= hw || j >= width) return;
+    uint p = get_global_id(0), j = get_global_id(1), b = get_global_id(2);
+    uint hw = height * image_width;
+    if (p >= hw || j >= width || b >= samples) return;
     float value = 0.0f;
     if (j < in_channels * 9) {
         uint i = j / 9;
-        value = tap_neighbour(in + in_offset + i * hw, p, j - i * 9, height, image_width);
+        value = tap_neighbour(in + in_offset + (b * in_channels + i) * hw, p, j - i * 9, height,
+                              image_width);
     }
-    packed[p * width + j] = value;
+    packed[(b * hw + p) * width + j] = value;
 }
 
 /* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output

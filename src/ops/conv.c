@@ -14,6 +14,8 @@
  * Measured on PoCL at batch 16, GFLOP/s im2col vs direct: 512 outputs 61 vs 21, 48: 25 vs 6,
  * 24: 15 vs 26, 12: 10 vs 28. */
 enum { IM2COL_MIN_OUTPUTS = 32 };
+/* At most this many floats (32 MiB) of im2col columns at a time in the 3×3 weight gradient. */
+enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
 /* 3×3 forward passes with at most this many input channels go through im2col and the 1×1
  * kernel (the image model's first coupling layers: 6, 12, 24 inputs). */
 enum { IM2COL_MAX_INPUTS = 32 };
@@ -291,22 +293,28 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
         size_t global[2] = {width / 16, (co + 7) / 8};
         GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
     } else if (co >= IM2COL_MIN_OUTPUTS) {
-        /* Sample by sample, each one's im2col columns (h·w × ⌈9·ci/16⌉·16 floats of shared
-         * scratch) go through the packed GEMM kernel, accumulating into dW in sample order. */
+        /* The samples' im2col columns (h·w × ⌈9·ci/16⌉·16 floats each, in shared scratch) go
+         * through the packed GEMM kernel, as many samples at a time as fit in
+         * IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch: 4 MiB at level 1), accumulating into
+         * dW chunk by chunk. Two launches a chunk rather than two a sample. */
         size_t columns = 9 * ci, width = (columns + 15) / 16 * 16;
+        size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
+        chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
         gc_tensor *packed = NULL;
         gc_kernel *pack = NULL;
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, pixels, width, &packed));
+        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, chunk * pixels, width, &packed));
         GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &pack));
         GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &kernel));
-        for (size_t b = 0; b < n; b++) {
-            GC_TRY(gc_kernel_args(pack, "mmuuuuu", packed->buffer, in->buffer,
-                                  u(in_offset + b * ci * pixels), u(ci), u(width), u(h), u(w)));
-            size_t pack_global[2] = {pixels, width};
-            GC_TRY(gc_launch(rt, pack, 2, pack_global, NULL));
+        for (size_t b = 0; b < n; b += chunk) {
+            size_t samples = n - b < chunk ? n - b : chunk;
+            GC_TRY(gc_kernel_args(pack, "mmuuuuuu", packed->buffer, in->buffer,
+                                  u(in_offset + b * ci * pixels), u(ci), u(width), u(h), u(w),
+                                  u(samples)));
+            size_t pack_global[3] = {pixels, width, samples};
+            GC_TRY(gc_launch(rt, pack, 3, pack_global, NULL));
             GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset),
                                   dout->buffer, u(dout_offset + b * co * pixels), packed->buffer,
-                                  u(columns), u(width), u(co), u(pixels), 1u));
+                                  u(columns), u(width), u(co), u(pixels), u(samples)));
             size_t global[2] = {width / 16, (co + 7) / 8};
             GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
         }
