@@ -11,8 +11,9 @@
 
 /* From this many output channels on, a 3×3 weight gradient goes through im2col and the packed
  * kernel (its work-items take 8 outputs each); below, conv_params_3x3's per-channel sums win.
- * Measured on PoCL at batch 16, GFLOP/s im2col vs direct: 512 outputs 61 vs 21, 48: 25 vs 6,
- * 24: 15 vs 26, 12: 10 vs 28. */
+ * Measured on PoCL at batch 16, GFLOP/s im2col vs direct: 512 outputs 61 vs 21; with all
+ * samples in one launch, 48 outputs (4x4) 44-61 vs 23-26, 24 (8x8) 23 vs 38-40, 12 (32x32)
+ * 12-13 vs 48-57. */
 enum { IM2COL_MIN_OUTPUTS = 32 };
 /* At most this many floats (32 MiB) of im2col columns at a time in the 3×3 weight gradient. */
 enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
