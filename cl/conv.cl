@@ -138,6 +138,19 @@ static row3 load_row3(__global const float *plane, row_source s, columns c, int 
     return r;
 }
 
+/* The rows of two samples 4 pixels wide side by side in the 8 lanes (lanes 0–3 sample a, 4–7
+ * sample b), so that the last level's 4×4 images fill a tile instead of half of it; the
+ * neighbours one to the left and right stay within each sample (zero past its edges). */
+static row3 load_row3_pair(__global const float *plane_a, __global const float *plane_b,
+                           row_source s)
+{
+    row3 r;
+    r.mid = (float8)(vload4(0, plane_a + s.offset), vload4(0, plane_b + s.offset)) * s.scale;
+    r.left = select((float8)(0.0f), r.mid.s00124456, (int8)(0, -1, -1, -1, 0, -1, -1, -1));
+    r.right = select((float8)(0.0f), r.mid.s12335677, (int8)(-1, -1, -1, 0, -1, -1, -1, 0));
+    return r;
+}
+
 /* The 8 channel tiles of a work-item as named variables, so they stay in registers. */
 #define TILE_DECLARE(a)                                                                    \
     float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,     \
@@ -175,6 +188,10 @@ typedef struct epilogue {
 } epilogue;
 
 /* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
+/* Lanes 4–7 of v (the second sample of a pair of 4-wide rows) in lanes 0–3, and again in 4–7,
+ * which a store of 4 leaves alone. (Not followed by zeros: that shuffle's mask would hold 11.) */
+static float8 upper_lanes(float8 v) { return v.s45674567; }
+
 static void finish8(__global float *out, uint at, uint channel, float8 v, uint valid,
                     const epilogue *e)
 {
@@ -191,23 +208,28 @@ static void finish8(__global float *out, uint at, uint channel, float8 v, uint v
  * W(c, r, tap) is weights[w_offset + c·lane_stride + r·reduced_stride + tap'] with
  * tap' = tap, or 8 − tap when flip is set. The 16 pixels of a tile are 8 of row y0 (the low
  * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
- * global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/8⌉, n). */
+ * With `pairs` (images 4 wide) a tile's rows hold samples 2·b and 2·b + 1 side by side (the last
+ * sample alone when n is odd). global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/8⌉, n or ⌈n/2⌉). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
                        uint reduced_stride, uint flip, uint b_offset, uint has_bias, uint relu,
                        __global const float *mask, uint mask_offset, uint has_mask,
-                       uint accumulate, uint height, uint width, uint x_blocks, uint n)
+                       uint accumulate, uint height, uint width, uint x_blocks, uint n,
+                       uint pairs)
 {
     uint block = get_global_id(0), c0 = get_global_id(1) * V, b = get_global_id(2);
     uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
     int y0 = (int)(row_pair * 2);
+    b = pairs ? 2 * b : b;
     if (y0 >= (int)height || c0 >= out_channels || b >= n) return;
+    uint b_second = pairs ? min(b + 1, n - 1) : b;
     uint hw = height * width, valid = min((uint)V, width - x0);
     uint lanes = min((uint)V, out_channels - c0);
     LANES_DECLARE(lane_stride, lanes);
     TILE_DECLARE(acc);
     __global const float *plane = in + in_offset + b * in_channels * hw;
+    __global const float *plane_second = in + in_offset + b_second * in_channels * hw;
     __global const float *w_channel = weights + w_offset + c0 * lane_stride;
     columns cols = columns_at(x0, width);
     row_source src_above = row_source_at(y0 - 1, height, width),
@@ -216,12 +238,12 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                src_below = row_source_at(y0 + 2, height, width);
     /* Taps in the order dy, dx = −1, 0, 1; flipped, the weights are walked backwards. */
     int first = flip ? 8 : 0, step = flip ? -1 : 1;
-#define CHANNEL_3X3(full)                                                                  \
+#define CHANNEL_3X3(LOAD_ROW)                                                              \
     do {                                                                                   \
-        row3 above = load_row3(plane, src_above, cols, full);                              \
-        row3 upper = load_row3(plane, src_upper, cols, full);                              \
-        row3 lower = load_row3(plane, src_lower, cols, full);                              \
-        row3 below = load_row3(plane, src_below, cols, full);                              \
+        row3 above = LOAD_ROW(src_above);                                                  \
+        row3 upper = LOAD_ROW(src_upper);                                                  \
+        row3 lower = LOAD_ROW(src_lower);                                                  \
+        row3 below = LOAD_ROW(src_below);                                                  \
         __global const float *w_tap = w_channel + first;                                   \
         TILE_ADD(acc, w_tap, join16(above.left, upper.left));                              \
         TILE_ADD(acc, w_tap + step, join16(above.mid, upper.mid));                         \
@@ -233,24 +255,44 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
         TILE_ADD(acc, w_tap + 7 * step, join16(lower.mid, below.mid));                     \
         TILE_ADD(acc, w_tap + 8 * step, join16(lower.right, below.right));                 \
     } while (0)
-    /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
-    if (valid == V)
-        for (uint r = 0; r < in_channels; r++, plane += hw, w_channel += reduced_stride)
-            CHANNEL_3X3(1);
+    /* Three copies of the loop keep the test for the kind of tile out of the loops. */
+#define ROW_FULL(src) load_row3(plane, src, cols, 1)
+#define ROW_PART(src) load_row3(plane, src, cols, 0)
+#define ROW_PAIR(src) load_row3_pair(plane, plane_second, src)
+#define CHANNELS(LOAD_ROW)                                                                 \
+    for (uint r = 0; r < in_channels;                                                      \
+         r++, plane += hw, plane_second += hw, w_channel += reduced_stride)                \
+        CHANNEL_3X3(LOAD_ROW)
+    if (pairs)
+        CHANNELS(ROW_PAIR);
+    else if (valid == V)
+        CHANNELS(ROW_FULL);
     else
-        for (uint r = 0; r < in_channels; r++, plane += hw, w_channel += reduced_stride)
-            CHANNEL_3X3(0);
+        CHANNELS(ROW_PART);
+#undef CHANNELS
+#undef ROW_PAIR
+#undef ROW_PART
+#undef ROW_FULL
 #undef CHANNEL_3X3
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
     uint at = (b * out_channels + c0) * hw + (uint)y0 * width + x0;
-    int second_row = y0 + 1 < (int)height;
+    uint at_second = (b_second * out_channels + c0) * hw + (uint)y0 * width;
+    int second_row = y0 + 1 < (int)height, second_sample = b_second != b;
+    /* With pairs, valid is 4: finish8 stores a row's lanes 0–3, and lanes 4–7 (the second
+     * sample's) go to their own place through upper_lanes. */
 #define FINISH(j, a)                                                                       \
     if (j < lanes) {                                                                       \
-        finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid, &e);                   \
-        if (second_row)                                                                    \
-            finish8(out, at + (j) * hw + width, c0 + (j), half_of(a, 1), valid, &e);       \
+        float8 upper = half_of(a, 0), lower = half_of(a, 1);                               \
+        finish8(out, at + (j) * hw, c0 + (j), upper, valid, &e);                           \
+        if (second_row) finish8(out, at + (j) * hw + width, c0 + (j), lower, valid, &e);   \
+        if (second_sample) {                                                               \
+            finish8(out, at_second + (j) * hw, c0 + (j), upper_lanes(upper), 4, &e);       \
+            if (second_row)                                                                \
+                finish8(out, at_second + (j) * hw + width, c0 + (j), upper_lanes(lower), 4, \
+                        &e);                                                               \
+        }                                                                                  \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)

@@ -137,13 +137,17 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
         return gc_launch(rt, kernel, 3, global, NULL);
     }
     size_t x_blocks = (w + 7) / 8;
+    /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
+     * at a time; otherwise half of every lane would idle. */
+    unsigned pairs = w == 4 && n > 1;
     GC_TRY(gc_kernel_find(rt, "conv_3x3", &kernel));
-    GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuuumuuuuuuu", out->buffer, u(out_offset),
+    GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuuumuuuuuuuu", out->buffer, u(out_offset),
                           u(out_channels), in->buffer, u(in_offset), u(in_channels),
                           weights->buffer, u(c->w_offset), u(lane_stride), u(reduced_stride),
                           u(flip), u(c->b_offset), has_bias, relu, mask_buffer, u(mask_offset),
-                          u(mask != NULL), u(accumulate != 0), u(h), u(w), u(x_blocks), u(n)));
-    size_t global[3] = {x_blocks * ((h + 1) / 2), channel_blocks, n};
+                          u(mask != NULL), u(accumulate != 0), u(h), u(w), u(x_blocks), u(n),
+                          pairs));
+    size_t global[3] = {x_blocks * ((h + 1) / 2), channel_blocks, pairs ? (n + 1) / 2 : n};
     return gc_launch(rt, kernel, 3, global, NULL);
 }
 
