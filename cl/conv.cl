@@ -151,6 +151,20 @@ static row3 load_row3_pair(__global const float *plane_a, __global const float *
     return r;
 }
 
+/* APPLY(k, pixels) for the 9 taps k of a 3×3 kernel in the weights' order (dy, dx = −1, 0, 1),
+ * pixels being tap k's float16 over a tile's two rows, from the rows row3 `above`, `upper`,
+ * `lower` and `below` around them (the names in scope where it is used). */
+#define TAPS_3X3(APPLY)                                                                    \
+    APPLY(0, join16(above.left, upper.left));                                              \
+    APPLY(1, join16(above.mid, upper.mid));                                                \
+    APPLY(2, join16(above.right, upper.right));                                            \
+    APPLY(3, join16(upper.left, lower.left));                                              \
+    APPLY(4, join16(upper.mid, lower.mid));                                                \
+    APPLY(5, join16(upper.right, lower.right));                                            \
+    APPLY(6, join16(lower.left, below.left));                                              \
+    APPLY(7, join16(lower.mid, below.mid));                                                \
+    APPLY(8, join16(lower.right, below.right))
+
 /* The 8 channel tiles of a work-item as named variables, so they stay in registers. */
 #define TILE_DECLARE(a)                                                                    \
     float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,     \
@@ -245,16 +259,9 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
         row3 lower = LOAD_ROW(src_lower);                                                  \
         row3 below = LOAD_ROW(src_below);                                                  \
         __global const float *w_tap = w_channel + first;                                   \
-        TILE_ADD(acc, w_tap, join16(above.left, upper.left));                              \
-        TILE_ADD(acc, w_tap + step, join16(above.mid, upper.mid));                         \
-        TILE_ADD(acc, w_tap + 2 * step, join16(above.right, upper.right));                 \
-        TILE_ADD(acc, w_tap + 3 * step, join16(upper.left, lower.left));                   \
-        TILE_ADD(acc, w_tap + 4 * step, join16(upper.mid, lower.mid));                     \
-        TILE_ADD(acc, w_tap + 5 * step, join16(upper.right, lower.right));                 \
-        TILE_ADD(acc, w_tap + 6 * step, join16(lower.left, below.left));                   \
-        TILE_ADD(acc, w_tap + 7 * step, join16(lower.mid, below.mid));                     \
-        TILE_ADD(acc, w_tap + 8 * step, join16(lower.right, below.right));                 \
+        TAPS_3X3(TAP_ADD);                                                                 \
     } while (0)
+#define TAP_ADD(k, pixels) TILE_ADD(acc, w_tap + (k) * step, pixels)
     /* Three copies of the loop keep the test for the kind of tile out of the loops. */
 #define ROW_FULL(src) load_row3(plane, src, cols, 1)
 #define ROW_PART(src) load_row3(plane, src, cols, 0)
@@ -273,6 +280,7 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
 #undef ROW_PAIR
 #undef ROW_PART
 #undef ROW_FULL
+#undef TAP_ADD
 #undef CHANNEL_3X3
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
@@ -392,34 +400,13 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
         row3 upper = load_row3(x_plane, src_upper, cols, full);                            \
         row3 lower = load_row3(x_plane, src_lower, cols, full);                            \
         row3 below = load_row3(x_plane, src_below, cols, full);                            \
-        float16 x;                                                                         \
-        x = join16(above.left, upper.left);                                                \
-        t0 += g * x;                                                                       \
-        u0 += h * x;                                                                       \
-        x = join16(above.mid, upper.mid);                                                  \
-        t1 += g * x;                                                                       \
-        u1 += h * x;                                                                       \
-        x = join16(above.right, upper.right);                                              \
-        t2 += g * x;                                                                       \
-        u2 += h * x;                                                                       \
-        x = join16(upper.left, lower.left);                                                \
-        t3 += g * x;                                                                       \
-        u3 += h * x;                                                                       \
-        x = join16(upper.mid, lower.mid);                                                  \
-        t4 += g * x;                                                                       \
-        u4 += h * x;                                                                       \
-        x = join16(upper.right, lower.right);                                              \
-        t5 += g * x;                                                                       \
-        u5 += h * x;                                                                       \
-        x = join16(lower.left, below.left);                                                \
-        t6 += g * x;                                                                       \
-        u6 += h * x;                                                                       \
-        x = join16(lower.mid, below.mid);                                                  \
-        t7 += g * x;                                                                       \
-        u7 += h * x;                                                                       \
-        x = join16(lower.right, below.right);                                              \
-        t8 += g * x;                                                                       \
-        u8 += h * x;                                                                       \
+        TAPS_3X3(TAP_SUMS);                                                                \
+    } while (0)
+#define TAP_SUMS(k, pixels)                                                                \
+    do {                                                                                   \
+        float16 x = (pixels);                                                              \
+        t##k += g * x;                                                                     \
+        u##k += h * x;                                                                     \
     } while (0)
             /* The full blocks of the row pair, then the partial one, if any. */
             uint x0 = 0;
@@ -431,6 +418,7 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
                 columns cols = columns_at(x0, width);
                 PIXELS_3X3(0);
             }
+#undef TAP_SUMS
 #undef PIXELS_3X3
         }
     }
@@ -484,14 +472,16 @@ __kernel void conv_pack_columns(__global float *columns, __global const float *i
         tap_neighbour(in + in_offset + (b * in_channels + i) * hw, p, k - i * 9, height, width);
 }
 
-/* The input of a 1×1 layer transposed for conv_params_1x1_packed: packed[k][i] = in[b][i][p]
- * with k = b·hw + p, rows of `width` (in_channels rounded up to 16, the pad zero).
- * global (hw, width, n). */
+/* Samples of a 1×1 layer's input transposed for conv_params_1x1_packed: packed[b][p][i] =
+ * in[b][i][p], rows of `width` (in_channels rounded up to 16, the pad zero); in_offset is
+ * sample 0's. The arguments are conv_pack_taps'. global (h·w, width, samples). */
 __kernel void conv_pack_pixels(__global float *packed, __global const float *in, uint in_offset,
-                               uint in_channels, uint width, uint hw, uint n)
+                               uint in_channels, uint width, uint height, uint image_width,
+                               uint samples)
 {
     uint p = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
-    if (p >= hw || i >= width || b >= n) return;
+    uint hw = height * image_width;
+    if (p >= hw || i >= width || b >= samples) return;
     packed[(b * hw + p) * width + i] =
         i < in_channels ? in[in_offset + (b * in_channels + i) * hw + p] : 0.0f;
 }

@@ -15,7 +15,7 @@
  * samples in one launch, 48 outputs (4x4) 44-61 vs 23-26, 24 (8x8) 23 vs 38-40, 12 (32x32)
  * 12-13 vs 48-57. */
 enum { IM2COL_MIN_OUTPUTS = 32 };
-/* At most this many floats (32 MiB) of im2col columns at a time in the 3×3 weight gradient. */
+/* At most this many floats (32 MiB) of packed columns at a time in a weight gradient. */
 enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
 /* 3×3 forward passes with at most this many input channels go through im2col and the 1×1
  * kernel (the image model's first coupling layers: 6, 12, 24 inputs). */
@@ -280,35 +280,19 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
     }
     gc_runtime *rt = grads->rt;
     gc_kernel *kernel = NULL;
-    if (k == 1) {
-        /* The input transposed to pixel-major rows first (n·h·w × ⌈ci/16⌉·16 floats of shared
-         * scratch): the sum then reads both operands as a GEMM kernel likes them. */
-        size_t width = (ci + 15) / 16 * 16;
-        gc_tensor *packed = NULL;
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, n * pixels, width, &packed));
-        GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmuuuuu", packed->buffer, in->buffer, u(in_offset), u(ci),
-                              u(width), u(pixels), u(n)));
-        size_t pack_global[3] = {pixels, width, n};
-        GC_TRY(gc_launch(rt, kernel, 3, pack_global, NULL));
-        GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
-                              u(dout_offset), packed->buffer, u(ci), u(width), u(co), u(pixels),
-                              u(n)));
-        size_t global[2] = {width / 16, (co + 7) / 8};
-        GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
-    } else if (co >= IM2COL_MIN_OUTPUTS) {
-        /* The samples' im2col columns (h·w × ⌈9·ci/16⌉·16 floats each, in shared scratch) go
-         * through the packed GEMM kernel, as many samples at a time as fit in
-         * IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch: 4 MiB at level 1), accumulating into
-         * dW chunk by chunk. Two launches a chunk rather than two a sample. */
-        size_t columns = 9 * ci, width = (columns + 15) / 16 * 16;
+    if (k == 1 || co >= IM2COL_MIN_OUTPUTS) {
+        /* The input as pixel-major rows of its k·k·ci columns first (a 1×1 layer's input
+         * transposed, a 3×3 layer's im2col; ⌈k·k·ci/16⌉·16 floats a pixel, in shared scratch):
+         * the packed GEMM kernel then reads both operands as it likes them. As many samples
+         * at a time as fit in IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch), accumulating into
+         * dW chunk by chunk: two launches a chunk. */
+        size_t columns = taps * ci, width = (columns + 15) / 16 * 16;
         size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
         chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
         gc_tensor *packed = NULL;
         gc_kernel *pack = NULL;
         GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, chunk * pixels, width, &packed));
-        GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &pack));
+        GC_TRY(gc_kernel_find(rt, k == 1 ? "conv_pack_pixels" : "conv_pack_taps", &pack));
         GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &kernel));
         for (size_t b = 0; b < n; b += chunk) {
             size_t samples = n - b < chunk ? n - b : chunk;
