@@ -88,7 +88,6 @@ typedef struct mix_logdet {
 /* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
  * out = base − M·in; MIX_ADD: out += M·in; and `with` (NULL: none) the log-determinant, which
  * the OpenCL kernel adds as it runs, saving a launch. */
-
 static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
                      gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode,
                      const mix_logdet *with)
