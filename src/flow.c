@@ -582,8 +582,8 @@ void gc_model_set_gradient_reducer(gc_model *m, gc_gradient_reducer reduce, void
 }
 
 /* Hands the gradient and loss to the reducer through the host and puts the combined gradient
- * back; its norm² is computed again on the backend, as forward_backward does, so the clip and
- * the non-finite check see the combined gradient. */
+ * back; its norm² is taken on the backend (forward_backward skips it when there is a reducer),
+ * so the clip and the non-finite check see the combined gradient. */
 static gc_status reduce_gradient(gc_model *m, double *loss, double *grad_norm_squared)
 {
     size_t count = m->reg.total;
