@@ -300,6 +300,18 @@ expect_text "not of images" "a point model given image data says so"
 printf 'x,y\n1,2\n3,nan\n' >"$work/nan.csv"
 expect_exit 3 "CSV with NaN" -- "$glowcl" train csv --data "$work/nan.csv"
 expect_text "nan.csv:3: field 2 is not a finite number" "CSV with NaN names line and field"
+# Non-finite training steps: each is skipped with a warning, five in a row stop the run (exit 1),
+# and the checkpoint it resumed from is left as it was.
+expect_exit 0 "train moons 20 steps (to diverge from)" -- "$glowcl" train moons --steps 20 \
+    --test-n 100 --out "$work/diverge"
+cp "$work/diverge/model.glowcl" "$work/diverge.before"
+expect_exit 1 "a diverging run (--lr 1e30)" -- "$glowcl" train moons --steps 40 --test-n 100 \
+    --resume --out "$work/diverge" --lr 1e30
+expect_text "step skipped" "a non-finite step is skipped with a warning"
+expect_text "training diverged: 5 non-finite steps in a row" "five in a row stop the run"
+cmp -s "$work/diverge/model.glowcl" "$work/diverge.before" &&
+    echo "ok: diverged: the checkpoint is unchanged" ||
+    fail "diverged: the checkpoint changed"
 printf '1,2\n3\n' >"$work/cols.csv"
 expect_exit 3 "CSV with a short row" -- "$glowcl" train csv --data "$work/cols.csv"
 expect_text "cols.csv:2: expected 2 columns, found 1" "CSV with a short row says so"
