@@ -2,7 +2,7 @@
  * networks (scale and shift, the two groups of the same dense layers), the element-wise
  * transform and, going back, through the networks' input gradients. On a CPU device a launch
  * per layer costs more than the layer itself (256 samples × 64 hidden units), and PoCL runs a
- * work-item's loops as scalar code, so the 8-wide vectors are written out here.
+ * work-item's loops as scalar code, so the 16- and 8-wide vectors are written out here.
  *
  * Layout (ops/coupling.c): the layers' parameters follow each other from w_first: layer k holds
  * Wᵀ[g][i][o] (input-major, so rows of outputs are contiguous) then b[g][o]; layer 0 reads the
@@ -15,8 +15,10 @@
 
 #define V 8
 
-/* Rows per work-item: each weight loaded feeds R rows (a 4 × 16 tile of outputs in eight
- * float8 registers), which is what makes the layers compute-bound rather than load-bound. */
+/* Rows per work-item: each weight loaded feeds R rows (an R × 16 tile of outputs in R float16
+ * registers), which is what makes the layers compute-bound rather than load-bound. Each row's
+ * input is read as a scalar that the FMA broadcasts from memory. 8 rows were no faster (PoCL,
+ * AVX-512), 4 rows in pairs of float8 were 10 % slower (the loads and broadcasts double). */
 #define R 4
 
 /* Input and output widths of layer k, and the offsets of its weights and biases in the
@@ -46,73 +48,70 @@ enum { STORE, STORE_RELU, STORE_MASKED, ADD };
 /* Row r of `rows` (r < R); rows past the end alias row 0, are computed, and not stored. */
 #define ROW(p, ld, r, rows) ((p) + ((r) < (rows) ? (r) * (ld) : 0))
 
-static float8 finish8(float8 v, uint mode, __global const float *mask)
-{
-    if (mode == STORE_RELU) return fmax(v, 0.0f);
-    if (mode == STORE_MASKED) return select(v, (float8)(0.0f), vload8(0, mask) <= 0.0f);
-    return v;
-}
-
 static void put8(__global float *y, float8 v, uint mode, __global const float *mask)
 {
-    v = finish8(v, mode, mask);
+    if (mode == STORE_RELU) v = fmax(v, 0.0f);
+    if (mode == STORE_MASKED) v = select(v, (float8)(0.0f), vload8(0, mask) <= 0.0f);
     vstore8(mode == ADD ? vload8(0, y) + v : v, 0, y);
+}
+
+static void put16(__global float *y, float16 v, uint mode, __global const float *mask)
+{
+    if (mode == STORE_RELU) v = fmax(v, 0.0f);
+    if (mode == STORE_MASKED) v = select(v, (float16)(0.0f), vload16(0, mask) <= 0.0f);
+    vstore16(mode == ADD ? vload16(0, y) + v : v, 0, y);
 }
 
 /* y[r] = Σ_i x[r][i] · w[i][·] (+ bias) for up to R rows, then per `mode`: stored, stored
  * through a ReLU, stored where mask[r] (a ReLU output, same layout as y) was positive and zero
- * elsewhere (the gradient through that ReLU), or added to y. Each sum of the 8-wide outputs
+ * elsewhere (the gradient through that ReLU), or added to y. Each sum of the vector outputs
  * runs over i in order from the bias (or 0), as the reference does; the narrow outputs' sums
- * are split in 8 partial sums (see the loop). */
+ * are split in 8 partial sums (see the loop). The loops over r are unrolled, so that the
+ * arrays of R rows live in registers. */
 static void dense_rows(__global float *y, uint y_ld, __global const float *x, uint x_ld,
                        uint in_dim, __global const float *w, __global const float *bias,
                        uint out_dim, uint mode, __global const float *mask, uint rows)
 {
-    __global const float *x0 = ROW(x, x_ld, 0, rows), *x1 = ROW(x, x_ld, 1, rows);
-    __global const float *x2 = ROW(x, x_ld, 2, rows), *x3 = ROW(x, x_ld, 3, rows);
+    __global const float *xr[R];
+#pragma unroll
+    for (uint r = 0; r < R; r++) xr[r] = ROW(x, x_ld, r, rows);
     uint o = 0;
     for (; o + 2 * V <= out_dim; o += 2 * V) {
-        float8 b0 = bias ? vload8(0, bias + o) : 0.0f, b1 = bias ? vload8(1, bias + o) : 0.0f;
-        float8 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+        float16 b = bias ? vload16(0, bias + o) : 0.0f;
+        float16 a[R];
+#pragma unroll
+        for (uint r = 0; r < R; r++) a[r] = b;
         for (uint i = 0; i < in_dim; i++) {
-            __global const float *wi = w + i * out_dim + o;
-            float8 w0 = vload8(0, wi), w1 = vload8(1, wi);
-            float v0 = x0[i], v1 = x1[i], v2 = x2[i], v3 = x3[i];
-            a00 += v0 * w0;
-            a01 += v0 * w1;
-            a10 += v1 * w0;
-            a11 += v1 * w1;
-            a20 += v2 * w0;
-            a21 += v2 * w1;
-            a30 += v3 * w0;
-            a31 += v3 * w1;
+            float16 wi = vload16(0, w + i * out_dim + o);
+#pragma unroll
+            for (uint r = 0; r < R; r++) a[r] += xr[r][i] * wi;
         }
-        float8 tile[2 * R] = {a00, a01, a10, a11, a20, a21, a30, a31};
-        for (uint r = 0; r < rows; r++) {
-            uint at = r * y_ld + o;
-            put8(y + at, tile[2 * r], mode, mask + at);
-            put8(y + at + V, tile[2 * r + 1], mode, mask + at + V);
-        }
+#pragma unroll
+        for (uint r = 0; r < R; r++)
+            if (r < rows) put16(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);
     }
     for (; o + V <= out_dim; o += V) {
         float8 b0 = bias ? vload8(0, bias + o) : 0.0f;
-        float8 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+        float8 a[R];
+#pragma unroll
+        for (uint r = 0; r < R; r++) a[r] = b0;
         for (uint i = 0; i < in_dim; i++) {
             float8 w0 = vload8(0, w + i * out_dim + o);
-            a0 += x0[i] * w0;
-            a1 += x1[i] * w0;
-            a2 += x2[i] * w0;
-            a3 += x3[i] * w0;
+#pragma unroll
+            for (uint r = 0; r < R; r++) a[r] += xr[r][i] * w0;
         }
-        float8 tile[R] = {a0, a1, a2, a3};
-        for (uint r = 0; r < rows; r++) put8(y + r * y_ld + o, tile[r], mode, mask + r * y_ld + o);
+#pragma unroll
+        for (uint r = 0; r < R; r++)
+            if (r < rows) put8(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);
     }
     /* The last out_dim mod 8 outputs (all of them in the networks' output layers, one per
      * transformed dimension): a dot product of each row with a column of w, taken 8 inputs at
-     * a time in a float8 per row, so that the 4 rows' sums are 4 × 8 independent chains rather
-     * than 4 chains of in_dim dependent additions. */
+     * a time in a float8 per row, so that the rows' sums are R × 8 independent chains rather
+     * than R chains of in_dim dependent additions. */
     for (; o < out_dim; o++) {
-        float8 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        float8 s[R];
+#pragma unroll
+        for (uint r = 0; r < R; r++) s[r] = 0.0f;
         uint i = 0;
         for (; i + V <= in_dim; i += V) {
             __global const float *wi = w + i * out_dim + o;
@@ -121,17 +120,16 @@ static void dense_rows(__global float *y, uint y_ld, __global const float *x, ui
                                                     wi[3 * out_dim], wi[4 * out_dim],
                                                     wi[5 * out_dim], wi[6 * out_dim],
                                                     wi[7 * out_dim]);
-            s0 += vload8(0, x0 + i) * column;
-            s1 += vload8(0, x1 + i) * column;
-            s2 += vload8(0, x2 + i) * column;
-            s3 += vload8(0, x3 + i) * column;
+#pragma unroll
+            for (uint r = 0; r < R; r++) s[r] += vload8(0, xr[r] + i) * column;
         }
         float b = bias ? bias[o] : 0.0f;
-        float sums[R] = {b + sum8(s0), b + sum8(s1), b + sum8(s2), b + sum8(s3)};
-        for (uint r = 0; r < rows; r++) {
-            __global const float *xr = x + r * x_ld;
-            float sum = sums[r];
-            for (uint j = i; j < in_dim; j++) sum += xr[j] * w[j * out_dim + o];
+#pragma unroll
+        for (uint r = 0; r < R; r++) {
+            if (r >= rows) continue;
+            __global const float *row = x + r * x_ld;
+            float sum = b + sum8(s[r]);
+            for (uint j = i; j < in_dim; j++) sum += row[j] * w[j * out_dim + o];
             uint at = r * y_ld + o;
             if (mode == STORE_RELU) sum = fmax(sum, 0.0f);
             if (mode == STORE_MASKED && mask[at] <= 0.0f) sum = 0.0f;
@@ -273,8 +271,9 @@ __kernel void coupling_backward(__global float *dx, __global const float *dz,
  * dout[g][r][o]; rows summed in order from 0, then added to the gradient. One launch covers
  * every layer, both groups and the scale vector, a work-item per tile.
  *
- * Wide layers (out_dim ≥ 16): a tile is 4 inputs × 16 outputs in eight float8 registers, so
- * each row costs 2 vector loads (and one of 4 inputs) for 8 vector FMAs. Narrow layers (the
+ * Wide layers (out_dim ≥ 16): a tile is 4 inputs × 16 outputs in four float16 registers, so
+ * each row costs 1 vector load for 4 vector FMAs, which broadcast the inputs from memory
+ * (read as a float4 and split into lanes, the loop ran 28 % slower). Narrow layers (the
  * networks' outputs): a tile is 8 inputs, in one float8, × every output. */
 #define TILE_IN 4
 #define TILE_OUT 16
@@ -306,32 +305,28 @@ static void params_tile(__global float *dw, __global float *db, __global const f
         uint o_tiles = (out_dim + TILE_OUT - 1) / TILE_OUT, i_tile = tile / o_tiles;
         uint o0 = (tile - i_tile * o_tiles) * TILE_OUT, i0 = i_tile * TILE_IN;
         if (o0 + TILE_OUT <= out_dim) {
-            float8 a00 = 0.0f, a01 = 0.0f, a10 = 0.0f, a11 = 0.0f;
-            float8 a20 = 0.0f, a21 = 0.0f, a30 = 0.0f, a31 = 0.0f;
-            int inside = i0 + TILE_IN <= in_dim; /* no bias column, nothing past the end */
-            for (uint r = 0; r < rows; r++) {
-                __global const float *xr = x + r * in_ld, *dr = dy + r * dout_ld + o0;
-                float8 d0 = vload8(0, dr), d1 = vload8(1, dr);
-                float4 v = inside ? vload4(0, xr + i0)
-                                  : (float4)(input_or_one(xr, i0, in_dim),
-                                             input_or_one(xr, i0 + 1, in_dim),
-                                             input_or_one(xr, i0 + 2, in_dim),
-                                             input_or_one(xr, i0 + 3, in_dim));
-                float v0 = v.s0, v1 = v.s1, v2 = v.s2, v3 = v.s3;
-                a00 += v0 * d0;
-                a01 += v0 * d1;
-                a10 += v1 * d0;
-                a11 += v1 * d1;
-                a20 += v2 * d0;
-                a21 += v2 * d1;
-                a30 += v3 * d0;
-                a31 += v3 * d1;
+            float16 a[TILE_IN];
+#pragma unroll
+            for (uint c = 0; c < TILE_IN; c++) a[c] = 0.0f;
+            if (i0 + TILE_IN <= in_dim) {
+                /* No bias column, nothing past the end: each input broadcast from memory. */
+                for (uint r = 0; r < rows; r++) {
+                    __global const float *xr = x + r * in_ld + i0;
+                    float16 d = vload16(0, dy + r * dout_ld + o0);
+#pragma unroll
+                    for (uint c = 0; c < TILE_IN; c++) a[c] += xr[c] * d;
+                }
+            } else {
+                for (uint r = 0; r < rows; r++) {
+                    __global const float *xr = x + r * in_ld;
+                    float16 d = vload16(0, dy + r * dout_ld + o0);
+#pragma unroll
+                    for (uint c = 0; c < TILE_IN; c++) a[c] += input_or_one(xr, i0 + c, in_dim) * d;
+                }
             }
-            float8 tile[2 * TILE_IN] = {a00, a01, a10, a11, a20, a21, a30, a31};
             for (uint c = 0; c < TILE_IN && i0 + c < columns; c++) {
                 __global float *target = i0 + c < in_dim ? dw + (i0 + c) * out_dim + o0 : db + o0;
-                vstore8(vload8(0, target) + tile[2 * c], 0, target);
-                vstore8(vload8(1, target) + tile[2 * c + 1], 1, target);
+                vstore16(vload16(0, target) + a[c], 0, target);
             }
             return;
         }
