@@ -10,8 +10,8 @@
  * the networks' outputs. hidden[k][g][row][h] keeps the ReLU outputs and nets[g][row][j] the
  * outputs (raw scale at g = 0, shift t at g = 1) for the backward pass; capacity is the row
  * stride between groups. s = scale ⊙ tanh(raw), so exp(s) can neither overflow nor vanish.
- * The backward pass reads the weights transposed, W[g][o][i] (coupling_transpose_weights), so
- * that it too runs along contiguous rows. */
+ * The backward pass reads the weights transposed, W[g][o][i] (transpose_weight_row), so that
+ * it too runs along contiguous rows. */
 
 #define V 8
 
@@ -164,15 +164,43 @@ static void run_nets_rows(uint first, uint rows, __global const float *in,
     }
 }
 
+/* Row t of the transposed weights: transposed[g][o][i] = Wᵀ[g][i][o], the layers one after
+ * the other without biases; row t is (g, o) of a layer. */
+static void transpose_weight_row(__global float *transposed, __global const float *params,
+                                 uint w_first, uint a_dim, uint b_dim, uint hidden_dim,
+                                 uint depth, uint t)
+{
+    uint k = 0, first_row = 0, in_dim, out_dim;
+    for (;; k++) {
+        layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
+        if (t < first_row + 2 * out_dim) break;
+        first_row += 2 * out_dim;
+    }
+    uint u = t - first_row, g = u / out_dim, o = u - g * out_dim;
+    uint w_layer = layer_offset(k, w_first, a_dim, hidden_dim, b_dim, depth, 1);
+    __global const float *w = params + w_layer + g * in_dim * out_dim + o;
+    __global float *row = transposed + layer_offset(k, 0, a_dim, hidden_dim, b_dim, depth, 0) +
+                          (g * out_dim + o) * in_dim;
+    for (uint i = 0; i < in_dim; i++) row[i] = w[i * out_dim];
+}
+
 /* direction +1: out_b = in_b·exp(s) + t (encoder); −1: out_b = (in_b − t)·exp(−s); 0: only the
  * networks (hidden and nets, for a backward pass whose encoder kept nothing). */
 __kernel void coupling_forward(__global float *out, __global const float *in,
                                __global float *logdet, __global float *hidden,
-                               __global float *nets, __global const float *params, uint w_first,
-                               uint scale_offset, uint n, uint capacity, uint dim, uint a_begin,
-                               uint a_dim, uint b_begin, uint b_dim, uint hidden_dim, uint depth,
+                               __global float *nets, __global float *transposed,
+                               __global const float *params, uint w_first, uint scale_offset,
+                               uint n, uint capacity, uint dim, uint a_begin, uint a_dim,
+                               uint b_begin, uint b_dim, uint hidden_dim, uint depth,
                                int direction)
 {
+    /* The backward pass reads the weights transposed. Every launch leaves them so, rows spread
+     * over the work-items, beside the hidden activations: a backward runs on the activations
+     * of this kernel's last launch (the encoder pass, or its own direction 0 or decoder
+     * launch), which saw the same parameters, so it needs no launch of its own for them. */
+    uint weight_rows = 2 * (hidden_dim * depth + b_dim);
+    for (uint t = get_global_id(0); t < weight_rows; t += get_global_size(0))
+        transpose_weight_row(transposed, params, w_first, a_dim, b_dim, hidden_dim, depth, t);
     uint first = get_global_id(0) * R;
     if (first >= n) return;
     uint rows = min((uint)R, n - first);
@@ -191,28 +219,6 @@ __kernel void coupling_forward(__global float *out, __global const float *in,
         }
         logdet[i] += direction > 0 ? sum : -sum;
     }
-}
-
-/* transposed[g][o][i] = Wᵀ[g][i][o] for every layer, the layers one after the other without
- * biases; one work-item per row (g, o) of a layer. */
-__kernel void coupling_transpose_weights(__global float *transposed,
-                                         __global const float *params, uint w_first, uint a_dim,
-                                         uint b_dim, uint hidden_dim, uint depth, uint row_count)
-{
-    uint t = get_global_id(0);
-    if (t >= row_count) return;
-    uint k = 0, first_row = 0, in_dim, out_dim;
-    for (;; k++) {
-        layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
-        if (t < first_row + 2 * out_dim) break;
-        first_row += 2 * out_dim;
-    }
-    uint u = t - first_row, g = u / out_dim, o = u - g * out_dim;
-    uint w_layer = layer_offset(k, w_first, a_dim, hidden_dim, b_dim, depth, 1);
-    __global const float *w = params + w_layer + g * in_dim * out_dim + o;
-    __global float *row = transposed + layer_offset(k, 0, a_dim, hidden_dim, b_dim, depth, 0) +
-                          (g * out_dim + o) * in_dim;
-    for (uint i = 0; i < in_dim; i++) row[i] = w[i * out_dim];
 }
 
 /* The backward pass of R rows up to the parameters: dx (a half: dz_a plus what flows back

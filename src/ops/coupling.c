@@ -2,9 +2,9 @@
  * where raw = MLP_scale(x_a) and t = MLP_shift(x_a) are two ReLU networks run as the two groups
  * of one set of dense layers. The last layers start at zero, so a new coupling is the identity.
  * The reference path runs the networks through ops/dense.c and the element-wise part in the
- * loops here; on OpenCL, cl/coupling.cl runs the whole coupling fused: one launch forward;
- * backward a weight transpose, the input-gradient pass and one launch for every parameter
- * gradient. */
+ * loops here; on OpenCL, cl/coupling.cl runs the whole coupling fused: one launch forward
+ * (which also leaves the weights transposed for the backward pass); backward the
+ * input-gradient pass and one launch for every parameter gradient. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,12 +83,13 @@ static gc_status run_nets(coupling_op *op, const gc_tensor *params, const gc_ten
 static gc_status launch_forward(coupling_op *op, const gc_tensor *params, const gc_tensor *in,
                                 gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
 {
+    GC_TRY(gc_scratch_reserve(&op->transposed, params->rt, op->weight_count, 1));
     /* Kernels need valid buffers even where direction 0 leaves them alone. */
     cl_mem out_buffer = out ? out->buffer : op->nets.buffer;
     cl_mem logdet_buffer = logdet ? logdet->buffer : op->nets.buffer;
     return gc_run1d(params->rt, "coupling_forward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
-                    "mmmmmmuuuuuuuuuuui", out_buffer, in->buffer, logdet_buffer,
-                    op->hidden.buffer, op->nets.buffer, params->buffer,
+                    "mmmmmmmuuuuuuuuuuui", out_buffer, in->buffer, logdet_buffer,
+                    op->hidden.buffer, op->nets.buffer, op->transposed.buffer, params->buffer,
                     u(op->layers[0].w_offset), u(op->scale_offset), u(n), u(op->capacity),
                     u(op->base.dim), u(op->a_begin), u(op->a_dim), u(op->b_begin), u(op->b_dim),
                     u(op->config.hidden), u(op->config.depth), direction);
@@ -191,19 +192,14 @@ static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tens
                     u(op->b_dim), u(op->config.hidden), u(op->config.depth));
 }
 
-/* OpenCL: the weights transposed (so the input-gradient pass runs along contiguous rows), the
- * fused input-gradient pass, then every parameter gradient in one launch. */
+/* OpenCL: the fused input-gradient pass (on the weights the last forward launch left
+ * transposed), then every parameter gradient in one launch. */
 static gc_status backward_opencl(coupling_op *op, const gc_tensor *params, gc_tensor *grads,
                                  const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
                                  double dlogdet, size_t n)
 {
     gc_runtime *rt = params->rt;
     unsigned hidden = u(op->config.hidden), depth = u(op->config.depth);
-    GC_TRY(gc_scratch_reserve(&op->transposed, rt, op->weight_count, 1));
-    size_t weight_rows = NETS * (op->config.hidden * (size_t)op->config.depth + op->b_dim);
-    GC_TRY(gc_run1d(rt, "coupling_transpose_weights", weight_rows, 64, "mmuuuuuu",
-                    op->transposed.buffer, params->buffer, u(op->layers[0].w_offset),
-                    u(op->a_dim), u(op->b_dim), hidden, depth, u(weight_rows)));
     GC_TRY(gc_run1d(rt, "coupling_backward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
                     "mmmmmmmmmmufuuuuuuuuu", dx->buffer, dz->buffer, x->buffer,
                     op->hidden.buffer, op->d_hidden.buffer, op->nets.buffer, op->d_nets.buffer,
