@@ -18,22 +18,28 @@ static float upper_diag(__global const float *p, invconv_layout f, uint r, uint 
     return r < c ? p[f.upper + r * f.dim + c] : 0.0f;
 }
 
-/* W[i][j] = Σ_k P[i][k] Σ_m L̃[k][m] Ũ[m][j]; global (D, D). */
+/* W[i][j] = Σ_k P[i][k] Σ_m L̃[k][m] Ũ[m][j]. */
+static float weight_entry(__global const float *p, invconv_layout f, uint i, uint j)
+{
+    float sum = 0.0f;
+    for (uint k = 0; k < f.dim; k++) {
+        float pk = p[f.perm + i * f.dim + k];
+        if (pk == 0.0f) continue;
+        float lu = 0.0f;
+        for (uint m = 0; m <= min(k, j); m++) lu += lower_unit(p, f, k, m) * upper_diag(p, f, m, j);
+        sum += pk * lu;
+    }
+    return sum;
+}
+
+/* global (D, D) */
 __kernel void invconv_weight(__global float *w, __global const float *p, uint lower, uint upper,
                              uint log_s, uint perm, uint sign, uint dim)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint i = get_global_id(0), j = get_global_id(1);
     if (i >= dim || j >= dim) return;
-    float sum = 0.0f;
-    for (uint k = 0; k < dim; k++) {
-        float pk = p[perm + i * dim + k];
-        if (pk == 0.0f) continue;
-        float lu = 0.0f;
-        for (uint m = 0; m <= min(k, j); m++) lu += lower_unit(p, f, k, m) * upper_diag(p, f, m, j);
-        sum += pk * lu;
-    }
-    w[i * dim + j] = sum;
+    w[i * dim + j] = weight_entry(p, f, i, j);
 }
 
 /* Column j of W⁻¹ = Ũ⁻¹ L̃⁻¹ Pᵀ e_j by forward then back substitution, in place in the column.
@@ -58,14 +64,12 @@ __kernel void invconv_inverse(__global float *winv, __global const float *p, uin
 }
 
 /* From dW = ∂L/∂W: with G = Pᵀ·dW, ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
- * upper part), ∂L/∂log_s_i = (L̃ᵀ·G)_ii · Ũ_ii + logdet_grad. global (D, D). */
-__kernel void invconv_param_grads(__global float *grads, __global const float *p,
-                                  __global const float *dw, uint lower, uint upper, uint log_s,
-                                  uint perm, uint sign, uint dim, float logdet_grad)
+ * upper part), ∂L/∂log_s_i = (L̃ᵀ·G)_ii · Ũ_ii + logdet_grad; entry (i, j). */
+static void add_param_grad(__global float *grads, __global const float *p,
+                           __global const float *dw, invconv_layout f, uint i, uint j,
+                           float logdet_grad)
 {
-    invconv_layout f = {lower, upper, log_s, perm, sign, dim};
-    uint i = get_global_id(0), j = get_global_id(1);
-    if (i >= dim || j >= dim) return;
+    uint lower = f.lower, upper = f.upper, log_s = f.log_s, perm = f.perm, dim = f.dim;
     float sum = 0.0f;
     for (uint m = 0; m < dim; m++) {
         /* G[r][c] = Σ_q P[q][r] dW[q][c] */
@@ -82,22 +86,27 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
         grads[log_s + i] += sum * upper_diag(p, f, i, i) + logdet_grad;
 }
 
-/* out[i][o][p] = Σ_c M[o][c] · in[i][c][p] for every pixel p of (n, D, pixels) batches, with
- * M = W, W⁻¹ or, with `transpose`, Wᵀ (the backward pass); or with mode INVCONV_RESIDUAL
- * out = base − M·in, with INVCONV_ADD out += M·in. With add_logdet, each sample's first item
- * also adds logdet_scale · Σ log|s| to its log-determinant. global (pixels, D, n). */
+/* global (D, D) */
+__kernel void invconv_param_grads(__global float *grads, __global const float *p,
+                                  __global const float *dw, uint lower, uint upper, uint log_s,
+                                  uint perm, uint sign, uint dim, float logdet_grad)
+{
+    invconv_layout f = {lower, upper, log_s, perm, sign, dim};
+    uint i = get_global_id(0), j = get_global_id(1);
+    if (i >= dim || j >= dim) return;
+    add_param_grad(grads, p, dw, f, i, j, logdet_grad);
+}
+
+/* out[i][o][p] = Σ_c M[o][c] · in[i][c][p] at pixel p of sample i of (n, D, pixels) batches,
+ * with M = W, W⁻¹ or, with `transpose`, Wᵀ (the backward pass); or with mode INVCONV_RESIDUAL
+ * out = base − M·in, with INVCONV_ADD out += M·in. */
 #define INVCONV_SET 0u
 #define INVCONV_RESIDUAL 1u
 #define INVCONV_ADD 2u
-__kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
-                          __global const float *base, uint n, uint dim, uint pixels,
-                          uint transpose, uint mode, uint add_logdet, __global float *logdet,
-                          __global const float *params, uint log_s, float logdet_scale)
+static void mix_output(__global float *out, __global const float *in, __global const float *w,
+                       __global const float *base, uint dim, uint pixels, uint transpose,
+                       uint mode, uint p, uint o, uint i)
 {
-    uint p = get_global_id(0), o = get_global_id(1), i = get_global_id(2);
-    if (p >= pixels || o >= dim || i >= n) return;
-    if (add_logdet && p == 0 && o == 0)
-        add_param_logdet(logdet, params, log_s, dim, logdet_scale, i);
     __global const float *x = in + i * dim * pixels + p;
     uint at = (i * dim + o) * pixels + p;
     /* The dot product with its rounding errors carried along (Ogita, Rump and Oishi's Dot2:
@@ -118,15 +127,89 @@ __kernel void invconv_mix(__global float *out, __global const float *in, __globa
     out[at] = mode == INVCONV_ADD ? out[at] + sum : sum;
 }
 
-/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p], summed in order. global (D, D). */
+/* Every output; with add_logdet, each sample's first item also adds logdet_scale · Σ log|s|
+ * to its log-determinant. global (pixels, D, n). */
+__kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
+                          __global const float *base, uint n, uint dim, uint pixels,
+                          uint transpose, uint mode, uint add_logdet, __global float *logdet,
+                          __global const float *params, uint log_s, float logdet_scale)
+{
+    uint p = get_global_id(0), o = get_global_id(1), i = get_global_id(2);
+    if (p >= pixels || o >= dim || i >= n) return;
+    if (add_logdet && p == 0 && o == 0)
+        add_param_logdet(logdet, params, log_s, dim, logdet_scale, i);
+    mix_output(out, in, w, base, dim, pixels, transpose, mode, p, o, i);
+}
+
+/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p], summed in order. */
+static float weight_grad_entry(__global const float *dz, __global const float *x, uint n,
+                               uint dim, uint pixels, uint o, uint c)
+{
+    float sum = 0.0f;
+    for (uint i = 0; i < n; i++)
+        for (uint p = 0; p < pixels; p++)
+            sum += dz[(i * dim + o) * pixels + p] * x[(i * dim + c) * pixels + p];
+    return sum;
+}
+
+/* global (D, D) */
 __kernel void invconv_weight_grad(__global float *dw, __global const float *dz,
                                   __global const float *x, uint n, uint dim, uint pixels)
 {
     uint o = get_global_id(0), c = get_global_id(1);
     if (o >= dim || c >= dim) return;
-    float sum = 0.0f;
-    for (uint i = 0; i < n; i++)
-        for (uint p = 0; p < pixels; p++)
-            sum += dz[(i * dim + o) * pixels + p] * x[(i * dim + c) * pixels + p];
-    dw[o * dim + c] = sum;
+    dw[o * dim + c] = weight_grad_entry(dz, x, n, dim, pixels, o, c);
+}
+
+/* Small batches (the 2-D Glow's 256 × 2 values) cost more in launches than in work, so each
+ * direction of the training pass also runs as one launch of one work-group, its phases
+ * separated by barriers, from the same per-entry functions. The work-items stride over the
+ * entries of each phase. Entry e of a (rows, columns) array: row e / columns, column
+ * e − row·columns. */
+
+/* The encoder: W, then z = W·x with the log-determinant, as invconv_weight and invconv_mix. */
+__kernel void invconv_forward_group(__global float *out, __global const float *in,
+                                    __global float *w, __global const float *p, uint lower,
+                                    uint upper, uint log_s, uint perm, uint sign, uint n,
+                                    uint dim, uint pixels, __global float *logdet,
+                                    float logdet_scale)
+{
+    invconv_layout f = {lower, upper, log_s, perm, sign, dim};
+    uint lid = get_local_id(0), size = get_local_size(0);
+    for (uint e = lid; e < dim * dim; e += size) {
+        uint i = e / dim;
+        w[e] = weight_entry(p, f, i, e - i * dim);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint e = lid; e < n * dim * pixels; e += size) {
+        uint row = e / pixels, pixel = e - row * pixels, i = row / dim, o = row - i * dim;
+        if (pixel == 0 && o == 0) add_param_logdet(logdet, p, log_s, dim, logdet_scale, i);
+        mix_output(out, in, w, in, dim, pixels, 0, INVCONV_SET, pixel, o, i);
+    }
+}
+
+/* The backward pass: dx = Wᵀ·dz and dW, then the factors' gradients, as invconv_mix,
+ * invconv_weight_grad and invconv_param_grads. */
+__kernel void invconv_backward_group(__global float *dx, __global const float *dz,
+                                     __global const float *x, __global const float *w,
+                                     __global float *dw, __global float *grads,
+                                     __global const float *p, uint lower, uint upper,
+                                     uint log_s, uint perm, uint sign, uint n, uint dim,
+                                     uint pixels, float logdet_grad)
+{
+    invconv_layout f = {lower, upper, log_s, perm, sign, dim};
+    uint lid = get_local_id(0), size = get_local_size(0);
+    for (uint e = lid; e < n * dim * pixels; e += size) {
+        uint row = e / pixels, pixel = e - row * pixels, i = row / dim, o = row - i * dim;
+        mix_output(dx, dz, w, dz, dim, pixels, 1, INVCONV_SET, pixel, o, i);
+    }
+    for (uint e = lid; e < dim * dim; e += size) {
+        uint o = e / dim;
+        dw[e] = weight_grad_entry(dz, x, n, dim, pixels, o, e - o * dim);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint e = lid; e < dim * dim; e += size) {
+        uint i = e / dim;
+        add_param_grad(grads, p, dw, f, i, e - i * dim, logdet_grad);
+    }
 }
