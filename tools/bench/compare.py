@@ -128,6 +128,38 @@ def conv_table(glowcl, torch, out):
         print("  %-18s %s" % ("%dx%dx%d" % shape, "".join("%22s" % c for c in cells)))
 
 
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def merge_rounds(runs):
+    """One side's JSON dicts from several rounds as one: each number the median of the rounds
+    that have it, the GEMM and convolution entries matched by shape and merged the same way,
+    anything else as the first round had it."""
+    runs = [run for run in runs if run]
+    if len(runs) <= 1:
+        return runs[0] if runs else {}
+    merged = dict(runs[0])
+    for key in runs[0]:
+        values = [number(run, key) for run in runs]
+        if all(v is not None for v in values) and not isinstance(runs[0][key], int):
+            merged[key] = median(values)
+        elif isinstance(runs[0][key], list):
+            tables = [by_shape(run, key) for run in runs]
+            entries = []
+            for shape, first in tables[0].items():
+                entry = dict(first)
+                for field in first:
+                    values = [number(t.get(shape, {}), field) for t in tables]
+                    if field not in ("m", "n", "k") and all(v is not None for v in values):
+                        entry[field] = median(values)
+                entries.append(entry)
+            merged[key] = entries
+    return merged
+
+
 def report(glowcl, torch):
     """Prints the comparison table; returns the ratios as a dict for --out."""
     out = {}
@@ -199,18 +231,37 @@ def main():
     p.add_argument("--timeout", type=float, default=1800, help="seconds per side (default 1800)")
     p.add_argument("--quiet", action="store_true", help="do not echo the two sides' tables")
     p.add_argument("--out", help="write both sides' JSON and the ratios to this file")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run the two sides alternately this many times and compare the medians "
+                        "of their numbers (default 1): on a shared machine both sides then meet "
+                        "the same spells of load")
     args, passed = p.parse_known_args()
 
     glowcl_cmd = [args.glowcl, "bench", "--json"] + passed + shlex.split(args.glowcl_args)
     torch_cmd = ([args.python, os.path.join(HERE, "torch_glow.py")] + passed +
                  shlex.split(args.torch_args))
     # One after the other, never together: each side gets the whole machine.
-    glowcl = {} if args.skip_glowcl else run_side("glowcl", glowcl_cmd, args.quiet, args.timeout)
-    torch = {} if args.skip_torch else run_side("PyTorch", torch_cmd, args.quiet, args.timeout)
+    glowcl_runs, torch_runs = [], []
+    for round_index in range(max(1, args.rounds)):
+        if args.rounds > 1:
+            print("== round %d of %d" % (round_index + 1, args.rounds))
+        glowcl_runs.append({} if args.skip_glowcl else
+                           run_side("glowcl", glowcl_cmd, args.quiet, args.timeout))
+        torch_runs.append({} if args.skip_torch else
+                          run_side("PyTorch", torch_cmd, args.quiet, args.timeout))
+    if args.rounds > 1:
+        for label, key, _, kind, _, _ in ROWS:
+            each = [ratio(kind, number(g, key), number(t, key))
+                    for g, t in zip(glowcl_runs, torch_runs)]
+            if any(r is not None for r in each):
+                print("%s ratio in each round: %s" % (label, ", ".join(fmt(r) for r in each)))
+        print("medians of the %d rounds:\n" % args.rounds)
+    glowcl, torch = merge_rounds(glowcl_runs), merge_rounds(torch_runs)
     ratios = report(glowcl, torch)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"glowcl": glowcl, "torch": torch, "ratios": ratios,
+                       "rounds": {"glowcl": glowcl_runs, "torch": torch_runs},
                        "glowcl_command": glowcl_cmd, "torch_command": torch_cmd}, f, indent=2)
             f.write("\n")
         print("wrote %s" % args.out)
