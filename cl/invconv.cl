@@ -63,38 +63,54 @@ __kernel void invconv_inverse(__global float *winv, __global const float *p, uin
     }
 }
 
-/* From dW = ∂L/∂W: with G = Pᵀ·dW, ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
+/* G = Pᵀ·dW, entry (r, c): the factors' gradients below read each entry of it d times, so it
+ * is formed once (d³ work) rather than inside them (d⁴: 5·10⁶ for the 48 channels of an image
+ * Glow's last level). */
+static float pt_dw_entry(__global const float *p, __global const float *dw, invconv_layout f,
+                         uint r, uint c)
+{
+    float g = 0.0f;
+    for (uint q = 0; q < f.dim; q++) g += p[f.perm + q * f.dim + r] * dw[q * f.dim + c];
+    return g;
+}
+
+/* global (D, D) */
+__kernel void invconv_pt_dw(__global float *g, __global const float *p, __global const float *dw,
+                            uint perm, uint dim)
+{
+    invconv_layout f = {0, 0, 0, perm, 0, dim};
+    uint r = get_global_id(0), c = get_global_id(1);
+    if (r >= dim || c >= dim) return;
+    g[r * dim + c] = pt_dw_entry(p, dw, f, r, c);
+}
+
+/* From G = Pᵀ·dW (dW = ∂L/∂W): ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
  * upper part), ∂L/∂log_s_i = (L̃ᵀ·G)_ii · Ũ_ii + logdet_grad; entry (i, j). */
 static void add_param_grad(__global float *grads, __global const float *p,
-                           __global const float *dw, invconv_layout f, uint i, uint j,
+                           __global const float *g, invconv_layout f, uint i, uint j,
                            float logdet_grad)
 {
-    uint lower = f.lower, upper = f.upper, log_s = f.log_s, perm = f.perm, dim = f.dim;
+    uint dim = f.dim;
     float sum = 0.0f;
-    for (uint m = 0; m < dim; m++) {
-        /* G[r][c] = Σ_q P[q][r] dW[q][c] */
-        uint r = i > j ? i : m, c = i > j ? m : j;
-        float g = 0.0f;
-        for (uint q = 0; q < dim; q++) g += p[perm + q * dim + r] * dw[q * dim + c];
-        sum += i > j ? g * upper_diag(p, f, j, m) : lower_unit(p, f, m, i) * g;
-    }
+    for (uint m = 0; m < dim; m++)
+        sum += i > j ? g[i * dim + m] * upper_diag(p, f, j, m) : lower_unit(p, f, m, i) * g[m * dim + j];
     if (i > j)
-        grads[lower + i * dim + j] += sum;
+        grads[f.lower + i * dim + j] += sum;
     else if (i < j)
-        grads[upper + i * dim + j] += sum;
+        grads[f.upper + i * dim + j] += sum;
     else
-        grads[log_s + i] += sum * upper_diag(p, f, i, i) + logdet_grad;
+        grads[f.log_s + i] += sum * upper_diag(p, f, i, i) + logdet_grad;
 }
 
 /* global (D, D) */
 __kernel void invconv_param_grads(__global float *grads, __global const float *p,
-                                  __global const float *dw, uint lower, uint upper, uint log_s,
+                                  __global const float *g, uint lower, uint upper, uint log_s,
                                   uint perm, uint sign, uint dim, float logdet_grad)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint i = get_global_id(0), j = get_global_id(1);
     if (i >= dim || j >= dim) return;
-    add_param_grad(grads, p, dw, f, i, j, logdet_grad);
+    add_param_grad(grads, p, g, f, i, j, logdet_grad);
 }
 
 /* out[i][o][p] = Σ_c M[o][c] · in[i][c][p] at pixel p of sample i of (n, D, pixels) batches,
@@ -103,53 +119,74 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
 #define INVCONV_SET 0u
 #define INVCONV_RESIDUAL 1u
 #define INVCONV_ADD 2u
-static void mix_output(__global float *out, __global const float *in, __global const float *w,
-                       __global const float *base, uint dim, uint pixels, uint transpose,
-                       uint mode, uint p, uint o, uint i)
-{
-    __global const float *x = in + i * dim * pixels + p;
-    uint at = (i * dim + o) * pixels + p;
-    /* The dot product with its rounding errors carried along (Ogita, Rump and Oishi's Dot2:
-     * fma gives each product's error exactly, the sum's error by TwoSum), so the result is as
-     * if summed in twice the precision; the decoder's inverse then meets the encoder's W to a
-     * few float ulps, which keeps decode(encode(x)) of a 48-step model within 1e-4. */
-    float sum = mode == INVCONV_RESIDUAL ? base[at] : 0.0f, error = 0.0f;
-    float sign = mode == INVCONV_RESIDUAL ? -1.0f : 1.0f;
-    for (uint c = 0; c < dim; c++) {
-        float product = sign * (transpose ? w[c * dim + o] : w[o * dim + c]) * x[c * pixels];
-        float product_error = fma(sign * (transpose ? w[c * dim + o] : w[o * dim + c]),
-                                  x[c * pixels], -product);
-        float total = sum + product, back = total - sum;
-        error += (sum - (total - back)) + (product - back) + product_error;
-        sum = total;
+/* mix_output at pixel p, and mix_output8 at pixels p .. p + 7 at once (images whose rows are
+ * whole groups of 8 pixels), one body for both: the dot product with its rounding errors
+ * carried along (Ogita, Rump and Oishi's Dot2: fma gives each product's error exactly, the
+ * sum's error by TwoSum), so the result is as if summed in twice the precision; the decoder's
+ * inverse then meets the encoder's W to a few float ulps, which keeps decode(encode(x)) of a
+ * 48-step model within 1e-4. */
+#define MIX_OUTPUT(name, floatn, load, store)                                                   \
+    static void name(__global float *out, __global const float *in, __global const float *w,   \
+                     __global const float *base, uint dim, uint pixels, uint transpose,        \
+                     uint mode, uint p, uint o, uint i)                                        \
+    {                                                                                          \
+        __global const float *x = in + i * dim * pixels + p;                                   \
+        uint at = (i * dim + o) * pixels + p;                                                  \
+        floatn sum = mode == INVCONV_RESIDUAL ? load(0, base + at) : (floatn)(0.0f);            \
+        floatn error = 0.0f;                                                                   \
+        float sign = mode == INVCONV_RESIDUAL ? -1.0f : 1.0f;                                  \
+        for (uint c = 0; c < dim; c++) {                                                       \
+            float weight = sign * (transpose ? w[c * dim + o] : w[o * dim + c]);               \
+            floatn value = load(0, x + c * pixels), product = weight * value;                  \
+            floatn product_error = fma((floatn)(weight), value, -product);                     \
+            floatn total = sum + product, back = total - sum;                                  \
+            error += (sum - (total - back)) + (product - back) + product_error;                \
+            sum = total;                                                                       \
+        }                                                                                      \
+        sum += error;                                                                          \
+        store(mode == INVCONV_ADD ? load(0, out + at) + sum : sum, 0, out + at);               \
     }
-    sum += error;
-    out[at] = mode == INVCONV_ADD ? out[at] + sum : sum;
-}
+
+static float load1(uint offset, __global const float *p) { return p[offset]; }
+static void store1(float v, uint offset, __global float *p) { p[offset] = v; }
+MIX_OUTPUT(mix_output, float, load1, store1)
+MIX_OUTPUT(mix_output8, float8, vload8, vstore8)
 
 /* Every output; with add_logdet, each sample's first item also adds logdet_scale · Σ log|s|
- * to its log-determinant. global (pixels, D, n). */
+ * to its log-determinant. global (pixels, D, n), or (pixels / 8, D, n) where pixels is a
+ * multiple of 8 and each item takes 8 pixels. */
 __kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
                           __global const float *base, uint n, uint dim, uint pixels,
                           uint transpose, uint mode, uint add_logdet, __global float *logdet,
                           __global const float *params, uint log_s, float logdet_scale)
 {
-    uint p = get_global_id(0), o = get_global_id(1), i = get_global_id(2);
+    uint by8 = pixels % 8 == 0, p = get_global_id(0) * (by8 ? 8 : 1);
+    uint o = get_global_id(1), i = get_global_id(2);
     if (p >= pixels || o >= dim || i >= n) return;
     if (add_logdet && p == 0 && o == 0)
         add_param_logdet(logdet, params, log_s, dim, logdet_scale, i);
-    mix_output(out, in, w, base, dim, pixels, transpose, mode, p, o, i);
+    if (by8)
+        mix_output8(out, in, w, base, dim, pixels, transpose, mode, p, o, i);
+    else
+        mix_output(out, in, w, base, dim, pixels, transpose, mode, p, o, i);
 }
 
-/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p], summed in order. */
+/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p]. The pixels of an image go 8 at a time into a
+ * float8 of partial sums: one chain of dependent additions per entry made the image model's
+ * 1x1 convolutions' weight gradients latency-bound (16 images × 1024 pixels a chain). */
 static float weight_grad_entry(__global const float *dz, __global const float *x, uint n,
                                uint dim, uint pixels, uint o, uint c)
 {
+    float8 partial = 0.0f;
     float sum = 0.0f;
-    for (uint i = 0; i < n; i++)
-        for (uint p = 0; p < pixels; p++)
-            sum += dz[(i * dim + o) * pixels + p] * x[(i * dim + c) * pixels + p];
-    return sum;
+    uint whole = pixels / 8 * 8;
+    for (uint i = 0; i < n; i++) {
+        __global const float *dz_row = dz + (i * dim + o) * pixels;
+        __global const float *x_row = x + (i * dim + c) * pixels;
+        for (uint p = 0; p < whole; p += 8) partial += vload8(0, dz_row + p) * vload8(0, x_row + p);
+        for (uint p = whole; p < pixels; p++) sum += dz_row[p] * x_row[p];
+    }
+    return sum + sum8(partial);
 }
 
 /* global (D, D) */
@@ -188,14 +225,14 @@ __kernel void invconv_forward_group(__global float *out, __global const float *i
     }
 }
 
-/* The backward pass: dx = Wᵀ·dz and dW, then the factors' gradients, as invconv_mix,
- * invconv_weight_grad and invconv_param_grads. */
+/* The backward pass: dx = Wᵀ·dz and dW, then G = Pᵀ·dW, then the factors' gradients, as
+ * invconv_mix, invconv_weight_grad, invconv_pt_dw and invconv_param_grads. */
 __kernel void invconv_backward_group(__global float *dx, __global const float *dz,
                                      __global const float *x, __global const float *w,
-                                     __global float *dw, __global float *grads,
-                                     __global const float *p, uint lower, uint upper,
-                                     uint log_s, uint perm, uint sign, uint n, uint dim,
-                                     uint pixels, float logdet_grad)
+                                     __global float *dw, __global float *g,
+                                     __global float *grads, __global const float *p, uint lower,
+                                     uint upper, uint log_s, uint perm, uint sign, uint n,
+                                     uint dim, uint pixels, float logdet_grad)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint lid = get_local_id(0), size = get_local_size(0);
@@ -209,7 +246,12 @@ __kernel void invconv_backward_group(__global float *dx, __global const float *d
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
     for (uint e = lid; e < dim * dim; e += size) {
+        uint r = e / dim;
+        g[e] = pt_dw_entry(p, dw, f, r, e - r * dim);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint e = lid; e < dim * dim; e += size) {
         uint i = e / dim;
-        add_param_grad(grads, p, dw, f, i, e - i * dim, logdet_grad);
+        add_param_grad(grads, p, g, f, i, e - i * dim, logdet_grad);
     }
 }

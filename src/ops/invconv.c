@@ -15,6 +15,7 @@ typedef struct invconv_op {
     size_t channels, pixels;
     size_t lower, upper, log_s, perm, sign; /* parameter offsets */
     gc_tensor weight, inverse, d_weight;    /* (D, D) scratch */
+    gc_tensor pt_d_weight;                  /* (D, D): Pᵀ·dW for the factors' gradients (OpenCL) */
 } invconv_op;
 
 static unsigned u(size_t v) { return (unsigned)v; }
@@ -121,7 +122,7 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
                               u(mode), u(with != NULL), (with ? with->logdet : out)->buffer,
                               (with ? with->params : m)->buffer, u(op->log_s),
                               with ? with->scale : 0.0));
-        size_t global[3] = {pixels, d, n};
+        size_t global[3] = {pixels % 8 == 0 ? pixels / 8 : pixels, d, n}; /* as cl/invconv.cl */
         return gc_launch(m->rt, kernel, 3, global, NULL);
     }
     const double *w = m->host;
@@ -183,9 +184,9 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     if (one_group(op, params, n)) {
         gc_kernel *kernel = NULL;
         GC_TRY(gc_kernel_find(params->rt, "invconv_backward_group", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmmmmmuuuuuuuuf", dx->buffer, dz->buffer, x->buffer,
-                              op->weight.buffer, op->d_weight.buffer, grads->buffer,
-                              params->buffer, u(op->lower), u(op->upper), u(op->log_s),
+        GC_TRY(gc_kernel_args(kernel, "mmmmmmmmuuuuuuuuf", dx->buffer, dz->buffer, x->buffer,
+                              op->weight.buffer, op->d_weight.buffer, op->pt_d_weight.buffer,
+                              grads->buffer, params->buffer, u(op->lower), u(op->upper), u(op->log_s),
                               u(op->perm), u(op->sign), u(n), u(d), u(pixels), logdet_grad));
         return launch_one_group(params->rt, kernel);
     }
@@ -197,9 +198,13 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
                               u(d), u(pixels)));
         size_t square[2] = {d, d};
         GC_TRY(gc_launch(params->rt, kernel, 2, square, NULL));
+        GC_TRY(gc_kernel_find(params->rt, "invconv_pt_dw", &kernel));
+        GC_TRY(gc_kernel_args(kernel, "mmmuu", op->pt_d_weight.buffer, params->buffer,
+                              op->d_weight.buffer, u(op->perm), u(d)));
+        GC_TRY(gc_launch(params->rt, kernel, 2, square, NULL));
         GC_TRY(gc_kernel_find(params->rt, "invconv_param_grads", &kernel));
         GC_TRY(gc_kernel_args(kernel, "mmmuuuuuuf", grads->buffer, params->buffer,
-                              op->d_weight.buffer, u(op->lower), u(op->upper), u(op->log_s),
+                              op->pt_d_weight.buffer, u(op->lower), u(op->upper), u(op->log_s),
                               u(op->perm), u(op->sign), u(d), logdet_grad));
         return gc_launch(params->rt, kernel, 2, square, NULL);
     }
@@ -307,6 +312,7 @@ static void invconv_destroy(gc_op *op_base)
     gc_tensor_release(&op->weight);
     gc_tensor_release(&op->inverse);
     gc_tensor_release(&op->d_weight);
+    gc_tensor_release(&op->pt_d_weight);
     free(op);
 }
 
@@ -334,6 +340,7 @@ gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
     if (status == GC_OK) status = gc_tensor_init2(&op->weight, rt, dim, dim);
     if (status == GC_OK) status = gc_tensor_init2(&op->inverse, rt, dim, dim);
     if (status == GC_OK) status = gc_tensor_init2(&op->d_weight, rt, dim, dim);
+    if (status == GC_OK) status = gc_tensor_init2(&op->pt_d_weight, rt, dim, dim);
     if (status != GC_OK) {
         invconv_destroy(&op->base);
         return status;
