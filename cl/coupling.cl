@@ -48,19 +48,30 @@ enum { STORE, STORE_RELU, STORE_MASKED, ADD };
 /* Row r of `rows` (r < R); rows past the end alias row 0, are computed, and not stored. */
 #define ROW(p, ld, r, rows) ((p) + ((r) < (rows) ? (r) * (ld) : 0))
 
-static void put8(__global float *y, float8 v, uint mode, __global const float *mask)
-{
-    if (mode == STORE_RELU) v = fmax(v, 0.0f);
-    if (mode == STORE_MASKED) v = select(v, (float8)(0.0f), vload8(0, mask) <= 0.0f);
-    vstore8(mode == ADD ? vload8(0, y) + v : v, 0, y);
-}
+/* put8 and put16: y = v, v through a ReLU, v where mask > 0 (else 0), or y + v, per `mode`. */
+#define PUT(name, floatn, loadn, storen)                                                       \
+    static void name(__global float *y, floatn v, uint mode, __global const float *mask)       \
+    {                                                                                          \
+        if (mode == STORE_RELU) v = fmax(v, 0.0f);                                             \
+        if (mode == STORE_MASKED) v = select(v, (floatn)(0.0f), loadn(0, mask) <= 0.0f);       \
+        storen(mode == ADD ? loadn(0, y) + v : v, 0, y);                                       \
+    }
+PUT(put8, float8, vload8, vstore8)
+PUT(put16, float16, vload16, vstore16)
 
-static void put16(__global float *y, float16 v, uint mode, __global const float *mask)
-{
-    if (mode == STORE_RELU) v = fmax(v, 0.0f);
-    if (mode == STORE_MASKED) v = select(v, (float16)(0.0f), vload16(0, mask) <= 0.0f);
-    vstore16(mode == ADD ? vload16(0, y) + v : v, 0, y);
-}
+/* Inside dense_rows: the outputs from o on, `width` at a time while whole blocks remain, each
+ * the R rows' sums in R registers of type floatn. */
+#define DENSE_BLOCKS(floatn, width, loadn, put)                                                \
+    for (; o + (width) <= out_dim; o += (width)) {                                             \
+        floatn first = bias ? loadn(0, bias + o) : (floatn)(0.0f), a[R];                       \
+        _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] = first;                           \
+        for (uint i = 0; i < in_dim; i++) {                                                    \
+            floatn wi = loadn(0, w + i * out_dim + o);                                         \
+            _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] += xr[r][i] * wi;              \
+        }                                                                                      \
+        _Pragma("unroll") for (uint r = 0; r < R; r++) if (r < rows)                           \
+            put(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);                            \
+    }
 
 /* Element j of the R rows at p, stride apart, as the lanes of a vector (R = 4): the
  * element-wise parts take tanh and exp of 4 rows at once, which costs PoCL about what one
@@ -92,34 +103,8 @@ static void dense_rows(__global float *y, uint y_ld, __global const float *x, ui
 #pragma unroll
     for (uint r = 0; r < R; r++) xr[r] = ROW(x, x_ld, r, rows);
     uint o = 0;
-    for (; o + 2 * V <= out_dim; o += 2 * V) {
-        float16 b = bias ? vload16(0, bias + o) : 0.0f;
-        float16 a[R];
-#pragma unroll
-        for (uint r = 0; r < R; r++) a[r] = b;
-        for (uint i = 0; i < in_dim; i++) {
-            float16 wi = vload16(0, w + i * out_dim + o);
-#pragma unroll
-            for (uint r = 0; r < R; r++) a[r] += xr[r][i] * wi;
-        }
-#pragma unroll
-        for (uint r = 0; r < R; r++)
-            if (r < rows) put16(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);
-    }
-    for (; o + V <= out_dim; o += V) {
-        float8 b0 = bias ? vload8(0, bias + o) : 0.0f;
-        float8 a[R];
-#pragma unroll
-        for (uint r = 0; r < R; r++) a[r] = b0;
-        for (uint i = 0; i < in_dim; i++) {
-            float8 w0 = vload8(0, w + i * out_dim + o);
-#pragma unroll
-            for (uint r = 0; r < R; r++) a[r] += xr[r][i] * w0;
-        }
-#pragma unroll
-        for (uint r = 0; r < R; r++)
-            if (r < rows) put8(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);
-    }
+    DENSE_BLOCKS(float16, 2 * V, vload16, put16)
+    DENSE_BLOCKS(float8, V, vload8, put8)
     /* The last out_dim mod 8 outputs (all of them in the networks' output layers, one per
      * transformed dimension): a dot product of each row with a column of w, taken 8 inputs at
      * a time in a float8 per row, so that the rows' sums are R × 8 independent chains rather
