@@ -212,7 +212,8 @@ __kernel void coupling_forward(__global float *out, __global const float *in,
         for (uint k = 0; k < a_dim; k++) out[i * dim + a_begin + k] = in[i * dim + a_begin + k];
     float4 sum = 0.0f;
     for (uint j = 0; j < b_dim; j++) {
-        float4 s = params[scale_offset + j] * tanh(load_rows(nets + first * b_dim + j, b_dim, rows));
+        float4 raw = load_rows(nets + first * b_dim + j, b_dim, rows);
+        float4 s = params[scale_offset + j] * tanh(raw);
         float4 t = load_rows(nets + (capacity + first) * b_dim + j, b_dim, rows);
         float4 v = load_rows(in + first * dim + b_begin + j, dim, rows);
         store_rows(out + first * dim + b_begin + j, dim, rows,

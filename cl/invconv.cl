@@ -63,8 +63,8 @@ __kernel void invconv_inverse(__global float *winv, __global const float *p, uin
     }
 }
 
-/* G = Pᵀ·dW, entry (r, c): the factors' gradients below read each entry of it d times, so it
- * is formed once (d³ work) rather than inside them (d⁴: 5·10⁶ for the 48 channels of an image
+/* G = Pᵀ·dW, entry (r, c): the factors' gradients below read each entry of it D times, so it
+ * is formed once (D³ work) rather than inside them (D⁴: 5·10⁶ for the 48 channels of an image
  * Glow's last level). */
 static float pt_dw_entry(__global const float *p, __global const float *dw, invconv_layout f,
                          uint r, uint c)
@@ -93,7 +93,8 @@ static void add_param_grad(__global float *grads, __global const float *p,
     uint dim = f.dim;
     float sum = 0.0f;
     for (uint m = 0; m < dim; m++)
-        sum += i > j ? g[i * dim + m] * upper_diag(p, f, j, m) : lower_unit(p, f, m, i) * g[m * dim + j];
+        sum += i > j ? g[i * dim + m] * upper_diag(p, f, j, m)
+                     : lower_unit(p, f, m, i) * g[m * dim + j];
     if (i > j)
         grads[f.lower + i * dim + j] += sum;
     else if (i < j)

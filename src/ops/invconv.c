@@ -186,8 +186,9 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
         GC_TRY(gc_kernel_find(params->rt, "invconv_backward_group", &kernel));
         GC_TRY(gc_kernel_args(kernel, "mmmmmmmmuuuuuuuuf", dx->buffer, dz->buffer, x->buffer,
                               op->weight.buffer, op->d_weight.buffer, op->pt_d_weight.buffer,
-                              grads->buffer, params->buffer, u(op->lower), u(op->upper), u(op->log_s),
-                              u(op->perm), u(op->sign), u(n), u(d), u(pixels), logdet_grad));
+                              grads->buffer, params->buffer, u(op->lower), u(op->upper),
+                              u(op->log_s), u(op->perm), u(op->sign), u(n), u(d), u(pixels),
+                              logdet_grad));
         return launch_one_group(params->rt, kernel);
     }
     GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET, NULL)); /* dx = Wᵀ·dz */
