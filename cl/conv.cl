@@ -216,6 +216,16 @@ static void finish8(__global float *out, uint at, uint channel, float8 v, uint v
     store8_first(out + at, v, valid);
 }
 
+/* finish8 for a whole tile row of 16 pixels in one float16 (conv_1x1's full tiles). */
+static void finish16(__global float *out, uint at, uint channel, float16 v, const epilogue *e)
+{
+    if (e->bias) v += e->bias[channel];
+    if (e->relu) v = fmax(v, (float16)(0.0f));
+    if (e->mask) v = select((float16)(0.0f), v, vload16(0, e->mask + at) > 0.0f);
+    if (e->accumulate) v += vload16(0, out + at);
+    vstore16(v, 0, out + at);
+}
+
 /* One pass of a 3×3 layer, out[b][c][y][x] = Σ_r Σ_taps W(c, r, tap) · in[b][r][y+dy][x+dx]:
  * the forward pass (c = output channel, r = input channel) and, with the kernel flipped and
  * the roles of the channels swapped through the weight strides, the input gradient.
@@ -346,9 +356,14 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     int valid_hi = (int)valid - V;
 #define FINISH(j, a)                                                                       \
     if (j < lanes) {                                                                       \
-        finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid_lo, &e);                \
-        if (valid_hi > 0)                                                                  \
-            finish8(out, at + (j) * hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi, &e);  \
+        if (valid == 2 * V) {                                                              \
+            finish16(out, at + (j) * hw, c0 + (j), a, &e);                                 \
+        } else {                                                                           \
+            finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid_lo, &e);            \
+            if (valid_hi > 0)                                                              \
+                finish8(out, at + (j) * hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi,   \
+                        &e);                                                               \
+        }                                                                                  \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)
