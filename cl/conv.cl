@@ -15,16 +15,6 @@
 
 #define V 8
 
-/* The first `valid` of 8 consecutive floats and zeros after them: the last block of a row or
- * image must neither read past it nor let the next one's pixels in. */
-static float8 load8_first(__global const float *p, uint valid)
-{
-    if (valid >= V) return vload8(0, p);
-    return (float8)(valid > 0 ? p[0] : 0.0f, valid > 1 ? p[1] : 0.0f, valid > 2 ? p[2] : 0.0f,
-                    valid > 3 ? p[3] : 0.0f, valid > 4 ? p[4] : 0.0f, valid > 5 ? p[5] : 0.0f,
-                    valid > 6 ? p[6] : 0.0f, 0.0f);
-}
-
 /* lo then hi. Widened to 16 lanes by repeating them (masks 0 to 7) and picked by select,
  * which oclgrind runs as a builtin and PoCL folds into the one instruction of a join. */
 static float16 join16(float8 lo, float8 hi)
@@ -49,21 +39,6 @@ static float16 load16_first(__global const float *p, uint valid)
     if (valid >= 2 * V) return vload16(0, p);
     if (valid <= V) return join16(load8_first(p, valid), (float8)(0.0f));
     return join16(vload8(0, p), load8_first(p + V, valid - V));
-}
-
-static void store8_first(__global float *p, float8 v, uint valid)
-{
-    if (valid >= V) {
-        vstore8(v, 0, p);
-        return;
-    }
-    p[0] = v.s0;
-    if (valid > 1) p[1] = v.s1;
-    if (valid > 2) p[2] = v.s2;
-    if (valid > 3) p[3] = v.s3;
-    if (valid > 4) p[4] = v.s4;
-    if (valid > 5) p[5] = v.s5;
-    if (valid > 6) p[6] = v.s6;
 }
 
 /* Fixed trees (sum8 in common.clh), so that gradient sums repeat bit for bit. */

@@ -6,26 +6,6 @@
 /* s from the network's raw output, for a float or (cc_apply) a float8 of them. */
 #define COUPLING_SCALE(raw) (1.0f / (1.0f + exp(-((raw) + 2.0f))))
 
-/* The first `count` (≤ 8) values at p as a float8, zeros after them, and back. */
-static float8 load_part(__global const float *p, uint count)
-{
-    if (count == 8) return vload8(0, p);
-    float lanes[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    for (uint k = 0; k < count; k++) lanes[k] = p[k];
-    return vload8(0, lanes);
-}
-
-static void store_part(float8 v, __global float *p, uint count)
-{
-    if (count == 8) {
-        vstore8(v, 0, p);
-        return;
-    }
-    float lanes[8];
-    vstore8(v, 0, lanes);
-    for (uint k = 0; k < count; k++) p[k] = lanes[k];
-}
-
 /* direction +1: encoder; −1: decoder (x_b = z_b / s − t). global (n). A sample's values go 8 at
  * a time: PoCL's float8 exp and log cost about what one scalar call does, and one work-item per
  * sample left the 16 images of a batch 6144 scalar calls each. */
@@ -39,21 +19,21 @@ __kernel void cc_apply(__global float *out, __global const float *in, __global c
     __global const float *x = in + i * channels * pixels;
     __global float *y = out + i * channels * pixels;
     __global const float *hi = h + i * 2 * b * pixels;
-    for (uint j = 0; j < kept; j += 8) store_part(load_part(x + j, min(8u, kept - j)), y + j,
-                                                  min(8u, kept - j));
+    for (uint j = 0; j < kept; j += 8)
+        store8_first(y + j, load8_first(x + j, kept - j), kept - j);
     float8 sum = 0.0f;
     for (uint j = 0; j < changed; j += 8) {
         uint count = min(8u, changed - j);
-        float8 t = load_part(hi + j, count), v = load_part(x + kept + j, count), z;
+        float8 t = load8_first(hi + j, count), v = load8_first(x + kept + j, count), z;
         if (additive) {
             z = direction > 0 ? v + t : v - t;
         } else {
             /* Lanes past `count` hold s = sigmoid(2): finite, and not added to the sum. */
-            float8 s = COUPLING_SCALE(load_part(hi + changed + j, count));
+            float8 s = COUPLING_SCALE(load8_first(hi + changed + j, count));
             z = direction > 0 ? (v + t) * s : v / s - t;
             sum += select((float8)(0.0f), log(s), (int8)(0, 1, 2, 3, 4, 5, 6, 7) < (int)count);
         }
-        store_part(z, y + kept + j, count);
+        store8_first(y + kept + j, z, count);
     }
     logdet[i] += direction > 0 ? sum8(sum) : -sum8(sum);
 }
