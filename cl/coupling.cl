@@ -73,6 +73,10 @@ PUT(put16, float16, vload16, vstore16)
             put(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);                            \
     }
 
+#if R != 4
+#error "load_rows and store_rows hold a work-item's R rows in the lanes of a float4"
+#endif
+
 /* Element j of the R rows at p, stride apart, as the lanes of a vector (R = 4): the
  * element-wise parts take tanh and exp of 4 rows at once, which costs PoCL about what one
  * scalar call does. Rows past the end alias row 0 and are not stored. */
