@@ -135,28 +135,26 @@ def median(values):
 
 
 def merge_rounds(runs):
-    """One side's JSON dicts from several rounds as one: each number the median of the rounds
-    that have it, the GEMM and convolution entries matched by shape and merged the same way,
-    anything else as the first round had it."""
+    """One side's JSON dicts from several rounds as one: each measured number (a float) the
+    median of the rounds, the GEMM and convolution entries matched by shape and merged the same
+    way; counts (ints, e.g. parameter numbers) and anything else as the first round had them."""
     runs = [run for run in runs if run]
     if len(runs) <= 1:
         return runs[0] if runs else {}
-    merged = dict(runs[0])
-    for key in runs[0]:
-        values = [number(run, key) for run in runs]
-        if all(v is not None for v in values) and not isinstance(runs[0][key], int):
-            merged[key] = median(values)
-        elif isinstance(runs[0][key], list):
+    def merge(first, dicts):
+        merged = dict(first)
+        for key, value in first.items():
+            values = [number(d, key) for d in dicts]
+            if isinstance(value, float) and all(v is not None for v in values):
+                merged[key] = median(values)
+        return merged
+
+    merged = merge(runs[0], runs)
+    for key, value in runs[0].items():
+        if isinstance(value, list):
             tables = [by_shape(run, key) for run in runs]
-            entries = []
-            for shape, first in tables[0].items():
-                entry = dict(first)
-                for field in first:
-                    values = [number(t.get(shape, {}), field) for t in tables]
-                    if field not in ("m", "n", "k") and all(v is not None for v in values):
-                        entry[field] = median(values)
-                entries.append(entry)
-            merged[key] = entries
+            merged[key] = [merge(first, [t.get(shape, {}) for t in tables])
+                           for shape, first in tables[0].items()]
     return merged
 
 
