@@ -1,11 +1,13 @@
 /* Timing of the image model's convolution layers on one runtime (see glowcl/bench.h). */
 #include "glowcl/bench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "glowcl/tensor.h"
+#include "internal.h"
 #include "ops/conv.h"
 
 double gc_seconds(void)
@@ -26,6 +28,54 @@ double gc_median(double *values, size_t n)
     if (n == 0) return 0.0;
     qsort(values, n, sizeof *values, compare_doubles);
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+void gc_peak_fma_reference(float *out, size_t work_items, unsigned iterations, float m, float c)
+{
+    for (size_t chain = 0; chain < work_items * GC_PEAK_CHAINS; chain++)
+        for (unsigned lane = 0; lane < 16; lane++) {
+            float a = ((float)(chain & 4095) + (float)lane) * (1.0f / 4096.0f);
+            for (unsigned i = 0; i < iterations; i++) a = fmaf(a, m, c);
+            out[chain * 16 + lane] = a;
+        }
+}
+
+/* a·m + c with m just below 1: every chain drifts towards c / (1 − m) = 1 and stays there. */
+const float GC_PEAK_M = 0.9999f, GC_PEAK_C = 1e-4f;
+
+gc_status gc_bench_peak(gc_runtime *rt, double *gflops)
+{
+    enum { RUNS = 5 };
+    if (rt->backend != GC_BACKEND_OPENCL)
+        return GC_ERROR(GC_ERR_UNSUPPORTED, "the FMA peak is measured on an OpenCL device");
+    const gc_device_info *device = gc_runtime_device(rt);
+    size_t units = device->compute_units > 0 ? (size_t)device->compute_units : 1;
+    /* A CPU runs a work-group's items one after another on a core: a few groups a core keep
+     * every core busy. A GPU needs thousands of items in flight to hide its latencies. */
+    int cpu = device->kind == GC_DEVICE_CPU;
+    size_t work_items = units * (cpu ? 32 : 512), local = cpu ? 8 : 64;
+    size_t floats = work_items * GC_PEAK_CHAINS * 16;
+    gc_tensor out = {0};
+    gc_status status = gc_tensor_init1(&out, rt, floats);
+    /* A first run compiles the kernel, a second (timed) chooses the iterations for ~50 ms. */
+    unsigned iterations = 1024;
+    double times[RUNS];
+    for (int r = -2; status == GC_OK && r < RUNS; r++) {
+        double start = gc_seconds();
+        status = gc_run1d(rt, "peak_fma", work_items, local, "muff", out.buffer,
+                          r == -2 ? 1u : iterations, GC_PEAK_M, GC_PEAK_C);
+        if (status == GC_OK) status = gc_runtime_finish(rt);
+        double elapsed = gc_seconds() - start;
+        if (r == -1) {
+            double scaled = (double)iterations * 0.05 / (elapsed > 1e-6 ? elapsed : 1e-6);
+            iterations = (unsigned)(scaled < 1024.0 ? 1024.0 : scaled > 1e8 ? 1e8 : scaled);
+        }
+        if (r >= 0) times[r] = elapsed;
+    }
+    if (status == GC_OK)
+        *gflops = 2e-9 * (double)floats * (double)iterations / gc_median(times, RUNS);
+    gc_tensor_release(&out);
+    return status;
 }
 
 double gc_conv_shape_flops(const gc_conv_shape *s)

@@ -1,10 +1,13 @@
 /* Device ranking and choice, error names and messages, kernel lookup and launches, and the
  * kernel build path (including a deliberately broken kernel). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "glowcl/bench.h"
+#include "glowcl/tensor.h"
 #include "harness.h"
 #include "internal.h"
 
@@ -193,6 +196,38 @@ START_TEST(device_opens_and_launches)
 }
 END_TEST
 
+/* `glowcl bench`'s peak kernel computes the chains its C reference does (fma is exact in both,
+ * so the values agree to the last bit), and gc_bench_peak reports a positive rate. */
+START_TEST(peak_kernel_matches_reference)
+{
+    gc_runtime *rt = gc_test_open_device(_i);
+    enum { ITEMS = 16, ITERATIONS = 300 };
+    const size_t floats = ITEMS * GC_PEAK_CHAINS * 16;
+    gc_tensor out = {0};
+    ck_assert_int_eq(gc_tensor_init1(&out, rt, floats), GC_OK);
+    /* m and c chosen so that 300 steps move every lane well away from where it started */
+    ck_assert_int_eq(gc_run1d(rt, "peak_fma", ITEMS, 8, "muff", out.buffer, (unsigned)ITERATIONS,
+                              0.99f, 0.03f),
+                     GC_OK);
+    float device[ITEMS * GC_PEAK_CHAINS * 16], expected[ITEMS * GC_PEAK_CHAINS * 16];
+    ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), out.buffer, CL_TRUE, 0,
+                                         sizeof device, device, 0, NULL, NULL),
+                     CL_SUCCESS);
+    gc_peak_fma_reference(expected, ITEMS, ITERATIONS, 0.99f, 0.03f);
+    for (size_t i = 0; i < floats; i++)
+        ck_assert_msg(device[i] == expected[i], "lane %zu: %.9g, reference %.9g", i,
+                      (double)device[i], (double)expected[i]);
+    gc_tensor_release(&out);
+    /* Under oclgrind the calibrated runs would take minutes; the kernel is checked above. */
+    if (!getenv("GLOWCL_TEST_UNDER_OCLGRIND")) {
+        double gflops = 0.0;
+        ck_assert_msg(gc_bench_peak(rt, &gflops) == GC_OK, "%s", gc_last_error());
+        ck_assert_msg(gflops > 0.0 && isfinite(gflops), "peak %g GFLOP/s", gflops);
+    }
+    gc_runtime_close(rt);
+}
+END_TEST
+
 START_TEST(broken_kernel_fails_with_build_log)
 {
     /* The failed build is the point of this test, and oclgrind rightly reports it. */
@@ -253,6 +288,7 @@ int main(void)
     TCase *device = tcase_create("on every OpenCL device");
     tcase_set_timeout(device, 300);
     GC_TEST_DEVICE_LOOP(device, device_opens_and_launches);
+    GC_TEST_DEVICE_LOOP(device, peak_kernel_matches_reference);
     GC_TEST_DEVICE_LOOP(device, broken_kernel_fails_with_build_log);
     suite_add_tcase(s, device);
     return gc_test_run(s, 1);

@@ -27,6 +27,18 @@ gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *shape, int repeats,
 /* 2·M·N·K of the layer's forward pass (each backward pass does the same work). */
 double gc_conv_shape_flops(const gc_conv_shape *shape);
 
+/* The OpenCL device's multiply-add peak in GFLOP/s (cl/peak.cl: float16 FMA chains, the median
+ * of 5 timed launches of about 50 ms each after a calibrating one): a bound on what any of
+ * glowcl's kernels there could reach, measured beside them. */
+gc_status gc_bench_peak(gc_runtime *rt, double *gflops);
+
+/* What a work-item of peak_fma computes: work_items · GC_PEAK_CHAINS · 16 floats, chain k of
+ * work-item w in out[(w · GC_PEAK_CHAINS + k) · 16 …], each lane `iterations` times a = a·m + c
+ * in float with fmaf. */
+enum { GC_PEAK_CHAINS = 8 };
+extern const float GC_PEAK_M, GC_PEAK_C; /* the m and c gc_bench_peak runs with */
+void gc_peak_fma_reference(float *out, size_t work_items, unsigned iterations, float m, float c);
+
 /* The median of n values (reorders them). */
 double gc_median(double *values, size_t n);
 

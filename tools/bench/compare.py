@@ -158,6 +158,30 @@ def merge_rounds(runs):
     return merged
 
 
+def peak_bound(glowcl, torch, out):
+    """What (b) could be at best: the image step's multiply-adds at the FMA peak glowcl measured
+    on its device in the same run, against PyTorch's step (on a CPU, the same cores)."""
+    peak, gflop = number(glowcl, "peak_gflops"), number(glowcl, "image_step_gflop")
+    g, t = number(glowcl, "image_step_ms"), number(torch, "image_step_ms")
+    if peak is None or gflop is None or g is None:
+        return
+    print("%-28s %12s %12s %9s  %-8s" % ("image step (GFLOP/s)", fmt(gflop / g * 1e3, 1),
+                                         fmt(gflop / t * 1e3, 1) if t else "n/a",
+                                         "", "(info)"))
+    fastest_s = gflop / peak
+    line = ("image step at glowcl's device FMA peak, %.1f GFLOP/s: %.1f GFLOP take %.3f s"
+            % (peak, gflop, fastest_s))
+    if t:
+        best = t / 1e3 / fastest_s
+        needed = gflop / (t / 1e3 / 1.5) / peak
+        out["image_step_best_ratio"] = best
+        line += (", i.e. %.2fx PyTorch's step at best; 1.5x needs %.0f%% of the peak over the "
+                 "whole step (glowcl now %.0f%%, PyTorch %.0f%%)"
+                 % (best, 100 * needed, 100 * gflop / (g / 1e3) / peak,
+                    100 * gflop / (t / 1e3) / peak))
+    print(line)
+
+
 def report(glowcl, torch):
     """Prints the comparison table; returns the ratios as a dict for --out."""
     out = {}
@@ -191,6 +215,7 @@ def report(glowcl, torch):
         print("%-28s %12s %12s %9s  %-8s %s" % ("GEMM %dx%dx%d (GFLOP/s)" % (m, n, k), fmt(g, 1),
                                                fmt(t, 1), fmt(r), GEMM_TARGET[1],
                                                verdict(r, GEMM_TARGET[0])))
+    peak_bound(glowcl, torch, out)
     conv_table(glowcl, torch, out)
     for key in ("moons_params", "image_params"):
         g, t = glowcl.get(key), torch.get(key)
