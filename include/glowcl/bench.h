@@ -19,8 +19,9 @@ typedef struct gc_conv_shape {
 
 enum { GC_CONV_FORWARD, GC_CONV_INPUT_GRADIENT, GC_CONV_WEIGHT_GRADIENT, GC_CONV_PASSES };
 
-/* Median wall seconds over `repeats` runs (after one untimed run that compiles the kernels) of
- * each pass of the layer: forward, gradient of the input, gradient of the weights. */
+/* Wall seconds per run of each pass of the layer (forward, gradient of the input, gradient of
+ * the weights): the median of `repeats` samples, each as many runs queued back to back as take
+ * about 20 ms and one wait for them (after an untimed run that compiles the kernels). */
 gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *shape, int repeats,
                         double seconds[GC_CONV_PASSES]);
 
