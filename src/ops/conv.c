@@ -187,8 +187,8 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         GC_TRY(gc_kernel_find(rt, "conv_pack_columns", &pack));
         GC_TRY(gc_kernel_args(pack, "mmuuuuu", columns->buffer, in->buffer, u(in_offset),
                               u(c->in_channels), u(h), u(w), u(n)));
-        size_t global[3] = {h * w, count, n};
-        GC_TRY(gc_launch(rt, pack, 3, global, NULL));
+        size_t global[2] = {c->in_channels, n};
+        GC_TRY(gc_launch(rt, pack, 2, global, NULL));
         gc_conv as_1x1 = *c;
         as_1x1.kernel = 1;
         as_1x1.in_channels = count;
