@@ -189,29 +189,26 @@ static void transpose_weight_row(__global float *transposed, __global const floa
     for (uint i = 0; i < in_dim; i++) row[i] = w[i * out_dim];
 }
 
-/* direction +1: out_b = in_b·exp(s) + t (encoder); −1: out_b = (in_b − t)·exp(−s); 0: only the
- * networks (hidden and nets, for a backward pass whose encoder kept nothing). */
-__kernel void coupling_forward(__global float *out, __global const float *in,
-                               __global float *logdet, __global float *hidden,
-                               __global float *nets, __global float *transposed,
-                               __global const float *params, uint w_first, uint scale_offset,
-                               uint n, uint capacity, uint dim, uint a_begin, uint a_dim,
-                               uint b_begin, uint b_dim, uint hidden_dim, uint depth,
-                               int direction)
+/* Every coupling launch leaves the weights transposed for the backward pass, rows spread over
+ * the work-items: a backward runs on the activations of its coupling's last launch (the encoder
+ * pass, or its own direction 0 or decoder launch), which saw the same parameters, so it needs no
+ * launch of its own for them. */
+static void transpose_weights(__global float *transposed, __global const float *params,
+                              uint w_first, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
 {
-    /* The backward pass reads the weights transposed. Every launch leaves them so, rows spread
-     * over the work-items, beside the hidden activations: a backward runs on the activations
-     * of this kernel's last launch (the encoder pass, or its own direction 0 or decoder
-     * launch), which saw the same parameters, so it needs no launch of its own for them. */
     uint weight_rows = 2 * (hidden_dim * depth + b_dim);
     for (uint t = get_global_id(0); t < weight_rows; t += get_global_size(0))
         transpose_weight_row(transposed, params, w_first, a_dim, b_dim, hidden_dim, depth, t);
-    uint first = get_global_id(0) * R;
-    if (first >= n) return;
-    uint rows = min((uint)R, n - first);
-    run_nets_rows(first, rows, in, hidden, nets, params, w_first, capacity, dim, a_begin, a_dim,
-                  b_dim, hidden_dim, depth);
-    if (direction == 0) return;
+}
+
+/* The transform of rows first .. first + rows − 1 once the networks have run: out_b =
+ * in_b·exp(s) + t (direction +1) or (in_b − t)·exp(−s) (−1), out_a = in_a. Returns each row's
+ * log-determinant term, Σ_j s (negated for the decoder). */
+static float4 transform_rows(__global float *out, __global const float *in,
+                             __global const float *nets, __global const float *params,
+                             uint scale_offset, uint first, uint rows, uint capacity, uint dim,
+                             uint a_begin, uint a_dim, uint b_begin, uint b_dim, int direction)
+{
     for (uint i = first; i < first + rows; i++)
         for (uint k = 0; k < a_dim; k++) out[i * dim + a_begin + k] = in[i * dim + a_begin + k];
     float4 sum = 0.0f;
@@ -224,26 +221,43 @@ __kernel void coupling_forward(__global float *out, __global const float *in,
                    direction > 0 ? v * exp(s) + t : (v - t) * exp(-s));
         sum += s;
     }
-    store_rows(logdet + first, 1, rows, load_rows(logdet + first, 1, rows) +
-                                            (direction > 0 ? sum : -sum));
+    return direction > 0 ? sum : -sum;
+}
+
+/* direction +1: out_b = in_b·exp(s) + t (encoder); −1: out_b = (in_b − t)·exp(−s); 0: only the
+ * networks (hidden and nets, for a backward pass whose encoder kept nothing). */
+__kernel void coupling_forward(__global float *out, __global const float *in,
+                               __global float *logdet, __global float *hidden,
+                               __global float *nets, __global float *transposed,
+                               __global const float *params, uint w_first, uint scale_offset,
+                               uint n, uint capacity, uint dim, uint a_begin, uint a_dim,
+                               uint b_begin, uint b_dim, uint hidden_dim, uint depth,
+                               int direction)
+{
+    transpose_weights(transposed, params, w_first, a_dim, b_dim, hidden_dim, depth);
+    uint first = get_global_id(0) * R;
+    if (first >= n) return;
+    uint rows = min((uint)R, n - first);
+    run_nets_rows(first, rows, in, hidden, nets, params, w_first, capacity, dim, a_begin, a_dim,
+                  b_dim, hidden_dim, depth);
+    if (direction == 0) return;
+    float4 sum = transform_rows(out, in, nets, params, scale_offset, first, rows, capacity, dim,
+                                a_begin, a_dim, b_begin, b_dim, direction);
+    store_rows(logdet + first, 1, rows, load_rows(logdet + first, 1, rows) + sum);
 }
 
 /* The backward pass of R rows up to the parameters: dx (a half: dz_a plus what flows back
  * through both networks; b half: dz_b·exp(s)), the gradients of the networks' outputs
  * (d_nets) and of their pre-activations (d_hidden, zero where the ReLU was off), which the
  * parameter gradients then sum over rows, and per-row terms of ∂L/∂scale (dscale_rows). */
-__kernel void coupling_backward(__global float *dx, __global const float *dz,
-                                __global const float *x, __global const float *hidden,
-                                __global float *d_hidden, __global const float *nets,
-                                __global float *d_nets, __global float *dscale_rows,
-                                __global const float *params, __global const float *transposed,
-                                uint scale_offset, float dlogdet, uint n, uint capacity,
-                                uint dim, uint a_begin, uint a_dim, uint b_begin, uint b_dim,
-                                uint hidden_dim, uint depth)
+static void backward_rows(__global float *dx, __global const float *dz, __global const float *x,
+                          __global const float *hidden, __global float *d_hidden,
+                          __global const float *nets, __global float *d_nets,
+                          __global float *dscale_rows, __global const float *params,
+                          __global const float *transposed, uint scale_offset, float dlogdet,
+                          uint first, uint rows, uint capacity, uint dim, uint a_begin,
+                          uint a_dim, uint b_begin, uint b_dim, uint hidden_dim, uint depth)
 {
-    uint first = get_global_id(0) * R;
-    if (first >= n) return;
-    uint rows = min((uint)R, n - first);
     for (uint i = first; i < first + rows; i++)
         for (uint k = 0; k < a_dim; k++) dx[i * dim + a_begin + k] = dz[i * dim + a_begin + k];
     for (uint j = 0; j < b_dim; j++) {
@@ -276,6 +290,22 @@ __kernel void coupling_backward(__global float *dx, __global const float *dz,
             d_out = d_hidden + row * hidden_dim;
         }
     }
+}
+
+__kernel void coupling_backward(__global float *dx, __global const float *dz,
+                                __global const float *x, __global const float *hidden,
+                                __global float *d_hidden, __global const float *nets,
+                                __global float *d_nets, __global float *dscale_rows,
+                                __global const float *params, __global const float *transposed,
+                                uint scale_offset, float dlogdet, uint n, uint capacity,
+                                uint dim, uint a_begin, uint a_dim, uint b_begin, uint b_dim,
+                                uint hidden_dim, uint depth)
+{
+    uint first = get_global_id(0) * R;
+    if (first >= n) return;
+    backward_rows(dx, dz, x, hidden, d_hidden, nets, d_nets, dscale_rows, params, transposed,
+                  scale_offset, dlogdet, first, min((uint)R, n - first), capacity, dim, a_begin,
+                  a_dim, b_begin, b_dim, hidden_dim, depth);
 }
 
 /* Parameter gradients of the networks, summed over the batch: dWᵀ[g][i][o] += Σ_r
@@ -377,13 +407,26 @@ static void params_tile(__global float *dw, __global float *db, __global const f
     }
 }
 
-__kernel void coupling_params(__global float *grads, __global const float *x,
-                              __global const float *hidden, __global const float *d_hidden,
-                              __global const float *d_nets, __global const float *dscale_rows,
-                              uint w_first, uint scale_offset, uint n, uint capacity, uint dim,
-                              uint a_begin, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+/* Work-items of coupling_params: a tile of each layer and group, and one for the scale. */
+static uint params_tasks(uint a_dim, uint b_dim, uint hidden_dim, uint depth)
 {
-    uint t = get_global_id(0), start = 0;
+    uint tasks = 1;
+    for (uint k = 0; k <= depth; k++) {
+        uint in_dim, out_dim;
+        layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
+        tasks += 2 * params_tiles(in_dim, out_dim);
+    }
+    return tasks;
+}
+
+/* Task t of a coupling's parameter gradients (see params_tasks). */
+static void params_task(__global float *grads, __global const float *x,
+                        __global const float *hidden, __global const float *d_hidden,
+                        __global const float *d_nets, __global const float *dscale_rows, uint t,
+                        uint w_first, uint scale_offset, uint n, uint capacity, uint dim,
+                        uint a_begin, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+{
+    uint start = 0;
     for (uint k = 0; k <= depth; k++) {
         uint in_dim, out_dim;
         layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
@@ -404,10 +447,264 @@ __kernel void coupling_params(__global float *grads, __global const float *x,
         start += 2 * tiles;
     }
     if (t != start) return;
-    /* The last work-item: ∂L/∂scale, the per-row terms summed in order. */
+    /* The last task: ∂L/∂scale, the per-row terms summed in order. */
     for (uint j = 0; j < b_dim; j++) {
         float sum = 0.0f;
         for (uint r = 0; r < n; r++) sum += dscale_rows[r * b_dim + j];
         grads[scale_offset + j] += sum;
     }
+}
+
+__kernel void coupling_params(__global float *grads, __global const float *x,
+                              __global const float *hidden, __global const float *d_hidden,
+                              __global const float *d_nets, __global const float *dscale_rows,
+                              uint w_first, uint scale_offset, uint n, uint capacity, uint dim,
+                              uint a_begin, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+{
+    params_task(grads, x, hidden, d_hidden, d_nets, dscale_rows, get_global_id(0), w_first,
+                scale_offset, n, capacity, dim, a_begin, a_dim, b_dim, hidden_dim, depth);
+}
+
+/* The whole training pass of a Glow on vectors, L steps of (ActNorm, coupling, invertible 1×1
+ * convolution), in three launches: forward, input gradients, parameter gradients. A row of a
+ * batch goes through every op of the forward pass and of the input-gradient pass without
+ * meeting another row, so a work-item takes its R rows through all the steps. PoCL runs a
+ * launch whose work it expects to take under 200 us on one thread, which the per-op launches
+ * of a 256-row batch all did: these launches are long enough to take both cores.
+ *
+ * Op k of the model (3l: ActNorm of step l, 3l + 1 its coupling, 3l + 2 its 1×1 convolution)
+ * reads its input from slot k of `acts` (acts_slot: slot 0 is the data, slot 3L the output z,
+ * the rest an arena of capacity × dim rows each) and its output gradient from slot k of
+ * `grads_out` (slot 3L − 1 is dz, the rest an arena). Step l's coupling keeps its activations
+ * at the l-th block of the hidden, nets, d_hidden, d_nets, dscale_rows and transposed arenas.
+ * `table` holds VECTOR_FIELDS offsets per step (vector_step). */
+
+#define VECTOR_FIELDS 12
+/* The 1×1 convolutions of the fused pass hold W in private memory. */
+#define VECTOR_MAX_DIM 8
+
+typedef struct {
+    uint actnorm_s, actnorm_t, w_first, scale, a_begin, b_begin;
+    invconv_layout mix;
+} vector_step;
+
+static vector_step vector_step_at(__global const uint *table, uint l, uint dim)
+{
+    __global const uint *f = table + l * VECTOR_FIELDS;
+    vector_step s = {f[0], f[1], f[2], f[3], f[4], f[5], {f[6], f[7], f[8], f[9], f[10], dim}};
+    return s;
+}
+
+typedef struct {
+    uint layers, n, capacity, dim, a_dim, b_dim, hidden_dim, depth, weight_count;
+} vector_shape;
+
+static __global float *acts_slot(__global float *data, __global float *z, __global float *arena,
+                                 vector_shape v, uint k)
+{
+    if (k == 0) return data;
+    if (k == 3 * v.layers) return z;
+    return arena + (k - 1) * v.capacity * v.dim;
+}
+
+static __global float *grads_slot(__global float *dz, __global float *arena, vector_shape v,
+                                  uint k)
+{
+    return k + 1 == 3 * v.layers ? dz : arena + k * v.capacity * v.dim;
+}
+
+/* Step l's share of an arena of `per_step` values a step. */
+#define STEP_BLOCK(arena, per_step, l) ((arena) + (l) * (per_step))
+
+static uint hidden_per_step(vector_shape v) { return v.depth * 2 * v.capacity * v.hidden_dim; }
+static uint nets_per_step(vector_shape v) { return 2 * v.capacity * v.b_dim; }
+
+/* W of step l's 1×1 convolution into w (dim × dim, row-major). */
+static void vector_weight(float *w, __global const float *params, invconv_layout f)
+{
+    for (uint i = 0; i < f.dim; i++)
+        for (uint j = 0; j < f.dim; j++) w[i * f.dim + j] = weight_entry(params, f, i, j);
+}
+
+/* out = M·in for the rows (M = W, or Wᵀ with transpose). */
+static void vector_mix(__global float *out, __global const float *in, const float *w, uint dim,
+                       uint first, uint rows, uint transpose)
+{
+    for (uint i = first; i < first + rows; i++)
+        for (uint o = 0; o < dim; o++) {
+            float sum = 0.0f;
+            for (uint c = 0; c < dim; c++)
+                sum += (transpose ? w[c * dim + o] : w[o * dim + c]) * in[i * dim + c];
+            out[i * dim + o] = sum;
+        }
+}
+
+static float param_sum(__global const float *params, uint offset, uint count)
+{
+    float sum = 0.0f;
+    for (uint k = 0; k < count; k++) sum += params[offset + k];
+    return sum;
+}
+
+/* Step l of the forward pass for the rows. */
+static float4 forward_step(__global float *z, __global float *data, __global float *acts,
+                           __global float *hidden, __global float *nets,
+                           __global const float *params, __global const uint *table,
+                           vector_shape v, uint l, uint first, uint rows)
+{
+    vector_step s = vector_step_at(table, l, v.dim);
+    uint dim = v.dim;
+    __global const float *x = acts_slot(data, z, acts, v, 3 * l);
+    __global float *normed = acts_slot(data, z, acts, v, 3 * l + 1);
+    __global float *coupled = acts_slot(data, z, acts, v, 3 * l + 2);
+    for (uint i = first; i < first + rows; i++)
+        for (uint c = 0; c < dim; c++)
+            normed[i * dim + c] =
+                x[i * dim + c] * exp(params[s.actnorm_s + c]) + params[s.actnorm_t + c];
+    __global float *step_nets = STEP_BLOCK(nets, nets_per_step(v), l);
+    run_nets_rows(first, rows, normed, STEP_BLOCK(hidden, hidden_per_step(v), l), step_nets,
+                  params, s.w_first, v.capacity, dim, s.a_begin, v.a_dim, v.b_dim, v.hidden_dim,
+                  v.depth);
+    float4 sum = transform_rows(coupled, normed, step_nets, params, s.scale, first, rows,
+                                v.capacity, dim, s.a_begin, v.a_dim, s.b_begin, v.b_dim, 1);
+    float w[VECTOR_MAX_DIM * VECTOR_MAX_DIM];
+    vector_weight(w, params, s.mix);
+    vector_mix(acts_slot(data, z, acts, v, 3 * l + 3), coupled, w, dim, first, rows, 0);
+    return sum + param_sum(params, s.actnorm_s, dim) + param_sum(params, s.mix.log_s, dim);
+}
+
+__kernel void vector_glow_forward(__global float *z, __global float *data, __global float *acts,
+                                  __global float *logdet, __global float *hidden,
+                                  __global float *nets, __global float *transposed,
+                                  __global const float *params, __global const uint *table,
+                                  uint layers, uint n, uint capacity, uint dim, uint a_dim,
+                                  uint b_dim, uint hidden_dim, uint depth, uint weight_count)
+{
+    vector_shape v = {layers, n, capacity, dim, a_dim, b_dim, hidden_dim, depth, weight_count};
+    for (uint l = 0; l < layers; l++)
+        transpose_weights(STEP_BLOCK(transposed, weight_count, l), params,
+                          vector_step_at(table, l, dim).w_first, a_dim, b_dim, hidden_dim, depth);
+    uint first = get_global_id(0) * R, rows = first < n ? min((uint)R, n - first) : 0;
+    float4 sum = rows ? load_rows(logdet + first, 1, rows) : (float4)(0.0f);
+    /* The work-group's items take one step at a time (PoCL runs each stretch between barriers
+     * item after item), so the step's weights stay in the core's cache. The loop's body is
+     * one branch: PoCL miscompiles a `continue` past a barrier in a loop. */
+    for (uint l = 0; l < layers; l++) {
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (rows) sum += forward_step(z, data, acts, hidden, nets, params, table, v, l, first, rows);
+    }
+    if (rows) store_rows(logdet + first, 1, rows, sum);
+}
+
+/* Step l of the input-gradient pass for the rows. */
+static void backward_step(__global float *grads_out, __global float *dz, __global float *data,
+                          __global float *z, __global float *acts,
+                          __global const float *hidden, __global float *d_hidden,
+                          __global const float *nets, __global float *d_nets,
+                          __global float *dscale_rows, __global const float *transposed,
+                          __global const float *params, __global const uint *table,
+                          float dlogdet, vector_shape v, uint l, uint first, uint rows)
+{
+    vector_step s = vector_step_at(table, l, v.dim);
+    uint dim = v.dim, hidden_block = hidden_per_step(v), nets_block = nets_per_step(v);
+    float w[VECTOR_MAX_DIM * VECTOR_MAX_DIM];
+    vector_weight(w, params, s.mix);
+    __global float *d_coupled = grads_slot(dz, grads_out, v, 3 * l + 1);
+    vector_mix(d_coupled, grads_slot(dz, grads_out, v, 3 * l + 2), w, dim, first, rows, 1);
+    __global float *d_normed = grads_slot(dz, grads_out, v, 3 * l);
+    backward_rows(d_normed, d_coupled, acts_slot(data, z, acts, v, 3 * l + 1),
+                  STEP_BLOCK(hidden, hidden_block, l), STEP_BLOCK(d_hidden, hidden_block, l),
+                  STEP_BLOCK(nets, nets_block, l), STEP_BLOCK(d_nets, nets_block, l),
+                  STEP_BLOCK(dscale_rows, v.capacity * v.b_dim, l), params,
+                  STEP_BLOCK(transposed, v.weight_count, l), s.scale, dlogdet, first, rows,
+                  v.capacity, dim, s.a_begin, v.a_dim, s.b_begin, v.b_dim, v.hidden_dim,
+                  v.depth);
+    if (l == 0) return; /* the data's own gradient is not needed */
+    __global float *d_x = grads_slot(dz, grads_out, v, 3 * l - 1);
+    for (uint i = first; i < first + rows; i++)
+        for (uint c = 0; c < dim; c++)
+            d_x[i * dim + c] = d_normed[i * dim + c] * exp(params[s.actnorm_s + c]);
+}
+
+/* Every op's input gradient, from dz (the last slot of grads_out) down to the first ActNorm's
+ * output gradient, and the couplings' d_hidden, d_nets and dscale_rows for the parameter
+ * gradients; a step at a time, as vector_glow_forward goes. */
+__kernel void vector_glow_backward(__global float *grads_out, __global float *dz,
+                                   __global float *data, __global float *z,
+                                   __global float *acts, __global const float *hidden,
+                                   __global float *d_hidden, __global const float *nets,
+                                   __global float *d_nets, __global float *dscale_rows,
+                                   __global const float *transposed,
+                                   __global const float *params, __global const uint *table,
+                                   float dlogdet, uint layers, uint n, uint capacity, uint dim,
+                                   uint a_dim, uint b_dim, uint hidden_dim, uint depth,
+                                   uint weight_count)
+{
+    vector_shape v = {layers, n, capacity, dim, a_dim, b_dim, hidden_dim, depth, weight_count};
+    uint first = get_global_id(0) * R, rows = first < n ? min((uint)R, n - first) : 0;
+    for (uint l = layers; l-- > 0;) {
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (rows)
+            backward_step(grads_out, dz, data, z, acts, hidden, d_hidden, nets, d_nets,
+                          dscale_rows, transposed, params, table, dlogdet, v, l, first, rows);
+    }
+}
+
+/* Every parameter gradient of the pass: per step, the coupling's tasks (params_task), then one
+ * work-item for the ActNorm and one for the 1×1 convolution (dW summed over the rows, then
+ * G = Pᵀ·dW and the factors' gradients through `scratch`, 2·dim² floats a step).
+ * logdet_grad = n · dlogdet, what each log-determinant parameter gains. */
+__kernel void vector_glow_params(__global float *grads, __global float *grads_out,
+                                 __global float *dz, __global float *data, __global float *z,
+                                 __global float *acts, __global const float *hidden,
+                                 __global const float *d_hidden,
+                                 __global const float *d_nets,
+                                 __global const float *dscale_rows, __global float *scratch,
+                                 __global const float *params, __global const uint *table,
+                                 float logdet_grad, uint layers, uint n, uint capacity, uint dim,
+                                 uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+{
+    vector_shape v = {layers, n, capacity, dim, a_dim, b_dim, hidden_dim, depth, 0};
+    uint coupling_tasks = params_tasks(a_dim, b_dim, hidden_dim, depth);
+    uint per_step = coupling_tasks + 2, t = get_global_id(0), l = t / per_step;
+    if (l >= layers) return;
+    uint task = t - l * per_step;
+    vector_step s = vector_step_at(table, l, dim);
+    if (task < coupling_tasks) {
+        uint hidden_block = hidden_per_step(v), nets_block = nets_per_step(v);
+        params_task(grads, acts_slot(data, z, acts, v, 3 * l + 1),
+                    STEP_BLOCK(hidden, hidden_block, l), STEP_BLOCK(d_hidden, hidden_block, l),
+                    STEP_BLOCK(d_nets, nets_block, l),
+                    STEP_BLOCK(dscale_rows, capacity * b_dim, l), task, s.w_first, s.scale, n,
+                    capacity, dim, s.a_begin, a_dim, b_dim, hidden_dim, depth);
+        return;
+    }
+    if (task == coupling_tasks) { /* ActNorm: ∂L/∂s_c = Σ dy·x·e^s + logdet_grad, ∂L/∂t_c = Σ dy */
+        __global const float *x = acts_slot(data, z, acts, v, 3 * l);
+        __global const float *dy = grads_slot(dz, grads_out, v, 3 * l);
+        for (uint c = 0; c < dim; c++) {
+            float ds = 0.0f, dt = 0.0f, e = exp(params[s.actnorm_s + c]);
+            for (uint i = 0; i < n; i++) {
+                ds += dy[i * dim + c] * x[i * dim + c] * e;
+                dt += dy[i * dim + c];
+            }
+            grads[s.actnorm_s + c] += ds + logdet_grad;
+            grads[s.actnorm_t + c] += dt;
+        }
+        return;
+    }
+    /* The 1×1 convolution: dW = Σ_i dy_i·x_iᵀ, then its factors' gradients. */
+    __global const float *x = acts_slot(data, z, acts, v, 3 * l + 2);
+    __global const float *dy = grads_slot(dz, grads_out, v, 3 * l + 2);
+    __global float *dw = scratch + l * 2 * dim * dim, *g = dw + dim * dim;
+    for (uint o = 0; o < dim; o++)
+        for (uint c = 0; c < dim; c++) {
+            float sum = 0.0f;
+            for (uint i = 0; i < n; i++) sum += dy[i * dim + o] * x[i * dim + c];
+            dw[o * dim + c] = sum;
+        }
+    for (uint r = 0; r < dim; r++)
+        for (uint c = 0; c < dim; c++) g[r * dim + c] = pt_dw_entry(params, dw, s.mix, r, c);
+    for (uint i = 0; i < dim; i++)
+        for (uint j = 0; j < dim; j++) add_param_grad(grads, params, g, s.mix, i, j, logdet_grad);
 }

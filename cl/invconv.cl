@@ -1,36 +1,5 @@
-/* The invertible 1x1 convolution's weight from its LU factors, W = P·L̃·Ũ with L̃ = L' + I
- * (L' strictly lower) and Ũ = U' + diag(sign · exp(log_s)) (U' strictly upper), its inverse, and
- * the gradients of the factors, and the products with W at every pixel. Parameters sit at
- * offsets of one buffer: lower, upper and perm (D×D), log_s and sign (D). */
-
-typedef struct {
-    uint lower, upper, log_s, perm, sign, dim;
-} invconv_layout;
-
-static float lower_unit(__global const float *p, invconv_layout f, uint r, uint c)
-{
-    return r == c ? 1.0f : (c < r ? p[f.lower + r * f.dim + c] : 0.0f);
-}
-
-static float upper_diag(__global const float *p, invconv_layout f, uint r, uint c)
-{
-    if (r == c) return p[f.sign + r] * exp(p[f.log_s + r]);
-    return r < c ? p[f.upper + r * f.dim + c] : 0.0f;
-}
-
-/* W[i][j] = Σ_k P[i][k] Σ_m L̃[k][m] Ũ[m][j]. */
-static float weight_entry(__global const float *p, invconv_layout f, uint i, uint j)
-{
-    float sum = 0.0f;
-    for (uint k = 0; k < f.dim; k++) {
-        float pk = p[f.perm + i * f.dim + k];
-        if (pk == 0.0f) continue;
-        float lu = 0.0f;
-        for (uint m = 0; m <= min(k, j); m++) lu += lower_unit(p, f, k, m) * upper_diag(p, f, m, j);
-        sum += pk * lu;
-    }
-    return sum;
-}
+/* The invertible 1x1 convolution: its weight, inverse and the gradients of its LU factors (the
+ * per-entry functions are in invconv.clh), and the products with W at every pixel. */
 
 /* global (D, D) */
 __kernel void invconv_weight(__global float *w, __global const float *p, uint lower, uint upper,
@@ -63,17 +32,6 @@ __kernel void invconv_inverse(__global float *winv, __global const float *p, uin
     }
 }
 
-/* G = Pᵀ·dW, entry (r, c): the factors' gradients below read each entry of it D times, so it
- * is formed once (D³ work) rather than inside them (D⁴: 5·10⁶ for the 48 channels of an image
- * Glow's last level). */
-static float pt_dw_entry(__global const float *p, __global const float *dw, invconv_layout f,
-                         uint r, uint c)
-{
-    float g = 0.0f;
-    for (uint q = 0; q < f.dim; q++) g += p[f.perm + q * f.dim + r] * dw[q * f.dim + c];
-    return g;
-}
-
 /* global (D, D) */
 __kernel void invconv_pt_dw(__global float *g, __global const float *p, __global const float *dw,
                             uint perm, uint dim)
@@ -82,25 +40,6 @@ __kernel void invconv_pt_dw(__global float *g, __global const float *p, __global
     uint r = get_global_id(0), c = get_global_id(1);
     if (r >= dim || c >= dim) return;
     g[r * dim + c] = pt_dw_entry(p, dw, f, r, c);
-}
-
-/* From G = Pᵀ·dW (dW = ∂L/∂W): ∂L/∂L' = G·Ũᵀ (strictly lower part), ∂L/∂U' = L̃ᵀ·G (strictly
- * upper part), ∂L/∂log_s_i = (L̃ᵀ·G)_ii · Ũ_ii + logdet_grad; entry (i, j). */
-static void add_param_grad(__global float *grads, __global const float *p,
-                           __global const float *g, invconv_layout f, uint i, uint j,
-                           float logdet_grad)
-{
-    uint dim = f.dim;
-    float sum = 0.0f;
-    for (uint m = 0; m < dim; m++)
-        sum += i > j ? g[i * dim + m] * upper_diag(p, f, j, m)
-                     : lower_unit(p, f, m, i) * g[m * dim + j];
-    if (i > j)
-        grads[f.lower + i * dim + j] += sum;
-    else if (i < j)
-        grads[f.upper + i * dim + j] += sum;
-    else
-        grads[f.log_s + i] += sum * upper_diag(p, f, i, i) + logdet_grad;
 }
 
 /* global (D, D) */

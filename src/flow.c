@@ -296,7 +296,28 @@ void gc_model_free(gc_model *m)
         gc_tensor_release(tensors[i]);
     gc_param_registry_free(&m->reg);
     free(m->reduce_host);
+    gc_vector_glow_free(m->fused);
     free(m);
+}
+
+void gc_model_set_per_op_training(gc_model *m, int per_op) { m->per_op_training = per_op; }
+
+/* The fused vector Glow pass, when it applies to this batch: stored inputs (the low-memory mode
+ * rebuilds them op by op), ActNorm already initialised, and a batch its indices hold. */
+static gc_status fused_pass(gc_model *m, size_t n, int init, gc_vector_glow **out)
+{
+    *out = NULL;
+    if (!m->fused_looked) {
+        /* GLOWCL_PER_OP_TRAINING=1: the per-op passes, e.g. to measure what fusing gains. */
+        const char *per_op = getenv("GLOWCL_PER_OP_TRAINING");
+        if (per_op && strcmp(per_op, "1") == 0) m->per_op_training = 1;
+        GC_TRY(gc_vector_glow_create(&m->fused, m->rt, m->ops, m->op_count));
+        m->fused_looked = 1;
+    }
+    if (m->fused && !m->per_op_training && m->memory == GC_MEMORY_STORE && !init &&
+        gc_vector_glow_fits(m->fused, n))
+        *out = m->fused;
+    return GC_OK;
 }
 
 static gc_status reserve_batch(gc_model *m, size_t n)
@@ -489,12 +510,20 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     int init = !m->initialized;
     /* Storing: the ops keep their activations for the backward pass (the couplings' hidden
      * layers, ~23 MB per level-1 coupling at batch 16), which saves recomputing them. */
-    set_activation_flags(m, m->memory == GC_MEMORY_STORE, 0);
-    gc_status status = encoder_pass(m, n, init);
-    set_activation_flags(m, 0, status == GC_OK && m->memory == GC_MEMORY_STORE);
-    GC_TRY(status);
-    m->initialized = 1;
+    gc_vector_glow *fused = NULL;
+    GC_TRY(fused_pass(m, n, init, &fused));
     gc_tensor *z = act(m, m->op_count);
+    gc_status status = GC_OK;
+    if (fused) {
+        GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
+        GC_TRY(gc_vector_glow_forward(fused, &m->params, act(m, 0), z, &m->logdet, n));
+    } else {
+        set_activation_flags(m, m->memory == GC_MEMORY_STORE, 0);
+        status = encoder_pass(m, n, init);
+        set_activation_flags(m, 0, status == GC_OK && m->memory == GC_MEMORY_STORE);
+        GC_TRY(status);
+    }
+    m->initialized = 1;
     GC_TRY(gc_prior_log_prob(&m->prior, &m->params, z, &m->logp, n));
 
     /* L = −(1/n) Σ_i (log p_0(z_i) + logdet_i), so ∂L/∂logp_i = ∂L/∂logdet_i = −1/n. */
@@ -503,7 +532,9 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     GC_TRY(gc_tensor_channel_sum(&m->sum_logdet, &m->logdet, n, 1, 1));
     GC_TRY(gc_tensor_fill(&m->grads, 0.0));
     GC_TRY(gc_prior_backward(&m->prior, &m->params, &m->grads, z, &m->dz, d_term, n));
-    for (size_t i = m->op_count; i-- > 0;) {
+    if (fused) GC_TRY(gc_vector_glow_backward(fused, &m->params, &m->grads, act(m, 0), &m->dz,
+                                              d_term, n));
+    for (size_t i = fused ? 0 : m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
         /* Low memory: op i's input is rebuilt from its output by the op's own inverse (the
          * splits decode from the halves they factored out); the log-det it adds is not used

@@ -4,6 +4,7 @@
 
 #include "glowcl/flow.h"
 #include "ops/op.h"
+#include "ops/vector_glow.h"
 #include "prior.h"
 
 struct gc_model {
@@ -29,7 +30,15 @@ struct gc_model {
     gc_gradient_reducer reduce;
     void *reduce_context;
     double *reduce_host;
+    /* The fused training pass of a vector Glow on OpenCL (ops/vector_glow.h), looked for at
+     * the first training pass (fused_looked); per_op_training keeps the per-op passes. */
+    gc_vector_glow *fused;
+    int fused_looked, per_op_training;
 };
+
+/* Trains with the per-op passes even where the fused vector Glow pass applies (1), or not (0):
+ * for checking one against the other and for measuring what the fusion gains. */
+void gc_model_set_per_op_training(gc_model *m, int per_op);
 
 /* Builds a model's ops, prior and buffers, everything but the parameter values (zero). */
 gc_status gc_model_alloc(gc_model **out, gc_runtime *rt, const gc_model_config *config);

@@ -116,6 +116,16 @@ static const gc_op_vtable affine_vtable = {"affine", apply,
                                            affine_backward, actnorm_data_init,
                                            affine_init_params, affine_destroy};
 
+int gc_actnorm_offsets(const gc_op *op_base, size_t *s_offset, size_t *t_offset)
+{
+    const affine_op *op = (const affine_op *)op_base;
+    if (op_base->vt != &affine_vtable || op->mode != GC_AFFINE_ACTNORM || op->inner != 1)
+        return 0;
+    *s_offset = op->s_offset;
+    *t_offset = op->t_offset;
+    return 1;
+}
+
 gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
                            size_t channels, size_t pixels, gc_affine_mode mode)
 {

@@ -177,15 +177,23 @@ static size_t params_tiles(size_t in_dim, size_t out_dim)
     return out_dim >= 16 ? (out_dim + 15) / 16 * ((columns + 3) / 4) : (columns + 7) / 8;
 }
 
+size_t gc_coupling_param_tasks(const gc_coupling_layout *layout)
+{
+    size_t tasks = 1;
+    for (size_t k = 0; k <= layout->depth; k++)
+        tasks += NETS * params_tiles(k == 0 ? layout->a_dim : layout->hidden,
+                                     k == layout->depth ? layout->b_dim : layout->hidden);
+    return tasks;
+}
+
 /* Every parameter gradient of the networks and the scale in one launch: a work-item per tile
  * of each layer and group, and one for the scale. */
 static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tensor *grads,
                                const gc_tensor *x, size_t n)
 {
-    size_t tasks = 1;
-    for (int k = 0; k < op->layer_count; k++)
-        tasks += NETS * params_tiles(op->layers[k].in_dim, op->layers[k].out_dim);
-    return gc_run1d(params->rt, "coupling_params", tasks, 8, "mmmmmmuuuuuuuuuu", grads->buffer,
+    gc_coupling_layout layout;
+    gc_coupling_layout_of(&op->base, &layout);
+    return gc_run1d(params->rt, "coupling_params", gc_coupling_param_tasks(&layout), 8, "mmmmmmuuuuuuuuuu", grads->buffer,
                     x->buffer, op->hidden.buffer, op->d_hidden.buffer, op->d_nets.buffer,
                     op->dscale_rows.buffer, u(op->layers[0].w_offset), u(op->scale_offset),
                     u(n), u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
@@ -278,6 +286,16 @@ static void coupling_destroy(gc_op *op_base)
 static const gc_op_vtable coupling_vtable = {"coupling", apply,
                                              coupling_backward, NULL, coupling_init_params,
                                              coupling_destroy};
+
+int gc_coupling_layout_of(const gc_op *op_base, gc_coupling_layout *layout)
+{
+    const coupling_op *op = (const coupling_op *)op_base;
+    if (op_base->vt != &coupling_vtable) return 0;
+    *layout = (gc_coupling_layout){op->layers[0].w_offset, op->scale_offset, op->a_begin,
+                                   op->a_dim, op->b_begin, op->b_dim, op->config.hidden,
+                                   (size_t)op->config.depth, op->weight_count};
+    return 1;
+}
 
 gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
                              const char *name, size_t dim, gc_coupling_config config)

@@ -321,6 +321,15 @@ static const gc_op_vtable invconv_vtable = {"invconv", apply,
                                             invconv_backward, NULL, invconv_init_params,
                                             invconv_destroy};
 
+int gc_invconv_offsets(const gc_op *op_base, size_t offsets[5])
+{
+    const invconv_op *op = (const invconv_op *)op_base;
+    if (op_base->vt != &invconv_vtable || op->pixels != 1) return 0;
+    size_t found[5] = {op->lower, op->upper, op->log_s, op->perm, op->sign};
+    memcpy(offsets, found, sizeof found);
+    return 1;
+}
+
 gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
                             const char *name, size_t channels, size_t pixels)
 {

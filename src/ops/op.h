@@ -85,6 +85,18 @@ typedef struct gc_coupling_config {
 gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
                              const char *name, size_t dim, gc_coupling_config config);
 
+/* Where the fused vector Glow (ops/vector_glow.c) finds an op's parameters: each returns 0
+ * unless `op` is of that kind, on vectors (one pixel). */
+int gc_actnorm_offsets(const gc_op *op, size_t *s_offset, size_t *t_offset);
+typedef struct gc_coupling_layout {
+    size_t w_first, scale, a_begin, a_dim, b_begin, b_dim, hidden, depth, weight_count;
+} gc_coupling_layout;
+int gc_coupling_layout_of(const gc_op *op, gc_coupling_layout *layout);
+/* Work-items of cl/coupling.cl's params_tasks: a tile of each layer and network, the scale. */
+size_t gc_coupling_param_tasks(const gc_coupling_layout *layout);
+/* offsets[5]: lower, upper, log_s, perm, sign */
+int gc_invconv_offsets(const gc_op *op, size_t offsets[5]);
+
 /* The 1x1 convolution: the same channels × channels matrix at each of `pixels` positions of
  * an (n, channels, pixels) batch (pixels = 1 for vectors). */
 gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,

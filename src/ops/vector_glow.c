@@ -1,0 +1,168 @@
+/* The fused training pass of a vector Glow (see ops/vector_glow.h and cl/coupling.cl). */
+#include "ops/vector_glow.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FIELDS = 12 };   /* VECTOR_FIELDS in cl/coupling.cl */
+enum { MAX_DIM = 8 };   /* VECTOR_MAX_DIM */
+enum { ROWS_PER_ITEM = 4 }; /* R */
+/* Work-items a group in the row passes: the group goes through the steps together, each step's
+ * weights shared by its 16 · R rows. */
+enum { GROUP = 16 };
+
+struct gc_vector_glow {
+    gc_runtime *rt;
+    size_t steps, dim;
+    gc_coupling_layout coupling; /* the first step's: every step's has its shape */
+    cl_mem table; /* FIELDS offsets a step */
+    /* For `capacity` rows: every op's input and output gradient but the data's and dz's, and
+     * the couplings' activations, step after step. */
+    size_t capacity;
+    gc_tensor acts, grads_out, hidden_acts, d_hidden, nets, d_nets, dscale_rows, transposed;
+    gc_tensor scratch; /* 2·dim² a step: the 1x1 convolutions' dW and Pᵀ·dW */
+};
+
+static unsigned u(size_t v) { return (unsigned)v; }
+
+gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *const *ops,
+                                size_t op_count)
+{
+    *out = NULL;
+    if (rt->backend != GC_BACKEND_OPENCL || op_count == 0 || op_count % 3) return GC_OK;
+    size_t steps = op_count / 3, dim = ops[0]->dim;
+    if (dim > MAX_DIM) return GC_OK;
+    uint32_t *table = calloc(steps * FIELDS, sizeof *table);
+    if (!table) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_coupling_layout first = {0};
+    int fits = 1;
+    for (size_t l = 0; l < steps && fits; l++) {
+        size_t s = 0, t = 0, mix[5];
+        gc_coupling_layout c;
+        fits = gc_actnorm_offsets(ops[3 * l], &s, &t) &&
+               gc_coupling_layout_of(ops[3 * l + 1], &c) && gc_invconv_offsets(ops[3 * l + 2], mix);
+        for (size_t k = 0; k < 3 && fits; k++) fits = ops[3 * l + k]->dim == dim;
+        if (!fits) break;
+        if (l == 0) first = c;
+        /* One shape for every coupling: the kernels take it once. */
+        fits = c.a_dim == first.a_dim && c.b_dim == first.b_dim && c.hidden == first.hidden &&
+               c.depth == first.depth && c.weight_count == first.weight_count;
+        size_t fields[FIELDS] = {s, t, c.w_first, c.scale, c.a_begin, c.b_begin,
+                                 mix[0], mix[1], mix[2], mix[3], mix[4], 0};
+        for (size_t k = 0; k < FIELDS; k++) {
+            if (fields[k] > UINT32_MAX) fits = 0;
+            table[l * FIELDS + k] = (uint32_t)fields[k];
+        }
+    }
+    if (!fits) {
+        free(table);
+        return GC_OK;
+    }
+    gc_vector_glow *v = calloc(1, sizeof *v);
+    if (!v) {
+        free(table);
+        return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    }
+    v->rt = rt;
+    v->steps = steps;
+    v->dim = dim;
+    v->coupling = first;
+    cl_int err = CL_SUCCESS;
+    v->table = clCreateBuffer(gc_runtime_context(rt), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                              steps * FIELDS * sizeof *table, table, &err);
+    free(table);
+    if (err != CL_SUCCESS) {
+        free(v);
+        return GC_ERROR(GC_ERR_OPENCL, "clCreateBuffer (fused vector Glow table) failed: %s",
+                        gc_cl_error_name(err));
+    }
+    gc_status status = gc_tensor_init1(&v->transposed, rt, steps * v->coupling.weight_count);
+    if (status == GC_OK) status = gc_tensor_init1(&v->scratch, rt, steps * 2 * dim * dim);
+    if (status != GC_OK) {
+        gc_vector_glow_free(v);
+        return status;
+    }
+    *out = v;
+    return GC_OK;
+}
+
+void gc_vector_glow_free(gc_vector_glow *v)
+{
+    if (!v) return;
+    gc_tensor *all[] = {&v->acts,  &v->grads_out,   &v->hidden_acts, &v->d_hidden, &v->nets,
+                        &v->d_nets, &v->dscale_rows, &v->transposed, &v->scratch};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) gc_tensor_release(all[i]);
+    if (v->table) clReleaseMemObject(v->table);
+    free(v);
+}
+
+int gc_vector_glow_fits(const gc_vector_glow *v, size_t n)
+{
+    /* The kernels index each arena with 32-bit numbers: the largest holds, per row, the
+     * couplings' hidden activations or every op's input. */
+    size_t hidden = v->steps * v->coupling.depth * 2 * v->coupling.hidden;
+    size_t slots = 3 * v->steps * v->dim;
+    size_t per_row = hidden > slots ? hidden : slots;
+    return n > 0 && n <= UINT32_MAX / per_row;
+}
+
+static gc_status reserve(gc_vector_glow *v, size_t n)
+{
+    if (n <= v->capacity) return GC_OK;
+    if (!gc_vector_glow_fits(v, n))
+        return GC_ERROR(GC_ERR_ARGUMENT, "a batch of %zu rows is too large for the fused pass", n);
+    size_t slots = 3 * v->steps - 1, hidden = v->coupling.depth * 2 * n * v->coupling.hidden;
+    gc_runtime *rt = v->rt;
+    GC_TRY(gc_scratch_reserve(&v->acts, rt, slots * n, v->dim));
+    GC_TRY(gc_scratch_reserve(&v->grads_out, rt, slots * n, v->dim));
+    GC_TRY(gc_scratch_reserve(&v->hidden_acts, rt, v->steps, hidden));
+    GC_TRY(gc_scratch_reserve(&v->d_hidden, rt, v->steps, hidden));
+    GC_TRY(gc_scratch_reserve(&v->nets, rt, v->steps, 2 * n * v->coupling.b_dim));
+    GC_TRY(gc_scratch_reserve(&v->d_nets, rt, v->steps, 2 * n * v->coupling.b_dim));
+    GC_TRY(gc_scratch_reserve(&v->dscale_rows, rt, v->steps, n * v->coupling.b_dim));
+    v->capacity = n;
+    return GC_OK;
+}
+
+/* Work-items: R rows each. */
+static size_t row_items(size_t n) { return (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM; }
+
+gc_status gc_vector_glow_forward(gc_vector_glow *v, const gc_tensor *params, gc_tensor *x,
+                                 gc_tensor *z, gc_tensor *logdet, size_t n)
+{
+    GC_TRY(reserve(v, n));
+    return gc_run1d(v->rt, "vector_glow_forward", row_items(n), GROUP, "mmmmmmmmmuuuuuuuuu",
+                    z->buffer, x->buffer, v->acts.buffer, logdet->buffer, v->hidden_acts.buffer,
+                    v->nets.buffer, v->transposed.buffer, params->buffer, v->table, u(v->steps),
+                    u(n), u(v->capacity), u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden),
+                    u(v->coupling.depth), u(v->coupling.weight_count));
+}
+
+/* Work-items of vector_glow_params: each step's coupling tasks, its ActNorm, its 1x1
+ * convolution. */
+static size_t params_items(const gc_vector_glow *v)
+{
+    return v->steps * (gc_coupling_param_tasks(&v->coupling) + 2);
+}
+
+gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc_tensor *grads,
+                                  gc_tensor *x, gc_tensor *dz, double dlogdet, size_t n)
+{
+    if (n > v->capacity)
+        return GC_ERROR(GC_ERR_ARGUMENT, "fused backward of %zu rows after a forward of %zu", n,
+                        v->capacity);
+    /* The input-gradient pass never reads the data or z (slots 0 and 3L). */
+    GC_TRY(gc_run1d(v->rt, "vector_glow_backward", row_items(n), GROUP, "mmmmmmmmmmmmmfuuuuuuuuu",
+                    v->grads_out.buffer, dz->buffer, x->buffer, x->buffer, v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer, v->nets.buffer,
+                    v->d_nets.buffer, v->dscale_rows.buffer, v->transposed.buffer,
+                    params->buffer, v->table, dlogdet, u(v->steps), u(n), u(v->capacity),
+                    u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden), u(v->coupling.depth),
+                    u(v->coupling.weight_count)));
+    return gc_run1d(v->rt, "vector_glow_params", params_items(v), 8, "mmmmmmmmmmmmmfuuuuuuuu",
+                    grads->buffer, v->grads_out.buffer, dz->buffer, x->buffer, x->buffer,
+                    v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
+                    v->d_nets.buffer, v->dscale_rows.buffer, v->scratch.buffer, params->buffer,
+                    v->table, (double)n * dlogdet, u(v->steps), u(n), u(v->capacity),
+                    u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden), u(v->coupling.depth));
+}
