@@ -10,6 +10,7 @@
 #include "glowcl/data.h"
 #include "glowcl/flow.h"
 #include "harness.h"
+#include "model_internal.h"
 #include "ops/op.h"
 
 START_TEST(reference_flow_checks)
@@ -582,6 +583,62 @@ END_TEST
  * the low-memory mode differs by 1.5e-5-8.8e-5 (σ = 0.001), 5e-7-4.6e-5 (σ = 0.003) and
  * ~1.5e-4 (σ = 0.01): within the gradient's own jitter, but not always below 1e-4. The small
  * models of gc_check_flows check the mode far from the identity. */
+/* The fused training pass of a vector Glow (ops/vector_glow.c) against the per-op passes on
+ * the same device: loss and every parameter gradient, for even and odd dimensions and batches
+ * that leave the last work-group partly empty; wider vectors keep the per-op passes. */
+START_TEST(fused_vector_glow_matches_per_op)
+{
+    gc_runtime *rt = gc_test_open_device(_i);
+    /* Under oclgrind: two work-groups (the second part empty) rather than five, and the first
+     * two widths (the simulator takes ~10 s a width). */
+    int simulated = getenv("GLOWCL_TEST_UNDER_OCLGRIND") != NULL;
+    size_t n = simulated ? 70 : 301;
+    const size_t dims[] = {2, 5, 8, 9};
+    for (size_t d = 0; d < (simulated ? 2 : sizeof dims / sizeof *dims); d++) {
+        size_t dim = dims[d];
+        gc_model_config config;
+        gc_model_config_default(&config, dim);
+        config.layers = 4;
+        config.hidden = 32;
+        gc_model *model = NULL;
+        ck_assert_msg(gc_model_create(&model, rt, &config, 11 + d) == GC_OK, "%s",
+                      gc_last_error());
+        double *x = malloc(n * dim * sizeof *x);
+        gc_rng rng;
+        gc_rng_seed(&rng, gc_test_seed() + d);
+        for (size_t i = 0; i < n * dim; i++) x[i] = gc_rng_normal(&rng) * (1.0 + (double)(i % 3));
+        size_t np = gc_model_param_count(model);
+        double *fused = malloc(np * sizeof *fused), *per_op = malloc(np * sizeof *per_op);
+        double loss_fused = 0.0, loss_per_op = 0.0;
+        ck_assert(x && fused && per_op);
+        ck_assert_int_eq(gc_model_data_init(model, x, n), GC_OK);
+        /* Parameters away from their start, where the couplings' last layers are zero. */
+        gc_adam_config adam = GC_ADAM_DEFAULT;
+        adam.lr = 0.01;
+        for (int step = 0; step < 3; step++)
+            ck_assert_msg(gc_model_train_step(model, x, n, &adam, &loss_fused) == GC_OK, "%s",
+                          gc_last_error());
+        ck_assert_msg(gc_model_gradient(model, x, n, &loss_fused, fused) == GC_OK, "%s",
+                      gc_last_error());
+        ck_assert_msg((model->fused != NULL) == (dim <= 8), "dim %zu: fused pass %s", dim,
+                      model->fused ? "used" : "not used");
+        gc_model_set_per_op_training(model, 1);
+        ck_assert_msg(gc_model_gradient(model, x, n, &loss_per_op, per_op) == GC_OK, "%s",
+                      gc_last_error());
+        double error = gc_relative_error(fused, per_op, np);
+        ck_assert_msg(error <= 1e-5, "dim %zu, %zu rows: fused gradient off by %g relative "
+                      "(seed %llu)", dim, n, error, (unsigned long long)gc_test_seed());
+        ck_assert_msg(fabs(loss_fused - loss_per_op) <= 1e-5 * fabs(loss_per_op),
+                      "dim %zu: loss %.9g fused, %.9g per op", dim, loss_fused, loss_per_op);
+        free(x);
+        free(fused);
+        free(per_op);
+        gc_model_free(model);
+    }
+    gc_runtime_close(rt);
+}
+END_TEST
+
 START_TEST(full_model_low_memory_gradient)
 {
     if (getenv("GLOWCL_TEST_UNDER_OCLGRIND")) return; /* hours in the simulator */
@@ -637,6 +694,7 @@ int main(void)
     GC_TEST_DEVICE_LOOP(device, model_file_round_trip_and_resume);
     GC_TEST_DEVICE_LOOP(device, train_state_resume_is_exact);
     GC_TEST_DEVICE_LOOP(device, adam_and_adamax_first_steps);
+    GC_TEST_DEVICE_LOOP(device, fused_vector_glow_matches_per_op);
     GC_TEST_DEVICE_LOOP(device, full_model_low_memory_gradient);
     suite_add_tcase(s, device);
     return gc_test_run(s, 1);
