@@ -446,6 +446,43 @@ static float tap_neighbour(__global const float *plane, uint p, uint tap, uint h
     return plane[(uint)sy * width + (uint)sx];
 }
 
+/* row[x] = source[x + kx − 1], zero where that is outside the row, or everywhere when source
+ * is NULL (a row above or below the image). */
+static void shifted_row(__global float *row, __global const float *source, uint kx, uint width)
+{
+    for (uint x = 0; x < width; x++) {
+        uint sx = x + kx; /* the source column + 1 */
+        row[x] = source && sx >= 1 && sx <= width ? source[sx - 1] : 0.0f;
+    }
+}
+
+/* shifted_row for rows of whole groups of 4 (every CIFAR level's): 4 columns a store. The
+ * edge's zero goes in by select, like join16's (a swizzle then a lane store of 0.0f folds into
+ * a shuffle with a zero vector, which crashes oclgrind 21.10). */
+static void shifted_row4(__global float *row, __global const float *source, uint kx,
+                         uint width)
+{
+    for (uint x0 = 0; x0 < width; x0 += 4) {
+        float4 v = 0.0f;
+        if (source && kx == 1) {
+            v = vload4(0, source + x0);
+        } else if (source && kx == 0) {
+            if (x0 > 0) {
+                v = vload4(0, source + x0 - 1);
+            } else {
+                v = select(vload4(0, source).s0012, (float4)(0.0f), (int4)(-1, 0, 0, 0));
+            }
+        } else if (source) {
+            if (x0 + 4 < width) {
+                v = vload4(0, source + x0 + 1);
+            } else {
+                v = select(vload4(0, source + x0).s1233, (float4)(0.0f), (int4)(0, 0, 0, -1));
+            }
+        }
+        vstore4(v, 0, row + x0);
+    }
+}
+
 /* The 3×3 neighbourhoods of a batch as channels (im2col, channel-major), so that conv_1x1 over
  * the 9·in_channels columns is the 3×3 layer: columns[b][i·9 + ky·3 + kx][p] =
  * in[b][i][y + ky − 1][x + kx − 1], zero outside the image, p = y·w + x. The column order is
@@ -462,23 +499,16 @@ __kernel void conv_pack_columns(__global float *columns, __global const float *i
     __global const float *plane = in + in_offset + (b * in_channels + i) * hw;
     __global float *column = columns + (b * in_channels + i) * 9 * hw;
     for (uint ky = 0; ky < 3; ky++)
-        for (uint kx = 0; kx < 3; kx++, column += hw) {
-            /* Output columns first … last − 1 read the input row at x + kx − 1; the one left
-             * of the image (kx = 0) or right of it (kx = 2) is zero. */
-            uint first = kx == 0 ? 1 : 0, last = kx == 2 ? width - 1 : width;
+        for (uint kx = 0; kx < 3; kx++, column += hw)
             for (uint y = 0; y < height; y++) {
-                __global float *row = column + y * width;
                 int sy = (int)y + (int)ky - 1;
-                if (sy < 0 || sy >= (int)height) {
-                    for (uint x = 0; x < width; x++) row[x] = 0.0f;
-                    continue;
-                }
-                __global const float *source = plane + (uint)sy * width;
-                if (first) row[0] = 0.0f;
-                for (uint x = first; x < last; x++) row[x] = source[x + kx - 1]; /* x+kx ≥ 1 */
-                if (last < width) row[last] = 0.0f;
+                __global const float *source =
+                    sy < 0 || sy >= (int)height ? NULL : plane + (uint)sy * width;
+                if (width % 4 == 0)
+                    shifted_row4(column + y * width, source, kx, width);
+                else
+                    shifted_row(column + y * width, source, kx, width);
             }
-        }
 }
 
 /* Samples of a 1×1 layer's input transposed for conv_params_1x1_packed: packed[b][p][i] =
