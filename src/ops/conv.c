@@ -299,7 +299,9 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
             GC_TRY(gc_kernel_args(pack, "mmuuuuuu", packed->buffer, in->buffer,
                                   u(in_offset + b * ci * pixels), u(ci), u(width), u(h), u(w),
                                   u(samples)));
-            size_t pack_global[3] = {pixels, width, samples};
+            /* conv_pack_pixels takes blocks of 16 pixels × 16 channels */
+            size_t pack_global[3] = {k == 1 ? (pixels + 15) / 16 : pixels,
+                                     k == 1 ? width / 16 : width, samples};
             GC_TRY(gc_launch(rt, pack, 3, pack_global, NULL));
             GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset),
                                   dout->buffer, u(dout_offset + b * co * pixels), packed->buffer,
