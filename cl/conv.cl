@@ -528,29 +528,33 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
  * packed[b][p][i·9 + ky·3 + kx] = in[b][i][y + ky − 1][x + kx − 1] (zero outside the image) for
  * p = y·w + x, rows of `width` (in_channels·9 rounded up to 16, the pad zero), so that
  * conv_params_1x1_packed with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
- * own order. in_offset is sample 0's. A work-item writes one pixel's row (one a value took ~2 %
- * of the image model's training step). global (h·w, samples). */
+ * own order. in_offset is sample 0's. A work-item writes the 9 taps of one (pixel, channel):
+ * one a value took ~2 % of the image model's training step, and one a pixel's whole row varies
+ * 85-fold in work between layers, which misleads PoCL's per-kernel estimate of a launch's
+ * length (it ran the 512-input layers' packing on one thread). global (h·w, in_channels,
+ * samples). */
 __kernel void conv_pack_taps(__global float *packed, __global const float *in, uint in_offset,
                              uint in_channels, uint width, uint height, uint image_width,
                              uint samples)
 {
-    uint p = get_global_id(0), b = get_global_id(1), hw = height * image_width;
-    if (p >= hw || b >= samples) return;
+    uint p = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+    uint hw = height * image_width;
+    if (p >= hw || i >= in_channels || b >= samples) return;
     uint y = p / image_width, x = p - y * image_width;
-    __global const float *plane = in + in_offset + b * in_channels * hw;
+    __global const float *plane = in + in_offset + (b * in_channels + i) * hw;
     __global float *row = packed + (b * hw + p) * width;
-    for (uint i = 0; i < in_channels; i++, plane += hw, row += 9)
-        for (uint ky = 0; ky < 3; ky++) {
-            /* The source row and column, each + 1 so that the one before the image is 0. */
-            uint sy = y + ky;
-            for (uint kx = 0; kx < 3; kx++) {
-                uint sx = x + kx;
-                row[ky * 3 + kx] = sy >= 1 && sy <= height && sx >= 1 && sx <= image_width
-                                       ? plane[(sy - 1) * image_width + sx - 1]
-                                       : 0.0f;
-            }
+    for (uint ky = 0; ky < 3; ky++) {
+        /* The source row and column, each + 1 so that the one before the image is 0. */
+        uint sy = y + ky;
+        for (uint kx = 0; kx < 3; kx++) {
+            uint sx = x + kx;
+            row[i * 9 + ky * 3 + kx] = sy >= 1 && sy <= height && sx >= 1 && sx <= image_width
+                                           ? plane[(sy - 1) * image_width + sx - 1]
+                                           : 0.0f;
         }
-    for (uint j = 0; j < width - 9 * in_channels; j++) row[j] = 0.0f; /* the pad */
+    }
+    if (i + 1 == in_channels) /* the last channel's item also zeroes the row's pad */
+        for (uint j = 9 * in_channels; j < width; j++) row[j] = 0.0f;
 }
 
 /* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output

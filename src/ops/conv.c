@@ -299,11 +299,11 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
             GC_TRY(gc_kernel_args(pack, "mmuuuuuu", packed->buffer, in->buffer,
                                   u(in_offset + b * ci * pixels), u(ci), u(width), u(h), u(w),
                                   u(samples)));
-            /* conv_pack_pixels takes blocks of 16 pixels × 16 channels, conv_pack_taps rows */
-            size_t pixel_blocks[3] = {(pixels + 15) / 16, width / 16, samples};
-            size_t tap_rows[2] = {pixels, samples};
-            GC_TRY(k == 1 ? gc_launch(rt, pack, 3, pixel_blocks, NULL)
-                          : gc_launch(rt, pack, 2, tap_rows, NULL));
+            /* conv_pack_pixels takes blocks of 16 pixels × 16 channels, conv_pack_taps a
+             * pixel's 9 taps of one channel */
+            size_t pack_global[3] = {k == 1 ? (pixels + 15) / 16 : pixels,
+                                     k == 1 ? width / 16 : ci, samples};
+            GC_TRY(gc_launch(rt, pack, 3, pack_global, NULL));
             GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset),
                                   dout->buffer, u(dout_offset + b * co * pixels), packed->buffer,
                                   u(columns), u(width), u(co), u(pixels), u(samples)));
