@@ -508,8 +508,6 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     GC_TRY(reserve_batch(m, n));
     GC_TRY(upload_rows(act(m, 0), x, n, m->config.dim));
     int init = !m->initialized;
-    /* Storing: the ops keep their activations for the backward pass (the couplings' hidden
-     * layers, ~23 MB per level-1 coupling at batch 16), which saves recomputing them. */
     gc_vector_glow *fused = NULL;
     GC_TRY(fused_pass(m, n, init, &fused));
     gc_tensor *z = act(m, m->op_count);
@@ -518,6 +516,8 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
         GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
         GC_TRY(gc_vector_glow_forward(fused, &m->params, act(m, 0), z, &m->logdet, n));
     } else {
+        /* Storing: the ops keep their activations for the backward pass (the couplings' hidden
+         * layers, ~23 MB per level-1 coupling at batch 16), which saves recomputing them. */
         set_activation_flags(m, m->memory == GC_MEMORY_STORE, 0);
         status = encoder_pass(m, n, init);
         set_activation_flags(m, 0, status == GC_OK && m->memory == GC_MEMORY_STORE);
