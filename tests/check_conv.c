@@ -371,12 +371,14 @@ START_TEST(device_matches_reference)
      * rows wider and narrower than 8, full blocks, and 1×1 images of odd pixel counts; 3×3
      * layers with 33 and 40 outputs take the im2col weight gradient (32 or more), those with
      * up to 32 inputs the im2col forward pass, and those with 36 and 40 the direct one; 4×4
-     * images go two samples a tile (an odd count leaves the last alone). */
+     * images go two samples a tile (an odd count leaves the last alone); and 16-wide rows in
+     * conv_params_3x3 (CIFAR's first level), which no case reached. */
     const device_case cases[] = {
         {3, 11, 13, 3, 5, 15, 1, 1}, {3, 11, 13, 1, 5, 11, 1, 1}, {2, 9, 17, 3, 6, 4, 0, 0},
         {2, 17, 5, 1, 7, 3, 0, 1},  {2, 16, 24, 3, 8, 8, 1, 0}, {1, 3, 2, 3, 1, 1, 1, 1},
         {2, 16, 16, 1, 4, 4, 1, 1}, {2, 5, 33, 3, 3, 7, 1, 1},  {3, 2, 40, 3, 4, 4, 0, 0},
         {2, 36, 9, 3, 5, 6, 1, 1},  {3, 36, 11, 3, 4, 4, 1, 1}, {4, 40, 9, 3, 4, 4, 0, 0},
+        {2, 5, 7, 3, 3, 16, 1, 0},
     };
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
         check_device_case(ref, dev, &cases[j], 100 + j);
