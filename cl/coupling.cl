@@ -539,13 +539,6 @@ static void vector_mix(__global float *out, __global const float *in, const floa
         }
 }
 
-static float param_sum(__global const float *params, uint offset, uint count)
-{
-    float sum = 0.0f;
-    for (uint k = 0; k < count; k++) sum += params[offset + k];
-    return sum;
-}
-
 /* Step l of the forward pass for the rows. */
 static float4 forward_step(__global float *z, __global float *data, __global float *acts,
                            __global float *hidden, __global float *nets,
@@ -591,7 +584,8 @@ __kernel void vector_glow_forward(__global float *z, __global float *data, __glo
      * one branch: PoCL miscompiles a `continue` past a barrier in a loop. */
     for (uint l = 0; l < layers; l++) {
         barrier(CLK_GLOBAL_MEM_FENCE);
-        if (rows) sum += forward_step(z, data, acts, hidden, nets, params, table, v, l, first, rows);
+        if (rows)
+            sum += forward_step(z, data, acts, hidden, nets, params, table, v, l, first, rows);
     }
     if (rows) store_rows(logdet + first, 1, rows, sum);
 }
@@ -698,11 +692,8 @@ __kernel void vector_glow_params(__global float *grads, __global float *grads_ou
     __global const float *dy = grads_slot(dz, grads_out, v, 3 * l + 2);
     __global float *dw = scratch + l * 2 * dim * dim, *g = dw + dim * dim;
     for (uint o = 0; o < dim; o++)
-        for (uint c = 0; c < dim; c++) {
-            float sum = 0.0f;
-            for (uint i = 0; i < n; i++) sum += dy[i * dim + o] * x[i * dim + c];
-            dw[o * dim + c] = sum;
-        }
+        for (uint c = 0; c < dim; c++)
+            dw[o * dim + c] = weight_grad_entry(dy, x, n, dim, 1, o, c); /* one pixel a row */
     for (uint r = 0; r < dim; r++)
         for (uint c = 0; c < dim; c++) g[r * dim + c] = pt_dw_entry(params, dw, s.mix, r, c);
     for (uint i = 0; i < dim; i++)

@@ -111,24 +111,6 @@ __kernel void invconv_mix(__global float *out, __global const float *in, __globa
         mix_output(out, in, w, base, dim, pixels, transpose, mode, p, o, i);
 }
 
-/* dW[o][c] = Σ_i Σ_p dz[i][o][p] · x[i][c][p]. The pixels of an image go 8 at a time into a
- * float8 of partial sums: one chain of dependent additions per entry made the image model's
- * 1x1 convolutions' weight gradients latency-bound (16 images × 1024 pixels a chain). */
-static float weight_grad_entry(__global const float *dz, __global const float *x, uint n,
-                               uint dim, uint pixels, uint o, uint c)
-{
-    float8 partial = 0.0f;
-    float sum = 0.0f;
-    uint whole = pixels / 8 * 8;
-    for (uint i = 0; i < n; i++) {
-        __global const float *dz_row = dz + (i * dim + o) * pixels;
-        __global const float *x_row = x + (i * dim + c) * pixels;
-        for (uint p = 0; p < whole; p += 8) partial += vload8(0, dz_row + p) * vload8(0, x_row + p);
-        for (uint p = whole; p < pixels; p++) sum += dz_row[p] * x_row[p];
-    }
-    return sum + sum8(partial);
-}
-
 /* global (D, D) */
 __kernel void invconv_weight_grad(__global float *dw, __global const float *dz,
                                   __global const float *x, uint n, uint dim, uint pixels)
