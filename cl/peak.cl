@@ -14,7 +14,8 @@ __kernel void peak_fma(__global float *out, uint iterations, float m, float c)
     float16 lanes = (float16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     float16 a[CHAINS];
 #pragma unroll
-    for (uint k = 0; k < CHAINS; k++) a[k] = ((float)((id * CHAINS + k) & 4095) + lanes) * (1.0f / 4096.0f);
+    for (uint k = 0; k < CHAINS; k++)
+        a[k] = ((float)((id * CHAINS + k) & 4095) + lanes) * (1.0f / 4096.0f);
     for (uint i = 0; i < iterations; i++) {
 #pragma unroll
         for (uint k = 0; k < CHAINS; k++) a[k] = fma(a[k], (float16)(m), (float16)(c));

@@ -193,9 +193,9 @@ static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tens
 {
     gc_coupling_layout layout;
     gc_coupling_layout_of(&op->base, &layout);
-    return gc_run1d(params->rt, "coupling_params", gc_coupling_param_tasks(&layout), 8, "mmmmmmuuuuuuuuuu", grads->buffer,
-                    x->buffer, op->hidden.buffer, op->d_hidden.buffer, op->d_nets.buffer,
-                    op->dscale_rows.buffer, u(op->layers[0].w_offset), u(op->scale_offset),
+    return gc_run1d(params->rt, "coupling_params", gc_coupling_param_tasks(&layout), 8,
+                    "mmmmmmuuuuuuuuuu", grads->buffer, x->buffer, op->hidden.buffer,
+                    op->d_hidden.buffer, op->d_nets.buffer, op->dscale_rows.buffer, u(op->layers[0].w_offset), u(op->scale_offset),
                     u(n), u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
                     u(op->b_dim), u(op->config.hidden), u(op->config.depth));
 }

@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum { FIELDS = 12 };   /* VECTOR_FIELDS in cl/coupling.cl */
 enum { MAX_DIM = 8 };   /* VECTOR_MAX_DIM */
@@ -132,11 +131,12 @@ gc_status gc_vector_glow_forward(gc_vector_glow *v, const gc_tensor *params, gc_
                                  gc_tensor *z, gc_tensor *logdet, size_t n)
 {
     GC_TRY(reserve(v, n));
+    const gc_coupling_layout *c = &v->coupling;
     return gc_run1d(v->rt, "vector_glow_forward", row_items(n), GROUP, "mmmmmmmmmuuuuuuuuu",
                     z->buffer, x->buffer, v->acts.buffer, logdet->buffer, v->hidden_acts.buffer,
                     v->nets.buffer, v->transposed.buffer, params->buffer, v->table, u(v->steps),
-                    u(n), u(v->capacity), u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden),
-                    u(v->coupling.depth), u(v->coupling.weight_count));
+                    u(n), u(v->capacity), u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden),
+                    u(c->depth), u(c->weight_count));
 }
 
 /* Work-items of vector_glow_params: each step's coupling tasks, its ActNorm, its 1x1
@@ -152,17 +152,19 @@ gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc
     if (n > v->capacity)
         return GC_ERROR(GC_ERR_ARGUMENT, "fused backward of %zu rows after a forward of %zu", n,
                         v->capacity);
+    const gc_coupling_layout *c = &v->coupling;
     /* The input-gradient pass never reads the data or z (slots 0 and 3L). */
-    GC_TRY(gc_run1d(v->rt, "vector_glow_backward", row_items(n), GROUP, "mmmmmmmmmmmmmfuuuuuuuuu",
-                    v->grads_out.buffer, dz->buffer, x->buffer, x->buffer, v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer, v->nets.buffer,
-                    v->d_nets.buffer, v->dscale_rows.buffer, v->transposed.buffer,
+    GC_TRY(gc_run1d(v->rt, "vector_glow_backward", row_items(n), GROUP,
+                    "mmmmmmmmmmmmmfuuuuuuuuu", v->grads_out.buffer, dz->buffer, x->buffer,
+                    x->buffer, v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
+                    v->nets.buffer, v->d_nets.buffer, v->dscale_rows.buffer, v->transposed.buffer,
                     params->buffer, v->table, dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden), u(v->coupling.depth),
-                    u(v->coupling.weight_count)));
+                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth),
+                    u(c->weight_count)));
     return gc_run1d(v->rt, "vector_glow_params", params_items(v), 8, "mmmmmmmmmmmmmfuuuuuuuu",
                     grads->buffer, v->grads_out.buffer, dz->buffer, x->buffer, x->buffer,
                     v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
                     v->d_nets.buffer, v->dscale_rows.buffer, v->scratch.buffer, params->buffer,
                     v->table, (double)n * dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(v->coupling.a_dim), u(v->coupling.b_dim), u(v->coupling.hidden), u(v->coupling.depth));
+                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth));
 }
