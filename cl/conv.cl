@@ -1,5 +1,5 @@
 /* 2-D convolutions of NCHW images, stride 1, zero padding kernel/2, kernel 1 or 3 (see
- * src/ops/conv.h). A work-item makes a tile of 8 channels × 16 pixels, each channel's pixels
+ * src/model/ops/conv.h). A work-item makes a tile of 8 channels × 16 pixels, each channel's pixels
  * one float16, so that every weight it loads feeds 16 multiply-adds and every pixel 8 (PoCL
  * runs a work-item's loop as scalar code, so the vector width has to be written into the
  * kernel; float16 fills an AVX-512 register, and 8 × 16 accumulators still fit a GPU thread's

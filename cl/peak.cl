@@ -3,7 +3,7 @@
  * independent chains of float16 fused multiply-adds (enough to hide an FMA's latency on a CPU
  * that issues two a cycle), a = a·m + c, from values of its own; nothing but the chains'
  * final values is read or written, so the loop is all FMAs. m slightly below 1 and c small
- * keep every value in (0, 2): no overflow, no denormals. src/bench.c computes the same chains
+ * keep every value in (0, 2): no overflow, no denormals. src/diag/bench.c computes the same chains
  * in C (gc_peak_fma_reference). */
 
 #define CHAINS 8

@@ -1,4 +1,4 @@
-/* libFuzzer target: the model-file container (src/archive.c) and its key=value config helpers.
+/* libFuzzer target: the model-file container (src/base/archive.c) and its key=value config helpers.
  * Each input is read from memory as it is and, with its CRCs repaired, from memory and from a
  * file: both readers must agree, and a verified archive is walked through every getter. */
 #include <stddef.h>

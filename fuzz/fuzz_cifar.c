@@ -1,4 +1,4 @@
-/* libFuzzer target: the CIFAR-10 binary loader gc_cifar10_load (src/images.c). The input is
+/* libFuzzer target: the CIFAR-10 binary loader gc_cifar10_load (src/io/image_sets.c). The input is
  *   byte 0   flags: bit 0 the split (0 train, 1 test); bits 1..5 which of data_batch_1..5.bin
  *            exist (train); bit 6 a "cifar-10-batches-bin" subfolder (the hint in the message
  *            about missing files)

@@ -1,4 +1,4 @@
-/* libFuzzer target: the CSV reader gc_csv_read (src/data.c). The input is written to a file and
+/* libFuzzer target: the CSV reader gc_csv_read (src/io/data.c). The input is written to a file and
  * read; what reads must be a whole, finite n x dim array that writes and reads back the same. */
 #include <math.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: gc_model_load_with_state (src/model_file.c) on the reference backend. An input is
+/* libFuzzer target: gc_model_load_with_state (src/model/model_file.c) on the reference backend. An input is
  * either
  *   - a model file (it starts with the archive magic byte 0x89), whose CRCs the harness
  *     repairs, so mutations reach the config and layout parsing behind the container; or

@@ -1,4 +1,4 @@
-/* Unit tests of the file container (src/archive.c): round trips of every section type, the
+/* Unit tests of the file container (src/base/archive.c): round trips of every section type, the
  * byte layout against a hand-computed file, rejection of every truncation and every corrupted
  * byte, crafted malformed tables, atomic replacement under abort, failure and crash, and the
  * key=value config helpers. Needs no OpenCL device. */

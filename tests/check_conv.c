@@ -9,7 +9,7 @@
 #include "glowcl/rng.h"
 #include "glowcl/tensor.h"
 #include "harness.h"
-#include "ops/conv.h"
+#include "model/ops/conv.h"
 
 static size_t taps_of(const gc_conv *c) { return c->kernel * c->kernel; }
 

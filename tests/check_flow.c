@@ -10,8 +10,8 @@
 #include "glowcl/data.h"
 #include "glowcl/flow.h"
 #include "harness.h"
-#include "model_internal.h"
-#include "ops/op.h"
+#include "model/model_internal.h"
+#include "model/ops/op.h"
 
 START_TEST(reference_flow_checks)
 {

@@ -1,4 +1,4 @@
-/* Unit tests of src/plot.c: PNG round trips and error handling, and the pixel content of every
+/* Unit tests of src/io/plot.c: PNG round trips and error handling, and the pixel content of every
  * plot kind (geometry of points, orientation of density maps, broken lines, grid layout), read
  * back through gc_png_read_rgb. Each test works in its own mkdtemp directory. */
 #ifndef _POSIX_C_SOURCE

@@ -9,7 +9,7 @@
 #include "glowcl/bench.h"
 #include "glowcl/tensor.h"
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 
 static gc_device_info fake(int index, int platform, int device, gc_device_kind kind,
                            int integrated, int cl_minor, uint64_t mem, const char *name)

@@ -251,7 +251,7 @@ else
     echo "ok: second SIGINT during the save leaves no temporary file"
 fi
 
-# Device faults, injected by test-only hooks of the runtime (src/internal.h). A device lost for
+# Device faults, injected by test-only hooks of the runtime (src/core/internal.h). A device lost for
 # good in the 5th step of a resumed run (GLOWCL_FAULT_AT_STEP=5): nothing can be read back, so
 # the checkpoint stays as it was and the message gives its step. A device that fails one launch
 # (5:once) and can still be read: the last good step (24) is saved, and resuming from it gives

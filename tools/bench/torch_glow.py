@@ -51,7 +51,7 @@ def pixels_of(x):
 
 
 class ActNorm(nn.Module):
-    """z = x * exp(s) + t per channel; s, t set from the first batch it sees (src/ops/affine.c:
+    """z = x * exp(s) + t per channel; s, t set from the first batch it sees (src/model/ops/affine.c:
     s = -log(sigma + 1e-6), t = -mean * exp(s), population statistics)."""
 
     def __init__(self, channels):
@@ -80,7 +80,7 @@ class ActNorm(nn.Module):
 
 
 class InvConvLU(nn.Module):
-    """Invertible 1x1 convolution W = P (L' + I)(U' + diag(sign * exp(log_s))) (src/ops/invconv.c).
+    """Invertible 1x1 convolution W = P (L' + I)(U' + diag(sign * exp(log_s))) (src/model/ops/invconv.c).
 
     As in glowcl, `lower` and `upper` are full D x D parameters of which only the strict lower /
     upper triangle is used (the rest gets zero gradient), and P and sign are fixed, from the LU
@@ -131,7 +131,7 @@ def mlp(n_in, n_out, hidden, depth):
 
 
 class MLPCoupling(nn.Module):
-    """Vector affine coupling (src/ops/coupling.c): z_b = x_b * exp(s) + t, s = scale * tanh(raw),
+    """Vector affine coupling (src/model/ops/coupling.c): z_b = x_b * exp(s) + t, s = scale * tanh(raw),
     raw = MLP_scale(x_a), t = MLP_shift(x_a), two separate networks; `scale` starts at 1.
     Parity 0 conditions on the first half, parity 1 on the last."""
 
@@ -171,7 +171,7 @@ class ZeroConvGain(nn.Module):
 
 
 class ConvCoupling(nn.Module):
-    """Image affine coupling (src/ops/conv_coupling.c): the first C//2 channels go through
+    """Image affine coupling (src/model/ops/conv_coupling.c): the first C//2 channels go through
     conv3x3 -> ReLU -> conv1x1 -> ReLU -> ZeroConvGain to h = (t, raw) of 2*b channels; then
     z_b = (x_b + t) * sigmoid(raw + 2), logdet = sum log sigmoid(raw + 2). Hidden weights start
     N(0, 0.05^2), biases 0."""
@@ -199,7 +199,7 @@ class ConvCoupling(nn.Module):
 
 class Squeeze(nn.Module):
     """C x H x W -> 4C x H/2 x W/2; channel c's pixel (y, x) goes to channel
-    4c + 2(y % 2) + (x % 2) (src/ops/squeeze.c). A permutation: logdet 0."""
+    4c + 2(y % 2) + (x % 2) (src/model/ops/squeeze.c). A permutation: logdet 0."""
 
     def forward(self, x):
         n, c, h, w = x.shape
@@ -209,7 +209,7 @@ class Squeeze(nn.Module):
 
 class Split(nn.Module):
     """Keeps the first C//2 channels; the rest is factored out and scored by N(mean, exp(log_sd)^2)
-    with (mean, log_sd) = ZeroConvGain(kept) (src/ops/split.c, conditional prior). Its log-density
+    with (mean, log_sd) = ZeroConvGain(kept) (src/model/ops/split.c, conditional prior). Its log-density
     is added to the per-sample "logdet", as glowcl does."""
 
     def __init__(self, channels):

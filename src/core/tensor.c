@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Transfers convert double ↔ float through a host buffer of at most this many floats (4 MiB),
  * so that moving a 22 M-parameter model does not need another 88 MB at once. */

@@ -1,5 +1,5 @@
 /* The fused training pass of a vector Glow (see ops/vector_glow.h and cl/coupling.cl). */
-#include "ops/vector_glow.h"
+#include "model/ops/vector_glow.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "model/model_internal.h"
 
 /* Inference in chunks of this many points bounds the scratch memory of large requests. */
 enum { CHUNK = 4096 };

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
-#include "kernels.h"
+#include "core/internal.h"
+#include "core/kernels.h"
 
 gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line)
 {

@@ -4,7 +4,7 @@
 #define GLOWCL_PRIOR_H
 
 #include "glowcl/flow.h"
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 typedef struct gc_prior {
     gc_prior_kind kind;

@@ -1,8 +1,8 @@
 /* Fully connected layers: the reference loops (double) of the coupling networks. On OpenCL the
  * coupling runs them fused (cl/coupling.cl), so these refuse a device tensor. */
-#include "ops/dense.h"
+#include "model/ops/dense.h"
 
-#include "internal.h"
+#include "core/internal.h"
 
 static gc_status reference_only(const gc_tensor *t)
 {

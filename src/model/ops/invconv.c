@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 typedef struct invconv_op {
     gc_op base;

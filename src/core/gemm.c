@@ -4,7 +4,7 @@
 
 #include <clblast_c.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static gc_status check_operand(const char *name, gc_matrix x, size_t rows, size_t cols)
 {

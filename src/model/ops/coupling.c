@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ops/dense.h"
-#include "ops/op.h"
+#include "model/ops/dense.h"
+#include "model/ops/op.h"
 
 enum { NETS = 2 }; /* group 0: the scale network, group 1: the shift network */
 enum { ROWS_PER_ITEM = 4 }; /* R in cl/coupling.cl */

@@ -7,7 +7,7 @@
 #ifndef GLOWCL_VECTOR_GLOW_H
 #define GLOWCL_VECTOR_GLOW_H
 
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 typedef struct gc_vector_glow gc_vector_glow;
 

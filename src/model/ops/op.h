@@ -9,7 +9,7 @@
 
 #include "glowcl/rng.h"
 #include "glowcl/tensor.h"
-#include "internal.h"
+#include "core/internal.h"
 
 /* Names and places of the parameter blocks, in registration order. */
 typedef struct gc_param_block {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "glowcl/archive.h"
-#include "model_internal.h"
+#include "model/model_internal.h"
 
 enum { FILE_KIND_MODEL = 1 };
 

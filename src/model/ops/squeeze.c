@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 typedef struct squeeze_op {
     gc_op base;

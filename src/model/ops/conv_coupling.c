@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ops/conv.h"
-#include "ops/op.h"
+#include "model/ops/conv.h"
+#include "model/ops/op.h"
 
 typedef struct conv_coupling_op {
     gc_op base;

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ops/conv.h"
-#include "ops/op.h"
+#include "model/ops/conv.h"
+#include "model/ops/op.h"
 
 #define LOG_2PI 1.8378770664093453
 

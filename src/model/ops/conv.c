@@ -1,13 +1,13 @@
 /* 2-D convolutions: argument checks, the reference loops (double) and the OpenCL launches of
  * cl/conv.cl. The reference sums in the plain loop order; the kernels in their own fixed
  * order, so each backend repeats itself bit for bit. */
-#include "ops/conv.h"
+#include "model/ops/conv.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "internal.h"
-#include "ops/op.h"
+#include "core/internal.h"
+#include "model/ops/op.h"
 
 /* From this many output channels on, a 3×3 weight gradient goes through im2col and the packed
  * kernel (its work-items take 8 outputs each); below, conv_params_3x3's per-channel sums win.

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 static gc_status reserve(gc_param_registry *reg, const char *prefix, const char *name,
                          size_t count, int fixed, size_t *offset_out)

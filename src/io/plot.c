@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plot_font.h"
+#include "io/plot_font.h"
 
 static const gc_rgb white = {255, 255, 255};
 static const gc_rgb ink = {34, 34, 34};

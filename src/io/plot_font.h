@@ -1,4 +1,4 @@
-/* Hand-designed bitmap font for plot text (tick labels, titles, legends), used only by src/plot.c.
+/* Hand-designed bitmap font for plot text (tick labels, titles, legends), used only by src/io/plot.c.
  * Each printable ASCII glyph is 5 columns x 9 rows: rows 0-6 hold capitals and digits, rows 7-8
  * the descenders of g, j, p, q, y, comma and underscore. Bit 4 of a row is the leftmost column. */
 #ifndef GLOWCL_PLOT_FONT_H

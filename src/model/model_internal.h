@@ -3,9 +3,9 @@
 #define GLOWCL_MODEL_INTERNAL_H
 
 #include "glowcl/flow.h"
-#include "ops/op.h"
-#include "ops/vector_glow.h"
-#include "prior.h"
+#include "model/ops/op.h"
+#include "model/ops/vector_glow.h"
+#include "model/prior.h"
 
 struct gc_model {
     gc_runtime *rt;

@@ -1,6 +1,6 @@
 /* Priors: reference loops (double) beside the launches of cl/prior.cl, and sampling on the
  * host (the latents are uploaded and decoded on the device). */
-#include "prior.h"
+#include "model/prior.h"
 
 #include <math.h>
 #include <stdlib.h>

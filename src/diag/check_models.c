@@ -9,7 +9,7 @@
 
 #include "glowcl/check.h"
 #include "glowcl/flow.h"
-#include "ops/op.h"
+#include "model/ops/op.h"
 
 enum { BATCH = 7 };
 static const double FD_STEP = 1e-6; /* central differences for gradients */

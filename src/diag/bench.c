@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "glowcl/tensor.h"
-#include "internal.h"
-#include "ops/conv.h"
+#include "core/internal.h"
+#include "model/ops/conv.h"
 
 double gc_seconds(void)
 {
