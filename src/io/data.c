@@ -282,18 +282,82 @@ static gc_status field_error(const char *path, size_t line_number, size_t column
                     line_number, column, shown, field->text, ellipsis);
 }
 
-gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size_t *dim_out)
-{
-    if (path == NULL || points_out == NULL || n_out == NULL || dim_out == NULL)
-        return GC_ERROR(GC_ERR_ARGUMENT, "gc_csv_read: NULL argument");
-    *points_out = NULL;
-    *n_out = 0;
-    *dim_out = 0;
+/* What gc_csv_read has gathered so far. */
+typedef struct csv_reader {
+    const char *path;
+    size_t line_number;
+    csv_field *fields;
+    size_t field_capacity;
+    double *values;
+    size_t value_capacity;
+    size_t rows, dim;
+    bool seen_content;
+    size_t header_columns, header_line; /* a first line without numbers is a header */
+} csv_reader;
 
+/* The row's column count against the header's or the first row's. */
+static gc_status check_columns(csv_reader *r, size_t count)
+{
+    if (r->rows == 0) {
+        if (r->header_columns != 0 && count != r->header_columns)
+            return GC_ERROR(GC_ERR_FORMAT,
+                            "%s:%zu: expected %zu columns (as in the header on line %zu), "
+                            "found %zu",
+                            r->path, r->line_number, r->header_columns, r->header_line, count);
+        r->dim = count;
+    } else if (count != r->dim) {
+        return GC_ERROR(GC_ERR_FORMAT, "%s:%zu: expected %zu columns, found %zu", r->path,
+                        r->line_number, r->dim, count);
+    }
+    return GC_OK;
+}
+
+/* One line of the file (its newline removed): skipped, taken as the header, or a row of
+ * finite numbers appended to the values. */
+static gc_status take_line(csv_reader *r, char *line, size_t length)
+{
+    if (memchr(line, '\0', length) != NULL)
+        return GC_ERROR(GC_ERR_FORMAT, "%s:%zu: line contains a NUL byte", r->path,
+                        r->line_number);
+    char *start = line;
+    /* Spreadsheet exports often begin with a UTF-8 byte order mark. */
+    if (r->line_number == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0) start += 3;
+    while (is_blank(*start)) start++;
+    if (*start == '\0' || *start == '#') return GC_OK;
+
+    size_t count;
+    if (!split_fields(start, &r->fields, &r->field_capacity, &count))
+        return GC_ERROR(GC_ERR_MEMORY, "%s:%zu: out of memory", r->path, r->line_number);
+    const csv_field *fields = r->fields;
+    if (!r->seen_content) {
+        r->seen_content = true;
+        bool any_number = false;
+        for (size_t i = 0; i < count; i++) any_number |= fields[i].kind == FIELD_NUMBER;
+        if (!any_number) {
+            r->header_columns = count;
+            r->header_line = r->line_number;
+            return GC_OK;
+        }
+    }
+    GC_TRY(check_columns(r, count));
+    for (size_t i = 0; i < count; i++)
+        if (fields[i].kind != FIELD_NUMBER || !isfinite(fields[i].value))
+            return field_error(r->path, r->line_number, i + 1, &fields[i]);
+    if ((r->rows + 1) > SIZE_MAX / r->dim ||
+        !reserve((void **)&r->values, &r->value_capacity, (r->rows + 1) * r->dim,
+                 sizeof *r->values))
+        return GC_ERROR(GC_ERR_MEMORY, "%s:%zu: out of memory", r->path, r->line_number);
+    for (size_t i = 0; i < count; i++) r->values[r->rows * r->dim + i] = fields[i].value;
+    r->rows++;
+    return GC_OK;
+}
+
+/* Opens the file for gc_csv_read, refusing a model file given where data belongs: an easy
+ * slip (--data for --model) better named than reported as a malformed row of binary bytes. */
+static gc_status open_csv(const char *path, FILE **file_out)
+{
     FILE *file = fopen(path, "r");
     if (file == NULL) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    /* A model file where data belongs is an easy slip (--data for --model); say so rather than
-     * report its binary bytes as a malformed row. */
     unsigned char start[8];
     size_t start_size = fread(start, 1, sizeof start, file);
     if (gc_archive_has_magic(start, start_size)) {
@@ -302,98 +366,45 @@ gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size
                                        "given with --model)", path);
     }
     rewind(file);
+    *file_out = file;
+    return GC_OK;
+}
 
+gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size_t *dim_out)
+{
+    if (path == NULL || points_out == NULL || n_out == NULL || dim_out == NULL)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_csv_read: NULL argument");
+    *points_out = NULL;
+    *n_out = 0;
+    *dim_out = 0;
+    FILE *file = NULL;
+    GC_TRY(open_csv(path, &file));
+
+    csv_reader r = {.path = path};
     gc_status status = GC_OK;
     char *line = NULL;
     size_t line_capacity = 0;
-    csv_field *fields = NULL;
-    size_t field_capacity = 0;
-    double *values = NULL;
-    size_t value_capacity = 0;
-    size_t rows = 0, dim = 0;
-    size_t line_number = 0;
-    bool seen_content = false;
-    size_t header_columns = 0, header_line = 0;
-
     ssize_t length;
-    while ((length = getline(&line, &line_capacity, file)) != -1) {
-        line_number++;
-        if (memchr(line, '\0', (size_t)length) != NULL) {
-            status = GC_ERROR(GC_ERR_FORMAT, "%s:%zu: line contains a NUL byte", path,
-                              line_number);
-            break;
-        }
+    while (status == GC_OK && (length = getline(&line, &line_capacity, file)) != -1) {
+        r.line_number++;
         if (length > 0 && line[length - 1] == '\n') line[--length] = '\0';
-        char *start = line;
-        /* Spreadsheet exports often begin with a UTF-8 byte order mark. */
-        if (line_number == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0) start += 3;
-        while (is_blank(*start)) start++;
-        if (*start == '\0' || *start == '#') continue;
-
-        size_t count;
-        if (!split_fields(start, &fields, &field_capacity, &count)) {
-            status = GC_ERROR(GC_ERR_MEMORY, "%s:%zu: out of memory", path, line_number);
-            break;
-        }
-
-        if (!seen_content) {
-            seen_content = true;
-            bool any_number = false;
-            for (size_t i = 0; i < count; i++) any_number |= fields[i].kind == FIELD_NUMBER;
-            if (!any_number) {
-                header_columns = count;
-                header_line = line_number;
-                continue;
-            }
-        }
-
-        if (rows == 0) {
-            if (header_columns != 0 && count != header_columns) {
-                status = GC_ERROR(GC_ERR_FORMAT,
-                                  "%s:%zu: expected %zu columns (as in the header on line %zu), "
-                                  "found %zu",
-                                  path, line_number, header_columns, header_line, count);
-                break;
-            }
-            dim = count;
-        } else if (count != dim) {
-            status = GC_ERROR(GC_ERR_FORMAT, "%s:%zu: expected %zu columns, found %zu", path,
-                              line_number, dim, count);
-            break;
-        }
-
-        for (size_t i = 0; i < count; i++) {
-            if (fields[i].kind != FIELD_NUMBER || !isfinite(fields[i].value)) {
-                status = field_error(path, line_number, i + 1, &fields[i]);
-                break;
-            }
-        }
-        if (status != GC_OK) break;
-
-        if ((rows + 1) > SIZE_MAX / dim ||
-            !reserve((void **)&values, &value_capacity, (rows + 1) * dim, sizeof *values)) {
-            status = GC_ERROR(GC_ERR_MEMORY, "%s:%zu: out of memory", path, line_number);
-            break;
-        }
-        for (size_t i = 0; i < count; i++) values[rows * dim + i] = fields[i].value;
-        rows++;
+        status = take_line(&r, line, (size_t)length);
     }
-
     if (status == GC_OK && ferror(file))
         status = GC_ERROR(GC_ERR_IO, "error reading %s: %s", path, strerror(errno));
-    if (status == GC_OK && rows == 0)
+    if (status == GC_OK && r.rows == 0)
         status = GC_ERROR(GC_ERR_FORMAT, "%s: no data rows", path);
 
     free(line);
-    free(fields);
+    free(r.fields);
     fclose(file);
     if (status != GC_OK) {
-        free(values);
+        free(r.values);
         return status;
     }
-    *points_out = values;
-    *n_out = rows;
-    *dim_out = dim;
+    *points_out = r.values;
+    *n_out = r.rows;
+    *dim_out = r.dim;
     return GC_OK;
 }
 
