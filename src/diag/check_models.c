@@ -616,13 +616,68 @@ static gc_status check_low_memory(gc_check_report *report, const char *name, con
     return status;
 }
 
-/* The device model against the reference's results on x (n × dim): z, log-dets (if given),
- * the inverse, the loss and its gradient. */
-static gc_status compare_device_model(gc_check_report *report, const char *name, gc_model *dev,
-                                      const double *x, size_t n, size_t dim, const double *z,
-                                      const double *logdet, double loss, const double *g,
-                                      size_t np, double gradient_tolerance)
+/* Fills a batch of n × dim inputs of the kind a check draws. */
+typedef void draw_batch_fn(gc_rng *rng, double *x, size_t n, size_t dim);
+
+static void draw_points(gc_rng *rng, double *x, size_t n, size_t dim)
 {
+    for (size_t i = 0; i < n * dim; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+}
+
+static void draw_images(gc_rng *rng, double *x, size_t n, size_t dim)
+{
+    for (size_t i = 0; i < n * dim; i++) x[i] = gc_rng_uniform(rng);
+}
+
+/* The device's parameter gradient against the reference's on a fresh batch. A ReLU unit whose
+ * input lies within float32's rounding of 0 at one (sample, unit) pair has its sign decided
+ * differently by the device and by the double-precision reference, and the two gradients then
+ * rightly differ by that unit's whole contribution (seen: an input of 2.2e-7 gave 7e-4, seed
+ * 1345628613). A wrong gradient is wrong on any batch, so a failed comparison is measured
+ * again on a second batch, which must pass on its own. */
+static gc_status gradient_error_on_fresh_batch(gc_model *ref, gc_model *dev, size_t n, size_t dim,
+                                               draw_batch_fn *draw, gc_rng *rng, double *error)
+{
+    size_t np = gc_model_param_count(ref);
+    double *x = malloc(n * dim * sizeof *x), *g = malloc(np * sizeof *g);
+    double *gd = malloc(np * sizeof *gd), loss = 0.0;
+    gc_status status = x && g && gd ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) draw(rng, x, n, dim);
+    if (status == GC_OK) status = gc_model_gradient(ref, x, n, &loss, g);
+    if (status == GC_OK) status = gc_model_gradient(dev, x, n, &loss, gd);
+    if (status == GC_OK) *error = gc_relative_error(gd, g, np);
+    free(x);
+    free(g);
+    free(gd);
+    return status;
+}
+
+/* The device's gradient row: gd against the reference's g on the check's batch, or, where that
+ * fails, the better of it and a second batch (see gradient_error_on_fresh_batch). */
+static gc_status add_device_gradient_row(gc_check_report *report, const char *name,
+                                         gc_model *ref, gc_model *dev, size_t n, size_t dim,
+                                         draw_batch_fn *draw, gc_rng *rng, const double *gd,
+                                         const double *g, double tolerance)
+{
+    double error = gc_relative_error(gd, g, gc_model_param_count(ref));
+    if (error <= tolerance)
+        return add_row(report, name, "device param gradient", "rel err vs reference", error,
+                       tolerance);
+    double second = INFINITY;
+    GC_TRY(gradient_error_on_fresh_batch(ref, dev, n, dim, draw, rng, &second));
+    return add_row(report, name, "device param gradient", "rel err vs ref (best of 2)",
+                   fmin(error, second), tolerance);
+}
+
+/* The device model against the reference model `ref` on x (n × dim), given ref's results:
+ * z, log-dets (if given), the loss and its gradient g; and the device's inverse. */
+static gc_status compare_device_model(gc_check_report *report, const char *name, gc_model *ref,
+                                      gc_model *dev, const double *x, size_t n, size_t dim,
+                                      draw_batch_fn *draw, gc_rng *rng, const double *z,
+                                      const double *logdet, double loss, const double *g,
+                                      double gradient_tolerance)
+{
+    size_t np = gc_model_param_count(ref);
     double *zd = malloc(n * dim * sizeof *zd), *back = malloc(n * dim * sizeof *back);
     double *ld = malloc(n * sizeof *ld), *gd = malloc(np * sizeof *gd), loss_dev = 0.0;
     gc_status status = zd && back && ld && gd ? gc_model_encode(dev, x, n, zd, ld)
@@ -642,8 +697,8 @@ static gc_status compare_device_model(gc_check_report *report, const char *name,
         status = add_row(report, name, "device loss", "rel err vs reference",
                          fabs(loss_dev - loss) / fmax(fabs(loss), 1e-300), GC_TOL_DEVICE);
     if (status == GC_OK)
-        status = add_row(report, name, "device param gradient", "rel err vs reference",
-                         gc_relative_error(gd, g, np), gradient_tolerance);
+        status = add_device_gradient_row(report, name, ref, dev, n, dim, draw, rng, gd, g,
+                                         gradient_tolerance);
     if (status == GC_OK)
         status = check_low_memory(report, name, "device low-memory gradient", dev, x, n, gd, np,
                                   gradient_tolerance);
@@ -669,7 +724,7 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
     double x[MODEL_BATCH * 2], z[MODEL_BATCH * 2], back[MODEL_BATCH * 2], logdet[MODEL_BATCH];
     if (status == GC_OK && !(p && g)) status = GC_ERROR(GC_ERR_MEMORY, "out of memory");
-    for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+    draw_points(rng, x, MODEL_BATCH, 2);
     if (status == GC_OK) status = share_parameters(ref, dev, x, MODEL_BATCH, 0.05, p, np, rng);
 
     if (status == GC_OK) status = gc_model_encode(ref, x, MODEL_BATCH, z, logdet);
@@ -684,8 +739,10 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     double fd_logdet = INFINITY, fd_gradient = INFINITY;
     for (int batch = 0; status == GC_OK && batch < 2; batch++) {
         double xb[MODEL_BATCH * 2], logdet_error = 0.0, gradient_error = 0.0;
-        for (size_t i = 0; i < n; i++)
-            xb[i] = batch == 0 ? x[i] : gc_rng_normal(rng) * (1.0 + (double)(i % 2));
+        if (batch == 0)
+            memcpy(xb, x, sizeof xb);
+        else
+            draw_points(rng, xb, MODEL_BATCH, 2);
         status = model_fd_errors(ref, p, np, g, xb, rng, &logdet_error, &gradient_error);
         fd_logdet = fmin(fd_logdet, logdet_error);
         fd_gradient = fmin(fd_gradient, gradient_error);
@@ -703,8 +760,8 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
                                   np, GC_TOL_LOW_MEMORY_REFERENCE);
 
     if (status == GC_OK && dev)
-        status = compare_device_model(report, name, dev, x, MODEL_BATCH, 2, z, logdet, loss, g,
-                                      np, GC_TOL_DEVICE);
+        status = compare_device_model(report, name, ref, dev, x, MODEL_BATCH, 2, draw_points,
+                                      rng, z, logdet, loss, g, GC_TOL_DEVICE);
     free(p);
     free(g);
     gc_model_free(ref);
@@ -737,7 +794,7 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
     double *back = malloc(n * d * sizeof *back);
     if (status == GC_OK && !(p && g && x && z && back))
         status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    for (size_t i = 0; status == GC_OK && i < n * d; i++) x[i] = gc_rng_uniform(rng);
+    if (status == GC_OK) draw_images(rng, x, n, d);
     if (status == GC_OK) status = share_parameters(ref, dev, x, n, perturbation, p, np, rng);
     if (status == GC_OK) status = gc_model_encode(ref, x, n, z, NULL);
     if (status == GC_OK) status = gc_model_decode(ref, z, n, back, NULL);
@@ -759,8 +816,8 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
         status = check_low_memory(report, name, "low-memory gradient", ref, x, n, g, np,
                                   GC_TOL_LOW_MEMORY_REFERENCE);
     if (status == GC_OK && dev)
-        status = compare_device_model(report, name, dev, x, n, d, z, NULL, loss, g, np,
-                                      gradient_tolerance);
+        status = compare_device_model(report, name, ref, dev, x, n, d, draw_images, rng, z,
+                                      NULL, loss, g, gradient_tolerance);
     free(p);
     free(g);
     free(x);
