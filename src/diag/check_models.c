@@ -1,7 +1,7 @@
-/* The flow checks of SPEC §1 (`check(x)`): for every op and for whole models, the inverse, the
- * log-determinant against log|det J| of a finite-difference Jacobian, the gradients against
- * finite differences (all on the reference path, in double), and the OpenCL device against the
- * reference on the same random parameters and inputs. */
+/* The flow checks (each flow operation's `check(x)`): for every op and for whole models, the
+ * inverse, the log-determinant against log|det J| of a finite-difference Jacobian, the
+ * gradients against finite differences (all on the reference path, in double), and the OpenCL
+ * device against the reference on the same random parameters and inputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,37 +280,35 @@ static gc_status gradient_errors(op_instance *ref, const double *x, const double
     return status;
 }
 
-static gc_status check_op_reference(op_instance *ref, const op_case *c, const double *x,
-                                    const double *w, double coef, op_results *out,
-                                    gc_rng *rng, gc_check_report *report)
+/* A split is not a bijection of its input: its "log-det" is the factored half's prior
+ * log-density, checked directly (for the standard N(0, I) split) instead of by a Jacobian. */
+static gc_status check_split_prior_term(const op_case *c, const double *x, const double *logdet,
+                                        gc_check_report *report)
 {
-    size_t d = c->dim, n = BATCH * d, np = ref->reg.total;
-    GC_TRY(run_encode(ref, x, out->z, out->logdet));
-    GC_TRY(run_decode(ref, out->z, out->x_back, NULL));
-    GC_TRY(add_row(report, c->name, "reference inverse", "max |x' - x|",
-                   max_abs_diff(out->x_back, x, n), 1e-12));
+    size_t d = c->dim;
+    double worst = 0.0;
+    for (size_t i = 0; i < BATCH; i++) {
+        double sum = 0.0;
+        for (size_t j = c->out_dim; j < d; j++) sum += x[i * d + j] * x[i * d + j];
+        double expected = -0.5 * sum - 0.5 * (double)(d - c->out_dim) * 1.8378770664093453;
+        worst = fmax(worst, fabs(expected - logdet[i]));
+    }
+    return add_row(report, c->name, "prior term vs direct", "max abs err", worst, 1e-12);
+}
 
-    /* Jacobian of each sample by central differences; the op acts on samples one by one. */
+/* The log-dets against log|det J| with J of each sample by central differences (the op acts on
+ * samples one by one), the best of three steps per sample. */
+static gc_status check_op_logdet(op_instance *ref, const op_case *c, const double *x,
+                                 const double *logdet, gc_check_report *report)
+{
+    size_t d = c->dim, n = BATCH * d;
     double *xp = malloc(n * sizeof *xp), *zp = malloc(n * sizeof *zp);
     double *zm = malloc(n * sizeof *zm), *jac = malloc(BATCH * d * d * sizeof *jac);
     double best[BATCH];
     for (size_t i = 0; i < BATCH; i++) best[i] = INFINITY;
     gc_status status =
         xp && zp && zm && jac ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    /* A split is not a bijection of its input: its "log-det" is the factored half's prior
-     * log-density, checked directly instead. */
-    if (c->out_dim != c->dim && c->parity == 0) { /* standard N(0, I) split */
-        double worst = 0.0;
-        for (size_t i = 0; i < BATCH; i++) {
-            double sum = 0.0;
-            for (size_t j = c->out_dim; j < d; j++) sum += x[i * d + j] * x[i * d + j];
-            double expected = -0.5 * sum - 0.5 * (double)(d - c->out_dim) * 1.8378770664093453;
-            worst = fmax(worst, fabs(expected - out->logdet[i]));
-        }
-        if (status == GC_OK)
-            status = add_row(report, c->name, "prior term vs direct", "max abs err", worst, 1e-12);
-    }
-    for (size_t h = 0; status == GC_OK && c->out_dim == c->dim && h < 3; h++) {
+    for (size_t h = 0; status == GC_OK && h < 3; h++) {
         double step = JACOBIAN_STEPS[h];
         for (size_t k = 0; status == GC_OK && k < d; k++) {
             memcpy(xp, x, n * sizeof *xp);
@@ -323,25 +321,36 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
                     jac[(i * d + r) * d + k] = (zp[i * d + r] - zm[i * d + r]) / (2.0 * step);
         }
         for (size_t i = 0; status == GC_OK && i < BATCH; i++)
-            best[i] = fmin(best[i], fabs(out->logdet[i] - log_abs_det(jac + i * d * d, d)));
+            best[i] = fmin(best[i], fabs(logdet[i] - log_abs_det(jac + i * d * d, d)));
     }
-    if (status == GC_OK && c->out_dim == c->dim) {
+    if (status == GC_OK) {
         double worst = 0.0;
         for (size_t i = 0; i < BATCH; i++) worst = best[i] > worst || isnan(best[i]) ? best[i] : worst;
         status = add_row(report, c->name, "log-det vs FD Jacobian", "max abs err", worst,
                          GC_TOL_LOGDET);
     }
+    free(xp);
+    free(zp);
+    free(zm);
+    free(jac);
+    return status;
+}
 
-    /* Gradients of L = Σ w ⊙ z + coef Σ logdet against central differences. A ReLU unit
-     * whose input lies within the difference step of 0 for one of the batch's samples spoils
-     * that batch's estimates (about once in a few hundred draws for the 45x3 networks); a wrong
-     * derivative is wrong on any batch, so a batch that misses gets a second one. */
+/* Gradients of L = Σ w ⊙ z + coef Σ logdet (into out->dx and out->grads) against central
+ * differences. A ReLU unit whose input lies within the difference step of 0 for one of the
+ * batch's samples spoils that batch's estimates (about once in a few hundred draws for the 45x3
+ * networks); a wrong derivative is wrong on any batch, so a batch that misses gets a second
+ * one. */
+static gc_status check_op_gradients(op_instance *ref, const op_case *c, const double *x,
+                                    const double *w, double coef, op_results *out, gc_rng *rng,
+                                    gc_check_report *report)
+{
+    size_t n = BATCH * c->dim, np = ref->reg.total;
     double input_error = 0.0, param_error = 0.0;
-    if (status == GC_OK) status = run_backward(ref, x, w, coef, out->dx, out->grads);
-    if (status == GC_OK)
-        status = gradient_errors(ref, x, w, coef, out->dx, out->grads, &input_error,
-                                 &param_error);
-    if (status == GC_OK && (input_error > GC_TOL_GRADIENT || param_error > GC_TOL_GRADIENT)) {
+    GC_TRY(run_backward(ref, x, w, coef, out->dx, out->grads));
+    GC_TRY(gradient_errors(ref, x, w, coef, out->dx, out->grads, &input_error, &param_error));
+    gc_status status = GC_OK;
+    if (input_error > GC_TOL_GRADIENT || param_error > GC_TOL_GRADIENT) {
         double *x2 = malloc(n * sizeof *x2), *dx2 = malloc(n * sizeof *dx2);
         double *grads2 = malloc((np ? np : 1) * sizeof *grads2), input2 = 0.0, param2 = 0.0;
         status = x2 && dx2 && grads2 ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
@@ -361,11 +370,24 @@ static gc_status check_op_reference(op_instance *ref, const op_case *c, const do
     if (status == GC_OK && np)
         status = add_row(report, c->name, "param gradient vs FD", "rel err",
                          param_error, GC_TOL_GRADIENT);
-    free(xp);
-    free(zp);
-    free(zm);
-    free(jac);
     return status;
+}
+
+/* The reference op on x: its inverse, its log-det (or a split's prior term) and its gradients;
+ * out receives z, log-dets, the inverse and the gradients for the device comparison. */
+static gc_status check_op_reference(op_instance *ref, const op_case *c, const double *x,
+                                    const double *w, double coef, op_results *out,
+                                    gc_rng *rng, gc_check_report *report)
+{
+    size_t n = BATCH * c->dim;
+    GC_TRY(run_encode(ref, x, out->z, out->logdet));
+    GC_TRY(run_decode(ref, out->z, out->x_back, NULL));
+    GC_TRY(add_row(report, c->name, "reference inverse", "max |x' - x|",
+                   max_abs_diff(out->x_back, x, n), 1e-12));
+    if (c->out_dim != c->dim && c->parity == 0) /* standard N(0, I) split */
+        GC_TRY(check_split_prior_term(c, x, out->logdet, report));
+    if (c->out_dim == c->dim) GC_TRY(check_op_logdet(ref, c, x, out->logdet, report));
+    return check_op_gradients(ref, c, x, w, coef, out, rng, report);
 }
 
 static gc_status check_op_device(op_instance *dev, const op_case *c, const double *x,
