@@ -1,5 +1,5 @@
 /* Flow ops and models: the self-checks of `glowcl check` (inverse, log-det and gradients
- * against finite differences, device against reference), exercise 1's warm-up recovering μ and
+ * against finite differences, device against reference), the affine warm-up recovering μ and
  * σ, determinism given a seed, and the model API's argument checks. */
 #include <math.h>
 #include <stdio.h>
@@ -36,7 +36,7 @@ START_TEST(device_flow_checks)
 }
 END_TEST
 
-/* Exercise 1: x = μ + σ ⊙ z learned from samples; the decoder at z = 0 is μ, the step to
+/* The affine warm-up: x = μ + σ ⊙ z learned from samples; the decoder at z = 0 is μ, the step to
  * z = 1 is σ. Returns the worst errors. */
 static void fit_affine(gc_runtime *rt, double *mean_error, double *std_rel_error)
 {

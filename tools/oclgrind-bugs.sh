@@ -1,6 +1,6 @@
 #!/bin/sh
 # Shows the two defects of oclgrind 21.10's --uninitialized check that shape glowcl's kernels
-# and src/core/tensor.c (README, "Tests"), each on a kernel of a few lines whose every input is
+# and src/core/tensor.c (docs/oclgrind.md), each on a kernel of a few lines whose every input is
 # written by the host. A fixed oclgrind prints "no report" on both; then the accommodations
 # can go.
 #   1. A shuffle lane whose mask index is 11 is taken for undefined: `.hi` of a float16.

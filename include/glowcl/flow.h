@@ -1,6 +1,7 @@
-/* Flow models on vectors: exercise 1's single affine map and exercise 2's Glow (steps of
- * ActNorm, affine coupling and invertible 1x1 convolution), each with a prior p_0. Load or build
- * a model, get log p(x) of points, map points to latents and back, draw samples, train. */
+/* Flow models: the single affine map of the warm-up, the Glow of points (steps of ActNorm,
+ * affine coupling and invertible 1x1 convolution) and the multi-scale Glow of images, each with
+ * a prior p_0. Load or build a model, get log p(x), map data to latents and back, draw samples,
+ * train. */
 #ifndef GLOWCL_FLOW_H
 #define GLOWCL_FLOW_H
 
@@ -49,11 +50,12 @@ typedef struct gc_model_config {
     const double *mix_means, *mix_scales, *mix_weights;
 } gc_model_config;
 
-/* Exercise 3's defaults for images: 3 levels of 16 steps, 512 hidden channels, affine. */
+/* The image Glow's defaults (Kingma & Dhariwal's CIFAR-10 model): 3 levels of 16 steps, 512
+ * hidden channels, affine coupling. */
 void gc_model_config_image(gc_model_config *config, size_t channels, size_t height,
                            size_t width);
 
-/* Exercise 2's defaults: Glow, 10 layers, coupling networks of 2 hidden layers of 64, Gaussian
+/* The Glow of points' defaults: 10 layers, coupling networks of 2 hidden layers of 64, Gaussian
  * prior, 2 mixture components if the prior is switched to the mixture. */
 void gc_model_config_default(gc_model_config *config, size_t dim);
 
