@@ -2,12 +2,13 @@
 # Installs what glowcl needs to build, test and run on Debian 12 (and derivatives): the OpenCL
 # headers and ICD loader, CLBlast, libpng, Check, meson and ninja, PoCL as the CPU OpenCL device
 # every machine has, oclgrind for the kernel checks, and Open MPI for data-parallel training
-# over several devices or machines (`mpirun -np N glowcl train`; meson builds it in when found).
-# Uses sudo when not run as root.
+# over several devices or machines (`mpirun -np N glowcl train`; meson builds it in when found),
+# and clang-format-15 for the test suite's format check (tools/format.sh). Uses sudo when not
+# run as root.
 set -eu
 packages="build-essential meson ninja-build pkg-config python3 \
 ocl-icd-opencl-dev opencl-headers libclblast-dev libpng-dev check \
-pocl-opencl-icd oclgrind libopenmpi-dev openmpi-bin"
+pocl-opencl-icd oclgrind libopenmpi-dev openmpi-bin clang-format-15"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages
