@@ -1,6 +1,23 @@
 #!/bin/sh
-# The command line as a user meets it: device listing (table and JSON), device choice errors
-# and their exit codes, a broken kernel's build log, and `glowcl check`.
+# The command line as a user meets it, every command and its exit codes:
+# - help, unknown commands and flags; `glowcl devices` as a table and JSON; device choice by
+#   index, platform:device, name, type and GLOWCL_DEVICE, and its errors; device flags before
+#   the command;
+# - a broken kernel's build log, and `glowcl check`;
+# - the trainers: the affine warm-up recovers mu and sigma; the 2-D Glow on two-moons (both
+#   priors) reaches its test NLL and writes its pictures; train csv; the multi-scale image Glow
+#   on a tiny CIFAR-format set (bits/dim fall; --learn-top, additive couplings, Adamax;
+#   --minutes);
+# - eval and sample on those models (points, CSV, PNG, image grids, bits/dim, reconstruction);
+#   a non-finite NLL is an error naming the rows, never printed;
+# - exact --resume (moons and images, byte for byte); SIGINT/SIGTERM stops that checkpoint and
+#   resume, a second signal, a kill in the middle of a checkpoint write;
+# - injected device faults (lost device, one failed launch, out of device memory) and what
+#   they save;
+# - non-finite training steps skipped, five in a row stopping the run;
+# - bad input: malformed, empty and non-finite CSV, missing or wrong model files, corrupt PNGs,
+#   bad sizes and values (--batch states its limit), an unwritable --out or --log refused
+#   before any training by every trainer.
 # Usage: cli_test.sh PATH-TO-glowcl
 set -u
 glowcl=$1
@@ -44,6 +61,13 @@ expect_text "no OpenCL device 99" "unknown device message"
 expect_exit 2 "unknown device name" -- "$glowcl" devices -d no-such-device-name
 expect_exit 2 "unknown device type" -- "$glowcl" devices -t tpu
 expect_exit 0 "reference needs no device" -- "$glowcl" devices --reference
+# Device flags before the command, as --help lists them, as well as after it.
+expect_exit 0 "--reference before the command" -- "$glowcl" --reference devices
+expect_exit 2 "-d before the command chooses" -- "$glowcl" -d 99 devices
+expect_text "no OpenCL device 99" "-d before the command is the device flag"
+expect_exit 2 "a flag other than a device flag before the command" -- "$glowcl" --steps 5 devices
+expect_text "before the command" "a non-device flag before the command says where it stands"
+expect_exit 2 "device flags and no command" -- "$glowcl" --reference
 expect_exit 2 "GLOWCL_DEVICE names a missing device" -- env GLOWCL_DEVICE=99 "$glowcl" devices
 expect_exit 0 "flag wins over GLOWCL_DEVICE" -- env GLOWCL_DEVICE=99 "$glowcl" devices --reference
 
@@ -59,6 +83,13 @@ expect_text "OpenCL devices" "unknown device prints the list"
 expect_exit 0 "device 0 by index" -- "$glowcl" devices -d 0
 expect_text "^\* 0" "device 0 marked as chosen"
 expect_exit 0 "device 0 by platform:device" -- "$glowcl" devices -d 0:0
+expect_exit 0 "-d 0 before the command" -- "$glowcl" -d 0 devices
+expect_text "^\* 0" "-d 0 before the command marks device 0"
+expect_exit 0 "--device, --platform and --device-type before the command" -- \
+    "$glowcl" --device 0 --platform 0 --device-type all devices
+expect_exit 0 "-p 0 -t all before the command" -- "$glowcl" -p 0 -t all devices
+expect_exit 0 "a device flag after the command wins over one before it" -- \
+    "$glowcl" -d 99 devices -d 0
 
 gpus=$("$glowcl" devices --json | python3 -c 'import json,sys; print(sum(d["type"]=="GPU" for d in json.load(sys.stdin)["devices"]))')
 if [ "$gpus" -eq 0 ]; then
@@ -76,7 +107,7 @@ expect_exit 0 "check on device 0" -- "$glowcl" check -d 0
 expect_text "checks passed" "check summary"
 sed 's/^/    /' "$work/out"
 
-# Exercise 1: the affine warm-up recovers mu within 0.02 and sigma within 2 %.
+# The affine warm-up recovers mu within 0.02 and sigma within 2 %.
 expect_exit 0 "train affine" -- "$glowcl" train affine --mu 1.5,-2 --sigma 0.5,3 --out "$work/affine"
 sed 's/^/    /' "$work/out"
 awk '$1 ~ /^[0-9]+$/ && NF == 5 { dm = $3 - $2; if (dm < 0) dm = -dm; ds = ($5 - $4) / $4; if (ds < 0) ds = -ds;
@@ -84,7 +115,7 @@ awk '$1 ~ /^[0-9]+$/ && NF == 5 { dm = $3 - $2; if (dm < 0) dm = -dm; ds = ($5 -
      END { exit (rows == 2 && !bad) ? 0 : 1 }' "$work/out" || fail "affine warm-up: mean or std off"
 [ -s "$work/affine/model.glowcl" ] || fail "train affine --out wrote no model"
 
-# Exercise 2: the default 10-layer Glow on two-moons, both priors, with their pictures.
+# The 2-D Glow (10 layers) on two-moons, both priors, with their pictures.
 nll_at_most() { # nll_at_most LIMIT WHAT: the "test NLL: X" line of $work/out is <= LIMIT
     nll=$(sed -n 's/^test NLL: \([0-9.]*\).*/\1/p' "$work/out")
     if [ -z "$nll" ] || ! awk -v a="$nll" -v b="$1" 'BEGIN { exit !(a <= b) }'; then
@@ -108,6 +139,22 @@ model="$work/moons-gauss/model.glowcl"
 expect_exit 0 "eval on fresh moons" -- "$glowcl" eval --model "$model" --data moons
 expect_text "NLL: " "eval prints the NLL"
 expect_exit 0 "eval on the reference path" -- "$glowcl" eval --model "$model" --reference
+expect_exit 0 "--reference before eval" -- "$glowcl" --reference eval --model "$model" --n 100
+expect_text "NLL: " "--reference before eval prints the NLL"
+expect_exit 0 "-d 0 before train moons" -- \
+    "$glowcl" -d 0 train moons --steps 5 --test-n 100 --out "$work/leading"
+expect_text "test NLL: " "-d 0 before train moons trains"
+# Points far outside the model's range have no finite log-density: an error naming the rows
+# (1 and 3 here, counting data rows from 1), exit 1, and no NLL printed as a number.
+printf 'x,y\n1e300,1e300\n0.5,0.2\n-1e300,3\n' >"$work/huge.csv"
+expect_exit 1 "eval on points of magnitude 1e300" -- \
+    "$glowcl" eval --model "$model" --data "$work/huge.csv"
+expect_text "not finite for rows 1 and 3 of $work/huge.csv" "eval names the non-finite rows"
+if grep -q "NLL:" "$work/out"; then
+    fail "eval printed a non-finite NLL"
+else
+    echo "ok: no non-finite NLL printed"
+fi
 expect_exit 0 "sample to CSV" -- "$glowcl" sample --model "$model" --n 500 --temperature 0.8 --out "$work/s.csv"
 [ "$(grep -c . "$work/s.csv")" -eq 501 ] || fail "sample --n 500 wrote $(grep -c . "$work/s.csv") lines"
 expect_exit 0 "sample to PNG" -- "$glowcl" sample --model "$model" --n 500 --out "$work/s.png"
@@ -118,8 +165,8 @@ if [ -n "${GLOWCL_EXAMPLE:-}" ]; then
     expect_text "log p" "example prints densities"
 fi
 
-# Exercise 3 on a tiny CIFAR-format set (no CIFAR-10 here): a small multi-scale model trains,
-# its bits/dim fall, and its checkpoint samples a grid and evaluates.
+# The multi-scale image Glow on a tiny CIFAR-format set (no CIFAR-10 here): a small model
+# trains, its bits/dim fall, and its checkpoint samples a grid and evaluates.
 tools=$(dirname "$0")/../tools
 python3 "$tools/make_tiny_cifar.py" "$work/cifar" 64 32 >/dev/null || fail "make_tiny_cifar.py"
 expect_exit 0 "train images (tiny)" -- "$glowcl" train images --data "cifar10:$work/cifar" \
@@ -319,6 +366,39 @@ expect_text "cols.csv:2: expected 2 columns, found 1" "CSV with a short row says
 expect_exit 3 "empty CSV" -- "$glowcl" eval --model "$model" --data "$work/empty.csv"
 expect_text "no data rows" "empty CSV says so"
 expect_exit 2 "negative batch" -- "$glowcl" train moons --batch -3
+expect_exit 2 "batch above the limit" -- "$glowcl" train moons --batch 100000000
+expect_text "batch must be 1..1000000" "batch above the limit states the limit"
+expect_exit 2 "affine batch above the limit" -- "$glowcl" train affine --batch 100000000
+expect_text "batch must be 1..1000000" "affine batch above the limit states the limit"
+# An --out that is a file, or a --log that cannot be opened: refused before any training
+# (no step runs), by every trainer, with exit 3.
+trainer_data() { # the data flags of `train $1` on this test's data
+    case $1 in
+        csv) echo "--data $work/s.csv --batch 100" ;;
+        images) echo "--data cifar10:$work/cifar --levels 1 --depth 1 --hidden 8 --batch 8" ;;
+    esac
+}
+no_training() { # no_training WHAT: $work/out shows no training step, no result
+    if grep -q "^step \|^trained\|NLL" "$work/out"; then fail "$1 trained first"; fi
+}
+: >"$work/a-file"
+for kind in affine moons csv images; do
+    expect_exit 3 "train $kind --out FILE" -- \
+        "$glowcl" train $kind $(trainer_data $kind) --steps 20 --out "$work/a-file"
+    expect_text "a-file is not a directory" "train $kind --out FILE says so"
+    no_training "train $kind --out FILE"
+done
+for kind in moons csv images; do
+    expect_exit 3 "train $kind --log in a missing directory" -- "$glowcl" train $kind \
+        $(trainer_data $kind) --steps 20 --out "$work/log-$kind" --log "$work/no-dir/loss.log"
+    expect_text "cannot write --log" "train $kind --log in a missing directory says so"
+    no_training "train $kind --log in a missing directory"
+done
+mkdir -p "$work/model-is-dir/model.glowcl"
+expect_exit 3 "train moons --out whose model.glowcl is a directory" -- \
+    "$glowcl" train moons --steps 20 --out "$work/model-is-dir"
+expect_text "is a directory" "model.glowcl a directory says so"
+no_training "train moons --out whose model.glowcl is a directory"
 expect_exit 2 "zero hidden channels" -- "$glowcl" train images --data "cifar10:$work/cifar" --hidden 0 --steps 1
 expect_exit 2 "image batch larger than the data set" -- "$glowcl" train images --data "cifar10:$work/cifar" --batch 1000 --steps 1
 expect_text "larger than the 51 training images" "image batch larger than the data set says so"

@@ -9,9 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "distributed.h"
+#include "exit_codes.h"
 #include "glowcl/archive.h"
+#include "signals.h"
 
 static cli_ranks ranks = {0, 1, 0, 1};
 static FILE *rank_errors = NULL; /* the real stderr of a silenced rank */
@@ -25,19 +26,6 @@ static int meet_before_training(int code)
 {
     met = 1;
     return ranks.size > 1 ? cli_mpi_max(code) : code;
-}
-
-int cli_launcher_size(void)
-{
-    const char *sized[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
-    for (size_t i = 0; i < sizeof sized / sizeof sized[0]; i++) {
-        const char *value = getenv(sized[i]);
-        if (value) {
-            long n = strtol(value, NULL, 10);
-            return n > 0 && n < 1 << 30 ? (int)n : -1;
-        }
-    }
-    return getenv("PMIX_RANK") ? -1 : 0;
 }
 
 /* Rank 0 alone speaks: the others' stdout and stderr (and those of the OpenCL driver, which

@@ -1,8 +1,8 @@
 /* Data-parallel training over several processes started by `mpirun -np N glowcl train ...`:
  * each process (rank) trains on its own device on its shard of every global batch, and the
  * gradients are averaged before each optimiser step, so every rank holds the same parameters.
- * distributed.c holds the logic; the transport beneath it is MPI (mpi.c) or, in a build
- * without MPI, a stub for one process (mpi_none.c), so the commands need no #ifdefs. */
+ * distributed.c holds the logic; the transport beneath it is MPI or, in a build without MPI,
+ * a stub for one process (mpi_transport.h), so the commands need no #ifdefs. */
 #ifndef GLOWCL_CLI_DISTRIBUTED_H
 #define GLOWCL_CLI_DISTRIBUTED_H
 
@@ -11,36 +11,7 @@
 #include <stdio.h>
 
 #include "glowcl/flow.h"
-
-/* Where this process stands among the processes of the run. */
-typedef struct cli_ranks {
-    int rank, size;             /* in the whole run (MPI_COMM_WORLD) */
-    int local_rank, local_size; /* among the processes on this machine */
-} cli_ranks;
-
-/* ---- the transport: mpi.c or mpi_none.c ---- */
-
-/* Whether a launcher started this process: 0 if not, else the number of processes it
- * started, or -1 if it does not say. Open MPI's mpirun, MPICH's hydra and PMIx launchers
- * (Slurm's srun) leave these variables in every process; a plain `glowcl train` has none. */
-int cli_launcher_size(void);
-
-/* 1 if glowcl was built with MPI. */
-int cli_mpi_built(void);
-/* Joins the run when a launcher (mpirun) started this process; otherwise, or without MPI,
- * *ranks becomes one process of one. Returns EXIT_OK or an exit code after a message. */
-int cli_mpi_start(int *argc, char ***argv, cli_ranks *ranks);
-/* Leaves the run. `abort_all`: end every rank now with exit code `code` (a rank that failed
- * alone would otherwise leave the others waiting in a collective for ever). */
-void cli_mpi_stop(int abort_all, int code);
-/* In place: values[i] = Σ over ranks of values[i] (MPI_Allreduce, MPI_SUM). */
-void cli_mpi_sum(double *values, size_t count);
-/* The smallest and largest `value` over the ranks. */
-void cli_mpi_min_max(uint64_t value, uint64_t *min, uint64_t *max);
-/* The largest `value` over the ranks. */
-int cli_mpi_max(int value);
-
-/* ---- distributed.c: what the commands use ---- */
+#include "mpi_transport.h"
 
 /* Joins the run (see cli_mpi_start). In a run of several ranks, every rank but 0 sends its
  * stdout and stderr to /dev/null: rank 0 alone prints progress and writes files; errors of

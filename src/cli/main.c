@@ -3,8 +3,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd_bench.h"
+#include "cmd_check.h"
+#include "cmd_devices.h"
+#include "cmd_eval.h"
+#include "cmd_sample.h"
+#include "device_choice.h"
 #include "distributed.h"
+#include "exit_codes.h"
+#include "options.h"
+#include "train_affine.h"
+#include "train_images.h"
+#include "train_points.h"
 
 static const char usage[] =
     "Usage: glowcl COMMAND [options]\n"
@@ -16,15 +26,15 @@ static const char usage[] =
     "  devices    list OpenCL platforms and devices (--json for JSON)\n"
     "  check      check every flow op and model: inverse, log-det and gradients against\n"
     "             finite differences, and the OpenCL device against the reference path\n"
-    "  train      train a flow: `train affine` (exercise 1), `train moons` (exercise 2),\n"
-    "             `train csv --data FILE.csv` (your own points), `train images --data\n"
-    "             cifar10:DIR|png:DIR` (exercise 3, multi-scale Glow)\n"
+    "  train      train a flow: `train affine` (the affine warm-up), `train moons` (the 2-D\n"
+    "             Glow on two-moons), `train csv --data FILE.csv` (your own points), `train\n"
+    "             images --data cifar10:DIR|png:DIR` (the multi-scale image Glow)\n"
     "  sample     draw from a model file (CSV, a PNG scatter plot, or an image grid)\n"
     "  eval       mean negative log-likelihood (and bits/dim) of data under a model file\n"
     "  bench      time training steps, convolutions and memory (compare with PyTorch by\n"
     "             tools/bench/compare.py)\n"
     "\n"
-    "Device flags (every command):\n"
+    "Device flags (every command; before the command or after it):\n"
     "  -d, --device N|P:D|NAME   device N of the `glowcl devices` list, device D of platform P,\n"
     "                            or the best device whose name contains NAME (case-insensitive).\n"
     "                            Indices are 0-based.\n"
@@ -47,15 +57,56 @@ static const char usage[] =
     "  averaged (MPI_Allreduce) before each step. Rank 0 prints and writes the files.\n"
     "\n"
     "Exit codes:\n"
-    "  0 success   1 a check failed or training diverged   2 bad usage or unknown device\n"
-    "  3 unreadable, unwritable or malformed file   4 OpenCL error, kernel build failure or\n"
-    "  out of memory   130/143 training stopped by SIGINT/SIGTERM after writing its checkpoint\n"
-    "  (a second signal exits at once, writing nothing)\n"
+    "  0 success   1 a check failed, training diverged, or a score (NLL, bits/dim) or a sample\n"
+    "  is not a finite number (the message names the rows)   2 bad usage or unknown device\n"
+    "  3 unreadable, unwritable or malformed file (the trainers check --out and --log before\n"
+    "  training)   4 OpenCL error, kernel build failure or out of memory   130/143 training\n"
+    "  stopped by SIGINT/SIGTERM after writing its checkpoint (a second signal exits at once,\n"
+    "  writing nothing)\n"
     "\n"
     "Run `glowcl COMMAND --help` for the options of a command.\n";
 
+static int run_train(int argc, char **argv)
+{
+    const char *what = argc > 2 ? argv[2] : "";
+    if (strcmp(what, "affine") == 0) return cli_train_affine(argc, argv);
+    if (strcmp(what, "moons") == 0 || strcmp(what, "csv") == 0)
+        return cli_train_points(argc, argv);
+    if (strcmp(what, "images") == 0) return cli_train_images(argc, argv);
+    fprintf(stderr, "Usage: glowcl train affine|moons|csv|images [options]  (--help after the kind "
+                    "lists them)\n");
+    return strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+/* `glowcl -d 0 train moons`: device flags before the command move after its words (the
+ * command, and the kind of `train`), where the command's own flags stand, so that a device
+ * flag after the command still wins. A flag other than a device flag there is refused. */
+static int move_leading_device_flags(int argc, char **argv)
+{
+    cli_device_flags ignored = CLI_DEVICE_FLAGS_DEFAULT;
+    cli_option device_options[] = {CLI_DEVICE_OPTIONS(ignored)};
+    int command = 1;
+    int rc = cli_parse_leading(argc, argv, 1, device_options,
+                               sizeof device_options / sizeof device_options[0],
+                               "before the command (only the device flags may stand there; see "
+                               "glowcl --help)", &command);
+    if (rc || command == 1 || command == argc) return rc;
+    int words = 1;
+    if (strcmp(argv[command], "train") == 0 && command + 1 < argc && argv[command + 1][0] != '-')
+        words = 2;
+    /* Rotate argv[1 .. command + words) so that the command's words come first. */
+    char *moved[argc];
+    int flags = command - 1;
+    for (int i = 0; i < flags; i++) moved[i] = argv[1 + i];
+    for (int i = 0; i < words; i++) argv[1 + i] = argv[command + i];
+    for (int i = 0; i < flags; i++) argv[1 + words + i] = moved[i];
+    return EXIT_OK;
+}
+
 static int run_command(int argc, char **argv)
 {
+    int rc = move_leading_device_flags(argc, argv);
+    if (rc) return rc;
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
@@ -63,8 +114,11 @@ static int run_command(int argc, char **argv)
                                                      : "This glowcl is built without MPI.\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    int rc;
-    if (strcmp(argv[1], "train") == 0) return cmd_train(argc, argv);
+    if (argv[1][0] == '-') { /* device flags and no command after them */
+        fprintf(stderr, "glowcl: no command after the device flags (see glowcl --help)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "train") == 0) return run_train(argc, argv);
     if ((rc = cli_dist_single_process(argv[1]))) return rc;
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc, argv);
     if (strcmp(argv[1], "check") == 0) return cmd_check(argc, argv);

@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "glowcl/archive.h"
-#include "cli.h"
+#include "signals.h"
 
 static volatile sig_atomic_t stop_signal = 0;
 

@@ -1,11 +1,12 @@
-/* The MPI transport of data-parallel training (distributed.h): joining the run, the
+/* The MPI transport of data-parallel training (mpi_transport.h): joining the run, the
  * allreduce of the gradients, and leaving, cleanly or ending every rank. Compiled only when
  * meson finds MPI. MPI's default error handler stays: a failed MPI call ends the whole run
  * with MPI's own message, which is what a rank-local status could not do. */
 #include <mpi.h>
 
-#include "cli.h"
-#include "distributed.h"
+#include "exit_codes.h"
+#include "launcher.h"
+#include "mpi_transport.h"
 
 static int joined = 0;
 

@@ -1,9 +1,10 @@
 /* The transport of a glowcl built without MPI: always one process, so every reduction is the
- * value itself (see distributed.h). */
+ * value itself (see mpi_transport.h). */
 #include <stdio.h>
 
-#include "cli.h"
-#include "distributed.h"
+#include "exit_codes.h"
+#include "launcher.h"
+#include "mpi_transport.h"
 
 int cli_mpi_built(void) { return 0; }
 

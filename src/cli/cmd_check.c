@@ -5,7 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cmd_check.h"
+#include "device_choice.h"
+#include "errors.h"
+#include "exit_codes.h"
+#include "options.h"
 #include "glowcl/check.h"
 
 static void print_report(const gc_check_report *report)

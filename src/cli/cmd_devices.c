@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd_devices.h"
+#include "device_choice.h"
+#include "errors.h"
+#include "exit_codes.h"
+#include "options.h"
 
 static void json_string(FILE *out, const char *s)
 {

@@ -1,0 +1,39 @@
+/* What the commands report about a model on data: the mean NLL of points, the bits/dim of
+ * images, how exactly the model inverts on them. A number that is not finite is never
+ * reported: it is an error (GC_ERR_NUMERIC, exit 1) that names the rows which gave it. */
+#ifndef GLOWCL_CLI_SCORES_H
+#define GLOWCL_CLI_SCORES_H
+
+#include <stddef.h>
+
+#include "glowcl/flow.h"
+#include "glowcl/images.h"
+
+/* GC_OK if every value of rows × width is finite; else GC_ERR_NUMERIC with the message
+ * "<what> is not finite for <unit>s 1, 5 and 9 of <source>" (rows counted from 1, the first
+ * few named and the others counted). */
+gc_status cli_require_finite(const double *values, size_t rows, size_t width, const char *what,
+                             const char *unit, const char *source);
+
+/* Mean negative log-likelihood (nats) of the model over the n points x (n × its dim), and its
+ * standard error; `source` names the points for a message about rows without a finite
+ * log-density. */
+gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source,
+                       double *mean, double *se);
+
+/* For each of the n points x (n × dim), max |decode(encode(x)) − x| over its values, into
+ * per_row (n values). */
+gc_status cli_reconstruction_errors(gc_model *model, const double *x, size_t n, size_t dim,
+                                    double *per_row);
+/* The largest of n values (0 for none). */
+double cli_max(const double *values, size_t n);
+
+/* Mean bits/dim over the first `limit` images of the set (at most) with fixed dequantisation
+ * noise, and its standard error; if `reconstruction` is given, also max |decode(encode(x)) −
+ * x| over those images. `source` names the set in a message about images without a finite
+ * log-density or reconstruction. */
+gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
+                           const char *source, double *mean, double *se,
+                           double *reconstruction);
+
+#endif
