@@ -4,7 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -372,6 +372,11 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
         status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_FUNCTION_NAME, sizeof k->name,
                        k->name, NULL);
         if (status == GC_OK)
+            status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_NUM_ARGS, sizeof k->arg_count,
+                           &k->arg_count, NULL);
+        k->optimiser_update = strcmp(k->name, "adam_step") == 0 ||
+                              strcmp(k->name, "adamax_step") == 0;
+        if (status == GC_OK)
             status = GC_CL(clGetKernelWorkGroupInfo, kernels[i], rt->device.device,
                            CL_KERNEL_WORK_GROUP_SIZE, sizeof k->work_group_size,
                            &k->work_group_size, NULL);
@@ -500,8 +505,7 @@ static gc_status inject_launch_fault(gc_runtime *rt, const gc_kernel *kernel)
         f->lost = !f->lost_once;
         return injected_device_loss(kernel->name);
     }
-    if (strcmp(kernel->name, "adam_step") == 0 || strcmp(kernel->name, "adamax_step") == 0)
-        f->updates_launched++;
+    if (kernel->optimiser_update) f->updates_launched++;
     return GC_OK;
 }
 
@@ -512,6 +516,18 @@ gc_status gc_device_memory_error(const gc_runtime *rt, size_t bytes, const char 
                     "(a smaller --batch or --memory low needs less)",
                     bytes, (double)bytes / 1048576.0, rt->device.name, error_name,
                     (double)rt->tensor_bytes / 1048576.0);
+}
+
+static gc_status find_core_kernels(gc_runtime *rt)
+{
+    gc_core_kernels *k = &rt->core;
+    GC_TRY(gc_kernel_find(rt, "tensor_fill", &k->fill));
+    GC_TRY(gc_kernel_find(rt, "tensor_scale", &k->scale));
+    GC_TRY(gc_kernel_find(rt, "tensor_axpy", &k->axpy));
+    GC_TRY(gc_kernel_find(rt, "tensor_mul", &k->mul));
+    GC_TRY(gc_kernel_find(rt, "tensor_channel_sum", &k->channel_sum));
+    GC_TRY(gc_kernel_find(rt, "tensor_channel_moments", &k->channel_moments));
+    return gc_kernel_find(rt, "accumulate_columns", &k->accumulate_columns);
 }
 
 static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
@@ -537,6 +553,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
         status = gc_cl_check(err, "clCreateCommandQueue", __FILE__, __LINE__);
     }
     if (status == GC_OK) status = build_programs(rt, options);
+    if (status == GC_OK) status = find_core_kernels(rt);
     if (status != GC_OK) {
         gc_runtime_close(rt);
         return status;
@@ -689,6 +706,8 @@ gc_status gc_runtime_finish(gc_runtime *rt)
 
 gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_out)
 {
+    *kernel_out = NULL;
+    if (rt->backend != GC_BACKEND_OPENCL) return GC_OK;
     for (size_t i = 0; i < rt->kernel_count; i++) {
         if (strcmp(rt->kernels[i].name, name) == 0) {
             *kernel_out = &rt->kernels[i];
@@ -698,39 +717,49 @@ gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_ou
     return GC_ERROR(GC_ERR_UNSUPPORTED, "no OpenCL kernel named %s", name);
 }
 
-static gc_status set_args_v(const gc_kernel *kernel, const char *format, va_list args)
+/* GC_OK, or an error naming the kernel and the argument whose value does not fit 32 bits. */
+static gc_status check_32_bits(const gc_kernel *kernel, cl_uint index, const gc_arg *arg)
 {
-    for (cl_uint i = 0; format[i]; i++) {
-        cl_int err;
-        switch (format[i]) {
-        case 'm': {
-            cl_mem mem = va_arg(args, cl_mem);
-            err = clSetKernelArg(kernel->kernel, i, sizeof mem, &mem);
+    if (arg->kind == GC_ARG_U32 && arg->value.u32 > UINT32_MAX)
+        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s argument %u: %zu does not fit 32 bits",
+                        kernel->name, index, arg->value.u32);
+    if (arg->kind == GC_ARG_I32 && (arg->value.i32 > INT32_MAX || arg->value.i32 < INT32_MIN))
+        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s argument %u: %ld does not fit 32 bits",
+                        kernel->name, index, arg->value.i32);
+    return GC_OK;
+}
+
+static gc_status set_args(const gc_kernel *kernel, const gc_arg *args, size_t count)
+{
+    if (count != kernel->arg_count)
+        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s takes %u arguments, given %zu",
+                        kernel->name, kernel->arg_count, count);
+    for (cl_uint i = 0; i < count; i++) {
+        const gc_arg *arg = &args[i];
+        GC_TRY(check_32_bits(kernel, i, arg));
+        cl_int err = CL_INVALID_ARG_VALUE;
+        switch (arg->kind) {
+        case GC_ARG_MEM:
+            err = clSetKernelArg(kernel->kernel, i, sizeof arg->value.mem, &arg->value.mem);
             break;
-        }
-        case 'f': {
-            cl_float value = (cl_float)va_arg(args, double);
+        case GC_ARG_U32: {
+            cl_uint value = (cl_uint)arg->value.u32;
             err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
             break;
         }
-        case 'i': {
-            cl_int value = va_arg(args, int);
+        case GC_ARG_I32: {
+            cl_int value = (cl_int)arg->value.i32;
             err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
             break;
         }
-        case 'u': {
-            cl_uint value = va_arg(args, unsigned);
+        case GC_ARG_F32: {
+            cl_float value = (cl_float)arg->value.f32;
             err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
             break;
         }
-        case 'L': {
-            size_t bytes = va_arg(args, size_t);
-            err = clSetKernelArg(kernel->kernel, i, bytes, NULL);
+        case GC_ARG_LOCAL:
+            err = clSetKernelArg(kernel->kernel, i, arg->value.local, NULL);
             break;
-        }
-        default:
-            return GC_ERROR(GC_ERR_ARGUMENT, "bad kernel argument format '%c' for %s",
-                            format[i], kernel->name);
         }
         if (err != CL_SUCCESS)
             return GC_ERROR(GC_ERR_OPENCL, "clSetKernelArg(%s, %u) failed: %s", kernel->name, i,
@@ -739,18 +768,10 @@ static gc_status set_args_v(const gc_kernel *kernel, const char *format, va_list
     return GC_OK;
 }
 
-gc_status gc_kernel_args(const gc_kernel *kernel, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    gc_status status = set_args_v(kernel, format, args);
-    va_end(args);
-    return status;
-}
-
 gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
-                    const size_t *local)
+                    const size_t *local, const gc_arg *args, size_t count)
 {
+    GC_TRY(set_args(kernel, args, count));
     size_t rounded[3], group[3];
     size_t budget = kernel->work_group_size ? kernel->work_group_size : 1;
     for (int d = 0; d < dims; d++) {
@@ -798,19 +819,6 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
         return GC_ERROR(GC_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
                         gc_cl_error_name(err));
     return GC_OK;
-}
-
-gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local,
-                   const char *format, ...)
-{
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, name, &kernel));
-    va_list args;
-    va_start(args, format);
-    gc_status status = set_args_v(kernel, format, args);
-    va_end(args);
-    GC_TRY(status);
-    return gc_launch(rt, kernel, 1, &global, local ? &local : NULL);
 }
 
 size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements)

@@ -112,18 +112,27 @@ gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry
                                   const char *name, size_t channels, size_t height,
                                   size_t width, size_t hidden, int additive);
 
+/* The kernels of cl/conv_coupling.cl that the image coupling and the split share, looked up
+ * when the op is created. */
+typedef struct gc_channel_kernels {
+    gc_kernel *conditioning, *gain, *gain_backward;
+} gc_channel_kernels;
+gc_status gc_channel_kernels_find(gc_runtime *rt, gc_channel_kernels *k);
+
 /* Glow's Conv2dZeros gain on (n, channels, pixels) outputs: h *= exp(3·g[c]) in place; and its
  * backward: dh becomes the pre-gain gradient, ∂L/∂g is added into grads (rows and sums are
  * scratch of h's size and of `channels`). */
-gc_status gc_gain_forward(const gc_tensor *params, size_t gain_offset, gc_tensor *h, size_t n,
-                          size_t channels, size_t pixels);
-gc_status gc_gain_backward(const gc_tensor *params, gc_tensor *grads, size_t gain_offset,
-                           gc_tensor *dh, const gc_tensor *h, gc_tensor *rows, gc_tensor *sums,
-                           size_t n, size_t channels, size_t pixels);
+gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params,
+                          size_t gain_offset, gc_tensor *h, size_t n, size_t channels,
+                          size_t pixels);
+gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params,
+                           gc_tensor *grads, size_t gain_offset, gc_tensor *dh,
+                           const gc_tensor *h, gc_tensor *rows, gc_tensor *sums, size_t n,
+                           size_t channels, size_t pixels);
 
 /* xa (n, a, pixels) = the first a channels of x (n, channels, pixels); with add, x += xa there. */
-gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
-                            size_t pixels, int add);
+gc_status gc_first_channels(const gc_channel_kernels *k, gc_tensor *x, gc_tensor *xa, size_t n,
+                            size_t channels, size_t a, size_t pixels, int add);
 
 /* Split of (channels, height, width) samples: the first channels/2 go on, the rest are
  * factored out into the op's side buffer and scored by N(0, I), or with `conditional` by
@@ -137,6 +146,12 @@ void gc_split_set_sampling(gc_op *op, double temperature);
 /* The side buffer of a split op for n samples (NULL if `op` is not a split), and its values
  * per sample. */
 gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
+
+/* Reference backend: logdet[i] += scale · Σ_k params[offset + k] for i < n, the log-determinant
+ * of an op whose Jacobian is the same for every sample (the OpenCL kernels of those ops add it
+ * as they run, see add_param_logdet in cl/common.clh). */
+gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
+                                  size_t count, double scale, size_t n);
 
 /* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
 gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);

@@ -59,3 +59,16 @@ gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, s
     *out = &rt->scratch[slot];
     return GC_OK;
 }
+
+gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
+                                  size_t count, double scale, size_t n)
+{
+    if (params->rt->backend != GC_BACKEND_REFERENCE || offset > params->count ||
+        count > params->count - offset || n > logdet->count)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_logdet_add_param_sum: a reference tensor of at "
+                        "least %zu+%zu parameters and %zu log-determinants", offset, count, n);
+    double sum = 0.0;
+    for (size_t k = 0; k < count; k++) sum += params->host[offset + k];
+    for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;
+    return GC_OK;
+}

@@ -21,9 +21,8 @@ struct gc_vector_glow {
     size_t capacity;
     gc_tensor acts, grads_out, hidden_acts, d_hidden, nets, d_nets, dscale_rows, transposed;
     gc_tensor scratch; /* 2·dim² a step: the 1x1 convolutions' dW and Pᵀ·dW */
+    gc_kernel *forward_kernel, *backward_kernel, *params_kernel; /* cl/coupling.cl */
 };
-
-static unsigned u(size_t v) { return (unsigned)v; }
 
 gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *const *ops,
                                 size_t op_count)
@@ -78,6 +77,10 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
     }
     gc_status status = gc_tensor_init1(&v->transposed, rt, steps * v->coupling.weight_count);
     if (status == GC_OK) status = gc_tensor_init1(&v->scratch, rt, steps * 2 * dim * dim);
+    if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_forward", &v->forward_kernel);
+    if (status == GC_OK)
+        status = gc_kernel_find(rt, "vector_glow_backward", &v->backward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_params", &v->params_kernel);
     if (status != GC_OK) {
         gc_vector_glow_free(v);
         return status;
@@ -132,11 +135,12 @@ gc_status gc_vector_glow_forward(gc_vector_glow *v, const gc_tensor *params, gc_
 {
     GC_TRY(reserve(v, n));
     const gc_coupling_layout *c = &v->coupling;
-    return gc_run1d(v->rt, "vector_glow_forward", row_items(n), GROUP, "mmmmmmmmmuuuuuuuuu",
-                    z->buffer, x->buffer, v->acts.buffer, logdet->buffer, v->hidden_acts.buffer,
-                    v->nets.buffer, v->transposed.buffer, params->buffer, v->table, u(v->steps),
-                    u(n), u(v->capacity), u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden),
-                    u(c->depth), u(c->weight_count));
+    return GC_LAUNCH1D(v->rt, v->forward_kernel, row_items(n), GROUP, GC_MEM(z), GC_MEM(x),
+                       GC_MEM(&v->acts), GC_MEM(logdet), GC_MEM(&v->hidden_acts),
+                       GC_MEM(&v->nets), GC_MEM(&v->transposed), GC_MEM(params),
+                       GC_BUF(v->table), GC_U32(v->steps), GC_U32(n), GC_U32(v->capacity),
+                       GC_U32(v->dim), GC_U32(c->a_dim), GC_U32(c->b_dim), GC_U32(c->hidden),
+                       GC_U32(c->depth), GC_U32(c->weight_count));
 }
 
 /* Work-items of vector_glow_params: each step's coupling tasks, its ActNorm, its 1x1
@@ -154,17 +158,19 @@ gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc
                         v->capacity);
     const gc_coupling_layout *c = &v->coupling;
     /* The input-gradient pass never reads the data or z (slots 0 and 3L). */
-    GC_TRY(gc_run1d(v->rt, "vector_glow_backward", row_items(n), GROUP,
-                    "mmmmmmmmmmmmmfuuuuuuuuu", v->grads_out.buffer, dz->buffer, x->buffer,
-                    x->buffer, v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
-                    v->nets.buffer, v->d_nets.buffer, v->dscale_rows.buffer, v->transposed.buffer,
-                    params->buffer, v->table, dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth),
-                    u(c->weight_count)));
-    return gc_run1d(v->rt, "vector_glow_params", params_items(v), 8, "mmmmmmmmmmmmmfuuuuuuuu",
-                    grads->buffer, v->grads_out.buffer, dz->buffer, x->buffer, x->buffer,
-                    v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
-                    v->d_nets.buffer, v->dscale_rows.buffer, v->scratch.buffer, params->buffer,
-                    v->table, (double)n * dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth));
+    GC_TRY(GC_LAUNCH1D(v->rt, v->backward_kernel, row_items(n), GROUP, GC_MEM(&v->grads_out),
+                       GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
+                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->nets),
+                       GC_MEM(&v->d_nets), GC_MEM(&v->dscale_rows), GC_MEM(&v->transposed),
+                       GC_MEM(params), GC_BUF(v->table), GC_F32(dlogdet), GC_U32(v->steps),
+                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
+                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth),
+                       GC_U32(c->weight_count)));
+    return GC_LAUNCH1D(v->rt, v->params_kernel, params_items(v), 8, GC_MEM(grads),
+                       GC_MEM(&v->grads_out), GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
+                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->d_nets),
+                       GC_MEM(&v->dscale_rows), GC_MEM(&v->scratch), GC_MEM(params),
+                       GC_BUF(v->table), GC_F32((double)n * dlogdet), GC_U32(v->steps),
+                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
+                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth));
 }
