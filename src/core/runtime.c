@@ -1,26 +1,15 @@
-/* Device discovery and ranking, the runtime (context, queue, kernels built from the embedded
- * sources in cl/) and the checked call and launch helpers every OpenCL op uses. */
+/* Device discovery and ranking, and the runtime: context, queue, and the programs built from
+ * the embedded sources in cl/ (the launches are in launch.c). */
 #include "glowcl/runtime.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/internal.h"
 #include "core/kernels.h"
-
-gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line)
-{
-    if (code == CL_SUCCESS) return GC_OK;
-    gc_status status = GC_ERR_OPENCL;
-    if (code == CL_MEM_OBJECT_ALLOCATION_FAILURE || code == CL_OUT_OF_HOST_MEMORY ||
-        code == CL_INVALID_BUFFER_SIZE)
-        status = GC_ERR_MEMORY;
-    return gc_error_set(status, file, line, "%s failed: %s", call, gc_cl_error_name(code));
-}
 
 const char *gc_device_kind_name(gc_device_kind kind)
 {
@@ -385,87 +374,135 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
     return status;
 }
 
-enum { GC_MAX_KERNEL_FILES = 64 };
+/* Each program: its kernel file, the headers placed in front of it (in this order), and the
+ * shape parameters (core/shapes.h) it is built with. */
+enum { PROGRAM_HEADERS = 2, PROGRAM_DEFINES = 6 };
+static const struct kernel_program {
+    const char *file;
+    const char *headers[PROGRAM_HEADERS];
+    const char *defines[PROGRAM_DEFINES];
+} kernel_programs[] = {
+    {"tensor.cl", {"common.clh"}, {NULL}},
+    {"affine.cl", {"common.clh"}, {NULL}},
+    {"coupling.cl", {"common.clh", "invconv.clh"},
+     {"COUPLING_ROWS", "COUPLING_VECTOR", "COUPLING_TILE_IN", "COUPLING_TILE_OUT",
+      "VECTOR_FIELDS", "VECTOR_MAX_DIM"}},
+    {"invconv.cl", {"common.clh", "invconv.clh"}, {"INVCONV_PIXELS"}},
+    {"prior.cl", {NULL}, {"PRIOR_MAX_COMPONENTS"}},
+    {"squeeze.cl", {NULL}, {NULL}},
+    {"split.cl", {NULL}, {NULL}},
+    {"conv.cl", {"common.clh"}, {"CONV_TILE", "CONV_PARAMS_3X3_OUTPUTS"}},
+    {"conv_coupling.cl", {"common.clh"}, {NULL}},
+    {"peak.cl", {NULL}, {NULL}},
+    {"adam.cl", {NULL}, {NULL}},
+};
+enum { PROGRAM_COUNT = sizeof kernel_programs / sizeof *kernel_programs };
 
-static int is_header(const char *name)
+static const gc_embedded_kernel_file *embedded_file(const char *name)
 {
-    size_t n = strlen(name);
-    return n > 4 && strcmp(name + n - 4, ".clh") == 0;
+    for (int i = 0; i < gc_embedded_kernel_file_count; i++)
+        if (strcmp(gc_embedded_kernel_files[i].name, name) == 0)
+            return &gc_embedded_kernel_files[i];
+    return NULL;
 }
 
 /* The file's source: from GLOWCL_KERNEL_DIR when it has a file of that name, else embedded. */
-static gc_status kernel_source(const gc_embedded_kernel_file *file, const char *dir, char **out)
+static gc_status kernel_source(const char *name, const char *dir, char **out)
 {
+    *out = NULL;
     if (dir && *dir) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, file->name);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
         *out = read_text_file(path);
         if (*out) return GC_OK;
         if (errno != ENOENT)
             return GC_ERROR(GC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     }
+    const gc_embedded_kernel_file *file = embedded_file(name);
+    if (!file) return GC_ERROR(GC_ERR_UNSUPPORTED, "no kernel file %s is embedded", name);
     *out = strdup(file->source);
     return *out ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
 }
 
-static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
-                               const char *build_options, const char *file_name,
-                               const char *dir, const char **prelude, int prelude_count,
-                               const char *source);
-
-static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *options)
+/* GLOWCL_VERBOSE set (not empty, not 0): the compiler's warnings and every build log shown. */
+static int verbose_builds(void)
 {
-    if (gc_embedded_kernel_file_count > GC_MAX_KERNEL_FILES)
-        return GC_ERROR(GC_ERR_UNSUPPORTED, "more than %d kernel files", GC_MAX_KERNEL_FILES);
-    const char *dir = getenv("GLOWCL_KERNEL_DIR");
-    char build_options[512];
-    snprintf(build_options, sizeof build_options, "-cl-std=CL1.2 %s",
-             options->extra_build_options ? options->extra_build_options : "");
-    rt->programs = calloc((size_t)gc_embedded_kernel_file_count, sizeof *rt->programs);
-    if (!rt->programs) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    const char *verbose = getenv("GLOWCL_VERBOSE");
+    return verbose && *verbose && strcmp(verbose, "0") != 0;
+}
 
-    /* The .clh files are helpers placed in front of every program's own source. */
-    char *sources[GC_MAX_KERNEL_FILES] = {0};
-    const char *prelude[GC_MAX_KERNEL_FILES];
-    int prelude_count = 0;
-    gc_status status = GC_OK;
-    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
-        status = kernel_source(&gc_embedded_kernel_files[i], dir, &sources[i]);
-        if (status == GC_OK && is_header(gc_embedded_kernel_files[i].name))
-            prelude[prelude_count++] = sources[i];
-    }
-    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
-        const gc_embedded_kernel_file *file = &gc_embedded_kernel_files[i];
-        if (is_header(file->name)) continue;
-        status = build_program(rt, options, build_options, file->name, dir, prelude,
-                               prelude_count, sources[i]);
-    }
-    for (int i = 0; i < gc_embedded_kernel_file_count; i++) free(sources[i]);
-    return status;
+/* The build options of one program: the language version, the shape parameters it reads,
+ * the caller's extra options, and -w unless the user asked to see the warnings (PoCL prints
+ * them to the terminal, e.g. "135 warnings generated.", at every first build). */
+static gc_status program_options(const gc_runtime *rt, const gc_runtime_options *options,
+                                 const struct kernel_program *program, char *out, size_t size)
+{
+    snprintf(out, size, "-cl-std=CL1.2%s", verbose_builds() ? "" : " -w");
+    for (int d = 0; d < PROGRAM_DEFINES && program->defines[d]; d++)
+        if (gc_kernel_shapes_define(&rt->shapes, program->defines[d], out, size) != 0)
+            return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s",
+                            program->defines[d], program->file);
+    size_t used = strlen(out);
+    if (options->extra_build_options)
+        snprintf(out + used, size - used, " %s", options->extra_build_options);
+    return GC_OK;
 }
 
 static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
-                               const char *build_options, const char *file_name,
-                               const char *dir, const char **prelude, int prelude_count,
-                               const char *source)
+                               const struct kernel_program *program, const char *dir)
 {
-    const char *parts[GC_MAX_KERNEL_FILES + 1];
-    for (int i = 0; i < prelude_count; i++) parts[i] = prelude[i];
-    parts[prelude_count] = source;
+    char build_options[1024];
+    GC_TRY(program_options(rt, options, program, build_options, sizeof build_options));
+    char *parts[PROGRAM_HEADERS + 1] = {0};
+    int count = 0;
+    gc_status status = GC_OK;
+    for (int h = 0; status == GC_OK && h < PROGRAM_HEADERS && program->headers[h]; h++)
+        status = kernel_source(program->headers[h], dir, &parts[count++]);
+    if (status == GC_OK) status = kernel_source(program->file, dir, &parts[count++]);
     cl_int err = CL_SUCCESS;
-    cl_program program = clCreateProgramWithSource(rt->context, (cl_uint)prelude_count + 1,
-                                                   parts, NULL, &err);
-    GC_TRY(gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__));
-    rt->programs[rt->program_count++] = program;
-    err = clBuildProgram(program, 1, &rt->device.device, build_options, NULL, NULL);
+    cl_program built = NULL;
+    if (status == GC_OK) {
+        built = clCreateProgramWithSource(rt->context, (cl_uint)count, (const char **)parts,
+                                          NULL, &err);
+        status = gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__);
+    }
+    for (int i = 0; i < count; i++) free(parts[i]);
+    GC_TRY(status);
+    rt->programs[rt->program_count++] = built;
+    err = clBuildProgram(built, 1, &rt->device.device, build_options, NULL, NULL);
     if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
-        print_build_log(options->log, program, rt->device.device, file_name, &rt->device);
+        print_build_log(options->log, built, rt->device.device, program->file, &rt->device);
         return GC_ERROR(GC_ERR_BUILD, "kernels of %s%s failed to build on %s: %s",
-                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", file_name, rt->device.name,
-                        gc_cl_error_name(err));
+                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", program->file,
+                        rt->device.name, gc_cl_error_name(err));
     }
     GC_TRY(gc_cl_check(err, "clBuildProgram", __FILE__, __LINE__));
-    return add_program_kernels(rt, program);
+    if (verbose_builds())
+        print_build_log(options->log, built, rt->device.device, program->file, &rt->device);
+    return add_program_kernels(rt, built);
+}
+
+static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *options)
+{
+    /* Every embedded kernel file is a program of the table or one of its headers. */
+    for (int i = 0; i < gc_embedded_kernel_file_count; i++) {
+        const char *name = gc_embedded_kernel_files[i].name;
+        int listed = 0;
+        for (int p = 0; p < PROGRAM_COUNT && !listed; p++) {
+            listed = strcmp(kernel_programs[p].file, name) == 0;
+            for (int h = 0; h < PROGRAM_HEADERS && kernel_programs[p].headers[h]; h++)
+                listed = listed || strcmp(kernel_programs[p].headers[h], name) == 0;
+        }
+        if (!listed)
+            return GC_ERROR(GC_ERR_UNSUPPORTED, "kernel file %s is in no program", name);
+    }
+    const char *dir = getenv("GLOWCL_KERNEL_DIR");
+    rt->programs = calloc(PROGRAM_COUNT, sizeof *rt->programs);
+    if (!rt->programs) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_OK;
+    for (int p = 0; status == GC_OK && p < PROGRAM_COUNT; p++)
+        status = build_program(rt, options, &kernel_programs[p], dir);
+    return status;
 }
 
 static void read_device_faults(gc_device_faults *faults)
@@ -481,41 +518,6 @@ static void read_device_faults(gc_device_faults *faults)
     }
     const char *memory = getenv("GLOWCL_FAULT_DEVICE_MEMORY");
     if (memory) faults->memory_limit = (size_t)strtoull(memory, NULL, 10);
-}
-
-static gc_status injected_device_loss(const char *call)
-{
-    return GC_ERROR(GC_ERR_OPENCL, "%s failed: CL_DEVICE_NOT_AVAILABLE (injected by "
-                                   "GLOWCL_FAULT_AT_STEP)", call);
-}
-
-gc_status gc_device_fault_check(gc_runtime *rt, const char *call)
-{
-    return rt->faults.lost ? injected_device_loss(call) : GC_OK;
-}
-
-/* GLOWCL_FAULT_AT_STEP: counts optimiser updates and fails the launch it names. */
-static gc_status inject_launch_fault(gc_runtime *rt, const gc_kernel *kernel)
-{
-    gc_device_faults *f = &rt->faults;
-    if (f->lost) return injected_device_loss(kernel->name);
-    if (f->lost_at_step == 0) return GC_OK;
-    if (!f->fired && f->updates_launched == f->lost_at_step - 1) {
-        f->fired = 1;
-        f->lost = !f->lost_once;
-        return injected_device_loss(kernel->name);
-    }
-    if (kernel->optimiser_update) f->updates_launched++;
-    return GC_OK;
-}
-
-gc_status gc_device_memory_error(const gc_runtime *rt, size_t bytes, const char *error_name)
-{
-    return GC_ERROR(GC_ERR_MEMORY,
-                    "cannot allocate %zu bytes (%.1f MiB) on %s: %s, with %.1f MiB already held "
-                    "(a smaller --batch or --memory low needs less)",
-                    bytes, (double)bytes / 1048576.0, rt->device.name, error_name,
-                    (double)rt->tensor_bytes / 1048576.0);
 }
 
 static gc_status find_core_kernels(gc_runtime *rt)
@@ -538,6 +540,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->backend = GC_BACKEND_OPENCL;
     rt->device = *info;
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
+    gc_kernel_shapes_default(&rt->shapes);
     read_device_faults(&rt->faults);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
                                      0};
@@ -573,6 +576,7 @@ gc_status gc_runtime_open_reference(gc_runtime **runtime_out)
     gc_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     rt->backend = GC_BACKEND_REFERENCE;
+    gc_kernel_shapes_default(&rt->shapes);
     snprintf(rt->description, sizeof rt->description, "reference path (plain C, double)");
     *runtime_out = rt;
     return GC_OK;
@@ -669,7 +673,7 @@ void gc_runtime_close(gc_runtime *rt)
     if (!rt) return;
     if (rt->queue) clFinish(rt->queue);
     if (rt->profile) print_profile(rt);
-    for (int i = 0; i < GC_SCRATCH_SLOTS; i++) gc_tensor_release(&rt->scratch[i]);
+    gc_scratch_release_all(rt);
     gc_gemm_release(rt);
     for (size_t i = 0; i < rt->kernel_count; i++) clReleaseKernel(rt->kernels[i].kernel);
     for (int i = 0; i < rt->program_count; i++) clReleaseProgram(rt->programs[i]);
@@ -703,129 +707,3 @@ gc_status gc_runtime_finish(gc_runtime *rt)
 }
 
 /* ---- kernels and launches ---- */
-
-gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_out)
-{
-    *kernel_out = NULL;
-    if (rt->backend != GC_BACKEND_OPENCL) return GC_OK;
-    for (size_t i = 0; i < rt->kernel_count; i++) {
-        if (strcmp(rt->kernels[i].name, name) == 0) {
-            *kernel_out = &rt->kernels[i];
-            return GC_OK;
-        }
-    }
-    return GC_ERROR(GC_ERR_UNSUPPORTED, "no OpenCL kernel named %s", name);
-}
-
-/* GC_OK, or an error naming the kernel and the argument whose value does not fit 32 bits. */
-static gc_status check_32_bits(const gc_kernel *kernel, cl_uint index, const gc_arg *arg)
-{
-    if (arg->kind == GC_ARG_U32 && arg->value.u32 > UINT32_MAX)
-        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s argument %u: %zu does not fit 32 bits",
-                        kernel->name, index, arg->value.u32);
-    if (arg->kind == GC_ARG_I32 && (arg->value.i32 > INT32_MAX || arg->value.i32 < INT32_MIN))
-        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s argument %u: %ld does not fit 32 bits",
-                        kernel->name, index, arg->value.i32);
-    return GC_OK;
-}
-
-static gc_status set_args(const gc_kernel *kernel, const gc_arg *args, size_t count)
-{
-    if (count != kernel->arg_count)
-        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s takes %u arguments, given %zu",
-                        kernel->name, kernel->arg_count, count);
-    for (cl_uint i = 0; i < count; i++) {
-        const gc_arg *arg = &args[i];
-        GC_TRY(check_32_bits(kernel, i, arg));
-        cl_int err = CL_INVALID_ARG_VALUE;
-        switch (arg->kind) {
-        case GC_ARG_MEM:
-            err = clSetKernelArg(kernel->kernel, i, sizeof arg->value.mem, &arg->value.mem);
-            break;
-        case GC_ARG_U32: {
-            cl_uint value = (cl_uint)arg->value.u32;
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case GC_ARG_I32: {
-            cl_int value = (cl_int)arg->value.i32;
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case GC_ARG_F32: {
-            cl_float value = (cl_float)arg->value.f32;
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case GC_ARG_LOCAL:
-            err = clSetKernelArg(kernel->kernel, i, arg->value.local, NULL);
-            break;
-        }
-        if (err != CL_SUCCESS)
-            return GC_ERROR(GC_ERR_OPENCL, "clSetKernelArg(%s, %u) failed: %s", kernel->name, i,
-                            gc_cl_error_name(err));
-    }
-    return GC_OK;
-}
-
-gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
-                    const size_t *local, const gc_arg *args, size_t count)
-{
-    GC_TRY(set_args(kernel, args, count));
-    size_t rounded[3], group[3];
-    size_t budget = kernel->work_group_size ? kernel->work_group_size : 1;
-    for (int d = 0; d < dims; d++) {
-        if (global[d] == 0) return GC_OK; /* nothing to do; OpenCL rejects empty ranges */
-        if (local) {
-            /* Shrink by halving so power-of-two tree reductions keep their shape. */
-            size_t g = local[d] ? local[d] : 1;
-            while (g > 1 && g > budget) g /= 2;
-            group[d] = g;
-            budget /= g;
-            rounded[d] = (global[d] + g - 1) / g * g;
-        } else {
-            rounded[d] = global[d];
-        }
-    }
-    GC_TRY(inject_launch_fault(rt, kernel));
-    cl_event event = NULL;
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
-                                        local ? group : NULL, 0, NULL,
-                                        rt->profile ? &event : NULL);
-    if (err != CL_SUCCESS) rt->launch_error = err;
-    /* A device that allocates at first use (PoCL) reports running out of memory here, for some
-     * buffer of the kernel's; the total glowcl holds is the size worth reporting. */
-    if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES)
-        return GC_ERROR(GC_ERR_MEMORY,
-                        "clEnqueueNDRangeKernel(%s) failed: %s: %s could not hold glowcl's "
-                        "%zu bytes (%.1f MiB) of buffers (a smaller --batch or --memory low "
-                        "needs less)",
-                        kernel->name, gc_cl_error_name(err), rt->device.name, rt->tensor_bytes,
-                        (double)rt->tensor_bytes / 1048576.0);
-    if (err == CL_SUCCESS && event) {
-        cl_ulong start = 0, end = 0;
-        err = clWaitForEvents(1, &event);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start,
-                                          NULL);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-        clReleaseEvent(event);
-        gc_kernel *timed = (gc_kernel *)kernel;
-        timed->launches++;
-        timed->device_seconds += (double)(end - start) * 1e-9;
-    }
-    if (err != CL_SUCCESS)
-        return GC_ERROR(GC_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
-                        gc_cl_error_name(err));
-    return GC_OK;
-}
-
-size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements)
-{
-    size_t size = 256;
-    while (size > 1 && (size > kernel->work_group_size || size > parallel ||
-                        size * 32 > elements))
-        size /= 2;
-    return size;
-}

@@ -394,3 +394,44 @@ gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x)
         return GC_ERROR(GC_ERR_ARGUMENT, "gc_tensor_sum_batch wants an (N, D) tensor");
     return gc_tensor_channel_sum(out, x, x->shape[0], x->shape[1], 1);
 }
+
+gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols)
+{
+    if (t->rt == rt && t->count >= rows * cols) return GC_OK;
+    gc_tensor_release(t);
+    return gc_tensor_init2(t, rt, rows, cols);
+}
+
+/* One of gc_scratch's tensors; a list, so that a tensor never moves once handed out. */
+struct gc_scratch_entry {
+    const gc_scratch_key *key;
+    gc_tensor tensor;
+    struct gc_scratch_entry *next;
+};
+
+gc_status gc_scratch(gc_runtime *rt, const gc_scratch_key *key, size_t rows, size_t cols,
+                     gc_tensor **out)
+{
+    struct gc_scratch_entry *entry = rt->scratch;
+    while (entry && entry->key != key) entry = entry->next;
+    if (!entry) {
+        entry = calloc(1, sizeof *entry);
+        if (!entry) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        entry->key = key;
+        entry->next = rt->scratch;
+        rt->scratch = entry;
+    }
+    GC_TRY(gc_scratch_reserve(&entry->tensor, rt, rows, cols));
+    *out = &entry->tensor;
+    return GC_OK;
+}
+
+void gc_scratch_release_all(gc_runtime *rt)
+{
+    while (rt->scratch) {
+        struct gc_scratch_entry *next = rt->scratch->next;
+        gc_tensor_release(&rt->scratch->tensor);
+        free(rt->scratch);
+        rt->scratch = next;
+    }
+}

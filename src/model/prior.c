@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define LOG_2PI 1.8378770664093453
-#define MAX_COMPONENTS 8 /* as in cl/prior.cl */
 
 gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg,
                         gc_prior_kind kind, size_t dim, int components, int fixed)
@@ -21,9 +20,12 @@ gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg,
     GC_TRY(gc_kernel_find(rt, gauss ? "prior_gauss_backward" : "prior_mix_backward",
                           &prior->backward_kernel));
     if (gauss) return GC_OK;
-    if (components < 1 || components > MAX_COMPONENTS)
+    if (components < 1 || components > GC_MAX_MIX_COMPONENTS)
         return GC_ERROR(GC_ERR_ARGUMENT, "a mixture prior has 1 to %d components, not %d",
-                        MAX_COMPONENTS, components);
+                        GC_MAX_MIX_COMPONENTS, components);
+    if ((unsigned)components > rt->shapes.prior_max_components)
+        return GC_ERROR(GC_ERR_UNSUPPORTED, "the prior kernels take at most %u components",
+                        rt->shapes.prior_max_components);
     prior->components = components;
     prior->fixed = fixed;
     size_t kd = (size_t)components * dim, offset = 0;
@@ -89,7 +91,7 @@ gc_status gc_prior_log_prob(gc_prior *prior, const gc_tensor *params, const gc_t
                            GC_MEM(params), GC_U32(prior->offset), GC_U32(n), GC_U32(dim),
                            GC_U32(prior->components));
     }
-    double terms[MAX_COMPONENTS];
+    double terms[GC_MAX_MIX_COMPONENTS];
     for (size_t i = 0; i < n; i++) {
         const double *zi = z->host + i * dim;
         if (prior->kind == GC_PRIOR_GAUSS) {
@@ -124,7 +126,7 @@ gc_status gc_prior_backward(gc_prior *prior, const gc_tensor *params, gc_tensor 
     } else {
         const double *p = params->host + prior->offset;
         const double *means = p, *log_scales = p + kc * dim, *logits = p + 2 * kc * dim;
-        double terms[MAX_COMPONENTS], top = -INFINITY, norm = 0.0;
+        double terms[GC_MAX_MIX_COMPONENTS], top = -INFINITY, norm = 0.0;
         for (size_t k = 0; k < kc; k++) top = fmax(top, logits[k]);
         for (size_t k = 0; k < kc; k++) norm += exp(logits[k] - top);
         for (size_t i = 0; i < n; i++) {

@@ -21,6 +21,9 @@ enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
  * kernel (the image model's first coupling layers: 6, 12, 24 inputs). */
 enum { IM2COL_MAX_INPUTS = 32 };
 
+/* The im2col columns, shared by every convolution on a runtime (gc_scratch). */
+static const gc_scratch_key packed_scratch = {"convolution packed"};
+
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
 gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k)
@@ -135,9 +138,10 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     /* Without a mask the kernels still need a valid buffer argument. */
     const gc_tensor *mask_or_any = mask ? mask : weights;
     int has_bias = bias_relu && c->has_bias, relu = bias_relu && c->relu;
-    size_t channel_blocks = (out_channels + 7) / 8;
+    /* A work-item's tile: `tile` channels × 2·tile pixels (see cl/conv.cl). */
+    size_t tile = rt->shapes.conv_tile, channel_blocks = (out_channels + tile - 1) / tile;
     if (c->kernel == 1) {
-        size_t global[3] = {(h * w + 15) / 16, channel_blocks, n};
+        size_t global[3] = {(h * w + 2 * tile - 1) / (2 * tile), channel_blocks, n};
         return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out),
                          GC_U32(out_offset), GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset),
                          GC_U32(in_channels), GC_MEM(weights), GC_U32(c->w_offset),
@@ -146,7 +150,7 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
                          GC_U32(mask_offset), GC_U32(mask != NULL), GC_U32(accumulate != 0),
                          GC_U32(h * w), GC_U32(n));
     }
-    size_t x_blocks = (w + 7) / 8;
+    size_t x_blocks = (w + tile - 1) / tile;
     /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
      * at a time; otherwise half of every lane would idle. */
     int pairs = w == 4 && n > 1;
@@ -191,7 +195,7 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         gc_runtime *rt = weights->rt;
         size_t count = 9 * c->in_channels;
         gc_tensor *columns = NULL;
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, n * count, h * w, &columns));
+        GC_TRY(gc_scratch(rt, &packed_scratch, n * count, h * w, &columns));
         size_t global[2] = {c->in_channels, n};
         GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns),
                          GC_MEM(in), GC_U32(in_offset), GC_U32(c->in_channels), GC_U32(h),
@@ -290,22 +294,24 @@ static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads,
 {
     gc_runtime *rt = grads->rt;
     size_t k = c->kernel, ci = c->in_channels, co = c->out_channels, pixels = h * w;
-    size_t columns = k * k * ci, width = (columns + 15) / 16 * 16;
+    /* conv_params_1x1_packed's work-items take tile output × 2·tile input channels */
+    size_t tile = rt->shapes.conv_tile, block = 2 * tile;
+    size_t columns = k * k * ci, width = (columns + block - 1) / block * block;
     size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
     chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
     gc_tensor *packed = NULL;
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, chunk * pixels, width, &packed));
+    GC_TRY(gc_scratch(rt, &packed_scratch, chunk * pixels, width, &packed));
     const gc_kernel *pack = k == 1 ? c->kernels.pack_pixels : c->kernels.pack_taps;
     for (size_t b = 0; b < n; b += chunk) {
         size_t samples = n - b < chunk ? n - b : chunk;
-        /* conv_pack_pixels takes blocks of 16 pixels × 16 channels, conv_pack_taps a pixel's
-         * 9 taps of one channel */
-        size_t pack_global[3] = {k == 1 ? (pixels + 15) / 16 : pixels,
-                                 k == 1 ? width / 16 : ci, samples};
+        /* conv_pack_pixels takes blocks of 2·tile pixels × 2·tile channels, conv_pack_taps a
+         * pixel's 9 taps of one channel */
+        size_t pack_global[3] = {k == 1 ? (pixels + block - 1) / block : pixels,
+                                 k == 1 ? width / block : ci, samples};
         GC_TRY(GC_LAUNCH(rt, pack, 3, pack_global, NULL, GC_MEM(packed), GC_MEM(in),
                          GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width),
                          GC_U32(h), GC_U32(w), GC_U32(samples)));
-        size_t global[2] = {width / 16, (co + 7) / 8};
+        size_t global[2] = {width / block, (co + tile - 1) / tile};
         GC_TRY(GC_LAUNCH(rt, c->kernels.params_packed, 2, global, NULL, GC_MEM(grads),
                          GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset + b * co * pixels),
                          GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co),
@@ -333,7 +339,8 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
     if (c->kernel == 1 || co >= IM2COL_MIN_OUTPUTS) {
         GC_TRY(backward_weights_packed(c, grads, dout, dout_offset, in, in_offset, n, h, w));
     } else {
-        size_t global[2] = {ci, (co + 1) / 2};
+        size_t outputs = rt->shapes.conv_params_3x3_outputs;
+        size_t global[2] = {ci, (co + outputs - 1) / outputs};
         GC_TRY(GC_LAUNCH(rt, c->kernels.params_3x3, 2, global, NULL, GC_MEM(grads),
                          GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset), GC_MEM(in),
                          GC_U32(in_offset), GC_U32(ci), GC_U32(co), GC_U32(h), GC_U32(w),

@@ -27,6 +27,18 @@ typedef struct conv_coupling_op {
     gc_kernel *apply_kernel, *backward_kernel; /* cc_apply, cc_backward */
 } conv_coupling_op;
 
+/* Its scratch tensors, shared by every image coupling on a runtime (gc_scratch). */
+static const gc_scratch_key xa_scratch = {"image coupling xa"};
+static const gc_scratch_key h1_scratch = {"image coupling h1"};
+static const gc_scratch_key h2_scratch = {"image coupling h2"};
+static const gc_scratch_key h_scratch = {"image coupling h"};
+static const gc_scratch_key dxa_scratch = {"image coupling dxa"};
+static const gc_scratch_key dh1_scratch = {"image coupling dh1"};
+static const gc_scratch_key dh2_scratch = {"image coupling dh2"};
+static const gc_scratch_key dh_scratch = {"image coupling dh"};
+static const gc_scratch_key rows_scratch = {"image coupling rows"};
+static const gc_scratch_key gain_sum_scratch = {"image coupling gain_sum"};
+
 static int on_device(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_OPENCL; }
 
 /* Points the op's scratch at the runtime's shared tensors (or its own), grown for n images;
@@ -46,17 +58,17 @@ static gc_status reserve(conv_coupling_op *op, size_t n, int reuse)
         op->h2 = &op->own_h2;
         op->h = &op->own_h;
     } else if (!reuse) {
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_XA, n, op->a * p, &op->xa));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H1, n, hidden, &op->h1));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H2, n, hidden, &op->h2));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H, n, net, &op->h));
+        GC_TRY(gc_scratch(rt, &xa_scratch, n, op->a * p, &op->xa));
+        GC_TRY(gc_scratch(rt, &h1_scratch, n, hidden, &op->h1));
+        GC_TRY(gc_scratch(rt, &h2_scratch, n, hidden, &op->h2));
+        GC_TRY(gc_scratch(rt, &h_scratch, n, net, &op->h));
     } /* else: xa … h still point where the last transform left its activations */
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DXA, n, op->a * p, &op->dxa));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH1, n, hidden, &op->dh1));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH2, n, hidden, &op->dh2));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH, n, net, &op->dh));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_ROWS, n, net, &op->rows));
-    return gc_shared_scratch(rt, GC_SCRATCH_COUPLING_GAIN_SUM, 1, 2 * op->b, &op->gain_sum);
+    GC_TRY(gc_scratch(rt, &dxa_scratch, n, op->a * p, &op->dxa));
+    GC_TRY(gc_scratch(rt, &dh1_scratch, n, hidden, &op->dh1));
+    GC_TRY(gc_scratch(rt, &dh2_scratch, n, hidden, &op->dh2));
+    GC_TRY(gc_scratch(rt, &dh_scratch, n, net, &op->dh));
+    GC_TRY(gc_scratch(rt, &rows_scratch, n, net, &op->rows));
+    return gc_scratch(rt, &gain_sum_scratch, 1, 2 * op->b, &op->gain_sum);
 }
 
 gc_status gc_channel_kernels_find(gc_runtime *rt, gc_channel_kernels *k)
@@ -124,7 +136,8 @@ static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc
                          size_t n)
 {
     size_t hh = op->height, w = op->width;
-    GC_TRY(gc_first_channels(&op->channel, (gc_tensor *)x, op->xa, n, op->channels, op->a, op->pixels, 0));
+    GC_TRY(gc_first_channels(&op->channel, (gc_tensor *)x, op->xa, n, op->channels, op->a,
+                             op->pixels, 0));
     GC_TRY(gc_conv_forward(&op->layers[0], params, op->xa, 0, op->h1, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[1], params, op->h1, 0, op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[2], params, op->h2, 0, op->h, 0, n, hh, w));

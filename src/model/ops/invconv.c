@@ -22,6 +22,9 @@ typedef struct invconv_op {
     } k;
 } invconv_op;
 
+/* The decoder's residual, shared by every 1x1 convolution on a runtime (gc_scratch). */
+static const gc_scratch_key residual_scratch = {"1x1 convolution residual"};
+
 /* Batches of at most this many multiply-adds of the mix (n · pixels · D²) run each direction
  * of the training pass as one launch of one work-group, cl/invconv.cl's *_group kernels,
  * rather than two or three launches: the 2-D Glow's 256 · 1 · 4 take less time than a launch
@@ -34,10 +37,10 @@ static int one_group(const invconv_op *op, const gc_tensor *params, size_t n)
            n * op->pixels * op->channels * op->channels <= ONE_GROUP_WORK;
 }
 
-/* The size of a *_group kernel's one work-group: up to 256 work-items. */
-static size_t one_group_size(const gc_kernel *kernel)
+/* The size of a *_group kernel's one work-group: up to rt->shapes.invconv_group work-items. */
+static size_t one_group_size(const gc_runtime *rt, const gc_kernel *kernel)
 {
-    size_t size = 256;
+    size_t size = rt->shapes.invconv_group;
     while (size > 1 && size > kernel->work_group_size) size /= 2;
     return size;
 }
@@ -115,7 +118,8 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
 {
     size_t d = op->channels, pixels = op->pixels;
     if (m->rt->backend == GC_BACKEND_OPENCL) {
-        size_t global[3] = {pixels % 8 == 0 ? pixels / 8 : pixels, d, n}; /* as cl/invconv.cl */
+        size_t by = m->rt->shapes.invconv_pixels; /* pixels an item takes where they divide */
+        size_t global[3] = {pixels % by == 0 ? pixels / by : pixels, d, n};
         return GC_LAUNCH(m->rt, op->k.mix, 3, global, NULL, GC_MEM(out), GC_MEM(in), GC_MEM(m),
                          GC_MEM(base ? base : in), GC_U32(n), GC_U32(d), GC_U32(pixels),
                          GC_U32(transpose), GC_U32(mode), GC_U32(with != NULL),
@@ -145,7 +149,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     invconv_op *op = (invconv_op *)op_base;
     mix_logdet with = {logdet, params, direction * (double)op->pixels};
     if (direction > 0 && one_group(op, params, n)) {
-        size_t size = one_group_size(op->k.forward_group);
+        size_t size = one_group_size(params->rt, op->k.forward_group);
         return GC_LAUNCH(params->rt, op->k.forward_group, 1, &size, &size, GC_MEM(out),
                          GC_MEM(in), GC_MEM(&op->weight), GC_MEM(params), GC_U32(op->lower),
                          GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm),
@@ -158,7 +162,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
      * from the factors is not the exact inverse of the float W the encoder used, and 48 such
      * steps would add their differences up. */
     gc_tensor *residual = NULL;
-    GC_TRY(gc_shared_scratch(op->base.rt, GC_SCRATCH_INVCONV_RESIDUAL, n,
+    GC_TRY(gc_scratch(op->base.rt, &residual_scratch, n,
                              op->channels * op->pixels, &residual));
     GC_TRY(build_weight(op, params, 1));
     GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET, &with));
@@ -178,7 +182,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
     double logdet_grad = (double)(n * pixels) * dlogdet;
     if (one_group(op, params, n)) {
-        size_t size = one_group_size(op->k.backward_group);
+        size_t size = one_group_size(params->rt, op->k.backward_group);
         return GC_LAUNCH(params->rt, op->k.backward_group, 1, &size, &size, GC_MEM(dx),
                          GC_MEM(dz), GC_MEM(x), GC_MEM(&op->weight), GC_MEM(&op->d_weight),
                          GC_MEM(&op->pt_d_weight), GC_MEM(grads), GC_MEM(params),

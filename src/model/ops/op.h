@@ -93,7 +93,9 @@ typedef struct gc_coupling_layout {
 } gc_coupling_layout;
 int gc_coupling_layout_of(const gc_op *op, gc_coupling_layout *layout);
 /* Work-items of cl/coupling.cl's params_tasks: a tile of each layer and network, the scale. */
-size_t gc_coupling_param_tasks(const gc_coupling_layout *layout);
+size_t gc_coupling_param_tasks(const gc_kernel_shapes *shapes, const gc_coupling_layout *layout);
+/* Work-items of cl/coupling.cl's row passes over n samples: COUPLING_ROWS samples each. */
+size_t gc_coupling_row_items(const gc_kernel_shapes *shapes, size_t n);
 /* offsets[5]: lower, upper, log_s, perm, sign */
 int gc_invconv_offsets(const gc_op *op, size_t offsets[5]);
 
@@ -152,16 +154,5 @@ gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
  * as they run, see add_param_logdet in cl/common.clh). */
 gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
                                   size_t count, double scale, size_t n);
-
-/* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
-gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
-
-/* The runtime's tensor for `slot`, grown to at least rows × cols elements. Ops that hold
- * nothing in a scratch tensor from one call to the next (each call recomputes what it needs)
- * share it, so a model needs one op's scratch instead of one per op: for the default image
- * Glow at batch 16 that is ~34 MB instead of ~0.7 GB. Fetch the pointer on every call: the
- * tensor's buffer changes when another op grows it. */
-gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, size_t cols,
-                            gc_tensor **out);
 
 #endif

@@ -31,18 +31,26 @@ typedef struct split_op {
     gc_kernel *apply_kernel, *backward_kernel; /* split_apply, split_backward */
 } split_op;
 
+/* Its scratch tensors, shared by every split on a runtime (gc_scratch). */
+static const gc_scratch_key h_scratch = {"split h"};
+static const gc_scratch_key dh_scratch = {"split dh"};
+static const gc_scratch_key rows_scratch = {"split rows"};
+static const gc_scratch_key kept_scratch = {"split kept"};
+static const gc_scratch_key dkept_scratch = {"split dkept"};
+static const gc_scratch_key sums_scratch = {"split sums"};
+
 static size_t side_channels(const split_op *op) { return op->channels - op->keep; }
 
 static gc_status reserve(split_op *op, size_t n)
 {
     gc_runtime *rt = op->base.rt;
     size_t sc = side_channels(op), p = op->pixels;
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_H, n, 2 * sc * p, &op->h));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DH, n, 2 * sc * p, &op->dh));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_ROWS, n, 2 * sc * p, &op->rows));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_KEPT, n, op->keep * p, &op->kept));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DKEPT, n, op->keep * p, &op->dkept));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_SUMS, 1, 2 * sc, &op->sums));
+    GC_TRY(gc_scratch(rt, &h_scratch, n, 2 * sc * p, &op->h));
+    GC_TRY(gc_scratch(rt, &dh_scratch, n, 2 * sc * p, &op->dh));
+    GC_TRY(gc_scratch(rt, &rows_scratch, n, 2 * sc * p, &op->rows));
+    GC_TRY(gc_scratch(rt, &kept_scratch, n, op->keep * p, &op->kept));
+    GC_TRY(gc_scratch(rt, &dkept_scratch, n, op->keep * p, &op->dkept));
+    GC_TRY(gc_scratch(rt, &sums_scratch, 1, 2 * sc, &op->sums));
     if (n <= op->capacity) return GC_OK;
     GC_TRY(gc_scratch_reserve(&op->side, rt, n, sc * p));
     op->capacity = n;
