@@ -1,4 +1,4 @@
-/* Element-wise affine flow z = x ⊙ exp(s) + t (the exercise-1 warm-up, and ActNorm), over
+/* Element-wise affine flow z = x ⊙ exp(s) + t (the affine warm-up, and ActNorm), over
  * tensors seen as (n, channels, inner) with one (s, t) per channel. */
 
 /* direction +1: out = in·exp(s) + t (encoder); −1: out = (in − t)·exp(−s) (decoder); and the

@@ -184,11 +184,11 @@ typedef struct epilogue {
     uint accumulate;
 } epilogue;
 
-/* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
 /* Lanes 4–7 of v (the second sample of a pair of 4-wide rows) in lanes 0–3, and again in 4–7,
  * which a store of 4 leaves alone. (Not followed by zeros: that shuffle's mask would hold 11.) */
 static float8 upper_lanes(float8 v) { return v.s45674567; }
 
+/* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
 static void finish8(__global float *out, uint at, uint channel, float8 v, uint valid,
                     const epilogue *e)
 {

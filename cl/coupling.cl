@@ -29,8 +29,7 @@
 #define V COUPLING_VECTOR
 #define R COUPLING_ROWS
 
-/* Input and output widths of layer k, and the offsets of its weights and biases in the
- * parameter vector (bias_gap 1) or of its weights in the transposed copy (bias_gap 0). */
+/* Input and output widths of layer k. */
 static void layer_shape(uint k, uint a_dim, uint hidden, uint b_dim, uint depth, uint *in_dim,
                         uint *out_dim)
 {
@@ -38,6 +37,8 @@ static void layer_shape(uint k, uint a_dim, uint hidden, uint b_dim, uint depth,
     *out_dim = k == depth ? b_dim : hidden;
 }
 
+/* The offset of layer k's weights and biases in the parameter vector (bias_gap 1), or of its
+ * weights in the transposed copy (bias_gap 0). */
 static uint layer_offset(uint k, uint first, uint a_dim, uint hidden, uint b_dim, uint depth,
                          uint bias_gap)
 {

@@ -202,6 +202,50 @@ static int type_matches(const char *type, gc_device_kind kind)
     return 0;
 }
 
+/* A device given as "N" (its index) or "P:D" (platform P's device D) sets want_index, or
+ * want_platform and want_device, and is an error if no such device exists; other text is a
+ * name to match (parse_index sets what it parsed, so "P:x" leaves want_platform set). */
+static gc_status parse_device_spec(const gc_device_info *devices, size_t count, const char *spec,
+                                   int *want_index, int *want_platform, int *want_device)
+{
+    const char *colon = strchr(spec, ':');
+    char left[32];
+    int split = colon && (size_t)(colon - spec) < sizeof left;
+    if (split) {
+        memcpy(left, spec, (size_t)(colon - spec));
+        left[colon - spec] = '\0';
+    }
+    if (parse_index(spec, want_index)) {
+        if (*want_index >= (int)count)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)", *want_index,
+                            count == 1 ? "is" : "are", count);
+    } else if (split && parse_index(left, want_platform) &&
+               parse_index(colon + 1, want_device)) {
+        int found = 0;
+        for (size_t i = 0; i < count; i++)
+            found |= devices[i].platform_index == *want_platform &&
+                     devices[i].device_index == *want_device;
+        if (!found)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
+                            *want_device, *want_platform);
+    }
+    return GC_OK;
+}
+
+/* Insertion sort: device lists are short and the order must be stable. */
+static void sort_by_preference(const gc_device_info *devices, size_t *order, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        size_t key = order[i];
+        size_t j = i;
+        while (j > 0 && compare_devices(&devices[key], &devices[order[j - 1]]) < 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = key;
+    }
+}
+
 gc_status gc_device_rank(const gc_device_info *devices, size_t count,
                          const gc_device_request *request, size_t *order_out,
                          size_t *order_count_out, int *explicit_out)
@@ -224,26 +268,8 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
     const char *spec = request->device;
     int want_index = -1, want_platform = -1, want_device = -1;
     if (spec && *spec) {
-        const char *colon = strchr(spec, ':');
-        char left[32];
-        if (colon && (size_t)(colon - spec) < sizeof left) {
-            memcpy(left, spec, (size_t)(colon - spec));
-            left[colon - spec] = '\0';
-        }
-        if (parse_index(spec, &want_index)) {
-            if (want_index >= (int)count)
-                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)",
-                                want_index, count == 1 ? "is" : "are", count);
-        } else if (colon && (size_t)(colon - spec) < sizeof left &&
-                   parse_index(left, &want_platform) && parse_index(colon + 1, &want_device)) {
-            int found = 0;
-            for (size_t i = 0; i < count; i++)
-                found |= devices[i].platform_index == want_platform &&
-                         devices[i].device_index == want_device;
-            if (!found)
-                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
-                                want_device, want_platform);
-        }
+        GC_TRY(parse_device_spec(devices, count, spec, &want_index, &want_platform,
+                                 &want_device));
         *explicit_out = want_index >= 0 || want_platform >= 0;
     }
 
@@ -261,16 +287,7 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
             continue;
         order_out[n++] = i;
     }
-    /* Insertion sort: device lists are short and the order must be stable. */
-    for (size_t i = 1; i < n; i++) {
-        size_t key = order_out[i];
-        size_t j = i;
-        while (j > 0 && compare_devices(&devices[key], &devices[order_out[j - 1]]) < 0) {
-            order_out[j] = order_out[j - 1];
-            j--;
-        }
-        order_out[j] = key;
-    }
+    sort_by_preference(devices, order_out, n);
     /* A name names one device: the best match, never silently another one. */
     if (spec && *spec && n > 0) {
         *explicit_out = 1;

@@ -1,4 +1,4 @@
-/* The flow model: a sequence of ops and a prior (SPEC §1's FlowSequential + FlowModel). The
+/* The flow model: a sequence of ops and a prior (a FlowSequential and its FlowModel). The
  * encoder pass runs the ops in order summing log-determinants, the decoder pass in reverse; the
  * backward pass walks back from the prior with every op's input kept from the encoder pass.
  * All launches of a pass go into one in-order queue; the host reads back only the loss terms

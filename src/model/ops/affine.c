@@ -1,6 +1,7 @@
-/* The element-wise affine flow z = x ⊙ exp(s) + t, one (s, t) per channel: exercise 1's
- * warm-up as is, and ActNorm when initialised from the first batch so that its output has zero
- * mean and unit variance per channel. Reference loops beside the launches of cl/affine.cl. */
+/* The element-wise affine flow z = x ⊙ exp(s) + t, one (s, t) per channel: the warm-up model
+ * of `glowcl train affine` as is, and ActNorm when initialised from the first batch so that
+ * its output has zero mean and unit variance per channel. Reference loops beside the launches
+ * of cl/affine.cl. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

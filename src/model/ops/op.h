@@ -1,4 +1,4 @@
-/* The contract every flow operation implements (SPEC §1's FlowModule), and the parameter
+/* The contract every flow operation implements (a FlowModule), and the parameter
  * registry they share. All parameters of a model live in one tensor (and their gradients and
  * Adam moments in three more of the same size): an op knows its parameters by offset, so one
  * launch zeroes every gradient and one launch steps every parameter. */
