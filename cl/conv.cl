@@ -13,7 +13,15 @@
  * float8 per tile instead would avoid them too, but PoCL then uses half-width AVX-512
  * instructions: 5 to 30 % slower. */
 
-#define V 8
+/* The tile comes from the host's table (src/core/shapes.h) as -D options; V is its short
+ * name here. */
+#if !defined(CONV_TILE) || !defined(CONV_PARAMS_3X3_OUTPUTS)
+#error "build with the convolution shape parameters of src/core/shapes.h"
+#endif
+#if CONV_TILE != 8 || CONV_PARAMS_3X3_OUTPUTS != 2
+#error "the tiles are written out as 8 named float16 and conv_params_3x3's two sets of taps"
+#endif
+#define V CONV_TILE
 
 /* lo then hi. Widened to 16 lanes by repeating them (masks 0 to 7) and picked by select,
  * which oclgrind runs as a builtin and PoCL folds into the one instruction of a join. */
@@ -176,11 +184,11 @@ typedef struct epilogue {
     uint accumulate;
 } epilogue;
 
-/* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
 /* Lanes 4–7 of v (the second sample of a pair of 4-wide rows) in lanes 0–3, and again in 4–7,
  * which a store of 4 leaves alone. (Not followed by zeros: that shuffle's mask would hold 11.) */
 static float8 upper_lanes(float8 v) { return v.s45674567; }
 
+/* `out` and the mask point at their tensors' first element of the layer; `at` indexes both. */
 static void finish8(__global float *out, uint at, uint channel, float8 v, uint valid,
                     const epilogue *e)
 {
@@ -362,7 +370,7 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
 {
     /* Two output channels a work-item, so every input row it loads feeds 18 multiply-adds; an
      * odd last one computes its pair's second from the first's gradient and drops it. */
-    uint i = get_global_id(0), o = get_global_id(1) * 2;
+    uint i = get_global_id(0), o = get_global_id(1) * CONV_PARAMS_3X3_OUTPUTS;
     if (i >= in_channels || o >= out_channels) return;
     uint o_next = o + 1 < out_channels ? o + 1 : o;
     uint hw = height * width;
@@ -568,7 +576,7 @@ __kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
                                      __global const float *packed, uint in_channels, uint width,
                                      uint out_channels, uint hw, uint n)
 {
-    uint i0 = get_global_id(0) * 16, o0 = get_global_id(1) * 8;
+    uint i0 = get_global_id(0) * 2 * V, o0 = get_global_id(1) * V;
     if (i0 >= width || o0 >= out_channels) return;
     uint last = out_channels - 1;
     float16 a0 = (float16)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;

@@ -13,16 +13,23 @@
  * The backward pass reads the weights transposed, W[g][o][i] (transpose_weight_row), so that
  * it too runs along contiguous rows. */
 
-#define V 8
+/* The shape parameters come from the host's table (src/core/shapes.h) as -D options. */
+#if !defined(COUPLING_ROWS) || !defined(COUPLING_VECTOR) || !defined(COUPLING_TILE_IN) ||      \
+    !defined(COUPLING_TILE_OUT) || !defined(VECTOR_FIELDS) || !defined(VECTOR_MAX_DIM)
+#error "build with the coupling shape parameters of src/core/shapes.h"
+#endif
+#if COUPLING_VECTOR != 8 || COUPLING_TILE_OUT != 16
+#error "the dense layers' sums are written out in float8 and float16"
+#endif
 
-/* Rows per work-item: each weight loaded feeds R rows (an R × 16 tile of outputs in R float16
- * registers), which is what makes the layers compute-bound rather than load-bound. Each row's
- * input is read as a scalar that the FMA broadcasts from memory. 8 rows were no faster (PoCL,
- * AVX-512), 4 rows in pairs of float8 were 10 % slower (the loads and broadcasts double). */
-#define R 4
+/* Short names: the vector width, and the rows per work-item. Each weight loaded feeds R rows
+ * (an R × 16 tile of outputs in R float16 registers), which is what makes the layers
+ * compute-bound rather than load-bound. Each row's input is read as a scalar that the FMA
+ * broadcasts from memory. */
+#define V COUPLING_VECTOR
+#define R COUPLING_ROWS
 
-/* Input and output widths of layer k, and the offsets of its weights and biases in the
- * parameter vector (bias_gap 1) or of its weights in the transposed copy (bias_gap 0). */
+/* Input and output widths of layer k. */
 static void layer_shape(uint k, uint a_dim, uint hidden, uint b_dim, uint depth, uint *in_dim,
                         uint *out_dim)
 {
@@ -30,6 +37,8 @@ static void layer_shape(uint k, uint a_dim, uint hidden, uint b_dim, uint depth,
     *out_dim = k == depth ? b_dim : hidden;
 }
 
+/* The offset of layer k's weights and biases in the parameter vector (bias_gap 1), or of its
+ * weights in the transposed copy (bias_gap 0). */
 static uint layer_offset(uint k, uint first, uint a_dim, uint hidden, uint b_dim, uint depth,
                          uint bias_gap)
 {
@@ -317,8 +326,8 @@ __kernel void coupling_backward(__global float *dx, __global const float *dz,
  * each row costs 1 vector load for 4 vector FMAs, which broadcast the inputs from memory
  * (read as a float4 and split into lanes, the loop ran 28 % slower). Narrow layers (the
  * networks' outputs): a tile is 8 inputs, in one float8, × every output. */
-#define TILE_IN 4
-#define TILE_OUT 16
+#define TILE_IN COUPLING_TILE_IN
+#define TILE_OUT COUPLING_TILE_OUT
 
 /* Column i of row r: the input, 1 for the bias column, and the index clamped so that columns
  * past the end read valid memory (their sums are not stored). */
@@ -479,9 +488,10 @@ __kernel void coupling_params(__global float *grads, __global const float *x,
  * at the l-th block of the hidden, nets, d_hidden, d_nets, dscale_rows and transposed arenas.
  * `table` holds VECTOR_FIELDS offsets per step (vector_step). */
 
-#define VECTOR_FIELDS 12
-/* The 1×1 convolutions of the fused pass hold W in private memory. */
-#define VECTOR_MAX_DIM 8
+#if VECTOR_FIELDS != 12
+#error "vector_step_at reads 12 fields a step"
+#endif
+/* The 1×1 convolutions of the fused pass hold W in private memory, VECTOR_MAX_DIM² floats. */
 
 typedef struct {
     uint actnorm_s, actnorm_t, w_first, scale, a_begin, b_begin;

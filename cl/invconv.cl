@@ -1,6 +1,12 @@
 /* The invertible 1x1 convolution: its weight, inverse and the gradients of its LU factors (the
  * per-entry functions are in invconv.clh), and the products with W at every pixel. */
 
+#ifndef INVCONV_PIXELS
+#error "build with INVCONV_PIXELS of src/core/shapes.h"
+#elif INVCONV_PIXELS != 8
+#error "mix_output8 takes a float8 of pixels"
+#endif
+
 /* global (D, D) */
 __kernel void invconv_weight(__global float *w, __global const float *p, uint lower, uint upper,
                              uint log_s, uint perm, uint sign, uint dim)
@@ -100,7 +106,7 @@ __kernel void invconv_mix(__global float *out, __global const float *in, __globa
                           uint transpose, uint mode, uint add_logdet, __global float *logdet,
                           __global const float *params, uint log_s, float logdet_scale)
 {
-    uint by8 = pixels % 8 == 0, p = get_global_id(0) * (by8 ? 8 : 1);
+    uint by8 = pixels % INVCONV_PIXELS == 0, p = get_global_id(0) * (by8 ? INVCONV_PIXELS : 1);
     uint o = get_global_id(1), i = get_global_id(2);
     if (p >= pixels || o >= dim || i >= n) return;
     if (add_logdet && p == 0 && o == 0)

@@ -2,7 +2,9 @@
  * means (K×D), log-scales (K×D) and logits (K) sit consecutively in the parameter buffer. */
 
 #define LOG_2PI 1.8378770664093453f
-#define MAX_COMPONENTS 8
+#ifndef PRIOR_MAX_COMPONENTS
+#error "build with PRIOR_MAX_COMPONENTS of src/core/shapes.h"
+#endif
 
 __kernel void prior_gauss_log_prob(__global float *logp, __global const float *z, uint n,
                                    uint dim)
@@ -55,7 +57,7 @@ __kernel void prior_mix_log_prob(__global float *logp, __global const float *z,
 {
     uint i = get_global_id(0);
     if (i >= n) return;
-    float terms[MAX_COMPONENTS];
+    float terms[PRIOR_MAX_COMPONENTS];
     logp[i] = mix_terms(terms, z, params, offset, i, dim, k_count);
 }
 
@@ -68,7 +70,7 @@ __kernel void prior_mix_backward(__global float *dz, __global float *rows,
 {
     uint i = get_global_id(0);
     if (i >= n) return;
-    float terms[MAX_COMPONENTS];
+    float terms[PRIOR_MAX_COMPONENTS];
     float logp = mix_terms(terms, z, params, offset, i, dim, k_count);
     __global const float *means = params + offset, *log_scales = means + k_count * dim;
     __global const float *logits = log_scales + k_count * dim;

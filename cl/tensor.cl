@@ -102,10 +102,3 @@ __kernel void accumulate_columns(__global float *dst, uint dst_offset, __global 
     for (uint r = 0; r < rows; r++) total += src[r * cols + c];
     dst[dst_offset + c] += scale * total;
 }
-
-__kernel void logdet_add_param_sum(__global float *logdet, __global const float *params,
-                                   uint offset, uint count, float scale, uint n)
-{
-    uint i = get_global_id(0);
-    if (i < n) add_param_logdet(logdet, params, offset, count, scale, i);
-}

@@ -51,7 +51,7 @@ START_TEST(reference_matches_hand_computation)
     params[1 + 0] = 1.0;
     params[1 + 5] = 10.0;
     params[10] = -10.0;
-    gc_conv c3 = {1, 1, 3, 1, 10, 1, 1};
+    gc_conv c3 = {1, 1, 3, 1, 10, 1, 1, {0}};
     gc_tensor w = tensor_from(rt, params, 11), in = tensor_from(rt, image, 9), out;
     ck_assert_int_eq(gc_tensor_init1(&out, rt, 9), GC_OK);
     ck_assert_int_eq(gc_conv_forward(&c3, &w, &in, 0, &out, 0, 1, 3, 3), GC_OK);
@@ -83,7 +83,7 @@ START_TEST(reference_matches_hand_computation)
     ck_assert_double_eq(g[10], 1.0);
 
     /* 1×1 with two input channels, no bias: out = 2·a − b. */
-    gc_conv c1 = {2, 1, 1, 0, 0, 0, 0};
+    gc_conv c1 = {2, 1, 1, 0, 0, 0, 0, {0}};
     const double pair[2] = {2.0, -1.0}, ab[4] = {1, 2, 10, 30};
     gc_tensor w1 = tensor_from(rt, pair, 2), in1 = tensor_from(rt, ab, 4), out1;
     ck_assert_int_eq(gc_tensor_init1(&out1, rt, 2), GC_OK);
@@ -152,7 +152,7 @@ static void check_reference_gradients(size_t kernel, int relu, int masked)
     p.n = 2, p.h = 5, p.w = 7, p.masked = masked, p.in_offset = 4;
     /* Odd offsets everywhere, the bias before the weights for once, and gaps around both. */
     const size_t b_offset = 2, w_offset = b_offset + co + 1, weight_count = co * ci * taps;
-    p.c = (gc_conv){ci, co, kernel, w_offset, b_offset, 1, relu};
+    p.c = (gc_conv){ci, co, kernel, w_offset, b_offset, 1, relu, {0}};
     size_t param_count = w_offset + weight_count + 2;
     p.in_count = p.n * ci * p.h * p.w;
     p.out_count = p.n * co * p.h * p.w;
@@ -276,7 +276,8 @@ static void check_device_case(gc_runtime *ref, gc_runtime *dev, const device_cas
     gc_rng rng;
     gc_rng_seed_stream(&rng, gc_test_seed(), stream);
     const size_t w_offset = 5, in_offset = 7, out_offset = 3, mask_offset = 2, slack = 6;
-    gc_conv c = {k->ci, k->co, k->kernel, w_offset, 0, k->has_bias, k->relu};
+    gc_conv c = {k->ci, k->co, k->kernel, w_offset, 0, k->has_bias, k->relu, {0}};
+    ck_assert_int_eq(gc_conv_kernels_find(dev, &c.kernels), GC_OK);
     size_t pixels = k->h * k->w, in_count = k->n * k->ci * pixels,
            out_count = k->n * k->co * pixels, weight_count = k->co * k->ci * taps_of(&c);
     c.b_offset = w_offset + weight_count + 1;
@@ -391,7 +392,7 @@ START_TEST(argument_errors_are_reported)
 {
     gc_runtime *rt = gc_test_open_reference(), *other = gc_test_open_reference();
     gc_tensor params, in, out, foreign;
-    gc_conv c = {2, 3, 3, 0, 54, 1, 0}; /* 54 weights, then 3 biases */
+    gc_conv c = {2, 3, 3, 0, 54, 1, 0, {0}}; /* 54 weights, then 3 biases */
     ck_assert_int_eq(gc_tensor_init1(&params, rt, 57), GC_OK);
     ck_assert_int_eq(gc_tensor_init1(&in, rt, 2 * 2 * 4 * 5), GC_OK);
     ck_assert_int_eq(gc_tensor_init1(&out, rt, 2 * 3 * 4 * 5), GC_OK);
@@ -445,7 +446,7 @@ START_TEST(argument_errors_are_reported)
                      GC_ERR_ARGUMENT);
 
     /* In place would read values already overwritten. */
-    gc_conv square = {3, 3, 1, 0, 0, 0, 0};
+    gc_conv square = {3, 3, 1, 0, 0, 0, 0, {0}};
     ck_assert_int_eq(gc_conv_forward(&square, &params, &out, 0, &out, 0, 1, 4, 5),
                      GC_ERR_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(gc_last_error(), "overlap"));

@@ -182,15 +182,24 @@ START_TEST(device_opens_and_launches)
                                    NULL, &err);
     ck_assert_int_eq(err, CL_SUCCESS);
     ck_assert_int_eq(gc_kernel_find(rt, "tensor_fill", &kernel), GC_OK);
-    ck_assert_int_eq(gc_kernel_args(kernel, "mfu", buffer, 2.5, n), GC_OK);
+    ck_assert_uint_eq(kernel->arg_count, 3);
     size_t global = n, local = kernel->work_group_size * 4;
-    ck_assert_msg(gc_launch(rt, kernel, 1, &global, &local) == GC_OK, "%s", gc_last_error());
+    ck_assert_msg(GC_LAUNCH(rt, kernel, 1, &global, &local, GC_BUF(buffer), GC_F32(2.5),
+                            GC_U32(n)) == GC_OK,
+                  "%s", gc_last_error());
     float values[1000];
     ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), buffer, CL_TRUE, 0, sizeof values,
                                          values, 0, NULL, NULL),
                      CL_SUCCESS);
     for (unsigned i = 0; i < n; i++) ck_assert_float_eq(values[i], 2.5f);
-    ck_assert_int_eq(gc_kernel_args(kernel, "x", buffer), GC_ERR_ARGUMENT);
+    /* A launch with the wrong number of arguments, or a count past 32 bits, is refused. */
+    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0)),
+                     GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "tensor_fill"));
+    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0),
+                                 GC_U32((size_t)1 << 32)),
+                     GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "argument 2"));
     clReleaseMemObject(buffer);
     gc_runtime_close(rt);
 }
@@ -206,8 +215,10 @@ START_TEST(peak_kernel_matches_reference)
     gc_tensor out = {0};
     ck_assert_int_eq(gc_tensor_init1(&out, rt, floats), GC_OK);
     /* m and c chosen so that 300 steps move every lane well away from where it started */
-    ck_assert_int_eq(gc_run1d(rt, "peak_fma", ITEMS, 8, "muff", out.buffer, (unsigned)ITERATIONS,
-                              0.99f, 0.03f),
+    gc_kernel *kernel = NULL;
+    ck_assert_int_eq(gc_kernel_find(rt, "peak_fma", &kernel), GC_OK);
+    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, ITEMS, 8, GC_MEM(&out), GC_U32(ITERATIONS),
+                                 GC_F32(0.99f), GC_F32(0.03f)),
                      GC_OK);
     float device[ITEMS * GC_PEAK_CHAINS * 16], expected[ITEMS * GC_PEAK_CHAINS * 16];
     ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), out.buffer, CL_TRUE, 0,

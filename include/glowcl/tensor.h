@@ -58,10 +58,6 @@ gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_te
                                     size_t outer, size_t channels, size_t inner);
 /* Sum over the batch of an (N, D) tensor: out[d] = Σ_n x[n, d]. */
 gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x);
-/* logdet[i] += scale · Σ_k params[offset + k] for i < n: the log-determinant of an op whose
- * Jacobian is the same for every sample. */
-gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
-                                  size_t count, double scale, size_t n);
 /* dst[offset + c] += scale · Σ_r src[r, c] for the first `rows` rows of src seen as (rows, cols),
  * summed row by row in order (gradients of per-channel parameters). */
 gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_tensor *src,

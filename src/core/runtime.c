@@ -1,26 +1,15 @@
-/* Device discovery and ranking, the runtime (context, queue, kernels built from the embedded
- * sources in cl/) and the checked call and launch helpers every OpenCL op uses. */
+/* Device discovery and ranking, and the runtime: context, queue, and the programs built from
+ * the embedded sources in cl/ (the launches are in launch.c). */
 #include "glowcl/runtime.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/internal.h"
 #include "core/kernels.h"
-
-gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line)
-{
-    if (code == CL_SUCCESS) return GC_OK;
-    gc_status status = GC_ERR_OPENCL;
-    if (code == CL_MEM_OBJECT_ALLOCATION_FAILURE || code == CL_OUT_OF_HOST_MEMORY ||
-        code == CL_INVALID_BUFFER_SIZE)
-        status = GC_ERR_MEMORY;
-    return gc_error_set(status, file, line, "%s failed: %s", call, gc_cl_error_name(code));
-}
 
 const char *gc_device_kind_name(gc_device_kind kind)
 {
@@ -213,6 +202,50 @@ static int type_matches(const char *type, gc_device_kind kind)
     return 0;
 }
 
+/* A device given as "N" (its index) or "P:D" (platform P's device D) sets want_index, or
+ * want_platform and want_device, and is an error if no such device exists; other text is a
+ * name to match (parse_index sets what it parsed, so "P:x" leaves want_platform set). */
+static gc_status parse_device_spec(const gc_device_info *devices, size_t count, const char *spec,
+                                   int *want_index, int *want_platform, int *want_device)
+{
+    const char *colon = strchr(spec, ':');
+    char left[32];
+    int split = colon && (size_t)(colon - spec) < sizeof left;
+    if (split) {
+        memcpy(left, spec, (size_t)(colon - spec));
+        left[colon - spec] = '\0';
+    }
+    if (parse_index(spec, want_index)) {
+        if (*want_index >= (int)count)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)", *want_index,
+                            count == 1 ? "is" : "are", count);
+    } else if (split && parse_index(left, want_platform) &&
+               parse_index(colon + 1, want_device)) {
+        int found = 0;
+        for (size_t i = 0; i < count; i++)
+            found |= devices[i].platform_index == *want_platform &&
+                     devices[i].device_index == *want_device;
+        if (!found)
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
+                            *want_device, *want_platform);
+    }
+    return GC_OK;
+}
+
+/* Insertion sort: device lists are short and the order must be stable. */
+static void sort_by_preference(const gc_device_info *devices, size_t *order, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        size_t key = order[i];
+        size_t j = i;
+        while (j > 0 && compare_devices(&devices[key], &devices[order[j - 1]]) < 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = key;
+    }
+}
+
 gc_status gc_device_rank(const gc_device_info *devices, size_t count,
                          const gc_device_request *request, size_t *order_out,
                          size_t *order_count_out, int *explicit_out)
@@ -235,26 +268,8 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
     const char *spec = request->device;
     int want_index = -1, want_platform = -1, want_device = -1;
     if (spec && *spec) {
-        const char *colon = strchr(spec, ':');
-        char left[32];
-        if (colon && (size_t)(colon - spec) < sizeof left) {
-            memcpy(left, spec, (size_t)(colon - spec));
-            left[colon - spec] = '\0';
-        }
-        if (parse_index(spec, &want_index)) {
-            if (want_index >= (int)count)
-                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)",
-                                want_index, count == 1 ? "is" : "are", count);
-        } else if (colon && (size_t)(colon - spec) < sizeof left &&
-                   parse_index(left, &want_platform) && parse_index(colon + 1, &want_device)) {
-            int found = 0;
-            for (size_t i = 0; i < count; i++)
-                found |= devices[i].platform_index == want_platform &&
-                         devices[i].device_index == want_device;
-            if (!found)
-                return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
-                                want_device, want_platform);
-        }
+        GC_TRY(parse_device_spec(devices, count, spec, &want_index, &want_platform,
+                                 &want_device));
         *explicit_out = want_index >= 0 || want_platform >= 0;
     }
 
@@ -272,16 +287,7 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
             continue;
         order_out[n++] = i;
     }
-    /* Insertion sort: device lists are short and the order must be stable. */
-    for (size_t i = 1; i < n; i++) {
-        size_t key = order_out[i];
-        size_t j = i;
-        while (j > 0 && compare_devices(&devices[key], &devices[order_out[j - 1]]) < 0) {
-            order_out[j] = order_out[j - 1];
-            j--;
-        }
-        order_out[j] = key;
-    }
+    sort_by_preference(devices, order_out, n);
     /* A name names one device: the best match, never silently another one. */
     if (spec && *spec && n > 0) {
         *explicit_out = 1;
@@ -372,6 +378,11 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
         status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_FUNCTION_NAME, sizeof k->name,
                        k->name, NULL);
         if (status == GC_OK)
+            status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_NUM_ARGS, sizeof k->arg_count,
+                           &k->arg_count, NULL);
+        k->optimiser_update = strcmp(k->name, "adam_step") == 0 ||
+                              strcmp(k->name, "adamax_step") == 0;
+        if (status == GC_OK)
             status = GC_CL(clGetKernelWorkGroupInfo, kernels[i], rt->device.device,
                            CL_KERNEL_WORK_GROUP_SIZE, sizeof k->work_group_size,
                            &k->work_group_size, NULL);
@@ -380,87 +391,135 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
     return status;
 }
 
-enum { GC_MAX_KERNEL_FILES = 64 };
+/* Each program: its kernel file, the headers placed in front of it (in this order), and the
+ * shape parameters (core/shapes.h) it is built with. */
+enum { PROGRAM_HEADERS = 2, PROGRAM_DEFINES = 6 };
+static const struct kernel_program {
+    const char *file;
+    const char *headers[PROGRAM_HEADERS];
+    const char *defines[PROGRAM_DEFINES];
+} kernel_programs[] = {
+    {"tensor.cl", {"common.clh"}, {NULL}},
+    {"affine.cl", {"common.clh"}, {NULL}},
+    {"coupling.cl", {"common.clh", "invconv.clh"},
+     {"COUPLING_ROWS", "COUPLING_VECTOR", "COUPLING_TILE_IN", "COUPLING_TILE_OUT",
+      "VECTOR_FIELDS", "VECTOR_MAX_DIM"}},
+    {"invconv.cl", {"common.clh", "invconv.clh"}, {"INVCONV_PIXELS"}},
+    {"prior.cl", {NULL}, {"PRIOR_MAX_COMPONENTS"}},
+    {"squeeze.cl", {NULL}, {NULL}},
+    {"split.cl", {NULL}, {NULL}},
+    {"conv.cl", {"common.clh"}, {"CONV_TILE", "CONV_PARAMS_3X3_OUTPUTS"}},
+    {"conv_coupling.cl", {"common.clh"}, {NULL}},
+    {"peak.cl", {NULL}, {NULL}},
+    {"adam.cl", {NULL}, {NULL}},
+};
+enum { PROGRAM_COUNT = sizeof kernel_programs / sizeof *kernel_programs };
 
-static int is_header(const char *name)
+static const gc_embedded_kernel_file *embedded_file(const char *name)
 {
-    size_t n = strlen(name);
-    return n > 4 && strcmp(name + n - 4, ".clh") == 0;
+    for (int i = 0; i < gc_embedded_kernel_file_count; i++)
+        if (strcmp(gc_embedded_kernel_files[i].name, name) == 0)
+            return &gc_embedded_kernel_files[i];
+    return NULL;
 }
 
 /* The file's source: from GLOWCL_KERNEL_DIR when it has a file of that name, else embedded. */
-static gc_status kernel_source(const gc_embedded_kernel_file *file, const char *dir, char **out)
+static gc_status kernel_source(const char *name, const char *dir, char **out)
 {
+    *out = NULL;
     if (dir && *dir) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, file->name);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
         *out = read_text_file(path);
         if (*out) return GC_OK;
         if (errno != ENOENT)
             return GC_ERROR(GC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
     }
+    const gc_embedded_kernel_file *file = embedded_file(name);
+    if (!file) return GC_ERROR(GC_ERR_UNSUPPORTED, "no kernel file %s is embedded", name);
     *out = strdup(file->source);
     return *out ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
 }
 
-static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
-                               const char *build_options, const char *file_name,
-                               const char *dir, const char **prelude, int prelude_count,
-                               const char *source);
-
-static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *options)
+/* GLOWCL_VERBOSE set (not empty, not 0): the compiler's warnings and every build log shown. */
+static int verbose_builds(void)
 {
-    if (gc_embedded_kernel_file_count > GC_MAX_KERNEL_FILES)
-        return GC_ERROR(GC_ERR_UNSUPPORTED, "more than %d kernel files", GC_MAX_KERNEL_FILES);
-    const char *dir = getenv("GLOWCL_KERNEL_DIR");
-    char build_options[512];
-    snprintf(build_options, sizeof build_options, "-cl-std=CL1.2 %s",
-             options->extra_build_options ? options->extra_build_options : "");
-    rt->programs = calloc((size_t)gc_embedded_kernel_file_count, sizeof *rt->programs);
-    if (!rt->programs) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    const char *verbose = getenv("GLOWCL_VERBOSE");
+    return verbose && *verbose && strcmp(verbose, "0") != 0;
+}
 
-    /* The .clh files are helpers placed in front of every program's own source. */
-    char *sources[GC_MAX_KERNEL_FILES] = {0};
-    const char *prelude[GC_MAX_KERNEL_FILES];
-    int prelude_count = 0;
-    gc_status status = GC_OK;
-    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
-        status = kernel_source(&gc_embedded_kernel_files[i], dir, &sources[i]);
-        if (status == GC_OK && is_header(gc_embedded_kernel_files[i].name))
-            prelude[prelude_count++] = sources[i];
-    }
-    for (int i = 0; status == GC_OK && i < gc_embedded_kernel_file_count; i++) {
-        const gc_embedded_kernel_file *file = &gc_embedded_kernel_files[i];
-        if (is_header(file->name)) continue;
-        status = build_program(rt, options, build_options, file->name, dir, prelude,
-                               prelude_count, sources[i]);
-    }
-    for (int i = 0; i < gc_embedded_kernel_file_count; i++) free(sources[i]);
-    return status;
+/* The build options of one program: the language version, the shape parameters it reads,
+ * the caller's extra options, and -w unless the user asked to see the warnings (PoCL prints
+ * them to the terminal, e.g. "135 warnings generated.", at every first build). */
+static gc_status program_options(const gc_runtime *rt, const gc_runtime_options *options,
+                                 const struct kernel_program *program, char *out, size_t size)
+{
+    snprintf(out, size, "-cl-std=CL1.2%s", verbose_builds() ? "" : " -w");
+    for (int d = 0; d < PROGRAM_DEFINES && program->defines[d]; d++)
+        if (gc_kernel_shapes_define(&rt->shapes, program->defines[d], out, size) != 0)
+            return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s",
+                            program->defines[d], program->file);
+    size_t used = strlen(out);
+    if (options->extra_build_options)
+        snprintf(out + used, size - used, " %s", options->extra_build_options);
+    return GC_OK;
 }
 
 static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
-                               const char *build_options, const char *file_name,
-                               const char *dir, const char **prelude, int prelude_count,
-                               const char *source)
+                               const struct kernel_program *program, const char *dir)
 {
-    const char *parts[GC_MAX_KERNEL_FILES + 1];
-    for (int i = 0; i < prelude_count; i++) parts[i] = prelude[i];
-    parts[prelude_count] = source;
+    char build_options[1024];
+    GC_TRY(program_options(rt, options, program, build_options, sizeof build_options));
+    char *parts[PROGRAM_HEADERS + 1] = {0};
+    int count = 0;
+    gc_status status = GC_OK;
+    for (int h = 0; status == GC_OK && h < PROGRAM_HEADERS && program->headers[h]; h++)
+        status = kernel_source(program->headers[h], dir, &parts[count++]);
+    if (status == GC_OK) status = kernel_source(program->file, dir, &parts[count++]);
     cl_int err = CL_SUCCESS;
-    cl_program program = clCreateProgramWithSource(rt->context, (cl_uint)prelude_count + 1,
-                                                   parts, NULL, &err);
-    GC_TRY(gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__));
-    rt->programs[rt->program_count++] = program;
-    err = clBuildProgram(program, 1, &rt->device.device, build_options, NULL, NULL);
+    cl_program built = NULL;
+    if (status == GC_OK) {
+        built = clCreateProgramWithSource(rt->context, (cl_uint)count, (const char **)parts,
+                                          NULL, &err);
+        status = gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__);
+    }
+    for (int i = 0; i < count; i++) free(parts[i]);
+    GC_TRY(status);
+    rt->programs[rt->program_count++] = built;
+    err = clBuildProgram(built, 1, &rt->device.device, build_options, NULL, NULL);
     if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
-        print_build_log(options->log, program, rt->device.device, file_name, &rt->device);
+        print_build_log(options->log, built, rt->device.device, program->file, &rt->device);
         return GC_ERROR(GC_ERR_BUILD, "kernels of %s%s failed to build on %s: %s",
-                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", file_name, rt->device.name,
-                        gc_cl_error_name(err));
+                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", program->file,
+                        rt->device.name, gc_cl_error_name(err));
     }
     GC_TRY(gc_cl_check(err, "clBuildProgram", __FILE__, __LINE__));
-    return add_program_kernels(rt, program);
+    if (verbose_builds())
+        print_build_log(options->log, built, rt->device.device, program->file, &rt->device);
+    return add_program_kernels(rt, built);
+}
+
+static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *options)
+{
+    /* Every embedded kernel file is a program of the table or one of its headers. */
+    for (int i = 0; i < gc_embedded_kernel_file_count; i++) {
+        const char *name = gc_embedded_kernel_files[i].name;
+        int listed = 0;
+        for (int p = 0; p < PROGRAM_COUNT && !listed; p++) {
+            listed = strcmp(kernel_programs[p].file, name) == 0;
+            for (int h = 0; h < PROGRAM_HEADERS && kernel_programs[p].headers[h]; h++)
+                listed = listed || strcmp(kernel_programs[p].headers[h], name) == 0;
+        }
+        if (!listed)
+            return GC_ERROR(GC_ERR_UNSUPPORTED, "kernel file %s is in no program", name);
+    }
+    const char *dir = getenv("GLOWCL_KERNEL_DIR");
+    rt->programs = calloc(PROGRAM_COUNT, sizeof *rt->programs);
+    if (!rt->programs) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_OK;
+    for (int p = 0; status == GC_OK && p < PROGRAM_COUNT; p++)
+        status = build_program(rt, options, &kernel_programs[p], dir);
+    return status;
 }
 
 static void read_device_faults(gc_device_faults *faults)
@@ -478,40 +537,16 @@ static void read_device_faults(gc_device_faults *faults)
     if (memory) faults->memory_limit = (size_t)strtoull(memory, NULL, 10);
 }
 
-static gc_status injected_device_loss(const char *call)
+static gc_status find_core_kernels(gc_runtime *rt)
 {
-    return GC_ERROR(GC_ERR_OPENCL, "%s failed: CL_DEVICE_NOT_AVAILABLE (injected by "
-                                   "GLOWCL_FAULT_AT_STEP)", call);
-}
-
-gc_status gc_device_fault_check(gc_runtime *rt, const char *call)
-{
-    return rt->faults.lost ? injected_device_loss(call) : GC_OK;
-}
-
-/* GLOWCL_FAULT_AT_STEP: counts optimiser updates and fails the launch it names. */
-static gc_status inject_launch_fault(gc_runtime *rt, const gc_kernel *kernel)
-{
-    gc_device_faults *f = &rt->faults;
-    if (f->lost) return injected_device_loss(kernel->name);
-    if (f->lost_at_step == 0) return GC_OK;
-    if (!f->fired && f->updates_launched == f->lost_at_step - 1) {
-        f->fired = 1;
-        f->lost = !f->lost_once;
-        return injected_device_loss(kernel->name);
-    }
-    if (strcmp(kernel->name, "adam_step") == 0 || strcmp(kernel->name, "adamax_step") == 0)
-        f->updates_launched++;
-    return GC_OK;
-}
-
-gc_status gc_device_memory_error(const gc_runtime *rt, size_t bytes, const char *error_name)
-{
-    return GC_ERROR(GC_ERR_MEMORY,
-                    "cannot allocate %zu bytes (%.1f MiB) on %s: %s, with %.1f MiB already held "
-                    "(a smaller --batch or --memory low needs less)",
-                    bytes, (double)bytes / 1048576.0, rt->device.name, error_name,
-                    (double)rt->tensor_bytes / 1048576.0);
+    gc_core_kernels *k = &rt->core;
+    GC_TRY(gc_kernel_find(rt, "tensor_fill", &k->fill));
+    GC_TRY(gc_kernel_find(rt, "tensor_scale", &k->scale));
+    GC_TRY(gc_kernel_find(rt, "tensor_axpy", &k->axpy));
+    GC_TRY(gc_kernel_find(rt, "tensor_mul", &k->mul));
+    GC_TRY(gc_kernel_find(rt, "tensor_channel_sum", &k->channel_sum));
+    GC_TRY(gc_kernel_find(rt, "tensor_channel_moments", &k->channel_moments));
+    return gc_kernel_find(rt, "accumulate_columns", &k->accumulate_columns);
 }
 
 static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
@@ -522,6 +557,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->backend = GC_BACKEND_OPENCL;
     rt->device = *info;
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
+    gc_kernel_shapes_default(&rt->shapes);
     read_device_faults(&rt->faults);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
                                      0};
@@ -537,6 +573,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
         status = gc_cl_check(err, "clCreateCommandQueue", __FILE__, __LINE__);
     }
     if (status == GC_OK) status = build_programs(rt, options);
+    if (status == GC_OK) status = find_core_kernels(rt);
     if (status != GC_OK) {
         gc_runtime_close(rt);
         return status;
@@ -556,6 +593,7 @@ gc_status gc_runtime_open_reference(gc_runtime **runtime_out)
     gc_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     rt->backend = GC_BACKEND_REFERENCE;
+    gc_kernel_shapes_default(&rt->shapes);
     snprintf(rt->description, sizeof rt->description, "reference path (plain C, double)");
     *runtime_out = rt;
     return GC_OK;
@@ -652,7 +690,7 @@ void gc_runtime_close(gc_runtime *rt)
     if (!rt) return;
     if (rt->queue) clFinish(rt->queue);
     if (rt->profile) print_profile(rt);
-    for (int i = 0; i < GC_SCRATCH_SLOTS; i++) gc_tensor_release(&rt->scratch[i]);
+    gc_scratch_release_all(rt);
     gc_gemm_release(rt);
     for (size_t i = 0; i < rt->kernel_count; i++) clReleaseKernel(rt->kernels[i].kernel);
     for (int i = 0; i < rt->program_count; i++) clReleaseProgram(rt->programs[i]);
@@ -686,138 +724,3 @@ gc_status gc_runtime_finish(gc_runtime *rt)
 }
 
 /* ---- kernels and launches ---- */
-
-gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_out)
-{
-    for (size_t i = 0; i < rt->kernel_count; i++) {
-        if (strcmp(rt->kernels[i].name, name) == 0) {
-            *kernel_out = &rt->kernels[i];
-            return GC_OK;
-        }
-    }
-    return GC_ERROR(GC_ERR_UNSUPPORTED, "no OpenCL kernel named %s", name);
-}
-
-static gc_status set_args_v(const gc_kernel *kernel, const char *format, va_list args)
-{
-    for (cl_uint i = 0; format[i]; i++) {
-        cl_int err;
-        switch (format[i]) {
-        case 'm': {
-            cl_mem mem = va_arg(args, cl_mem);
-            err = clSetKernelArg(kernel->kernel, i, sizeof mem, &mem);
-            break;
-        }
-        case 'f': {
-            cl_float value = (cl_float)va_arg(args, double);
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case 'i': {
-            cl_int value = va_arg(args, int);
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case 'u': {
-            cl_uint value = va_arg(args, unsigned);
-            err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
-            break;
-        }
-        case 'L': {
-            size_t bytes = va_arg(args, size_t);
-            err = clSetKernelArg(kernel->kernel, i, bytes, NULL);
-            break;
-        }
-        default:
-            return GC_ERROR(GC_ERR_ARGUMENT, "bad kernel argument format '%c' for %s",
-                            format[i], kernel->name);
-        }
-        if (err != CL_SUCCESS)
-            return GC_ERROR(GC_ERR_OPENCL, "clSetKernelArg(%s, %u) failed: %s", kernel->name, i,
-                            gc_cl_error_name(err));
-    }
-    return GC_OK;
-}
-
-gc_status gc_kernel_args(const gc_kernel *kernel, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    gc_status status = set_args_v(kernel, format, args);
-    va_end(args);
-    return status;
-}
-
-gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
-                    const size_t *local)
-{
-    size_t rounded[3], group[3];
-    size_t budget = kernel->work_group_size ? kernel->work_group_size : 1;
-    for (int d = 0; d < dims; d++) {
-        if (global[d] == 0) return GC_OK; /* nothing to do; OpenCL rejects empty ranges */
-        if (local) {
-            /* Shrink by halving so power-of-two tree reductions keep their shape. */
-            size_t g = local[d] ? local[d] : 1;
-            while (g > 1 && g > budget) g /= 2;
-            group[d] = g;
-            budget /= g;
-            rounded[d] = (global[d] + g - 1) / g * g;
-        } else {
-            rounded[d] = global[d];
-        }
-    }
-    GC_TRY(inject_launch_fault(rt, kernel));
-    cl_event event = NULL;
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
-                                        local ? group : NULL, 0, NULL,
-                                        rt->profile ? &event : NULL);
-    if (err != CL_SUCCESS) rt->launch_error = err;
-    /* A device that allocates at first use (PoCL) reports running out of memory here, for some
-     * buffer of the kernel's; the total glowcl holds is the size worth reporting. */
-    if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES)
-        return GC_ERROR(GC_ERR_MEMORY,
-                        "clEnqueueNDRangeKernel(%s) failed: %s: %s could not hold glowcl's "
-                        "%zu bytes (%.1f MiB) of buffers (a smaller --batch or --memory low "
-                        "needs less)",
-                        kernel->name, gc_cl_error_name(err), rt->device.name, rt->tensor_bytes,
-                        (double)rt->tensor_bytes / 1048576.0);
-    if (err == CL_SUCCESS && event) {
-        cl_ulong start = 0, end = 0;
-        err = clWaitForEvents(1, &event);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start,
-                                          NULL);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-        clReleaseEvent(event);
-        gc_kernel *timed = (gc_kernel *)kernel;
-        timed->launches++;
-        timed->device_seconds += (double)(end - start) * 1e-9;
-    }
-    if (err != CL_SUCCESS)
-        return GC_ERROR(GC_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,
-                        gc_cl_error_name(err));
-    return GC_OK;
-}
-
-gc_status gc_run1d(gc_runtime *rt, const char *name, size_t global, size_t local,
-                   const char *format, ...)
-{
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, name, &kernel));
-    va_list args;
-    va_start(args, format);
-    gc_status status = set_args_v(kernel, format, args);
-    va_end(args);
-    GC_TRY(status);
-    return gc_launch(rt, kernel, 1, &global, local ? &local : NULL);
-}
-
-size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements)
-{
-    size_t size = 256;
-    while (size > 1 && (size > kernel->work_group_size || size > parallel ||
-                        size * 32 > elements))
-        size /= 2;
-    return size;
-}

@@ -233,8 +233,8 @@ gc_status gc_tensor_fill(gc_tensor *t, double value)
         for (size_t i = 0; i < t->count; i++) t->host[i] = value;
         return GC_OK;
     }
-    return gc_run1d(t->rt, "tensor_fill", t->count, GC_ELEMENTWISE_LOCAL, "mfu", t->buffer, value,
-                    (unsigned)t->count);
+    return GC_LAUNCH1D(t->rt, t->rt->core.fill, t->count, GC_ELEMENTWISE_LOCAL, GC_MEM(t),
+                       GC_F32(value), GC_U32(t->count));
 }
 
 gc_status gc_tensor_copy(gc_tensor *dst, const gc_tensor *src)
@@ -254,8 +254,8 @@ gc_status gc_tensor_scale(gc_tensor *t, double alpha)
         for (size_t i = 0; i < t->count; i++) t->host[i] *= alpha;
         return GC_OK;
     }
-    return gc_run1d(t->rt, "tensor_scale", t->count, GC_ELEMENTWISE_LOCAL, "mfu", t->buffer, alpha,
-                    (unsigned)t->count);
+    return GC_LAUNCH1D(t->rt, t->rt->core.scale, t->count, GC_ELEMENTWISE_LOCAL, GC_MEM(t),
+                       GC_F32(alpha), GC_U32(t->count));
 }
 
 gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x)
@@ -265,8 +265,8 @@ gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x)
         for (size_t i = 0; i < y->count; i++) y->host[i] += alpha * x->host[i];
         return GC_OK;
     }
-    return gc_run1d(y->rt, "tensor_axpy", y->count, GC_ELEMENTWISE_LOCAL, "mfmu", y->buffer, alpha,
-                    x->buffer, (unsigned)y->count);
+    return GC_LAUNCH1D(y->rt, y->rt->core.axpy, y->count, GC_ELEMENTWISE_LOCAL, GC_MEM(y),
+                       GC_F32(alpha), GC_MEM(x), GC_U32(y->count));
 }
 
 gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b)
@@ -277,8 +277,8 @@ gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b)
         for (size_t i = 0; i < out->count; i++) out->host[i] = a->host[i] * b->host[i];
         return GC_OK;
     }
-    return gc_run1d(out->rt, "tensor_mul", out->count, GC_ELEMENTWISE_LOCAL, "mmmu", out->buffer,
-                    a->buffer, b->buffer, (unsigned)out->count);
+    return GC_LAUNCH1D(out->rt, out->rt->core.mul, out->count, GC_ELEMENTWISE_LOCAL,
+                       GC_MEM(out), GC_MEM(a), GC_MEM(b), GC_U32(out->count));
 }
 
 static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels, size_t inner,
@@ -294,23 +294,20 @@ static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels,
 }
 
 /* Launches one work-group per channel of a tree reduction kernel whose work-items share
- * `parallel` pieces of a channel. */
-static gc_status run_channel_reduction(gc_runtime *rt, const char *name, cl_mem out1,
-                                       cl_mem out2, cl_mem x, size_t outer, size_t channels,
+ * `parallel` pieces of a channel: the channel sum, or with out2 the moments. */
+static gc_status run_channel_reduction(const gc_tensor *out1, const gc_tensor *out2,
+                                       const gc_tensor *x, size_t outer, size_t channels,
                                        size_t inner, unsigned squared, size_t parallel)
 {
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, name, &kernel));
+    gc_runtime *rt = x->rt;
+    const gc_kernel *kernel = out2 ? rt->core.channel_moments : rt->core.channel_sum;
     size_t local = gc_reduction_local_size(kernel, parallel, outer * inner);
-    size_t scratch = local * sizeof(cl_float);
+    size_t scratch = local * sizeof(cl_float), global = channels * local;
     if (out2)
-        GC_TRY(gc_kernel_args(kernel, "mmmuuuL", out1, out2, x, (unsigned)outer,
-                              (unsigned)channels, (unsigned)inner, scratch));
-    else
-        GC_TRY(gc_kernel_args(kernel, "mmuuuuL", out1, x, (unsigned)outer, (unsigned)channels,
-                              (unsigned)inner, squared, scratch));
-    size_t global = channels * local;
-    return gc_launch(rt, kernel, 1, &global, &local);
+        return GC_LAUNCH(rt, kernel, 1, &global, &local, GC_MEM(out1), GC_MEM(out2), GC_MEM(x),
+                         GC_U32(outer), GC_U32(channels), GC_U32(inner), GC_LOCAL(scratch));
+    return GC_LAUNCH(rt, kernel, 1, &global, &local, GC_MEM(out1), GC_MEM(x), GC_U32(outer),
+                     GC_U32(channels), GC_U32(inner), GC_U32(squared), GC_LOCAL(scratch));
 }
 
 static gc_status channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, size_t channels,
@@ -330,8 +327,7 @@ static gc_status channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, s
         return GC_OK;
     }
     /* One channel's elements are split evenly among the work-items, else whole rows. */
-    return run_channel_reduction(x->rt, "tensor_channel_sum", sum->buffer, NULL, x->buffer,
-                                 outer, channels, inner, squared,
+    return run_channel_reduction(sum, NULL, x, outer, channels, inner, squared,
                                  channels == 1 ? outer * inner : outer);
 }
 
@@ -369,8 +365,7 @@ gc_status gc_tensor_channel_moments(gc_tensor *mean, gc_tensor *var, const gc_te
         }
         return GC_OK;
     }
-    return run_channel_reduction(x->rt, "tensor_channel_moments", mean->buffer, var->buffer,
-                                 x->buffer, outer, channels, inner, 0, outer * inner);
+    return run_channel_reduction(mean, var, x, outer, channels, inner, 0, outer * inner);
 }
 
 gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_tensor *src,
@@ -388,9 +383,9 @@ gc_status gc_tensor_accumulate_columns(gc_tensor *dst, size_t offset, const gc_t
         }
         return GC_OK;
     }
-    return gc_run1d(dst->rt, "accumulate_columns", cols, GC_ELEMENTWISE_LOCAL, "mumuuf",
-                    dst->buffer, (unsigned)offset, src->buffer, (unsigned)rows, (unsigned)cols,
-                    scale);
+    return GC_LAUNCH1D(dst->rt, dst->rt->core.accumulate_columns, cols, GC_ELEMENTWISE_LOCAL,
+                       GC_MEM(dst), GC_U32(offset), GC_MEM(src), GC_U32(rows), GC_U32(cols),
+                       GC_F32(scale));
 }
 
 gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x)
@@ -400,18 +395,43 @@ gc_status gc_tensor_sum_batch(gc_tensor *out, const gc_tensor *x)
     return gc_tensor_channel_sum(out, x, x->shape[0], x->shape[1], 1);
 }
 
-gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
-                                  size_t count, double scale, size_t n)
+gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols)
 {
-    GC_TRY(check_range(params, offset, count));
-    GC_TRY(check_range(logdet, 0, n));
-    if (is_reference(logdet)) {
-        double sum = 0.0;
-        for (size_t k = 0; k < count; k++) sum += params->host[offset + k];
-        for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;
-        return GC_OK;
+    if (t->rt == rt && t->count >= rows * cols) return GC_OK;
+    gc_tensor_release(t);
+    return gc_tensor_init2(t, rt, rows, cols);
+}
+
+/* One of gc_scratch's tensors; a list, so that a tensor never moves once handed out. */
+struct gc_scratch_entry {
+    const gc_scratch_key *key;
+    gc_tensor tensor;
+    struct gc_scratch_entry *next;
+};
+
+gc_status gc_scratch(gc_runtime *rt, const gc_scratch_key *key, size_t rows, size_t cols,
+                     gc_tensor **out)
+{
+    struct gc_scratch_entry *entry = rt->scratch;
+    while (entry && entry->key != key) entry = entry->next;
+    if (!entry) {
+        entry = calloc(1, sizeof *entry);
+        if (!entry) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        entry->key = key;
+        entry->next = rt->scratch;
+        rt->scratch = entry;
     }
-    return gc_run1d(logdet->rt, "logdet_add_param_sum", n, GC_ELEMENTWISE_LOCAL, "mmuufu",
-                    logdet->buffer, params->buffer, (unsigned)offset, (unsigned)count, scale,
-                    (unsigned)n);
+    GC_TRY(gc_scratch_reserve(&entry->tensor, rt, rows, cols));
+    *out = &entry->tensor;
+    return GC_OK;
+}
+
+void gc_scratch_release_all(gc_runtime *rt)
+{
+    while (rt->scratch) {
+        struct gc_scratch_entry *next = rt->scratch->next;
+        gc_tensor_release(&rt->scratch->tensor);
+        free(rt->scratch);
+        rt->scratch = next;
+    }
 }

@@ -56,7 +56,9 @@ gc_status gc_bench_peak(gc_runtime *rt, double *gflops)
     size_t work_items = units * (cpu ? 32 : 512), local = cpu ? 8 : 64;
     size_t floats = work_items * GC_PEAK_CHAINS * 16;
     gc_tensor out = {0};
-    gc_status status = gc_tensor_init1(&out, rt, floats);
+    gc_kernel *kernel = NULL;
+    gc_status status = gc_kernel_find(rt, "peak_fma", &kernel);
+    if (status == GC_OK) status = gc_tensor_init1(&out, rt, floats);
     /* A first run compiles the kernel, a second (timed) chooses the iterations for ~50 ms, and
      * a third runs them untimed: PoCL gives a launch more than one thread only when the
      * kernel's past launches, per work-item, make it look longer than 200 us, which the
@@ -65,8 +67,8 @@ gc_status gc_bench_peak(gc_runtime *rt, double *gflops)
     double times[RUNS];
     for (int r = -3; status == GC_OK && r < RUNS; r++) {
         double start = gc_seconds();
-        status = gc_run1d(rt, "peak_fma", work_items, local, "muff", out.buffer, iterations,
-                          GC_PEAK_M, GC_PEAK_C);
+        status = GC_LAUNCH1D(rt, kernel, work_items, local, GC_MEM(&out), GC_U32(iterations),
+                             GC_F32(GC_PEAK_M), GC_F32(GC_PEAK_C));
         if (status == GC_OK) status = gc_runtime_finish(rt);
         double elapsed = gc_seconds() - start;
         if (r == -2) {
@@ -109,11 +111,13 @@ gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *s, int repeats,
     if (repeats < 1 || repeats > 1000)
         return GC_ERROR(GC_ERR_ARGUMENT, "repeats must be 1..1000, not %d", repeats);
     size_t pixels = s->height * s->width, taps = s->kernel * s->kernel;
-    gc_conv layer = {s->in_channels, s->out_channels, s->kernel, 0,
-                     s->out_channels * s->in_channels * taps, 1, 1};
+    gc_conv layer = {.in_channels = s->in_channels, .out_channels = s->out_channels,
+                     .kernel = s->kernel, .b_offset = s->out_channels * s->in_channels * taps,
+                     .has_bias = 1, .relu = 1};
     gc_tensor weights = {0}, in = {0}, out = {0};
     double *times = malloc((size_t)repeats * sizeof *times);
     gc_status status = times ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) status = gc_conv_kernels_find(rt, &layer.kernels);
     if (status == GC_OK)
         status = gc_tensor_init1(&weights, rt, layer.b_offset + s->out_channels);
     if (status == GC_OK) status = gc_tensor_init1(&in, rt, s->batch * s->in_channels * pixels);

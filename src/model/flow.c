@@ -1,4 +1,4 @@
-/* The flow model: a sequence of ops and a prior (SPEC §1's FlowSequential + FlowModel). The
+/* The flow model: a sequence of ops and a prior (a FlowSequential and its FlowModel). The
  * encoder pass runs the ops in order summing log-determinants, the decoder pass in reverse; the
  * backward pass walks back from the prior with every op's input kept from the encoder pass.
  * All launches of a pass go into one in-order queue; the host reads back only the loss terms
@@ -185,8 +185,10 @@ static gc_status alloc_model(gc_model **out, gc_runtime *rt, const gc_model_conf
     m->config.mix_means = m->config.mix_scales = m->config.mix_weights = NULL;
     gc_status status = build_ops(m);
     if (status == GC_OK)
-        status = gc_prior_init(&m->prior, &m->reg, config->prior, final_dim(m),
+        status = gc_prior_init(&m->prior, rt, &m->reg, config->prior, final_dim(m),
                                config->mix_components, config->mix_fixed);
+    if (status == GC_OK) status = gc_kernel_find(rt, "adam_step", &m->adam_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "adamax_step", &m->adamax_kernel);
     size_t total = m->reg.total ? m->reg.total : 1;
     if (status == GC_OK) status = gc_tensor_init1(&m->params, rt, total);
     if (status == GC_OK && training_state) status = alloc_training_state(m);
@@ -580,10 +582,10 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
     size_t count = m->reg.total;
     if (a->adamax) {
         if (m->rt->backend == GC_BACKEND_OPENCL)
-            return gc_run1d(m->rt, "adamax_step", count, GC_ELEMENTWISE_LOCAL, "mmmmuffff",
-                            m->params.buffer, m->grads.buffer, m->adam_m.buffer,
-                            m->adam_v.buffer, (unsigned)count, a->beta1, a->beta2, step_size,
-                            a->eps);
+            return GC_LAUNCH1D(m->rt, m->adamax_kernel, count, GC_ELEMENTWISE_LOCAL,
+                               GC_MEM(&m->params), GC_MEM(&m->grads), GC_MEM(&m->adam_m),
+                               GC_MEM(&m->adam_v), GC_U32(count), GC_F32(a->beta1),
+                               GC_F32(a->beta2), GC_F32(step_size), GC_F32(a->eps));
         double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host;
         double *uu = m->adam_v.host;
         for (size_t j = 0; j < count; j++) {
@@ -594,9 +596,11 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
         return GC_OK;
     }
     if (m->rt->backend == GC_BACKEND_OPENCL)
-        return gc_run1d(m->rt, "adam_step", count, GC_ELEMENTWISE_LOCAL, "mmmmufffff",
-                        m->params.buffer, m->grads.buffer, m->adam_m.buffer, m->adam_v.buffer,
-                        (unsigned)count, a->beta1, a->beta2, step_size, v_scale, a->eps);
+        return GC_LAUNCH1D(m->rt, m->adam_kernel, count, GC_ELEMENTWISE_LOCAL,
+                           GC_MEM(&m->params), GC_MEM(&m->grads), GC_MEM(&m->adam_m),
+                           GC_MEM(&m->adam_v), GC_U32(count), GC_F32(a->beta1),
+                           GC_F32(a->beta2), GC_F32(step_size), GC_F32(v_scale),
+                           GC_F32(a->eps));
     double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host, *vv = m->adam_v.host;
     for (size_t j = 0; j < count; j++) {
         mm[j] = a->beta1 * mm[j] + (1.0 - a->beta1) * g[j];

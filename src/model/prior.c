@@ -7,20 +7,25 @@
 #include <string.h>
 
 #define LOG_2PI 1.8378770664093453
-#define MAX_COMPONENTS 8 /* as in cl/prior.cl */
 
-static unsigned u(size_t v) { return (unsigned)v; }
-
-gc_status gc_prior_init(gc_prior *prior, gc_param_registry *reg, gc_prior_kind kind, size_t dim,
-                        int components, int fixed)
+gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg,
+                        gc_prior_kind kind, size_t dim, int components, int fixed)
 {
     memset(prior, 0, sizeof *prior);
     prior->kind = kind;
     prior->dim = dim;
-    if (kind == GC_PRIOR_GAUSS) return GC_OK;
-    if (components < 1 || components > MAX_COMPONENTS)
+    int gauss = kind == GC_PRIOR_GAUSS;
+    GC_TRY(gc_kernel_find(rt, gauss ? "prior_gauss_log_prob" : "prior_mix_log_prob",
+                          &prior->log_prob_kernel));
+    GC_TRY(gc_kernel_find(rt, gauss ? "prior_gauss_backward" : "prior_mix_backward",
+                          &prior->backward_kernel));
+    if (gauss) return GC_OK;
+    if (components < 1 || components > GC_MAX_MIX_COMPONENTS)
         return GC_ERROR(GC_ERR_ARGUMENT, "a mixture prior has 1 to %d components, not %d",
-                        MAX_COMPONENTS, components);
+                        GC_MAX_MIX_COMPONENTS, components);
+    if ((unsigned)components > rt->shapes.prior_max_components)
+        return GC_ERROR(GC_ERR_UNSUPPORTED, "the prior kernels take at most %u components",
+                        rt->shapes.prior_max_components);
     prior->components = components;
     prior->fixed = fixed;
     size_t kd = (size_t)components * dim, offset = 0;
@@ -80,12 +85,13 @@ gc_status gc_prior_log_prob(gc_prior *prior, const gc_tensor *params, const gc_t
     gc_runtime *rt = params->rt;
     if (rt->backend == GC_BACKEND_OPENCL) {
         if (prior->kind == GC_PRIOR_GAUSS)
-            return gc_run1d(rt, "prior_gauss_log_prob", n, 64, "mmuu", logp->buffer, z->buffer,
-                            u(n), u(dim));
-        return gc_run1d(rt, "prior_mix_log_prob", n, 64, "mmmuuuu", logp->buffer, z->buffer,
-                        params->buffer, u(prior->offset), u(n), u(dim), u(prior->components));
+            return GC_LAUNCH1D(rt, prior->log_prob_kernel, n, 64, GC_MEM(logp), GC_MEM(z),
+                               GC_U32(n), GC_U32(dim));
+        return GC_LAUNCH1D(rt, prior->log_prob_kernel, n, 64, GC_MEM(logp), GC_MEM(z),
+                           GC_MEM(params), GC_U32(prior->offset), GC_U32(n), GC_U32(dim),
+                           GC_U32(prior->components));
     }
-    double terms[MAX_COMPONENTS];
+    double terms[GC_MAX_MIX_COMPONENTS];
     for (size_t i = 0; i < n; i++) {
         const double *zi = z->host + i * dim;
         if (prior->kind == GC_PRIOR_GAUSS) {
@@ -106,21 +112,21 @@ gc_status gc_prior_backward(gc_prior *prior, const gc_tensor *params, gc_tensor 
     gc_runtime *rt = params->rt;
     if (prior->kind == GC_PRIOR_GAUSS) {
         if (rt->backend == GC_BACKEND_OPENCL)
-            return gc_run1d(rt, "prior_gauss_backward", n * dim, 64, "mmfu", dz->buffer,
-                            z->buffer, dlogp, u(n * dim));
+            return GC_LAUNCH1D(rt, prior->backward_kernel, n * dim, 64, GC_MEM(dz), GC_MEM(z),
+                               GC_F32(dlogp), GC_U32(n * dim));
         for (size_t j = 0; j < n * dim; j++) dz->host[j] = -dlogp * z->host[j];
         return GC_OK;
     }
     size_t width = 2 * kc * dim + kc;
     GC_TRY(gc_scratch_reserve(&prior->rows, rt, n, width));
     if (rt->backend == GC_BACKEND_OPENCL) {
-        GC_TRY(gc_run1d(rt, "prior_mix_backward", n, 64, "mmmmufuuu", dz->buffer,
-                        prior->rows.buffer, z->buffer, params->buffer, u(prior->offset), dlogp,
-                        u(n), u(dim), u(kc)));
+        GC_TRY(GC_LAUNCH1D(rt, prior->backward_kernel, n, 64, GC_MEM(dz), GC_MEM(&prior->rows),
+                           GC_MEM(z), GC_MEM(params), GC_U32(prior->offset), GC_F32(dlogp),
+                           GC_U32(n), GC_U32(dim), GC_U32(kc)));
     } else {
         const double *p = params->host + prior->offset;
         const double *means = p, *log_scales = p + kc * dim, *logits = p + 2 * kc * dim;
-        double terms[MAX_COMPONENTS], top = -INFINITY, norm = 0.0;
+        double terms[GC_MAX_MIX_COMPONENTS], top = -INFINITY, norm = 0.0;
         for (size_t k = 0; k < kc; k++) top = fmax(top, logits[k]);
         for (size_t k = 0; k < kc; k++) norm += exp(logits[k] - top);
         for (size_t i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
-/* The element-wise affine flow z = x ⊙ exp(s) + t, one (s, t) per channel: exercise 1's
- * warm-up as is, and ActNorm when initialised from the first batch so that its output has zero
- * mean and unit variance per channel. Reference loops beside the launches of cl/affine.cl. */
+/* The element-wise affine flow z = x ⊙ exp(s) + t, one (s, t) per channel: the warm-up model
+ * of `glowcl train affine` as is, and ActNorm when initialised from the first batch so that
+ * its output has zero mean and unit variance per channel. Reference loops beside the launches
+ * of cl/affine.cl. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,8 @@ typedef struct affine_op {
     gc_affine_mode mode;
     size_t channels, inner; /* per sample: channels × inner values */
     size_t s_offset, t_offset;
+    gc_kernel *apply_kernel, *backward_kernel, *init_kernel; /* cl/affine.cl */
 } affine_op;
-
-static unsigned u(size_t v) { return (unsigned)v; }
 
 /* encoder (direction +1) or decoder (−1) */
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
@@ -32,10 +32,10 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
         return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
                                        direction * (double)op->inner, n);
     }
-    return gc_run1d(params->rt, "affine_apply", count, 64, "mmmuuuuuimf", out->buffer,
-                    in->buffer, params->buffer, u(op->s_offset), u(op->t_offset), u(count),
-                    u(op->channels), u(op->inner), direction, logdet->buffer,
-                    direction * (double)op->inner);
+    return GC_LAUNCH1D(params->rt, op->apply_kernel, count, 64, GC_MEM(out), GC_MEM(in),
+                       GC_MEM(params), GC_U32(op->s_offset), GC_U32(op->t_offset), GC_U32(count),
+                       GC_U32(op->channels), GC_U32(op->inner), GC_I32(direction),
+                       GC_MEM(logdet), GC_F32(direction * (double)op->inner));
 }
 
 static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
@@ -63,15 +63,12 @@ static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_ten
             dx->host[j] = dz->host[j] * exp(s[(j / inner) % channels]);
         return GC_OK;
     }
-    gc_runtime *rt = params->rt;
-    gc_kernel *kernel = NULL;
-    GC_TRY(gc_kernel_find(rt, "affine_backward", &kernel));
-    size_t local = gc_reduction_local_size(kernel, n, n * inner);
-    GC_TRY(gc_kernel_args(kernel, "mmuummmuuufL", dx->buffer, grads->buffer, u(op->s_offset),
-                          u(op->t_offset), dz->buffer, x->buffer, params->buffer, u(n),
-                          u(channels), u(inner), logdet_grad, local * sizeof(cl_float)));
+    size_t local = gc_reduction_local_size(op->backward_kernel, n, n * inner);
     size_t global = channels * local;
-    return gc_launch(rt, kernel, 1, &global, &local);
+    return GC_LAUNCH(params->rt, op->backward_kernel, 1, &global, &local, GC_MEM(dx),
+                     GC_MEM(grads), GC_U32(op->s_offset), GC_U32(op->t_offset), GC_MEM(dz),
+                     GC_MEM(x), GC_MEM(params), GC_U32(n), GC_U32(channels), GC_U32(inner),
+                     GC_F32(logdet_grad), GC_LOCAL(local * sizeof(cl_float)));
 }
 
 /* ActNorm: s = −log(σ + ε), t = −mean · exp(s), from the statistics of the first batch,
@@ -88,9 +85,9 @@ static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_t
     if (status == GC_OK)
         status = gc_tensor_channel_moments(&mean, &var, x, n, channels, op->inner);
     if (status == GC_OK && params->rt->backend == GC_BACKEND_OPENCL) {
-        status = gc_run1d(params->rt, "actnorm_init", channels, 64, "muummu", params->buffer,
-                          u(op->s_offset), u(op->t_offset), mean.buffer, var.buffer,
-                          u(channels));
+        status = GC_LAUNCH1D(params->rt, op->init_kernel, channels, 64, GC_MEM(params),
+                             GC_U32(op->s_offset), GC_U32(op->t_offset), GC_MEM(&mean),
+                             GC_MEM(&var), GC_U32(channels));
     } else if (status == GC_OK) {
         for (size_t c = 0; c < channels; c++) {
             double s = -log(sqrt(var.host[c]) + 1e-6);
@@ -140,6 +137,9 @@ gc_status gc_affine_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, 
     op->inner = pixels;
     gc_status status = gc_param_reserve(reg, name, "log_scale", channels, &op->s_offset);
     if (status == GC_OK) status = gc_param_reserve(reg, name, "shift", channels, &op->t_offset);
+    if (status == GC_OK) status = gc_kernel_find(rt, "affine_apply", &op->apply_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "affine_backward", &op->backward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "actnorm_init", &op->init_kernel);
     if (status != GC_OK) {
         free(op);
         return status;

@@ -21,9 +21,22 @@ enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
  * kernel (the image model's first coupling layers: 6, 12, 24 inputs). */
 enum { IM2COL_MAX_INPUTS = 32 };
 
+/* The im2col columns, shared by every convolution on a runtime (gc_scratch). */
+static const gc_scratch_key packed_scratch = {"convolution packed"};
+
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
-static unsigned u(size_t v) { return (unsigned)v; }
+gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k)
+{
+    GC_TRY(gc_kernel_find(rt, "conv_3x3", &k->conv_3x3));
+    GC_TRY(gc_kernel_find(rt, "conv_1x1", &k->conv_1x1));
+    GC_TRY(gc_kernel_find(rt, "conv_pack_columns", &k->pack_columns));
+    GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &k->pack_pixels));
+    GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &k->pack_taps));
+    GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &k->params_packed));
+    GC_TRY(gc_kernel_find(rt, "conv_params_3x3", &k->params_3x3));
+    return gc_kernel_find(rt, "conv_params_bias", &k->params_bias);
+}
 
 /* Checks that `count` elements from `offset` lie inside `t` (and that t is on `rt`). */
 static gc_status check_range(const char *what, const gc_tensor *t, size_t offset, size_t count,
@@ -74,6 +87,8 @@ static gc_status check_layer(const gc_conv *c, const gc_tensor *params, size_t n
     GC_TRY(check_range("weight", params, c->w_offset, c->out_channels * c->in_channels * taps,
                        params->rt));
     if (c->has_bias) GC_TRY(check_range("bias", params, c->b_offset, c->out_channels, params->rt));
+    if (params->rt->backend == GC_BACKEND_OPENCL && !c->kernels.params_bias)
+        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: no kernels (gc_conv_kernels_find)");
     return GC_OK;
 }
 
@@ -120,35 +135,33 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
                              const gc_tensor *mask, size_t mask_offset, int accumulate,
                              size_t n, size_t h, size_t w)
 {
-    gc_kernel *kernel = NULL;
     /* Without a mask the kernels still need a valid buffer argument. */
-    cl_mem mask_buffer = mask ? mask->buffer : weights->buffer;
-    unsigned has_bias = u(bias_relu && c->has_bias), relu = u(bias_relu && c->relu);
-    size_t channel_blocks = (out_channels + 7) / 8;
+    const gc_tensor *mask_or_any = mask ? mask : weights;
+    int has_bias = bias_relu && c->has_bias, relu = bias_relu && c->relu;
+    /* A work-item's tile: `tile` channels × 2·tile pixels (see cl/conv.cl). */
+    size_t tile = rt->shapes.conv_tile, channel_blocks = (out_channels + tile - 1) / tile;
     if (c->kernel == 1) {
-        GC_TRY(gc_kernel_find(rt, "conv_1x1", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuumuuuuu", out->buffer, u(out_offset),
-                              u(out_channels), in->buffer, u(in_offset), u(in_channels),
-                              weights->buffer, u(c->w_offset), u(lane_stride),
-                              u(reduced_stride), u(c->b_offset), has_bias, relu, mask_buffer,
-                              u(mask_offset), u(mask != NULL), u(accumulate != 0), u(h * w),
-                              u(n)));
-        size_t global[3] = {(h * w + 15) / 16, channel_blocks, n};
-        return gc_launch(rt, kernel, 3, global, NULL);
+        size_t global[3] = {(h * w + 2 * tile - 1) / (2 * tile), channel_blocks, n};
+        return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out),
+                         GC_U32(out_offset), GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset),
+                         GC_U32(in_channels), GC_MEM(weights), GC_U32(c->w_offset),
+                         GC_U32(lane_stride), GC_U32(reduced_stride), GC_U32(c->b_offset),
+                         GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any),
+                         GC_U32(mask_offset), GC_U32(mask != NULL), GC_U32(accumulate != 0),
+                         GC_U32(h * w), GC_U32(n));
     }
-    size_t x_blocks = (w + 7) / 8;
+    size_t x_blocks = (w + tile - 1) / tile;
     /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
      * at a time; otherwise half of every lane would idle. */
-    unsigned pairs = w == 4 && n > 1;
-    GC_TRY(gc_kernel_find(rt, "conv_3x3", &kernel));
-    GC_TRY(gc_kernel_args(kernel, "muumuumuuuuuuumuuuuuuuu", out->buffer, u(out_offset),
-                          u(out_channels), in->buffer, u(in_offset), u(in_channels),
-                          weights->buffer, u(c->w_offset), u(lane_stride), u(reduced_stride),
-                          u(flip), u(c->b_offset), has_bias, relu, mask_buffer, u(mask_offset),
-                          u(mask != NULL), u(accumulate != 0), u(h), u(w), u(x_blocks), u(n),
-                          pairs));
+    int pairs = w == 4 && n > 1;
     size_t global[3] = {x_blocks * ((h + 1) / 2), channel_blocks, pairs ? (n + 1) / 2 : n};
-    return gc_launch(rt, kernel, 3, global, NULL);
+    return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
+                     GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
+                     GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
+                     GC_U32(reduced_stride), GC_U32(flip), GC_U32(c->b_offset),
+                     GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
+                     GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(h), GC_U32(w),
+                     GC_U32(x_blocks), GC_U32(n), GC_U32(pairs));
 }
 
 gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
@@ -182,13 +195,11 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         gc_runtime *rt = weights->rt;
         size_t count = 9 * c->in_channels;
         gc_tensor *columns = NULL;
-        gc_kernel *pack = NULL;
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, n * count, h * w, &columns));
-        GC_TRY(gc_kernel_find(rt, "conv_pack_columns", &pack));
-        GC_TRY(gc_kernel_args(pack, "mmuuuuu", columns->buffer, in->buffer, u(in_offset),
-                              u(c->in_channels), u(h), u(w), u(n)));
+        GC_TRY(gc_scratch(rt, &packed_scratch, n * count, h * w, &columns));
         size_t global[2] = {c->in_channels, n};
-        GC_TRY(gc_launch(rt, pack, 2, global, NULL));
+        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns),
+                         GC_MEM(in), GC_U32(in_offset), GC_U32(c->in_channels), GC_U32(h),
+                         GC_U32(w), GC_U32(n)));
         gc_conv as_1x1 = *c;
         as_1x1.kernel = 1;
         as_1x1.in_channels = count;
@@ -235,6 +246,80 @@ gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights,
                        mask_offset, accumulate, n, h, w);
 }
 
+/* The reference weight and bias gradients, summed in the plain loop order. */
+static void backward_params_reference(const gc_conv *c, gc_tensor *grads, const double *dy,
+                                      const double *x, size_t n, size_t h, size_t w)
+{
+    size_t k = c->kernel, taps = k * k, ci = c->in_channels, co = c->out_channels;
+    size_t pixels = h * w;
+    ptrdiff_t pad = (ptrdiff_t)(k / 2);
+    for (size_t o = 0; o < co; o++) {
+        for (size_t i = 0; i < ci; i++)
+            for (size_t ky = 0; ky < k; ky++)
+                for (size_t kx = 0; kx < k; kx++) {
+                    double sum = 0.0;
+                    for (size_t b = 0; b < n; b++) {
+                        const double *g = dy + (b * co + o) * pixels;
+                        const double *plane = x + (b * ci + i) * pixels;
+                        for (size_t y = 0; y < h; y++) {
+                            ptrdiff_t sy = (ptrdiff_t)y + (ptrdiff_t)ky - pad;
+                            if (sy < 0 || sy >= (ptrdiff_t)h) continue;
+                            for (size_t xx = 0; xx < w; xx++) {
+                                ptrdiff_t sx = (ptrdiff_t)xx + (ptrdiff_t)kx - pad;
+                                if (sx < 0 || sx >= (ptrdiff_t)w) continue;
+                                sum += g[y * w + xx] * plane[(size_t)sy * w + (size_t)sx];
+                            }
+                        }
+                    }
+                    grads->host[c->w_offset + (o * ci + i) * taps + ky * k + kx] += sum;
+                }
+        if (c->has_bias) {
+            double sum = 0.0;
+            for (size_t b = 0; b < n; b++)
+                for (size_t p = 0; p < pixels; p++) sum += dy[(b * co + o) * pixels + p];
+            grads->host[c->b_offset + o] += sum;
+        }
+    }
+}
+
+/* The input as pixel-major rows of its k·k·ci columns first (a 1×1 layer's input transposed,
+ * a 3×3 layer's im2col; ⌈k·k·ci/16⌉·16 floats a pixel, in shared scratch): the packed GEMM
+ * kernel then reads both operands as it likes them. As many samples at a time as fit in
+ * IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch), accumulating into dW chunk by chunk: two
+ * launches a chunk. */
+static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads,
+                                         const gc_tensor *dout, size_t dout_offset,
+                                         const gc_tensor *in, size_t in_offset, size_t n,
+                                         size_t h, size_t w)
+{
+    gc_runtime *rt = grads->rt;
+    size_t k = c->kernel, ci = c->in_channels, co = c->out_channels, pixels = h * w;
+    /* conv_params_1x1_packed's work-items take tile output × 2·tile input channels */
+    size_t tile = rt->shapes.conv_tile, block = 2 * tile;
+    size_t columns = k * k * ci, width = (columns + block - 1) / block * block;
+    size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
+    chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
+    gc_tensor *packed = NULL;
+    GC_TRY(gc_scratch(rt, &packed_scratch, chunk * pixels, width, &packed));
+    const gc_kernel *pack = k == 1 ? c->kernels.pack_pixels : c->kernels.pack_taps;
+    for (size_t b = 0; b < n; b += chunk) {
+        size_t samples = n - b < chunk ? n - b : chunk;
+        /* conv_pack_pixels takes blocks of 2·tile pixels × 2·tile channels, conv_pack_taps a
+         * pixel's 9 taps of one channel */
+        size_t pack_global[3] = {k == 1 ? (pixels + block - 1) / block : pixels,
+                                 k == 1 ? width / block : ci, samples};
+        GC_TRY(GC_LAUNCH(rt, pack, 3, pack_global, NULL, GC_MEM(packed), GC_MEM(in),
+                         GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width),
+                         GC_U32(h), GC_U32(w), GC_U32(samples)));
+        size_t global[2] = {width / block, (co + tile - 1) / tile};
+        GC_TRY(GC_LAUNCH(rt, c->kernels.params_packed, 2, global, NULL, GC_MEM(grads),
+                         GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset + b * co * pixels),
+                         GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co),
+                         GC_U32(pixels), GC_U32(samples)));
+    }
+    return GC_OK;
+}
+
 gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
                                   size_t dout_offset, const gc_tensor *in, size_t in_offset,
                                   size_t n, size_t h, size_t w)
@@ -244,81 +329,24 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
     GC_TRY(check_range("output gradient", dout, dout_offset, out_count, grads->rt));
     GC_TRY(check_range("input", in, in_offset, in_count, grads->rt));
     if (out_count == 0) return GC_OK;
-    size_t k = c->kernel, taps = k * k, ci = c->in_channels, co = c->out_channels;
-    size_t pixels = h * w;
     if (is_reference(grads)) {
-        const double *dy = dout->host + dout_offset, *x = in->host + in_offset;
-        ptrdiff_t pad = (ptrdiff_t)(k / 2);
-        for (size_t o = 0; o < co; o++) {
-            for (size_t i = 0; i < ci; i++)
-                for (size_t ky = 0; ky < k; ky++)
-                    for (size_t kx = 0; kx < k; kx++) {
-                        double sum = 0.0;
-                        for (size_t b = 0; b < n; b++) {
-                            const double *g = dy + (b * co + o) * pixels;
-                            const double *plane = x + (b * ci + i) * pixels;
-                            for (size_t y = 0; y < h; y++) {
-                                ptrdiff_t sy = (ptrdiff_t)y + (ptrdiff_t)ky - pad;
-                                if (sy < 0 || sy >= (ptrdiff_t)h) continue;
-                                for (size_t xx = 0; xx < w; xx++) {
-                                    ptrdiff_t sx = (ptrdiff_t)xx + (ptrdiff_t)kx - pad;
-                                    if (sx < 0 || sx >= (ptrdiff_t)w) continue;
-                                    sum += g[y * w + xx] * plane[(size_t)sy * w + (size_t)sx];
-                                }
-                            }
-                        }
-                        grads->host[c->w_offset + (o * ci + i) * taps + ky * k + kx] += sum;
-                    }
-            if (c->has_bias) {
-                double sum = 0.0;
-                for (size_t b = 0; b < n; b++)
-                    for (size_t p = 0; p < pixels; p++) sum += dy[(b * co + o) * pixels + p];
-                grads->host[c->b_offset + o] += sum;
-            }
-        }
+        backward_params_reference(c, grads, dout->host + dout_offset, in->host + in_offset, n,
+                                  h, w);
         return GC_OK;
     }
     gc_runtime *rt = grads->rt;
-    gc_kernel *kernel = NULL;
-    if (k == 1 || co >= IM2COL_MIN_OUTPUTS) {
-        /* The input as pixel-major rows of its k·k·ci columns first (a 1×1 layer's input
-         * transposed, a 3×3 layer's im2col; ⌈k·k·ci/16⌉·16 floats a pixel, in shared scratch):
-         * the packed GEMM kernel then reads both operands as it likes them. As many samples
-         * at a time as fit in IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch), accumulating into
-         * dW chunk by chunk: two launches a chunk. */
-        size_t columns = taps * ci, width = (columns + 15) / 16 * 16;
-        size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
-        chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
-        gc_tensor *packed = NULL;
-        gc_kernel *pack = NULL;
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_CONV_PACKED, chunk * pixels, width, &packed));
-        GC_TRY(gc_kernel_find(rt, k == 1 ? "conv_pack_pixels" : "conv_pack_taps", &pack));
-        GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &kernel));
-        for (size_t b = 0; b < n; b += chunk) {
-            size_t samples = n - b < chunk ? n - b : chunk;
-            GC_TRY(gc_kernel_args(pack, "mmuuuuuu", packed->buffer, in->buffer,
-                                  u(in_offset + b * ci * pixels), u(ci), u(width), u(h), u(w),
-                                  u(samples)));
-            /* conv_pack_pixels takes blocks of 16 pixels × 16 channels, conv_pack_taps a
-             * pixel's 9 taps of one channel */
-            size_t pack_global[3] = {k == 1 ? (pixels + 15) / 16 : pixels,
-                                     k == 1 ? width / 16 : ci, samples};
-            GC_TRY(gc_launch(rt, pack, 3, pack_global, NULL));
-            GC_TRY(gc_kernel_args(kernel, "mumumuuuuu", grads->buffer, u(c->w_offset),
-                                  dout->buffer, u(dout_offset + b * co * pixels), packed->buffer,
-                                  u(columns), u(width), u(co), u(pixels), u(samples)));
-            size_t global[2] = {width / 16, (co + 7) / 8};
-            GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
-        }
+    size_t ci = c->in_channels, co = c->out_channels;
+    if (c->kernel == 1 || co >= IM2COL_MIN_OUTPUTS) {
+        GC_TRY(backward_weights_packed(c, grads, dout, dout_offset, in, in_offset, n, h, w));
     } else {
-        GC_TRY(gc_kernel_find(rt, "conv_params_3x3", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mumumuuuuuu", grads->buffer, u(c->w_offset), dout->buffer,
-                              u(dout_offset), in->buffer, u(in_offset), u(ci), u(co), u(h), u(w),
-                              u(n)));
-        size_t global[2] = {ci, (co + 1) / 2};
-        GC_TRY(gc_launch(rt, kernel, 2, global, NULL));
+        size_t outputs = rt->shapes.conv_params_3x3_outputs;
+        size_t global[2] = {ci, (co + outputs - 1) / outputs};
+        GC_TRY(GC_LAUNCH(rt, c->kernels.params_3x3, 2, global, NULL, GC_MEM(grads),
+                         GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset), GC_MEM(in),
+                         GC_U32(in_offset), GC_U32(ci), GC_U32(co), GC_U32(h), GC_U32(w),
+                         GC_U32(n)));
     }
     if (!c->has_bias) return GC_OK;
-    return gc_run1d(rt, "conv_params_bias", co, 0, "mumuuuu", grads->buffer, u(c->b_offset),
-                    dout->buffer, u(dout_offset), u(co), u(pixels), u(n));
+    return GC_LAUNCH(rt, c->kernels.params_bias, 1, &co, NULL, GC_MEM(grads), GC_U32(c->b_offset),
+                     GC_MEM(dout), GC_U32(dout_offset), GC_U32(co), GC_U32(h * w), GC_U32(n));
 }

@@ -3,7 +3,16 @@
 #ifndef GLOWCL_CONV_H
 #define GLOWCL_CONV_H
 
+#include "core/internal.h"
 #include "glowcl/tensor.h"
+
+/* The kernels of cl/conv.cl, looked up by gc_conv_kernels_find when a layer is created (all
+ * NULL on the reference backend). */
+typedef struct gc_conv_kernels {
+    gc_kernel *conv_3x3, *conv_1x1, *pack_columns, *pack_pixels, *pack_taps, *params_packed,
+        *params_3x3, *params_bias;
+} gc_conv_kernels;
+gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k);
 
 /* A layer: stride 1, zero padding kernel/2 (so H×W is kept), kernel 1 or 3. Weights are in the
  * usual order W[o][i][ky][kx] at w_offset of a weights tensor (kept because the kernels read
@@ -15,6 +24,7 @@ typedef struct gc_conv {
     size_t w_offset, b_offset;
     int has_bias;
     int relu; /* output = max(0, ·) */
+    gc_conv_kernels kernels;
 } gc_conv;
 
 /* out (n, out_channels, h, w) = act(conv(in (n, in_channels, h, w)) + b). in and out must not

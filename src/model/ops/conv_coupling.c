@@ -23,9 +23,21 @@ typedef struct conv_coupling_op {
      * xa, h1, h2 and h point at the op's own tensors instead. */
     gc_tensor *xa, *dxa, *h1, *h2, *h, *dh1, *dh2, *dh, *rows, *gain_sum;
     gc_tensor own_xa, own_h1, own_h2, own_h;
+    gc_channel_kernels channel;
+    gc_kernel *apply_kernel, *backward_kernel; /* cc_apply, cc_backward */
 } conv_coupling_op;
 
-static unsigned u(size_t v) { return (unsigned)v; }
+/* Its scratch tensors, shared by every image coupling on a runtime (gc_scratch). */
+static const gc_scratch_key xa_scratch = {"image coupling xa"};
+static const gc_scratch_key h1_scratch = {"image coupling h1"};
+static const gc_scratch_key h2_scratch = {"image coupling h2"};
+static const gc_scratch_key h_scratch = {"image coupling h"};
+static const gc_scratch_key dxa_scratch = {"image coupling dxa"};
+static const gc_scratch_key dh1_scratch = {"image coupling dh1"};
+static const gc_scratch_key dh2_scratch = {"image coupling dh2"};
+static const gc_scratch_key dh_scratch = {"image coupling dh"};
+static const gc_scratch_key rows_scratch = {"image coupling rows"};
+static const gc_scratch_key gain_sum_scratch = {"image coupling gain_sum"};
 
 static int on_device(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_OPENCL; }
 
@@ -46,26 +58,33 @@ static gc_status reserve(conv_coupling_op *op, size_t n, int reuse)
         op->h2 = &op->own_h2;
         op->h = &op->own_h;
     } else if (!reuse) {
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_XA, n, op->a * p, &op->xa));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H1, n, hidden, &op->h1));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H2, n, hidden, &op->h2));
-        GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_H, n, net, &op->h));
+        GC_TRY(gc_scratch(rt, &xa_scratch, n, op->a * p, &op->xa));
+        GC_TRY(gc_scratch(rt, &h1_scratch, n, hidden, &op->h1));
+        GC_TRY(gc_scratch(rt, &h2_scratch, n, hidden, &op->h2));
+        GC_TRY(gc_scratch(rt, &h_scratch, n, net, &op->h));
     } /* else: xa … h still point where the last transform left its activations */
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DXA, n, op->a * p, &op->dxa));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH1, n, hidden, &op->dh1));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH2, n, hidden, &op->dh2));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_DH, n, net, &op->dh));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_COUPLING_ROWS, n, net, &op->rows));
-    return gc_shared_scratch(rt, GC_SCRATCH_COUPLING_GAIN_SUM, 1, 2 * op->b, &op->gain_sum);
+    GC_TRY(gc_scratch(rt, &dxa_scratch, n, op->a * p, &op->dxa));
+    GC_TRY(gc_scratch(rt, &dh1_scratch, n, hidden, &op->dh1));
+    GC_TRY(gc_scratch(rt, &dh2_scratch, n, hidden, &op->dh2));
+    GC_TRY(gc_scratch(rt, &dh_scratch, n, net, &op->dh));
+    GC_TRY(gc_scratch(rt, &rows_scratch, n, net, &op->rows));
+    return gc_scratch(rt, &gain_sum_scratch, 1, 2 * op->b, &op->gain_sum);
 }
 
-gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
-                            size_t pixels, int add)
+gc_status gc_channel_kernels_find(gc_runtime *rt, gc_channel_kernels *k)
+{
+    GC_TRY(gc_kernel_find(rt, "cc_conditioning", &k->conditioning));
+    GC_TRY(gc_kernel_find(rt, "cc_gain", &k->gain));
+    return gc_kernel_find(rt, "cc_gain_backward", &k->gain_backward);
+}
+
+gc_status gc_first_channels(const gc_channel_kernels *k, gc_tensor *x, gc_tensor *xa, size_t n,
+                            size_t channels, size_t a, size_t pixels, int add)
 {
     size_t per = a * pixels, cp = channels * pixels;
     if (on_device(x))
-        return gc_run1d(x->rt, "cc_conditioning", n * per, 64, "mmuuuuu", x->buffer, xa->buffer,
-                        u(n), u(channels), u(a), u(pixels), u(add));
+        return GC_LAUNCH1D(x->rt, k->conditioning, n * per, 64, GC_MEM(x), GC_MEM(xa), GC_U32(n),
+                           GC_U32(channels), GC_U32(a), GC_U32(pixels), GC_U32(add));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < per; j++) {
             if (add)
@@ -78,27 +97,30 @@ gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channe
 
 static double coupling_scale(double raw) { return 1.0 / (1.0 + exp(-(raw + 2.0))); }
 
-gc_status gc_gain_forward(const gc_tensor *params, size_t gain_offset, gc_tensor *h, size_t n,
-                          size_t channels, size_t pixels)
+gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params,
+                          size_t gain_offset, gc_tensor *h, size_t n, size_t channels,
+                          size_t pixels)
 {
     size_t count = n * channels * pixels;
     if (on_device(params))
-        return gc_run1d(params->rt, "cc_gain", count, 64, "mmuuuu", h->buffer, params->buffer,
-                        u(gain_offset), u(count), u(channels), u(pixels));
+        return GC_LAUNCH1D(params->rt, k->gain, count, 64, GC_MEM(h), GC_MEM(params),
+                           GC_U32(gain_offset), GC_U32(count), GC_U32(channels),
+                           GC_U32(pixels));
     for (size_t j = 0; j < count; j++)
         h->host[j] *= exp(3.0 * params->host[gain_offset + (j / pixels) % channels]);
     return GC_OK;
 }
 
-gc_status gc_gain_backward(const gc_tensor *params, gc_tensor *grads, size_t gain_offset,
-                           gc_tensor *dh, const gc_tensor *h, gc_tensor *rows, gc_tensor *sums,
-                           size_t n, size_t channels, size_t pixels)
+gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params,
+                           gc_tensor *grads, size_t gain_offset, gc_tensor *dh,
+                           const gc_tensor *h, gc_tensor *rows, gc_tensor *sums, size_t n,
+                           size_t channels, size_t pixels)
 {
     size_t count = n * channels * pixels;
     if (on_device(params)) {
-        GC_TRY(gc_run1d(params->rt, "cc_gain_backward", count, 64, "mmmmuuuu", dh->buffer,
-                        rows->buffer, h->buffer, params->buffer, u(gain_offset), u(count),
-                        u(channels), u(pixels)));
+        GC_TRY(GC_LAUNCH1D(params->rt, k->gain_backward, count, 64, GC_MEM(dh), GC_MEM(rows),
+                           GC_MEM(h), GC_MEM(params), GC_U32(gain_offset), GC_U32(count),
+                           GC_U32(channels), GC_U32(pixels)));
     } else {
         for (size_t j = 0; j < count; j++) {
             rows->host[j] = 3.0 * dh->host[j] * h->host[j];
@@ -114,11 +136,13 @@ static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc
                          size_t n)
 {
     size_t hh = op->height, w = op->width;
-    GC_TRY(gc_first_channels((gc_tensor *)x, op->xa, n, op->channels, op->a, op->pixels, 0));
+    GC_TRY(gc_first_channels(&op->channel, (gc_tensor *)x, op->xa, n, op->channels, op->a,
+                             op->pixels, 0));
     GC_TRY(gc_conv_forward(&op->layers[0], params, op->xa, 0, op->h1, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[1], params, op->h1, 0, op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[2], params, op->h2, 0, op->h, 0, n, hh, w));
-    return gc_gain_forward(params, op->gain_offset, op->h, n, 2 * op->b, op->pixels);
+    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n, 2 * op->b,
+                           op->pixels);
 }
 
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
@@ -129,9 +153,9 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     GC_TRY(run_net(op, params, in, n)); /* in_a = out_a: decoding sees the same network */
     size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
     if (on_device(params))
-        return gc_run1d(params->rt, "cc_apply", n, 64, "mmmmuuuuui", out->buffer, in->buffer,
-                        op->h->buffer, logdet->buffer, u(n), u(c), u(a), u(p),
-                        u(op->additive != 0), direction);
+        return GC_LAUNCH1D(params->rt, op->apply_kernel, n, 64, GC_MEM(out), GC_MEM(in),
+                           GC_MEM(op->h), GC_MEM(logdet), GC_U32(n), GC_U32(c), GC_U32(a),
+                           GC_U32(p), GC_U32(op->additive != 0), GC_I32(direction));
     for (size_t i = 0; i < n; i++) {
         const double *x = in->host + i * c * p, *hi = op->h->host + i * 2 * b * p;
         double *y = out->host + i * c * p, sum = 0.0;
@@ -158,9 +182,9 @@ static gc_status backward_elementwise(conv_coupling_op *op, const gc_tensor *par
 {
     size_t c = op->channels, a = op->a, b = op->b, p = op->pixels;
     if (on_device(params))
-        return gc_run1d(params->rt, "cc_backward", n, 64, "mmmmmfuuuuu", dx->buffer,
-                        op->dh->buffer, dz->buffer, x->buffer, op->h->buffer, dlogdet, u(n), u(c),
-                        u(a), u(p), u(op->additive != 0));
+        return GC_LAUNCH1D(params->rt, op->backward_kernel, n, 64, GC_MEM(dx), GC_MEM(op->dh),
+                           GC_MEM(dz), GC_MEM(x), GC_MEM(op->h), GC_F32(dlogdet), GC_U32(n),
+                           GC_U32(c), GC_U32(a), GC_U32(p), GC_U32(op->additive != 0));
     for (size_t i = 0; i < n; i++) {
         size_t base = i * c * p, hb = i * 2 * b * p;
         for (size_t j = 0; j < a * p; j++) dx->host[base + j] = dz->host[base + j];
@@ -192,8 +216,8 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
      * transform's are still there for this x. */
     if (!op->base.reuse_activations) GC_TRY(run_net(op, params, x, n));
     GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
-    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, op->dh, op->h, op->rows,
-                            op->gain_sum, n, c2, p));
+    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h,
+                            op->rows, op->gain_sum, n, c2, p));
     GC_TRY(gc_conv_backward_params(&op->layers[2], grads, op->dh, 0, op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_backward_input(&op->layers[2], params, op->dh, 0, op->dh2, 0, op->h2, 0,
                                   0, n, hh, w));
@@ -203,7 +227,7 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
     GC_TRY(gc_conv_backward_params(&op->layers[0], grads, op->dh1, 0, op->xa, 0, n, hh, w));
     GC_TRY(gc_conv_backward_input(&op->layers[0], params, op->dh1, 0, op->dxa, 0, NULL, 0, 0,
                                   n, hh, w));
-    return gc_first_channels(dx, op->dxa, n, op->channels, op->a, op->pixels, 1);
+    return gc_first_channels(&op->channel, dx, op->dxa, n, op->channels, op->a, op->pixels, 1);
 }
 
 /* openai/glow's initialisation: N(0, 0.05²) weights, zero biases; the last layer and its gain
@@ -272,9 +296,13 @@ gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry
                                   outs[k] * ins[k] * kernels[k] * kernels[k], &l->w_offset);
         if (status == GC_OK)
             status = gc_param_reserve(reg, name, bias_name, outs[k], &l->b_offset);
+        if (status == GC_OK) status = gc_conv_kernels_find(rt, &l->kernels);
     }
     if (status == GC_OK)
         status = gc_param_reserve(reg, name, "log_gain", 2 * op->b, &op->gain_offset);
+    if (status == GC_OK) status = gc_channel_kernels_find(rt, &op->channel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "cc_apply", &op->apply_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "cc_backward", &op->backward_kernel);
     if (status != GC_OK) {
         conv_coupling_destroy(&op->base);
         return status;

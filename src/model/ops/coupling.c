@@ -13,7 +13,6 @@
 #include "model/ops/op.h"
 
 enum { NETS = 2 }; /* group 0: the scale network, group 1: the shift network */
-enum { ROWS_PER_ITEM = 4 }; /* R in cl/coupling.cl */
 
 typedef struct coupling_op {
     gc_op base;
@@ -28,9 +27,8 @@ typedef struct coupling_op {
     gc_tensor hidden, d_hidden, nets, d_nets, dscale_rows;
     gc_tensor transposed; /* OpenCL: the weights as W[g][o][i], for the backward pass */
     size_t weight_count;
+    gc_kernel *forward_kernel, *backward_kernel, *params_kernel; /* cl/coupling.cl */
 } coupling_op;
-
-static unsigned u(size_t v) { return (unsigned)v; }
 
 static gc_status reserve(coupling_op *op, size_t n)
 {
@@ -87,12 +85,15 @@ static gc_status launch_forward(coupling_op *op, const gc_tensor *params, const 
     /* Kernels need valid buffers even where direction 0 leaves them alone. */
     cl_mem out_buffer = out ? out->buffer : op->nets.buffer;
     cl_mem logdet_buffer = logdet ? logdet->buffer : op->nets.buffer;
-    return gc_run1d(params->rt, "coupling_forward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
-                    "mmmmmmmuuuuuuuuuuui", out_buffer, in->buffer, logdet_buffer,
-                    op->hidden.buffer, op->nets.buffer, op->transposed.buffer, params->buffer,
-                    u(op->layers[0].w_offset), u(op->scale_offset), u(n), u(op->capacity),
-                    u(op->base.dim), u(op->a_begin), u(op->a_dim), u(op->b_begin), u(op->b_dim),
-                    u(op->config.hidden), u(op->config.depth), direction);
+    const gc_kernel_shapes *shapes = &params->rt->shapes;
+    return GC_LAUNCH1D(params->rt, op->forward_kernel, gc_coupling_row_items(shapes, n),
+                       shapes->coupling_group, GC_BUF(out_buffer), GC_MEM(in),
+                       GC_BUF(logdet_buffer), GC_MEM(&op->hidden), GC_MEM(&op->nets),
+                       GC_MEM(&op->transposed), GC_MEM(params), GC_U32(op->layers[0].w_offset),
+                       GC_U32(op->scale_offset), GC_U32(n), GC_U32(op->capacity), GC_U32(op->base.dim),
+                       GC_U32(op->a_begin), GC_U32(op->a_dim), GC_U32(op->b_begin),
+                       GC_U32(op->b_dim), GC_U32(op->config.hidden), GC_U32(op->config.depth),
+                       GC_I32(direction));
 }
 
 static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
@@ -171,19 +172,26 @@ static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *par
 }
 
 /* Tiles of one group's parameter gradient in cl/coupling.cl (params_tiles). */
-static size_t params_tiles(size_t in_dim, size_t out_dim)
+static size_t params_tiles(const gc_kernel_shapes *s, size_t in_dim, size_t out_dim)
 {
-    size_t columns = in_dim + 1;
-    return out_dim >= 16 ? (out_dim + 15) / 16 * ((columns + 3) / 4) : (columns + 7) / 8;
+    size_t columns = in_dim + 1, tile_in = s->coupling_tile_in, tile_out = s->coupling_tile_out;
+    return out_dim >= tile_out
+               ? (out_dim + tile_out - 1) / tile_out * ((columns + tile_in - 1) / tile_in)
+               : (columns + s->coupling_vector - 1) / s->coupling_vector;
 }
 
-size_t gc_coupling_param_tasks(const gc_coupling_layout *layout)
+size_t gc_coupling_param_tasks(const gc_kernel_shapes *shapes, const gc_coupling_layout *layout)
 {
     size_t tasks = 1;
     for (size_t k = 0; k <= layout->depth; k++)
-        tasks += NETS * params_tiles(k == 0 ? layout->a_dim : layout->hidden,
+        tasks += NETS * params_tiles(shapes, k == 0 ? layout->a_dim : layout->hidden,
                                      k == layout->depth ? layout->b_dim : layout->hidden);
     return tasks;
+}
+
+size_t gc_coupling_row_items(const gc_kernel_shapes *shapes, size_t n)
+{
+    return (n + shapes->coupling_rows - 1) / shapes->coupling_rows;
 }
 
 /* Every parameter gradient of the networks and the scale in one launch: a work-item per tile
@@ -193,11 +201,14 @@ static gc_status launch_params(coupling_op *op, const gc_tensor *params, gc_tens
 {
     gc_coupling_layout layout;
     gc_coupling_layout_of(&op->base, &layout);
-    return gc_run1d(params->rt, "coupling_params", gc_coupling_param_tasks(&layout), 8,
-                    "mmmmmmuuuuuuuuuu", grads->buffer, x->buffer, op->hidden.buffer,
-                    op->d_hidden.buffer, op->d_nets.buffer, op->dscale_rows.buffer, u(op->layers[0].w_offset), u(op->scale_offset),
-                    u(n), u(op->capacity), u(op->base.dim), u(op->a_begin), u(op->a_dim),
-                    u(op->b_dim), u(op->config.hidden), u(op->config.depth));
+    const gc_kernel_shapes *shapes = &params->rt->shapes;
+    return GC_LAUNCH1D(params->rt, op->params_kernel, gc_coupling_param_tasks(shapes, &layout),
+                       shapes->coupling_group, GC_MEM(grads), GC_MEM(x), GC_MEM(&op->hidden),
+                       GC_MEM(&op->d_hidden), GC_MEM(&op->d_nets), GC_MEM(&op->dscale_rows),
+                       GC_U32(op->layers[0].w_offset), GC_U32(op->scale_offset), GC_U32(n),
+                       GC_U32(op->capacity), GC_U32(op->base.dim), GC_U32(op->a_begin),
+                       GC_U32(op->a_dim), GC_U32(op->b_dim), GC_U32(op->config.hidden),
+                       GC_U32(op->config.depth));
 }
 
 /* OpenCL: the fused input-gradient pass (on the weights the last forward launch left
@@ -206,14 +217,16 @@ static gc_status backward_opencl(coupling_op *op, const gc_tensor *params, gc_te
                                  const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
                                  double dlogdet, size_t n)
 {
-    gc_runtime *rt = params->rt;
-    unsigned hidden = u(op->config.hidden), depth = u(op->config.depth);
-    GC_TRY(gc_run1d(rt, "coupling_backward", (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM, 8,
-                    "mmmmmmmmmmufuuuuuuuuu", dx->buffer, dz->buffer, x->buffer,
-                    op->hidden.buffer, op->d_hidden.buffer, op->nets.buffer, op->d_nets.buffer,
-                    op->dscale_rows.buffer, params->buffer, op->transposed.buffer,
-                    u(op->scale_offset), dlogdet, u(n), u(op->capacity), u(op->base.dim),
-                    u(op->a_begin), u(op->a_dim), u(op->b_begin), u(op->b_dim), hidden, depth));
+    const gc_kernel_shapes *shapes = &params->rt->shapes;
+    GC_TRY(GC_LAUNCH1D(params->rt, op->backward_kernel, gc_coupling_row_items(shapes, n),
+                       shapes->coupling_group, GC_MEM(dx), GC_MEM(dz), GC_MEM(x),
+                       GC_MEM(&op->hidden), GC_MEM(&op->d_hidden), GC_MEM(&op->nets),
+                       GC_MEM(&op->d_nets),
+                       GC_MEM(&op->dscale_rows), GC_MEM(params), GC_MEM(&op->transposed),
+                       GC_U32(op->scale_offset), GC_F32(dlogdet), GC_U32(n),
+                       GC_U32(op->capacity), GC_U32(op->base.dim), GC_U32(op->a_begin),
+                       GC_U32(op->a_dim), GC_U32(op->b_begin), GC_U32(op->b_dim),
+                       GC_U32(op->config.hidden), GC_U32(op->config.depth)));
     return launch_params(op, params, grads, x, n);
 }
 
@@ -344,6 +357,9 @@ gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg
     }
     if (status == GC_OK)
         status = gc_param_reserve(reg, name, "scale", op->b_dim, &op->scale_offset);
+    if (status == GC_OK) status = gc_kernel_find(rt, "coupling_forward", &op->forward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "coupling_backward", &op->backward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "coupling_params", &op->params_kernel);
     /* The fused kernels find every layer from the first one's offset (cl/coupling.cl). */
     for (int k = 1; k < op->layer_count && status == GC_OK; k++) {
         const gc_dense *before = &op->layers[k - 1];

@@ -16,9 +16,14 @@ typedef struct invconv_op {
     size_t lower, upper, log_s, perm, sign; /* parameter offsets */
     gc_tensor weight, inverse, d_weight;    /* (D, D) scratch */
     gc_tensor pt_d_weight;                  /* (D, D): Pᵀ·dW for the factors' gradients (OpenCL) */
+    struct {                                /* cl/invconv.cl, named without invconv_ */
+        gc_kernel *weight, *inverse, *mix, *forward_group, *backward_group, *weight_grad,
+            *pt_dw, *param_grads;
+    } k;
 } invconv_op;
 
-static unsigned u(size_t v) { return (unsigned)v; }
+/* The decoder's residual, shared by every 1x1 convolution on a runtime (gc_scratch). */
+static const gc_scratch_key residual_scratch = {"1x1 convolution residual"};
 
 /* Batches of at most this many multiply-adds of the mix (n · pixels · D²) run each direction
  * of the training pass as one launch of one work-group, cl/invconv.cl's *_group kernels,
@@ -32,12 +37,12 @@ static int one_group(const invconv_op *op, const gc_tensor *params, size_t n)
            n * op->pixels * op->channels * op->channels <= ONE_GROUP_WORK;
 }
 
-/* A *_group kernel, its arguments set: one work-group of up to 256 work-items. */
-static gc_status launch_one_group(gc_runtime *rt, const gc_kernel *kernel)
+/* The size of a *_group kernel's one work-group: up to rt->shapes.invconv_group work-items. */
+static size_t one_group_size(const gc_runtime *rt, const gc_kernel *kernel)
 {
-    size_t size = 256;
+    size_t size = rt->shapes.invconv_group;
     while (size > 1 && size > kernel->work_group_size) size /= 2;
-    return gc_launch(rt, kernel, 1, &size, &size);
+    return size;
 }
 
 /* L̃ and Ũ entries from the parameters, as cl/invconv.cl reads them. */
@@ -57,13 +62,11 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
     size_t d = op->channels;
     gc_tensor *out = inverse ? &op->inverse : &op->weight;
     if (params->rt->backend == GC_BACKEND_OPENCL) {
-        gc_kernel *kernel = NULL;
-        GC_TRY(gc_kernel_find(params->rt, inverse ? "invconv_inverse" : "invconv_weight",
-                              &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmuuuuuu", out->buffer, params->buffer, u(op->lower),
-                              u(op->upper), u(op->log_s), u(op->perm), u(op->sign), u(d)));
         size_t global[2] = {d, d};
-        return gc_launch(params->rt, kernel, inverse ? 1 : 2, global, NULL);
+        return GC_LAUNCH(params->rt, inverse ? op->k.inverse : op->k.weight, inverse ? 1 : 2,
+                         global, NULL, GC_MEM(out), GC_MEM(params), GC_U32(op->lower),
+                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm),
+                         GC_U32(op->sign), GC_U32(d));
     }
     const double *p = params->host;
     double *w = out->host;
@@ -115,15 +118,13 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
 {
     size_t d = op->channels, pixels = op->pixels;
     if (m->rt->backend == GC_BACKEND_OPENCL) {
-        gc_kernel *kernel = NULL;
-        GC_TRY(gc_kernel_find(m->rt, "invconv_mix", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmmuuuuuummuf", out->buffer, in->buffer, m->buffer,
-                              (base ? base : in)->buffer, u(n), u(d), u(pixels), u(transpose),
-                              u(mode), u(with != NULL), (with ? with->logdet : out)->buffer,
-                              (with ? with->params : m)->buffer, u(op->log_s),
-                              with ? with->scale : 0.0));
-        size_t global[3] = {pixels % 8 == 0 ? pixels / 8 : pixels, d, n}; /* as cl/invconv.cl */
-        return gc_launch(m->rt, kernel, 3, global, NULL);
+        size_t by = m->rt->shapes.invconv_pixels; /* pixels an item takes where they divide */
+        size_t global[3] = {pixels % by == 0 ? pixels / by : pixels, d, n};
+        return GC_LAUNCH(m->rt, op->k.mix, 3, global, NULL, GC_MEM(out), GC_MEM(in), GC_MEM(m),
+                         GC_MEM(base ? base : in), GC_U32(n), GC_U32(d), GC_U32(pixels),
+                         GC_U32(transpose), GC_U32(mode), GC_U32(with != NULL),
+                         GC_MEM(with ? with->logdet : out), GC_MEM(with ? with->params : m),
+                         GC_U32(op->log_s), GC_F32(with ? with->scale : 0.0));
     }
     const double *w = m->host;
     for (size_t i = 0; i < n; i++)
@@ -148,13 +149,12 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     invconv_op *op = (invconv_op *)op_base;
     mix_logdet with = {logdet, params, direction * (double)op->pixels};
     if (direction > 0 && one_group(op, params, n)) {
-        gc_kernel *kernel = NULL;
-        GC_TRY(gc_kernel_find(params->rt, "invconv_forward_group", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmmuuuuuuuumf", out->buffer, in->buffer,
-                              op->weight.buffer, params->buffer, u(op->lower), u(op->upper),
-                              u(op->log_s), u(op->perm), u(op->sign), u(n), u(op->channels),
-                              u(op->pixels), logdet->buffer, with.scale));
-        return launch_one_group(params->rt, kernel);
+        size_t size = one_group_size(params->rt, op->k.forward_group);
+        return GC_LAUNCH(params->rt, op->k.forward_group, 1, &size, &size, GC_MEM(out),
+                         GC_MEM(in), GC_MEM(&op->weight), GC_MEM(params), GC_U32(op->lower),
+                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm),
+                         GC_U32(op->sign), GC_U32(n), GC_U32(op->channels), GC_U32(op->pixels),
+                         GC_MEM(logdet), GC_F32(with.scale));
     }
     GC_TRY(build_weight(op, params, 0));
     if (direction > 0) return mix(op, &op->weight, in, out, NULL, n, 0, MIX_SET, &with);
@@ -162,7 +162,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
      * from the factors is not the exact inverse of the float W the encoder used, and 48 such
      * steps would add their differences up. */
     gc_tensor *residual = NULL;
-    GC_TRY(gc_shared_scratch(op->base.rt, GC_SCRATCH_INVCONV_RESIDUAL, n,
+    GC_TRY(gc_scratch(op->base.rt, &residual_scratch, n,
                              op->channels * op->pixels, &residual));
     GC_TRY(build_weight(op, params, 1));
     GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET, &with));
@@ -182,32 +182,26 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     /* logdet_i = pixels · Σ log_s for every sample, so ∂L/∂log_s gains n · pixels · dlogdet. */
     double logdet_grad = (double)(n * pixels) * dlogdet;
     if (one_group(op, params, n)) {
-        gc_kernel *kernel = NULL;
-        GC_TRY(gc_kernel_find(params->rt, "invconv_backward_group", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmmmmmmuuuuuuuuf", dx->buffer, dz->buffer, x->buffer,
-                              op->weight.buffer, op->d_weight.buffer, op->pt_d_weight.buffer,
-                              grads->buffer, params->buffer, u(op->lower), u(op->upper),
-                              u(op->log_s), u(op->perm), u(op->sign), u(n), u(d), u(pixels),
-                              logdet_grad));
-        return launch_one_group(params->rt, kernel);
+        size_t size = one_group_size(params->rt, op->k.backward_group);
+        return GC_LAUNCH(params->rt, op->k.backward_group, 1, &size, &size, GC_MEM(dx),
+                         GC_MEM(dz), GC_MEM(x), GC_MEM(&op->weight), GC_MEM(&op->d_weight),
+                         GC_MEM(&op->pt_d_weight), GC_MEM(grads), GC_MEM(params),
+                         GC_U32(op->lower), GC_U32(op->upper), GC_U32(op->log_s),
+                         GC_U32(op->perm), GC_U32(op->sign), GC_U32(n), GC_U32(d),
+                         GC_U32(pixels), GC_F32(logdet_grad));
     }
     GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET, NULL)); /* dx = Wᵀ·dz */
     if (params->rt->backend == GC_BACKEND_OPENCL) {
-        gc_kernel *kernel = NULL;
-        GC_TRY(gc_kernel_find(params->rt, "invconv_weight_grad", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmuuu", op->d_weight.buffer, dz->buffer, x->buffer, u(n),
-                              u(d), u(pixels)));
+        gc_runtime *rt = params->rt;
         size_t square[2] = {d, d};
-        GC_TRY(gc_launch(params->rt, kernel, 2, square, NULL));
-        GC_TRY(gc_kernel_find(params->rt, "invconv_pt_dw", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmuu", op->pt_d_weight.buffer, params->buffer,
-                              op->d_weight.buffer, u(op->perm), u(d)));
-        GC_TRY(gc_launch(params->rt, kernel, 2, square, NULL));
-        GC_TRY(gc_kernel_find(params->rt, "invconv_param_grads", &kernel));
-        GC_TRY(gc_kernel_args(kernel, "mmmuuuuuuf", grads->buffer, params->buffer,
-                              op->pt_d_weight.buffer, u(op->lower), u(op->upper), u(op->log_s),
-                              u(op->perm), u(op->sign), u(d), logdet_grad));
-        return gc_launch(params->rt, kernel, 2, square, NULL);
+        GC_TRY(GC_LAUNCH(rt, op->k.weight_grad, 2, square, NULL, GC_MEM(&op->d_weight),
+                         GC_MEM(dz), GC_MEM(x), GC_U32(n), GC_U32(d), GC_U32(pixels)));
+        GC_TRY(GC_LAUNCH(rt, op->k.pt_dw, 2, square, NULL, GC_MEM(&op->pt_d_weight),
+                         GC_MEM(params), GC_MEM(&op->d_weight), GC_U32(op->perm), GC_U32(d)));
+        return GC_LAUNCH(rt, op->k.param_grads, 2, square, NULL, GC_MEM(grads), GC_MEM(params),
+                         GC_MEM(&op->pt_d_weight), GC_U32(op->lower), GC_U32(op->upper),
+                         GC_U32(op->log_s), GC_U32(op->perm), GC_U32(op->sign), GC_U32(d),
+                         GC_F32(logdet_grad));
     }
     double *dw = op->d_weight.host;
     for (size_t o = 0; o < d; o++) /* dW = Σ dz·xᵀ over samples and pixels */
@@ -330,6 +324,18 @@ int gc_invconv_offsets(const gc_op *op_base, size_t offsets[5])
     return 1;
 }
 
+static gc_status find_kernels(gc_runtime *rt, invconv_op *op)
+{
+    GC_TRY(gc_kernel_find(rt, "invconv_weight", &op->k.weight));
+    GC_TRY(gc_kernel_find(rt, "invconv_inverse", &op->k.inverse));
+    GC_TRY(gc_kernel_find(rt, "invconv_mix", &op->k.mix));
+    GC_TRY(gc_kernel_find(rt, "invconv_forward_group", &op->k.forward_group));
+    GC_TRY(gc_kernel_find(rt, "invconv_backward_group", &op->k.backward_group));
+    GC_TRY(gc_kernel_find(rt, "invconv_weight_grad", &op->k.weight_grad));
+    GC_TRY(gc_kernel_find(rt, "invconv_pt_dw", &op->k.pt_dw));
+    return gc_kernel_find(rt, "invconv_param_grads", &op->k.param_grads);
+}
+
 gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
                             const char *name, size_t channels, size_t pixels)
 {
@@ -351,6 +357,7 @@ gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
     if (status == GC_OK) status = gc_tensor_init2(&op->inverse, rt, dim, dim);
     if (status == GC_OK) status = gc_tensor_init2(&op->d_weight, rt, dim, dim);
     if (status == GC_OK) status = gc_tensor_init2(&op->pt_d_weight, rt, dim, dim);
+    if (status == GC_OK) status = find_kernels(rt, op);
     if (status != GC_OK) {
         invconv_destroy(&op->base);
         return status;

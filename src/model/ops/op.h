@@ -1,4 +1,4 @@
-/* The contract every flow operation implements (SPEC §1's FlowModule), and the parameter
+/* The contract every flow operation implements (a FlowModule), and the parameter
  * registry they share. All parameters of a model live in one tensor (and their gradients and
  * Adam moments in three more of the same size): an op knows its parameters by offset, so one
  * launch zeroes every gradient and one launch steps every parameter. */
@@ -93,7 +93,9 @@ typedef struct gc_coupling_layout {
 } gc_coupling_layout;
 int gc_coupling_layout_of(const gc_op *op, gc_coupling_layout *layout);
 /* Work-items of cl/coupling.cl's params_tasks: a tile of each layer and network, the scale. */
-size_t gc_coupling_param_tasks(const gc_coupling_layout *layout);
+size_t gc_coupling_param_tasks(const gc_kernel_shapes *shapes, const gc_coupling_layout *layout);
+/* Work-items of cl/coupling.cl's row passes over n samples: COUPLING_ROWS samples each. */
+size_t gc_coupling_row_items(const gc_kernel_shapes *shapes, size_t n);
 /* offsets[5]: lower, upper, log_s, perm, sign */
 int gc_invconv_offsets(const gc_op *op, size_t offsets[5]);
 
@@ -112,18 +114,27 @@ gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry
                                   const char *name, size_t channels, size_t height,
                                   size_t width, size_t hidden, int additive);
 
+/* The kernels of cl/conv_coupling.cl that the image coupling and the split share, looked up
+ * when the op is created. */
+typedef struct gc_channel_kernels {
+    gc_kernel *conditioning, *gain, *gain_backward;
+} gc_channel_kernels;
+gc_status gc_channel_kernels_find(gc_runtime *rt, gc_channel_kernels *k);
+
 /* Glow's Conv2dZeros gain on (n, channels, pixels) outputs: h *= exp(3·g[c]) in place; and its
  * backward: dh becomes the pre-gain gradient, ∂L/∂g is added into grads (rows and sums are
  * scratch of h's size and of `channels`). */
-gc_status gc_gain_forward(const gc_tensor *params, size_t gain_offset, gc_tensor *h, size_t n,
-                          size_t channels, size_t pixels);
-gc_status gc_gain_backward(const gc_tensor *params, gc_tensor *grads, size_t gain_offset,
-                           gc_tensor *dh, const gc_tensor *h, gc_tensor *rows, gc_tensor *sums,
-                           size_t n, size_t channels, size_t pixels);
+gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params,
+                          size_t gain_offset, gc_tensor *h, size_t n, size_t channels,
+                          size_t pixels);
+gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params,
+                           gc_tensor *grads, size_t gain_offset, gc_tensor *dh,
+                           const gc_tensor *h, gc_tensor *rows, gc_tensor *sums, size_t n,
+                           size_t channels, size_t pixels);
 
 /* xa (n, a, pixels) = the first a channels of x (n, channels, pixels); with add, x += xa there. */
-gc_status gc_first_channels(gc_tensor *x, gc_tensor *xa, size_t n, size_t channels, size_t a,
-                            size_t pixels, int add);
+gc_status gc_first_channels(const gc_channel_kernels *k, gc_tensor *x, gc_tensor *xa, size_t n,
+                            size_t channels, size_t a, size_t pixels, int add);
 
 /* Split of (channels, height, width) samples: the first channels/2 go on, the rest are
  * factored out into the op's side buffer and scored by N(0, I), or with `conditional` by
@@ -138,15 +149,10 @@ void gc_split_set_sampling(gc_op *op, double temperature);
  * per sample. */
 gc_tensor *gc_split_side(gc_op *op, size_t n, size_t *side_dim);
 
-/* Grows `t` (if needed) to at least `rows` × `cols` elements on `rt`; contents are lost. */
-gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols);
-
-/* The runtime's tensor for `slot`, grown to at least rows × cols elements. Ops that hold
- * nothing in a scratch tensor from one call to the next (each call recomputes what it needs)
- * share it, so a model needs one op's scratch instead of one per op: for the default image
- * Glow at batch 16 that is ~34 MB instead of ~0.7 GB. Fetch the pointer on every call: the
- * tensor's buffer changes when another op grows it. */
-gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, size_t cols,
-                            gc_tensor **out);
+/* Reference backend: logdet[i] += scale · Σ_k params[offset + k] for i < n, the log-determinant
+ * of an op whose Jacobian is the same for every sample (the OpenCL kernels of those ops add it
+ * as they run, see add_param_logdet in cl/common.clh). */
+gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
+                                  size_t count, double scale, size_t n);
 
 #endif

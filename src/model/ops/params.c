@@ -1,5 +1,5 @@
 /* The parameter registry (names and offsets of every op's parameters in the model's one
- * parameter tensor) and the scratch buffers ops grow to the batch they are given. */
+ * parameter tensor), and the reference log-determinant of parameter sums. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +45,16 @@ void gc_param_registry_free(gc_param_registry *reg)
     memset(reg, 0, sizeof *reg);
 }
 
-gc_status gc_scratch_reserve(gc_tensor *t, gc_runtime *rt, size_t rows, size_t cols)
-{
-    if (t->rt == rt && t->count >= rows * cols) return GC_OK;
-    gc_tensor_release(t);
-    return gc_tensor_init2(t, rt, rows, cols);
-}
 
-gc_status gc_shared_scratch(gc_runtime *rt, gc_scratch_slot slot, size_t rows, size_t cols,
-                            gc_tensor **out)
+gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
+                                  size_t count, double scale, size_t n)
 {
-    GC_TRY(gc_scratch_reserve(&rt->scratch[slot], rt, rows, cols));
-    *out = &rt->scratch[slot];
+    if (params->rt->backend != GC_BACKEND_REFERENCE || offset > params->count ||
+        count > params->count - offset || n > logdet->count)
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_logdet_add_param_sum: a reference tensor of at "
+                        "least %zu+%zu parameters and %zu log-determinants", offset, count, n);
+    double sum = 0.0;
+    for (size_t k = 0; k < count; k++) sum += params->host[offset + k];
+    for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;
     return GC_OK;
 }

@@ -27,9 +27,17 @@ typedef struct split_op {
      * and its gradient, the kept half gathered from an input and its gradient, and the gain's
      * rows and sums. */
     gc_tensor *h, *dh, *kept, *dkept, *rows, *sums;
+    gc_channel_kernels channel;
+    gc_kernel *apply_kernel, *backward_kernel; /* split_apply, split_backward */
 } split_op;
 
-static unsigned u(size_t v) { return (unsigned)v; }
+/* Its scratch tensors, shared by every split on a runtime (gc_scratch). */
+static const gc_scratch_key h_scratch = {"split h"};
+static const gc_scratch_key dh_scratch = {"split dh"};
+static const gc_scratch_key rows_scratch = {"split rows"};
+static const gc_scratch_key kept_scratch = {"split kept"};
+static const gc_scratch_key dkept_scratch = {"split dkept"};
+static const gc_scratch_key sums_scratch = {"split sums"};
 
 static size_t side_channels(const split_op *op) { return op->channels - op->keep; }
 
@@ -37,12 +45,12 @@ static gc_status reserve(split_op *op, size_t n)
 {
     gc_runtime *rt = op->base.rt;
     size_t sc = side_channels(op), p = op->pixels;
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_H, n, 2 * sc * p, &op->h));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DH, n, 2 * sc * p, &op->dh));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_ROWS, n, 2 * sc * p, &op->rows));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_KEPT, n, op->keep * p, &op->kept));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_DKEPT, n, op->keep * p, &op->dkept));
-    GC_TRY(gc_shared_scratch(rt, GC_SCRATCH_SPLIT_SUMS, 1, 2 * sc, &op->sums));
+    GC_TRY(gc_scratch(rt, &h_scratch, n, 2 * sc * p, &op->h));
+    GC_TRY(gc_scratch(rt, &dh_scratch, n, 2 * sc * p, &op->dh));
+    GC_TRY(gc_scratch(rt, &rows_scratch, n, 2 * sc * p, &op->rows));
+    GC_TRY(gc_scratch(rt, &kept_scratch, n, op->keep * p, &op->kept));
+    GC_TRY(gc_scratch(rt, &dkept_scratch, n, op->keep * p, &op->dkept));
+    GC_TRY(gc_scratch(rt, &sums_scratch, 1, 2 * sc, &op->sums));
     if (n <= op->capacity) return GC_OK;
     GC_TRY(gc_scratch_reserve(&op->side, rt, n, sc * p));
     op->capacity = n;
@@ -55,8 +63,8 @@ static gc_status prior_net(split_op *op, const gc_tensor *params, const gc_tenso
 {
     if (!op->conditional) return GC_OK;
     GC_TRY(gc_conv_forward(&op->prior, params, kept, 0, op->h, 0, n, op->height, op->width));
-    return gc_gain_forward(params, op->gain_offset, op->h, n, 2 * side_channels(op),
-                           op->pixels);
+    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n,
+                           2 * side_channels(op), op->pixels);
 }
 
 /* direction +1: in = full, out = kept; −1: in = kept, out = full. */
@@ -70,14 +78,15 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     size_t per = op->channels * op->pixels, kept_size = op->keep * op->pixels;
     size_t side_size = per - kept_size;
     double temperature = direction < 0 ? op->temperature : -1.0;
-    if (direction > 0) GC_TRY(gc_first_channels(full, kept, n, op->channels, op->keep,
-                                                op->pixels, 0));
+    if (direction > 0)
+        GC_TRY(gc_first_channels(&op->channel, full, kept, n, op->channels, op->keep,
+                                 op->pixels, 0));
     GC_TRY(prior_net(op, params, kept, n));
     if (params->rt->backend == GC_BACKEND_OPENCL)
-        return gc_run1d(params->rt, "split_apply", n, 64, "mmmmmuuuuufi", full->buffer,
-                        kept->buffer, op->side.buffer, op->h->buffer, logdet->buffer, u(n),
-                        u(op->channels), u(op->keep), u(op->pixels), u(op->conditional),
-                        temperature, direction);
+        return GC_LAUNCH1D(params->rt, op->apply_kernel, n, 64, GC_MEM(full), GC_MEM(kept),
+                           GC_MEM(&op->side), GC_MEM(op->h), GC_MEM(logdet), GC_U32(n),
+                           GC_U32(op->channels), GC_U32(op->keep), GC_U32(op->pixels),
+                           GC_U32(op->conditional), GC_F32(temperature), GC_I32(direction));
     for (size_t i = 0; i < n; i++) {
         double *f = full->host + i * per, *k = kept->host + i * kept_size;
         double *s = op->side.host + i * side_size, *hi = op->h->host + i * 2 * side_size;
@@ -110,13 +119,14 @@ static gc_status split_backward(gc_op *op_base, const gc_tensor *params, gc_tens
     GC_TRY(reserve(op, n));
     size_t per = op->channels * op->pixels, kept_size = op->keep * op->pixels;
     size_t side_size = per - kept_size, sc = side_channels(op);
-    GC_TRY(gc_first_channels((gc_tensor *)x, op->kept, n, op->channels, op->keep, op->pixels,
-                             0));
+    GC_TRY(gc_first_channels(&op->channel, (gc_tensor *)x, op->kept, n, op->channels, op->keep,
+                             op->pixels, 0));
     GC_TRY(prior_net(op, params, op->kept, n));
     if (params->rt->backend == GC_BACKEND_OPENCL) {
-        GC_TRY(gc_run1d(params->rt, "split_backward", n, 64, "mmmmmfuuuuu", dx->buffer,
-                        op->dh->buffer, dz->buffer, x->buffer, op->h->buffer, dlogdet, u(n),
-                        u(op->channels), u(op->keep), u(op->pixels), u(op->conditional)));
+        GC_TRY(GC_LAUNCH1D(params->rt, op->backward_kernel, n, 64, GC_MEM(dx), GC_MEM(op->dh),
+                           GC_MEM(dz), GC_MEM(x), GC_MEM(op->h), GC_F32(dlogdet), GC_U32(n),
+                           GC_U32(op->channels), GC_U32(op->keep), GC_U32(op->pixels),
+                           GC_U32(op->conditional)));
     } else {
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < kept_size; j++)
@@ -136,13 +146,14 @@ static gc_status split_backward(gc_op *op_base, const gc_tensor *params, gc_tens
     }
     if (!op->conditional) return GC_OK;
     /* Through the gain and the convolution back into the kept half. */
-    GC_TRY(gc_gain_backward(params, grads, op->gain_offset, op->dh, op->h, op->rows,
-                            op->sums, n, 2 * sc, op->pixels));
+    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h,
+                            op->rows, op->sums, n, 2 * sc, op->pixels));
     GC_TRY(gc_conv_backward_params(&op->prior, grads, op->dh, 0, op->kept, 0, n, op->height,
                                    op->width));
     GC_TRY(gc_conv_backward_input(&op->prior, params, op->dh, 0, op->dkept, 0, NULL, 0, 0, n,
                                   op->height, op->width));
-    return gc_first_channels(dx, op->dkept, n, op->channels, op->keep, op->pixels, 1);
+    return gc_first_channels(&op->channel, dx, op->dkept, n, op->channels, op->keep,
+                             op->pixels, 1);
 }
 
 /* Zero-started (as Glow): the conditional prior begins as N(0, I). */
@@ -205,7 +216,8 @@ gc_status gc_split_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, c
     gc_status status = GC_OK;
     if (conditional) {
         size_t out_channels = 2 * side_channels(op);
-        op->prior = (gc_conv){op->keep, out_channels, 3, 0, 0, 1, 0};
+        op->prior = (gc_conv){.in_channels = op->keep, .out_channels = out_channels,
+                              .kernel = 3, .has_bias = 1};
         status = gc_param_reserve(reg, name, "prior.weight", out_channels * op->keep * 9,
                                   &op->prior.w_offset);
         if (status == GC_OK)
@@ -213,7 +225,11 @@ gc_status gc_split_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, c
         if (status == GC_OK)
             status = gc_param_reserve(reg, name, "prior.log_gain", out_channels,
                                       &op->gain_offset);
+        if (status == GC_OK) status = gc_conv_kernels_find(rt, &op->prior.kernels);
     }
+    if (status == GC_OK) status = gc_channel_kernels_find(rt, &op->channel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "split_apply", &op->apply_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "split_backward", &op->backward_kernel);
     if (status != GC_OK) {
         split_destroy(&op->base);
         return status;

@@ -10,9 +10,8 @@
 typedef struct squeeze_op {
     gc_op base;
     size_t channels, height, width; /* of the input (unsqueezed) side */
+    gc_kernel *kernel;              /* squeeze_apply */
 } squeeze_op;
-
-static unsigned u(size_t v) { return (unsigned)v; }
 
 /* direction +1: in is C×H×W, out 4C×H/2×W/2; −1 the other way. */
 static gc_status gather(const squeeze_op *op, gc_runtime *rt, const gc_tensor *in,
@@ -20,8 +19,8 @@ static gc_status gather(const squeeze_op *op, gc_runtime *rt, const gc_tensor *i
 {
     size_t c = op->channels, h = op->height, w = op->width, per_sample = c * h * w;
     if (rt->backend == GC_BACKEND_OPENCL)
-        return gc_run1d(rt, "squeeze_apply", n * per_sample, 64, "mmuuuui", out->buffer,
-                        in->buffer, u(n), u(c), u(h), u(w), direction);
+        return GC_LAUNCH1D(rt, op->kernel, n * per_sample, 64, GC_MEM(out), GC_MEM(in),
+                           GC_U32(n), GC_U32(c), GC_U32(h), GC_U32(w), GC_I32(direction));
     for (size_t i = 0; i < n; i++)
         for (size_t ch = 0; ch < c; ch++)
             for (size_t y = 0; y < h; y++)
@@ -78,6 +77,11 @@ gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_
     op->channels = channels;
     op->height = height;
     op->width = width;
+    gc_status status = gc_kernel_find(rt, "squeeze_apply", &op->kernel);
+    if (status != GC_OK) {
+        free(op);
+        return status;
+    }
     *out = &op->base;
     return GC_OK;
 }

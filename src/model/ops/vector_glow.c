@@ -4,35 +4,27 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-enum { FIELDS = 12 };   /* VECTOR_FIELDS in cl/coupling.cl */
-enum { MAX_DIM = 8 };   /* VECTOR_MAX_DIM */
-enum { ROWS_PER_ITEM = 4 }; /* R */
-/* Work-items a group in the row passes: the group goes through the steps together, each step's
- * weights shared by its 16 · R rows. */
-enum { GROUP = 16 };
-
 struct gc_vector_glow {
     gc_runtime *rt;
     size_t steps, dim;
     gc_coupling_layout coupling; /* the first step's: every step's has its shape */
-    cl_mem table; /* FIELDS offsets a step */
+    cl_mem table; /* rt->shapes.vector_fields offsets a step */
     /* For `capacity` rows: every op's input and output gradient but the data's and dz's, and
      * the couplings' activations, step after step. */
     size_t capacity;
     gc_tensor acts, grads_out, hidden_acts, d_hidden, nets, d_nets, dscale_rows, transposed;
     gc_tensor scratch; /* 2·dim² a step: the 1x1 convolutions' dW and Pᵀ·dW */
+    gc_kernel *forward_kernel, *backward_kernel, *params_kernel; /* cl/coupling.cl */
 };
-
-static unsigned u(size_t v) { return (unsigned)v; }
 
 gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *const *ops,
                                 size_t op_count)
 {
     *out = NULL;
     if (rt->backend != GC_BACKEND_OPENCL || op_count == 0 || op_count % 3) return GC_OK;
-    size_t steps = op_count / 3, dim = ops[0]->dim;
-    if (dim > MAX_DIM) return GC_OK;
-    uint32_t *table = calloc(steps * FIELDS, sizeof *table);
+    size_t steps = op_count / 3, dim = ops[0]->dim, per_step = rt->shapes.vector_fields;
+    if (dim > rt->shapes.vector_max_dim) return GC_OK;
+    uint32_t *table = calloc(steps * per_step, sizeof *table);
     if (!table) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_coupling_layout first = {0};
     int fits = 1;
@@ -47,11 +39,13 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
         /* One shape for every coupling: the kernels take it once. */
         fits = c.a_dim == first.a_dim && c.b_dim == first.b_dim && c.hidden == first.hidden &&
                c.depth == first.depth && c.weight_count == first.weight_count;
-        size_t fields[FIELDS] = {s, t, c.w_first, c.scale, c.a_begin, c.b_begin,
-                                 mix[0], mix[1], mix[2], mix[3], mix[4], 0};
-        for (size_t k = 0; k < FIELDS; k++) {
+        /* vector_step in cl/coupling.cl */
+        size_t fields[] = {s, t, c.w_first, c.scale, c.a_begin, c.b_begin,
+                           mix[0], mix[1], mix[2], mix[3], mix[4], 0};
+        if (sizeof fields / sizeof *fields != per_step) fits = 0;
+        for (size_t k = 0; k < per_step && fits; k++) {
             if (fields[k] > UINT32_MAX) fits = 0;
-            table[l * FIELDS + k] = (uint32_t)fields[k];
+            table[l * per_step + k] = (uint32_t)fields[k];
         }
     }
     if (!fits) {
@@ -69,7 +63,7 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
     v->coupling = first;
     cl_int err = CL_SUCCESS;
     v->table = clCreateBuffer(gc_runtime_context(rt), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                              steps * FIELDS * sizeof *table, table, &err);
+                              steps * per_step * sizeof *table, table, &err);
     free(table);
     if (err != CL_SUCCESS) {
         free(v);
@@ -78,6 +72,10 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
     }
     gc_status status = gc_tensor_init1(&v->transposed, rt, steps * v->coupling.weight_count);
     if (status == GC_OK) status = gc_tensor_init1(&v->scratch, rt, steps * 2 * dim * dim);
+    if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_forward", &v->forward_kernel);
+    if (status == GC_OK)
+        status = gc_kernel_find(rt, "vector_glow_backward", &v->backward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_params", &v->params_kernel);
     if (status != GC_OK) {
         gc_vector_glow_free(v);
         return status;
@@ -124,26 +122,26 @@ static gc_status reserve(gc_vector_glow *v, size_t n)
     return GC_OK;
 }
 
-/* Work-items: R rows each. */
-static size_t row_items(size_t n) { return (n + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM; }
-
 gc_status gc_vector_glow_forward(gc_vector_glow *v, const gc_tensor *params, gc_tensor *x,
                                  gc_tensor *z, gc_tensor *logdet, size_t n)
 {
     GC_TRY(reserve(v, n));
     const gc_coupling_layout *c = &v->coupling;
-    return gc_run1d(v->rt, "vector_glow_forward", row_items(n), GROUP, "mmmmmmmmmuuuuuuuuu",
-                    z->buffer, x->buffer, v->acts.buffer, logdet->buffer, v->hidden_acts.buffer,
-                    v->nets.buffer, v->transposed.buffer, params->buffer, v->table, u(v->steps),
-                    u(n), u(v->capacity), u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden),
-                    u(c->depth), u(c->weight_count));
+    const gc_kernel_shapes *shapes = &v->rt->shapes;
+    return GC_LAUNCH1D(v->rt, v->forward_kernel, gc_coupling_row_items(shapes, n),
+                       shapes->vector_group, GC_MEM(z), GC_MEM(x),
+                       GC_MEM(&v->acts), GC_MEM(logdet), GC_MEM(&v->hidden_acts),
+                       GC_MEM(&v->nets), GC_MEM(&v->transposed), GC_MEM(params),
+                       GC_BUF(v->table), GC_U32(v->steps), GC_U32(n), GC_U32(v->capacity),
+                       GC_U32(v->dim), GC_U32(c->a_dim), GC_U32(c->b_dim), GC_U32(c->hidden),
+                       GC_U32(c->depth), GC_U32(c->weight_count));
 }
 
 /* Work-items of vector_glow_params: each step's coupling tasks, its ActNorm, its 1x1
  * convolution. */
 static size_t params_items(const gc_vector_glow *v)
 {
-    return v->steps * (gc_coupling_param_tasks(&v->coupling) + 2);
+    return v->steps * (gc_coupling_param_tasks(&v->rt->shapes, &v->coupling) + 2);
 }
 
 gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc_tensor *grads,
@@ -154,17 +152,22 @@ gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc
                         v->capacity);
     const gc_coupling_layout *c = &v->coupling;
     /* The input-gradient pass never reads the data or z (slots 0 and 3L). */
-    GC_TRY(gc_run1d(v->rt, "vector_glow_backward", row_items(n), GROUP,
-                    "mmmmmmmmmmmmmfuuuuuuuuu", v->grads_out.buffer, dz->buffer, x->buffer,
-                    x->buffer, v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
-                    v->nets.buffer, v->d_nets.buffer, v->dscale_rows.buffer, v->transposed.buffer,
-                    params->buffer, v->table, dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth),
-                    u(c->weight_count)));
-    return gc_run1d(v->rt, "vector_glow_params", params_items(v), 8, "mmmmmmmmmmmmmfuuuuuuuu",
-                    grads->buffer, v->grads_out.buffer, dz->buffer, x->buffer, x->buffer,
-                    v->acts.buffer, v->hidden_acts.buffer, v->d_hidden.buffer,
-                    v->d_nets.buffer, v->dscale_rows.buffer, v->scratch.buffer, params->buffer,
-                    v->table, (double)n * dlogdet, u(v->steps), u(n), u(v->capacity),
-                    u(v->dim), u(c->a_dim), u(c->b_dim), u(c->hidden), u(c->depth));
+    const gc_kernel_shapes *shapes = &v->rt->shapes;
+    GC_TRY(GC_LAUNCH1D(v->rt, v->backward_kernel, gc_coupling_row_items(shapes, n),
+                       shapes->vector_group, GC_MEM(&v->grads_out),
+                       GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
+                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->nets),
+                       GC_MEM(&v->d_nets), GC_MEM(&v->dscale_rows), GC_MEM(&v->transposed),
+                       GC_MEM(params), GC_BUF(v->table), GC_F32(dlogdet), GC_U32(v->steps),
+                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
+                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth),
+                       GC_U32(c->weight_count)));
+    return GC_LAUNCH1D(v->rt, v->params_kernel, params_items(v), shapes->coupling_group,
+                       GC_MEM(grads),
+                       GC_MEM(&v->grads_out), GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
+                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->d_nets),
+                       GC_MEM(&v->dscale_rows), GC_MEM(&v->scratch), GC_MEM(params),
+                       GC_BUF(v->table), GC_F32((double)n * dlogdet), GC_U32(v->steps),
+                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
+                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth));
 }

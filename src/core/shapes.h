@@ -1,0 +1,46 @@
+/* The kernels' shape parameters in one table: what a host launch and its kernel must agree on
+ * (rows or pixels a work-item takes, tile sizes, array bounds) and the work-group sizes the
+ * host picks. The runtime holds one (rt->shapes), filled with the defaults when it opens; the
+ * host reads its values from there and every program is built with them as -DNAME=value, so
+ * host and kernel never disagree. Per-device defaults and a tuner belong here; a field whose
+ * kernel is written for one value only says so, and its kernel stops the build on another. */
+#ifndef GLOWCL_SHAPES_H
+#define GLOWCL_SHAPES_H
+
+#include <stddef.h>
+
+typedef struct gc_kernel_shapes {
+    /* cl/coupling.cl (the vector coupling and the fused vector Glow) */
+    unsigned coupling_rows;     /* COUPLING_ROWS: samples a work-item takes (4, the float4 rows) */
+    unsigned coupling_vector;   /* COUPLING_VECTOR: the float8 width of the dense layers' sums
+                                 * and of a narrow layer's gradient tile (8 only) */
+    unsigned coupling_tile_in;  /* COUPLING_TILE_IN: inputs of a wide layer's gradient tile */
+    unsigned coupling_tile_out; /* COUPLING_TILE_OUT: its outputs, one float16 (16 only) */
+    unsigned coupling_group;    /* work-items a group in the coupling launches (host only) */
+    unsigned vector_group;      /* work-items a group in the fused vector Glow's row passes,
+                                 * which share each step's weights (host only) */
+    unsigned vector_fields;     /* VECTOR_FIELDS: offsets a step in the fused pass's table */
+    unsigned vector_max_dim;    /* VECTOR_MAX_DIM: widest vector of the fused pass (its 1x1
+                                 * convolutions keep W in private memory) */
+    /* cl/conv.cl */
+    unsigned conv_tile;         /* CONV_TILE: output channels a work-item takes, and pixels of
+                                 * each of its tile's two rows of CONV_TILE (8 only) */
+    unsigned conv_params_3x3_outputs; /* CONV_PARAMS_3X3_OUTPUTS: output channels a work-item
+                                       * of conv_params_3x3 takes (2 only) */
+    /* cl/invconv.cl */
+    unsigned invconv_pixels;    /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
+                                 * the image's pixels are a multiple of it */
+    unsigned invconv_group;     /* most work-items of the one-group kernels (host only) */
+    /* cl/prior.cl */
+    unsigned prior_max_components; /* PRIOR_MAX_COMPONENTS: most components of a mixture */
+} gc_kernel_shapes;
+
+/* The defaults, measured on PoCL CPUs (see the kernel files). */
+void gc_kernel_shapes_default(gc_kernel_shapes *shapes);
+
+/* Appends " -DNAME=value" for the field the kernels know as `name` to out (size bytes, a
+ * string); returns 0, or -1 if no field has that name or out is too small. */
+int gc_kernel_shapes_define(const gc_kernel_shapes *shapes, const char *name, char *out,
+                            size_t size);
+
+#endif
