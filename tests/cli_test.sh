@@ -3,7 +3,8 @@
 # - help, unknown commands and flags; `glowcl devices` as a table and JSON; device choice by
 #   index, platform:device, name, type and GLOWCL_DEVICE, and its errors; device flags before
 #   the command;
-# - a broken kernel's build log, and `glowcl check`;
+# - a broken kernel's build log; no compiler warnings on a first run (GLOWCL_VERBOSE shows
+#   them); `glowcl check`;
 # - the trainers: the affine warm-up recovers mu and sigma; the 2-D Glow on two-moons (both
 #   priors) reaches its test NLL and writes its pictures; train csv; the multi-scale image Glow
 #   on a tiny CIFAR-format set (bits/dim fall; --learn-top, additive couplings, Adamax;
@@ -102,6 +103,16 @@ echo '__kernel void tensor_fill(__global float *x) { x[0] = not_declared; }' >"$
 expect_exit 4 "broken kernel" -- env GLOWCL_KERNEL_DIR="$work/kernels" "$glowcl" check -d 0
 expect_text "build log of tensor.cl" "broken kernel shows the build log"
 expect_text "not_declared" "build log has the compiler's message"
+
+# The kernel compiler's warnings are the developer's business: a first run (nothing cached)
+# prints none unless GLOWCL_VERBOSE asks for the build logs.
+mkdir "$work/pocl-cache-empty" "$work/pocl-cache-verbose"
+expect_exit 0 "first run, empty kernel cache" -- env POCL_CACHE_DIR="$work/pocl-cache-empty" \
+    "$glowcl" train affine -d 0 --steps 2
+grep -q "warning" "$work/out" && fail "first run prints compiler warnings: $(grep warning "$work/out" | head -3)"
+expect_exit 0 "first run with GLOWCL_VERBOSE" -- env POCL_CACHE_DIR="$work/pocl-cache-verbose" \
+    GLOWCL_VERBOSE=1 "$glowcl" train affine -d 0 --steps 2
+expect_text "build log of" "GLOWCL_VERBOSE prints the build logs"
 
 expect_exit 0 "check on device 0" -- "$glowcl" check -d 0
 expect_text "checks passed" "check summary"
