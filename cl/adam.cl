@@ -2,8 +2,8 @@
  * come from the host as step_size = lr / (1 − β1^t) and v_scale = 1 / √(1 − β2^t), so that
  * θ −= step_size · m / (√v · v_scale + ε), as PyTorch's Adam. */
 __kernel void adam_step(__global float *params, __global const float *grads, __global float *m,
-                        __global float *v, uint count, float beta1, float beta2,
-                        float step_size, float v_scale, float eps)
+                        __global float *v, uint count, float beta1, float beta2, float step_size,
+                        float v_scale, float eps)
 {
     uint j = get_global_id(0);
     if (j >= count) return;
@@ -18,8 +18,8 @@ __kernel void adam_step(__global float *params, __global const float *grads, __g
 /* Adamax (Kingma & Ba's infinity-norm variant, openai/glow's default): u = max(β2·u, |g|),
  * θ −= step_size · m / (u + ε), u kept where Adam keeps v. */
 __kernel void adamax_step(__global float *params, __global const float *grads, __global float *m,
-                          __global float *u, uint count, float beta1, float beta2,
-                          float step_size, float eps)
+                          __global float *u, uint count, float beta1, float beta2, float step_size,
+                          float eps)
 {
     uint j = get_global_id(0);
     if (j >= count) return;

@@ -4,15 +4,14 @@
 /* direction +1: out = in·exp(s) + t (encoder); −1: out = (in − t)·exp(−s) (decoder); and the
  * log-determinant, logdet_scale · Σ s, added to each sample's by its first element's item. */
 __kernel void affine_apply(__global float *out, __global const float *in,
-                           __global const float *params, uint s_offset, uint t_offset,
-                           uint count, uint channels, uint inner, int direction,
-                           __global float *logdet, float logdet_scale)
+                           __global const float *params, uint s_offset, uint t_offset, uint count,
+                           uint channels, uint inner, int direction, __global float *logdet,
+                           float logdet_scale)
 {
     uint j = get_global_id(0);
     if (j >= count) return;
     uint per_sample = channels * inner, i = j / per_sample;
-    if (j == i * per_sample)
-        add_param_logdet(logdet, params, s_offset, channels, logdet_scale, i);
+    if (j == i * per_sample) add_param_logdet(logdet, params, s_offset, channels, logdet_scale, i);
     uint c = channel_of(j, channels, inner);
     float s = params[s_offset + c], t = params[t_offset + c];
     out[j] = direction > 0 ? in[j] * exp(s) + t : (in[j] - t) * exp(-s);
@@ -51,8 +50,7 @@ __kernel void affine_backward(__global float *dx, __global float *grads, uint s_
  * s = −log(σ + 1e-6), t = −mean · exp(s), so the batch comes out with zero mean and unit
  * variance. One work-item per channel. */
 __kernel void actnorm_init(__global float *params, uint s_offset, uint t_offset,
-                           __global const float *mean, __global const float *var,
-                           uint channels)
+                           __global const float *mean, __global const float *var, uint channels)
 {
     uint c = get_global_id(0);
     if (c >= channels) return;

@@ -74,8 +74,12 @@ typedef struct columns {
 static columns columns_at(uint x0, uint width)
 {
     /* max of ints: `x0 > 0 ? x0 − 1 : 0` becomes a saturating subtraction oclgrind lacks */
-    columns c = {x0, min((uint)V, width - x0), (uint)max((int)x0 - 1, 0),
-                 min(x0 + V, width - 1), x0 > 0 ? 1.0f : 0.0f, x0 + V < width ? 1.0f : 0.0f};
+    columns c = {x0,
+                 min((uint)V, width - x0),
+                 (uint)max((int)x0 - 1, 0),
+                 min(x0 + V, width - 1),
+                 x0 > 0 ? 1.0f : 0.0f,
+                 x0 + V < width ? 1.0f : 0.0f};
     return c;
 }
 
@@ -137,42 +141,42 @@ static row3 load_row3_pair(__global const float *plane_a, __global const float *
 /* APPLY(k, pixels) for the 9 taps k of a 3×3 kernel in the weights' order (dy, dx = −1, 0, 1),
  * pixels being tap k's float16 over a tile's two rows, from the rows row3 `above`, `upper`,
  * `lower` and `below` around them (the names in scope where it is used). */
-#define TAPS_3X3(APPLY)                                                                    \
-    APPLY(0, join16(above.left, upper.left));                                              \
-    APPLY(1, join16(above.mid, upper.mid));                                                \
-    APPLY(2, join16(above.right, upper.right));                                            \
-    APPLY(3, join16(upper.left, lower.left));                                              \
-    APPLY(4, join16(upper.mid, lower.mid));                                                \
-    APPLY(5, join16(upper.right, lower.right));                                            \
-    APPLY(6, join16(lower.left, below.left));                                              \
-    APPLY(7, join16(lower.mid, below.mid));                                                \
+#define TAPS_3X3(APPLY)                                                                            \
+    APPLY(0, join16(above.left, upper.left));                                                      \
+    APPLY(1, join16(above.mid, upper.mid));                                                        \
+    APPLY(2, join16(above.right, upper.right));                                                    \
+    APPLY(3, join16(upper.left, lower.left));                                                      \
+    APPLY(4, join16(upper.mid, lower.mid));                                                        \
+    APPLY(5, join16(upper.right, lower.right));                                                    \
+    APPLY(6, join16(lower.left, below.left));                                                      \
+    APPLY(7, join16(lower.mid, below.mid));                                                        \
     APPLY(8, join16(lower.right, below.right))
 
 /* The 8 channel tiles of a work-item as named variables, so they stay in registers. */
-#define TILE_DECLARE(a)                                                                    \
-    float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,     \
+#define TILE_DECLARE(a)                                                                            \
+    float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,            \
             a##5 = a##0, a##6 = a##0, a##7 = a##0
 /* a_j += w[lane_j] · pixels for the 8 lanes, w pointing at the tap of the first lane. */
-#define TILE_ADD(a, w, pixels)                                                             \
-    do {                                                                                   \
-        __global const float *tile_w_ = (w);                                               \
-        float16 tile_p_ = (pixels);                                                        \
-        a##0 += tile_w_[lane0] * tile_p_;                                                  \
-        a##1 += tile_w_[lane1] * tile_p_;                                                  \
-        a##2 += tile_w_[lane2] * tile_p_;                                                  \
-        a##3 += tile_w_[lane3] * tile_p_;                                                  \
-        a##4 += tile_w_[lane4] * tile_p_;                                                  \
-        a##5 += tile_w_[lane5] * tile_p_;                                                  \
-        a##6 += tile_w_[lane6] * tile_p_;                                                  \
-        a##7 += tile_w_[lane7] * tile_p_;                                                  \
+#define TILE_ADD(a, w, pixels)                                                                     \
+    do {                                                                                           \
+        __global const float *tile_w_ = (w);                                                       \
+        float16 tile_p_ = (pixels);                                                                \
+        a##0 += tile_w_[lane0] * tile_p_;                                                          \
+        a##1 += tile_w_[lane1] * tile_p_;                                                          \
+        a##2 += tile_w_[lane2] * tile_p_;                                                          \
+        a##3 += tile_w_[lane3] * tile_p_;                                                          \
+        a##4 += tile_w_[lane4] * tile_p_;                                                          \
+        a##5 += tile_w_[lane5] * tile_p_;                                                          \
+        a##6 += tile_w_[lane6] * tile_p_;                                                          \
+        a##7 += tile_w_[lane7] * tile_p_;                                                          \
     } while (0)
 /* Weight offsets of the 8 lanes; lanes past the last channel repeat it, so that they read
  * valid memory (their results are dropped). */
-#define LANES_DECLARE(stride, count)                                                       \
-    uint lane0 = 0, lane1 = min(1u, (count) - 1) * (stride),                                \
-         lane2 = min(2u, (count) - 1) * (stride), lane3 = min(3u, (count) - 1) * (stride),  \
-         lane4 = min(4u, (count) - 1) * (stride), lane5 = min(5u, (count) - 1) * (stride),  \
-         lane6 = min(6u, (count) - 1) * (stride), lane7 = min(7u, (count) - 1) * (stride)
+#define LANES_DECLARE(stride, count)                                                               \
+    uint lane0 = 0, lane1 = min(1u, (count)-1) * (stride), lane2 = min(2u, (count)-1) * (stride),  \
+         lane3 = min(3u, (count)-1) * (stride), lane4 = min(4u, (count)-1) * (stride),             \
+         lane5 = min(5u, (count)-1) * (stride), lane6 = min(6u, (count)-1) * (stride),             \
+         lane7 = min(7u, (count)-1) * (stride)
 
 /* What happens to 8 finished pixels of channel `channel` before they are stored: bias and
  * ReLU in the forward pass, the ReLU mask of the input and accumulation in the
@@ -221,9 +225,8 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
                        uint reduced_stride, uint flip, uint b_offset, uint has_bias, uint relu,
-                       __global const float *mask, uint mask_offset, uint has_mask,
-                       uint accumulate, uint height, uint width, uint x_blocks, uint n,
-                       uint pairs)
+                       __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
+                       uint height, uint width, uint x_blocks, uint n, uint pairs)
 {
     uint block = get_global_id(0), c0 = get_global_id(1) * V, b = get_global_id(2);
     uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
@@ -245,24 +248,24 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                src_below = row_source_at(y0 + 2, height, width);
     /* Taps in the order dy, dx = −1, 0, 1; flipped, the weights are walked backwards. */
     int first = flip ? 8 : 0, step = flip ? -1 : 1;
-#define CHANNEL_3X3(LOAD_ROW)                                                              \
-    do {                                                                                   \
-        row3 above = LOAD_ROW(src_above);                                                  \
-        row3 upper = LOAD_ROW(src_upper);                                                  \
-        row3 lower = LOAD_ROW(src_lower);                                                  \
-        row3 below = LOAD_ROW(src_below);                                                  \
-        __global const float *w_tap = w_channel + first;                                   \
-        TAPS_3X3(TAP_ADD);                                                                 \
+#define CHANNEL_3X3(LOAD_ROW)                                                                      \
+    do {                                                                                           \
+        row3 above = LOAD_ROW(src_above);                                                          \
+        row3 upper = LOAD_ROW(src_upper);                                                          \
+        row3 lower = LOAD_ROW(src_lower);                                                          \
+        row3 below = LOAD_ROW(src_below);                                                          \
+        __global const float *w_tap = w_channel + first;                                           \
+        TAPS_3X3(TAP_ADD);                                                                         \
     } while (0)
-#define TAP_ADD(k, pixels) TILE_ADD(acc, w_tap + (k) * step, pixels)
+#define TAP_ADD(k, pixels) TILE_ADD(acc, w_tap + (k)*step, pixels)
     /* Three copies of the loop keep the test for the kind of tile out of the loops. */
 #define ROW_FULL(src) load_row3(plane, src, cols, 1)
 #define ROW_PART(src) load_row3(plane, src, cols, 0)
 #define ROW_PAIR(src) load_row3_pair(plane, plane_second, src)
-#define CHANNELS(LOAD_ROW)                                                                 \
-    for (uint r = 0; r < in_channels;                                                      \
-         r++, plane += hw, plane_second += hw, w_channel += reduced_stride)                \
-        CHANNEL_3X3(LOAD_ROW)
+#define CHANNELS(LOAD_ROW)                                                                         \
+    for (uint r = 0; r < in_channels;                                                              \
+         r++, plane += hw, plane_second += hw, w_channel += reduced_stride)                        \
+    CHANNEL_3X3(LOAD_ROW)
     if (pairs)
         CHANNELS(ROW_PAIR);
     else if (valid == V)
@@ -283,17 +286,16 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
     int second_row = y0 + 1 < (int)height, second_sample = b_second != b;
     /* With pairs, valid is 4: finish8 stores a row's lanes 0–3, and lanes 4–7 (the second
      * sample's) go to their own place through upper_lanes. */
-#define FINISH(j, a)                                                                       \
-    if (j < lanes) {                                                                       \
-        float8 upper = half_of(a, 0), lower = half_of(a, 1);                               \
-        finish8(out, at + (j) * hw, c0 + (j), upper, valid, &e);                           \
-        if (second_row) finish8(out, at + (j) * hw + width, c0 + (j), lower, valid, &e);   \
-        if (second_sample) {                                                               \
-            finish8(out, at_second + (j) * hw, c0 + (j), upper_lanes(upper), 4, &e);       \
-            if (second_row)                                                                \
-                finish8(out, at_second + (j) * hw + width, c0 + (j), upper_lanes(lower), 4, \
-                        &e);                                                               \
-        }                                                                                  \
+#define FINISH(j, a)                                                                               \
+    if (j < lanes) {                                                                               \
+        float8 upper = half_of(a, 0), lower = half_of(a, 1);                                       \
+        finish8(out, at + (j)*hw, c0 + (j), upper, valid, &e);                                     \
+        if (second_row) finish8(out, at + (j)*hw + width, c0 + (j), lower, valid, &e);             \
+        if (second_sample) {                                                                       \
+            finish8(out, at_second + (j)*hw, c0 + (j), upper_lanes(upper), 4, &e);                 \
+            if (second_row)                                                                        \
+                finish8(out, at_second + (j)*hw + width, c0 + (j), upper_lanes(lower), 4, &e);     \
+        }                                                                                          \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)
@@ -313,8 +315,8 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
                        uint reduced_stride, uint b_offset, uint has_bias, uint relu,
-                       __global const float *mask, uint mask_offset, uint has_mask,
-                       uint accumulate, uint hw, uint n)
+                       __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
+                       uint hw, uint n)
 {
     uint p0 = get_global_id(0) * 2 * V, c0 = get_global_id(1) * V, b = get_global_id(2);
     if (p0 >= hw || c0 >= out_channels || b >= n) return;
@@ -337,16 +339,15 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     /* The second half's pixel count as an int, for the same reason as in columns_at. */
     uint valid_lo = min(valid, (uint)V);
     int valid_hi = (int)valid - V;
-#define FINISH(j, a)                                                                       \
-    if (j < lanes) {                                                                       \
-        if (valid == 2 * V) {                                                              \
-            finish16(out, at + (j) * hw, c0 + (j), a, &e);                                 \
-        } else {                                                                           \
-            finish8(out, at + (j) * hw, c0 + (j), half_of(a, 0), valid_lo, &e);            \
-            if (valid_hi > 0)                                                              \
-                finish8(out, at + (j) * hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi,   \
-                        &e);                                                               \
-        }                                                                                  \
+#define FINISH(j, a)                                                                               \
+    if (j < lanes) {                                                                               \
+        if (valid == 2 * V) {                                                                      \
+            finish16(out, at + (j)*hw, c0 + (j), a, &e);                                           \
+        } else {                                                                                   \
+            finish8(out, at + (j)*hw, c0 + (j), half_of(a, 0), valid_lo, &e);                      \
+            if (valid_hi > 0)                                                                      \
+                finish8(out, at + (j)*hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi, &e);        \
+        }                                                                                          \
     }
     FINISH(0, acc0)
     FINISH(1, acc1)
@@ -365,8 +366,7 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
  * global (in_channels, ⌈out_channels/2⌉). */
 __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global const float *dout,
                               uint dout_offset, __global const float *in, uint in_offset,
-                              uint in_channels, uint out_channels, uint height, uint width,
-                              uint n)
+                              uint in_channels, uint out_channels, uint height, uint width, uint n)
 {
     /* Two output channels a work-item, so every input row it loads feeds 18 multiply-adds; an
      * odd last one computes its pair's second from the first's gradient and drops it. */
@@ -388,23 +388,23 @@ __kernel void conv_params_3x3(__global float *grads, uint w_offset, __global con
                        src_below = row_source_at(y0 + 2, height, width);
             /* g's second row is zero below the image, so what the shifted rows hold there
              * stays out of the sums (and so do the lanes past the row's end). */
-#define PIXELS_3X3(full)                                                                   \
-    do {                                                                                   \
-        float16 g = join16(load_pixels(g_plane, src_upper, cols, full),                    \
-                           load_pixels(g_plane, src_lower, cols, full));                   \
-        float16 h = join16(load_pixels(h_plane, src_upper, cols, full),                    \
-                           load_pixels(h_plane, src_lower, cols, full));                   \
-        row3 above = load_row3(x_plane, src_above, cols, full);                            \
-        row3 upper = load_row3(x_plane, src_upper, cols, full);                            \
-        row3 lower = load_row3(x_plane, src_lower, cols, full);                            \
-        row3 below = load_row3(x_plane, src_below, cols, full);                            \
-        TAPS_3X3(TAP_SUMS);                                                                \
+#define PIXELS_3X3(full)                                                                           \
+    do {                                                                                           \
+        float16 g = join16(load_pixels(g_plane, src_upper, cols, full),                            \
+                           load_pixels(g_plane, src_lower, cols, full));                           \
+        float16 h = join16(load_pixels(h_plane, src_upper, cols, full),                            \
+                           load_pixels(h_plane, src_lower, cols, full));                           \
+        row3 above = load_row3(x_plane, src_above, cols, full);                                    \
+        row3 upper = load_row3(x_plane, src_upper, cols, full);                                    \
+        row3 lower = load_row3(x_plane, src_lower, cols, full);                                    \
+        row3 below = load_row3(x_plane, src_below, cols, full);                                    \
+        TAPS_3X3(TAP_SUMS);                                                                        \
     } while (0)
-#define TAP_SUMS(k, pixels)                                                                \
-    do {                                                                                   \
-        float16 x = (pixels);                                                              \
-        t##k += g * x;                                                                     \
-        u##k += h * x;                                                                     \
+#define TAP_SUMS(k, pixels)                                                                        \
+    do {                                                                                           \
+        float16 x = (pixels);                                                                      \
+        t##k += g * x;                                                                             \
+        u##k += h * x;                                                                             \
     } while (0)
             /* The full blocks of the row pair, then the partial one, if any. */
             uint x0 = 0;
@@ -456,8 +456,7 @@ static void shifted_row(__global float *row, __global const float *source, uint 
 /* shifted_row for rows of whole groups of 4 (every CIFAR level's): 4 columns a store. The
  * edge's zero goes in by select, like join16's (a swizzle then a lane store of 0.0f folds into
  * a shuffle with a zero vector, which crashes oclgrind 21.10). */
-static void shifted_row4(__global float *row, __global const float *source, uint kx,
-                         uint width)
+static void shifted_row4(__global float *row, __global const float *source, uint kx, uint width)
 {
     for (uint x0 = 0; x0 < width; x0 += 4) {
         float4 v = 0.0f;
@@ -487,9 +486,8 @@ static void shifted_row4(__global float *row, __global const float *source, uint
  * by row: each row a copy of an input row shifted by kx − 1, its edge zero (one work-item per
  * value, with its divisions and tests, took ~20 % of the 3×3 forward pass). global
  * (in_channels, n). */
-__kernel void conv_pack_columns(__global float *columns, __global const float *in,
-                                uint in_offset, uint in_channels, uint height, uint width,
-                                uint n)
+__kernel void conv_pack_columns(__global float *columns, __global const float *in, uint in_offset,
+                                uint in_channels, uint height, uint width, uint n)
 {
     uint i = get_global_id(0), b = get_global_id(1), hw = height * width;
     if (i >= in_channels || b >= n) return;

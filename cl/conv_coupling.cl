@@ -19,8 +19,7 @@ __kernel void cc_apply(__global float *out, __global const float *in, __global c
     __global const float *x = in + i * channels * pixels;
     __global float *y = out + i * channels * pixels;
     __global const float *hi = h + i * 2 * b * pixels;
-    for (uint j = 0; j < kept; j += 8)
-        store8_first(y + j, load8_first(x + j, kept - j), kept - j);
+    for (uint j = 0; j < kept; j += 8) store8_first(y + j, load8_first(x + j, kept - j), kept - j);
     float8 sum = 0.0f;
     for (uint j = 0; j < changed; j += 8) {
         uint count = min(8u, changed - j);
@@ -40,8 +39,8 @@ __kernel void cc_apply(__global float *out, __global const float *in, __global c
 
 /* dx_a = dz_a (the network adds its part later), dx_b, and dh, the gradient of h. */
 __kernel void cc_backward(__global float *dx, __global float *dh, __global const float *dz,
-                          __global const float *x, __global const float *h, float dlogdet,
-                          uint n, uint channels, uint a, uint pixels, uint additive)
+                          __global const float *x, __global const float *h, float dlogdet, uint n,
+                          uint channels, uint a, uint pixels, uint additive)
 {
     uint i = get_global_id(0);
     if (i >= n) return;
@@ -66,8 +65,8 @@ __kernel void cc_backward(__global float *dx, __global float *dh, __global const
 
 /* The last convolution's learned gain (Glow's Conv2dZeros): h = pre · exp(3 · log_gain[c]),
  * in place. global (n · channels · pixels). */
-__kernel void cc_gain(__global float *h, __global const float *params, uint gain_offset,
-                      uint count, uint channels, uint pixels)
+__kernel void cc_gain(__global float *h, __global const float *params, uint gain_offset, uint count,
+                      uint channels, uint pixels)
 {
     uint j = get_global_id(0);
     if (j >= count) return;
@@ -76,9 +75,9 @@ __kernel void cc_gain(__global float *h, __global const float *params, uint gain
 
 /* Backward of the gain: rows[j] = 3 · dh · h (summed per channel later into ∂L/∂log_gain),
  * and dh becomes the gradient of the pre-gain output, in place. */
-__kernel void cc_gain_backward(__global float *dh, __global float *rows,
-                               __global const float *h, __global const float *params,
-                               uint gain_offset, uint count, uint channels, uint pixels)
+__kernel void cc_gain_backward(__global float *dh, __global float *rows, __global const float *h,
+                               __global const float *params, uint gain_offset, uint count,
+                               uint channels, uint pixels)
 {
     uint j = get_global_id(0);
     if (j >= count) return;
@@ -88,8 +87,8 @@ __kernel void cc_gain_backward(__global float *dh, __global float *rows,
 
 /* xa (n, a, pixels) = the conditioning channels of x (n, channels, pixels), or, with add set,
  * x[conditioning channels] += xa (the networks' gradient flowing back). global (n · a · pixels). */
-__kernel void cc_conditioning(__global float *x, __global float *xa, uint n, uint channels,
-                              uint a, uint pixels, uint add)
+__kernel void cc_conditioning(__global float *x, __global float *xa, uint n, uint channels, uint a,
+                              uint pixels, uint add)
 {
     uint j = get_global_id(0), per = a * pixels;
     if (j >= n * per) return;

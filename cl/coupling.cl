@@ -14,7 +14,7 @@
  * it too runs along contiguous rows. */
 
 /* The shape parameters come from the host's table (src/core/shapes.h) as -D options. */
-#if !defined(COUPLING_ROWS) || !defined(COUPLING_VECTOR) || !defined(COUPLING_TILE_IN) ||      \
+#if !defined(COUPLING_ROWS) || !defined(COUPLING_VECTOR) || !defined(COUPLING_TILE_IN) ||          \
     !defined(COUPLING_TILE_OUT) || !defined(VECTOR_FIELDS) || !defined(VECTOR_MAX_DIM)
 #error "build with the coupling shape parameters of src/core/shapes.h"
 #endif
@@ -58,28 +58,28 @@ enum { STORE, STORE_RELU, STORE_MASKED, ADD };
 #define ROW(p, ld, r, rows) ((p) + ((r) < (rows) ? (r) * (ld) : 0))
 
 /* put8 and put16: y = v, v through a ReLU, v where mask > 0 (else 0), or y + v, per `mode`. */
-#define PUT(name, floatn, loadn, storen)                                                       \
-    static void name(__global float *y, floatn v, uint mode, __global const float *mask)       \
-    {                                                                                          \
-        if (mode == STORE_RELU) v = fmax(v, 0.0f);                                             \
-        if (mode == STORE_MASKED) v = select(v, (floatn)(0.0f), loadn(0, mask) <= 0.0f);       \
-        storen(mode == ADD ? loadn(0, y) + v : v, 0, y);                                       \
+#define PUT(name, floatn, loadn, storen)                                                           \
+    static void name(__global float *y, floatn v, uint mode, __global const float *mask)           \
+    {                                                                                              \
+        if (mode == STORE_RELU) v = fmax(v, 0.0f);                                                 \
+        if (mode == STORE_MASKED) v = select(v, (floatn)(0.0f), loadn(0, mask) <= 0.0f);           \
+        storen(mode == ADD ? loadn(0, y) + v : v, 0, y);                                           \
     }
 PUT(put8, float8, vload8, vstore8)
 PUT(put16, float16, vload16, vstore16)
 
 /* Inside dense_rows: the outputs from o on, `width` at a time while whole blocks remain, each
  * the R rows' sums in R registers of type floatn. */
-#define DENSE_BLOCKS(floatn, width, loadn, put)                                                \
-    for (; o + (width) <= out_dim; o += (width)) {                                             \
-        floatn first = bias ? loadn(0, bias + o) : (floatn)(0.0f), a[R];                       \
-        _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] = first;                           \
-        for (uint i = 0; i < in_dim; i++) {                                                    \
-            floatn wi = loadn(0, w + i * out_dim + o);                                         \
-            _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] += xr[r][i] * wi;              \
-        }                                                                                      \
-        _Pragma("unroll") for (uint r = 0; r < R; r++) if (r < rows)                           \
-            put(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);                            \
+#define DENSE_BLOCKS(floatn, width, loadn, put)                                                    \
+    for (; o + (width) <= out_dim; o += (width)) {                                                 \
+        floatn first = bias ? loadn(0, bias + o) : (floatn)(0.0f), a[R];                           \
+        _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] = first;                               \
+        for (uint i = 0; i < in_dim; i++) {                                                        \
+            floatn wi = loadn(0, w + i * out_dim + o);                                             \
+            _Pragma("unroll") for (uint r = 0; r < R; r++) a[r] += xr[r][i] * wi;                  \
+        }                                                                                          \
+        _Pragma("unroll") for (uint r = 0; r < R; r++) if (r < rows)                               \
+            put(y + r * y_ld + o, a[r], mode, mask + r * y_ld + o);                                \
     }
 
 #if R != 4
@@ -129,11 +129,11 @@ static void dense_rows(__global float *y, uint y_ld, __global const float *x, ui
         uint i = 0;
         for (; i + V <= in_dim; i += V) {
             __global const float *wi = w + i * out_dim + o;
-            float8 column = out_dim == 1 ? vload8(0, wi)
-                                         : (float8)(wi[0], wi[out_dim], wi[2 * out_dim],
-                                                    wi[3 * out_dim], wi[4 * out_dim],
-                                                    wi[5 * out_dim], wi[6 * out_dim],
-                                                    wi[7 * out_dim]);
+            float8 column =
+                out_dim == 1
+                    ? vload8(0, wi)
+                    : (float8)(wi[0], wi[out_dim], wi[2 * out_dim], wi[3 * out_dim],
+                               wi[4 * out_dim], wi[5 * out_dim], wi[6 * out_dim], wi[7 * out_dim]);
 #pragma unroll
             for (uint r = 0; r < R; r++) s[r] += vload8(0, xr[r] + i) * column;
         }
@@ -153,10 +153,10 @@ static void dense_rows(__global float *y, uint y_ld, __global const float *x, ui
 }
 
 /* Both networks on the conditioning halves of rows first .. first + rows − 1 of `in`. */
-static void run_nets_rows(uint first, uint rows, __global const float *in,
-                          __global float *hidden, __global float *nets,
-                          __global const float *params, uint w_first, uint capacity, uint dim,
-                          uint a_begin, uint a_dim, uint b_dim, uint hidden_dim, uint depth)
+static void run_nets_rows(uint first, uint rows, __global const float *in, __global float *hidden,
+                          __global float *nets, __global const float *params, uint w_first,
+                          uint capacity, uint dim, uint a_begin, uint a_dim, uint b_dim,
+                          uint hidden_dim, uint depth)
 {
     for (uint g = 0; g < 2; g++) {
         __global const float *x = in + first * dim + a_begin;
@@ -166,12 +166,10 @@ static void run_nets_rows(uint first, uint rows, __global const float *in,
             layer_shape(k, a_dim, hidden_dim, b_dim, depth, &in_dim, &out_dim);
             uint w = layer_offset(k, w_first, a_dim, hidden_dim, b_dim, depth, 1);
             uint b = w + 2 * in_dim * out_dim;
-            __global float *y = k == depth
-                                    ? nets + (g * capacity + first) * b_dim
-                                    : hidden + ((k * 2 + g) * capacity + first) * hidden_dim;
+            __global float *y = k == depth ? nets + (g * capacity + first) * b_dim
+                                           : hidden + ((k * 2 + g) * capacity + first) * hidden_dim;
             dense_rows(y, out_dim, x, x_ld, in_dim, params + w + g * in_dim * out_dim,
-                       params + b + g * out_dim, out_dim, k < depth ? STORE_RELU : STORE, y,
-                       rows);
+                       params + b + g * out_dim, out_dim, k < depth ? STORE_RELU : STORE, y, rows);
             x = y;
             x_ld = out_dim;
         }
@@ -181,8 +179,8 @@ static void run_nets_rows(uint first, uint rows, __global const float *in,
 /* Row t of the transposed weights: transposed[g][o][i] = Wᵀ[g][i][o], the layers one after
  * the other without biases; row t is (g, o) of a layer. */
 static void transpose_weight_row(__global float *transposed, __global const float *params,
-                                 uint w_first, uint a_dim, uint b_dim, uint hidden_dim,
-                                 uint depth, uint t)
+                                 uint w_first, uint a_dim, uint b_dim, uint hidden_dim, uint depth,
+                                 uint t)
 {
     uint k = 0, first_row = 0, in_dim, out_dim;
     for (;; k++) {
@@ -236,12 +234,11 @@ static float4 transform_rows(__global float *out, __global const float *in,
 /* direction +1: out_b = in_b·exp(s) + t (encoder); −1: out_b = (in_b − t)·exp(−s); 0: only the
  * networks (hidden and nets, for a backward pass whose encoder kept nothing). */
 __kernel void coupling_forward(__global float *out, __global const float *in,
-                               __global float *logdet, __global float *hidden,
-                               __global float *nets, __global float *transposed,
-                               __global const float *params, uint w_first, uint scale_offset,
-                               uint n, uint capacity, uint dim, uint a_begin, uint a_dim,
-                               uint b_begin, uint b_dim, uint hidden_dim, uint depth,
-                               int direction)
+                               __global float *logdet, __global float *hidden, __global float *nets,
+                               __global float *transposed, __global const float *params,
+                               uint w_first, uint scale_offset, uint n, uint capacity, uint dim,
+                               uint a_begin, uint a_dim, uint b_begin, uint b_dim, uint hidden_dim,
+                               uint depth, int direction)
 {
     transpose_weights(transposed, params, w_first, a_dim, b_dim, hidden_dim, depth);
     uint first = get_global_id(0) * R;
@@ -264,8 +261,8 @@ static void backward_rows(__global float *dx, __global const float *dz, __global
                           __global const float *nets, __global float *d_nets,
                           __global float *dscale_rows, __global const float *params,
                           __global const float *transposed, uint scale_offset, float dlogdet,
-                          uint first, uint rows, uint capacity, uint dim, uint a_begin,
-                          uint a_dim, uint b_begin, uint b_dim, uint hidden_dim, uint depth)
+                          uint first, uint rows, uint capacity, uint dim, uint a_begin, uint a_dim,
+                          uint b_begin, uint b_dim, uint hidden_dim, uint depth)
 {
     for (uint i = first; i < first + rows; i++)
         for (uint k = 0; k < a_dim; k++) dx[i * dim + a_begin + k] = dz[i * dim + a_begin + k];
@@ -306,9 +303,9 @@ __kernel void coupling_backward(__global float *dx, __global const float *dz,
                                 __global float *d_hidden, __global const float *nets,
                                 __global float *d_nets, __global float *dscale_rows,
                                 __global const float *params, __global const float *transposed,
-                                uint scale_offset, float dlogdet, uint n, uint capacity,
-                                uint dim, uint a_begin, uint a_dim, uint b_begin, uint b_dim,
-                                uint hidden_dim, uint depth)
+                                uint scale_offset, float dlogdet, uint n, uint capacity, uint dim,
+                                uint a_begin, uint a_dim, uint b_begin, uint b_dim, uint hidden_dim,
+                                uint depth)
 {
     uint first = get_global_id(0) * R;
     if (first >= n) return;
@@ -442,15 +439,14 @@ static void params_task(__global float *grads, __global const float *x,
         uint tiles = params_tiles(in_dim, out_dim);
         if (t < start + 2 * tiles) {
             uint g = (t - start) / tiles, tile = t - start - g * tiles;
-            __global const float *in = k == 0 ? x + a_begin
-                                              : hidden + ((k - 1) * 2 + g) * capacity * hidden_dim;
-            __global const float *dy = k == depth
-                                           ? d_nets + g * capacity * b_dim
-                                           : d_hidden + (k * 2 + g) * capacity * hidden_dim;
+            __global const float *in =
+                k == 0 ? x + a_begin : hidden + ((k - 1) * 2 + g) * capacity * hidden_dim;
+            __global const float *dy = k == depth ? d_nets + g * capacity * b_dim
+                                                  : d_hidden + (k * 2 + g) * capacity * hidden_dim;
             uint w = layer_offset(k, w_first, a_dim, hidden_dim, b_dim, depth, 1);
-            params_tile(grads + w + g * in_dim * out_dim, grads + w + 2 * in_dim * out_dim +
-                        g * out_dim, dy, out_dim, in, k == 0 ? dim : in_dim, in_dim, out_dim, n,
-                        tile);
+            params_tile(grads + w + g * in_dim * out_dim,
+                        grads + w + 2 * in_dim * out_dim + g * out_dim, dy, out_dim, in,
+                        k == 0 ? dim : in_dim, in_dim, out_dim, n, tile);
             return;
         }
         start += 2 * tiles;
@@ -517,8 +513,7 @@ static __global float *acts_slot(__global float *data, __global float *z, __glob
     return arena + (k - 1) * v.capacity * v.dim;
 }
 
-static __global float *grads_slot(__global float *dz, __global float *arena, vector_shape v,
-                                  uint k)
+static __global float *grads_slot(__global float *dz, __global float *arena, vector_shape v, uint k)
 {
     return k + 1 == 3 * v.layers ? dz : arena + k * v.capacity * v.dim;
 }
@@ -552,8 +547,8 @@ static void vector_mix(__global float *out, __global const float *in, const floa
 /* Step l of the forward pass for the rows. */
 static float4 forward_step(__global float *z, __global float *data, __global float *acts,
                            __global float *hidden, __global float *nets,
-                           __global const float *params, __global const uint *table,
-                           vector_shape v, uint l, uint first, uint rows)
+                           __global const float *params, __global const uint *table, vector_shape v,
+                           uint l, uint first, uint rows)
 {
     vector_step s = vector_step_at(table, l, v.dim);
     uint dim = v.dim;
@@ -565,9 +560,8 @@ static float4 forward_step(__global float *z, __global float *data, __global flo
             normed[i * dim + c] =
                 x[i * dim + c] * exp(params[s.actnorm_s + c]) + params[s.actnorm_t + c];
     __global float *step_nets = STEP_BLOCK(nets, nets_per_step(v), l);
-    run_nets_rows(first, rows, normed, STEP_BLOCK(hidden, hidden_per_step(v), l), step_nets,
-                  params, s.w_first, v.capacity, dim, s.a_begin, v.a_dim, v.b_dim, v.hidden_dim,
-                  v.depth);
+    run_nets_rows(first, rows, normed, STEP_BLOCK(hidden, hidden_per_step(v), l), step_nets, params,
+                  s.w_first, v.capacity, dim, s.a_begin, v.a_dim, v.b_dim, v.hidden_dim, v.depth);
     float4 sum = transform_rows(coupled, normed, step_nets, params, s.scale, first, rows,
                                 v.capacity, dim, s.a_begin, v.a_dim, s.b_begin, v.b_dim, 1);
     float w[VECTOR_MAX_DIM * VECTOR_MAX_DIM];
@@ -602,12 +596,12 @@ __kernel void vector_glow_forward(__global float *z, __global float *data, __glo
 
 /* Step l of the input-gradient pass for the rows. */
 static void backward_step(__global float *grads_out, __global float *dz, __global float *data,
-                          __global float *z, __global float *acts,
-                          __global const float *hidden, __global float *d_hidden,
-                          __global const float *nets, __global float *d_nets,
-                          __global float *dscale_rows, __global const float *transposed,
-                          __global const float *params, __global const uint *table,
-                          float dlogdet, vector_shape v, uint l, uint first, uint rows)
+                          __global float *z, __global float *acts, __global const float *hidden,
+                          __global float *d_hidden, __global const float *nets,
+                          __global float *d_nets, __global float *dscale_rows,
+                          __global const float *transposed, __global const float *params,
+                          __global const uint *table, float dlogdet, vector_shape v, uint l,
+                          uint first, uint rows)
 {
     vector_step s = vector_step_at(table, l, v.dim);
     uint dim = v.dim, hidden_block = hidden_per_step(v), nets_block = nets_per_step(v);
@@ -621,8 +615,7 @@ static void backward_step(__global float *grads_out, __global float *dz, __globa
                   STEP_BLOCK(nets, nets_block, l), STEP_BLOCK(d_nets, nets_block, l),
                   STEP_BLOCK(dscale_rows, v.capacity * v.b_dim, l), params,
                   STEP_BLOCK(transposed, v.weight_count, l), s.scale, dlogdet, first, rows,
-                  v.capacity, dim, s.a_begin, v.a_dim, s.b_begin, v.b_dim, v.hidden_dim,
-                  v.depth);
+                  v.capacity, dim, s.a_begin, v.a_dim, s.b_begin, v.b_dim, v.hidden_dim, v.depth);
     if (l == 0) return; /* the data's own gradient is not needed */
     __global float *d_x = grads_slot(dz, grads_out, v, 3 * l - 1);
     for (uint i = first; i < first + rows; i++)
@@ -634,11 +627,10 @@ static void backward_step(__global float *grads_out, __global float *dz, __globa
  * output gradient, and the couplings' d_hidden, d_nets and dscale_rows for the parameter
  * gradients; a step at a time, as vector_glow_forward goes. */
 __kernel void vector_glow_backward(__global float *grads_out, __global float *dz,
-                                   __global float *data, __global float *z,
-                                   __global float *acts, __global const float *hidden,
-                                   __global float *d_hidden, __global const float *nets,
-                                   __global float *d_nets, __global float *dscale_rows,
-                                   __global const float *transposed,
+                                   __global float *data, __global float *z, __global float *acts,
+                                   __global const float *hidden, __global float *d_hidden,
+                                   __global const float *nets, __global float *d_nets,
+                                   __global float *dscale_rows, __global const float *transposed,
                                    __global const float *params, __global const uint *table,
                                    float dlogdet, uint layers, uint n, uint capacity, uint dim,
                                    uint a_dim, uint b_dim, uint hidden_dim, uint depth,
@@ -649,8 +641,8 @@ __kernel void vector_glow_backward(__global float *grads_out, __global float *dz
     for (uint l = layers; l-- > 0;) {
         barrier(CLK_GLOBAL_MEM_FENCE);
         if (rows)
-            backward_step(grads_out, dz, data, z, acts, hidden, d_hidden, nets, d_nets,
-                          dscale_rows, transposed, params, table, dlogdet, v, l, first, rows);
+            backward_step(grads_out, dz, data, z, acts, hidden, d_hidden, nets, d_nets, dscale_rows,
+                          transposed, params, table, dlogdet, v, l, first, rows);
     }
 }
 
@@ -661,8 +653,7 @@ __kernel void vector_glow_backward(__global float *grads_out, __global float *dz
 __kernel void vector_glow_params(__global float *grads, __global float *grads_out,
                                  __global float *dz, __global float *data, __global float *z,
                                  __global float *acts, __global const float *hidden,
-                                 __global const float *d_hidden,
-                                 __global const float *d_nets,
+                                 __global const float *d_hidden, __global const float *d_nets,
                                  __global const float *dscale_rows, __global float *scratch,
                                  __global const float *params, __global const uint *table,
                                  float logdet_grad, uint layers, uint n, uint capacity, uint dim,
@@ -678,9 +669,9 @@ __kernel void vector_glow_params(__global float *grads, __global float *grads_ou
         uint hidden_block = hidden_per_step(v), nets_block = nets_per_step(v);
         params_task(grads, acts_slot(data, z, acts, v, 3 * l + 1),
                     STEP_BLOCK(hidden, hidden_block, l), STEP_BLOCK(d_hidden, hidden_block, l),
-                    STEP_BLOCK(d_nets, nets_block, l),
-                    STEP_BLOCK(dscale_rows, capacity * b_dim, l), task, s.w_first, s.scale, n,
-                    capacity, dim, s.a_begin, a_dim, b_dim, hidden_dim, depth);
+                    STEP_BLOCK(d_nets, nets_block, l), STEP_BLOCK(dscale_rows, capacity * b_dim, l),
+                    task, s.w_first, s.scale, n, capacity, dim, s.a_begin, a_dim, b_dim, hidden_dim,
+                    depth);
         return;
     }
     if (task == coupling_tasks) { /* ActNorm: ∂L/∂s_c = Σ dy·x·e^s + logdet_grad, ∂L/∂t_c = Σ dy */

@@ -19,8 +19,8 @@ __kernel void invconv_weight(__global float *w, __global const float *p, uint lo
 
 /* Column j of W⁻¹ = Ũ⁻¹ L̃⁻¹ Pᵀ e_j by forward then back substitution, in place in the column.
  * global (D). */
-__kernel void invconv_inverse(__global float *winv, __global const float *p, uint lower,
-                              uint upper, uint log_s, uint perm, uint sign, uint dim)
+__kernel void invconv_inverse(__global float *winv, __global const float *p, uint lower, uint upper,
+                              uint log_s, uint perm, uint sign, uint dim)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint j = get_global_id(0);
@@ -71,26 +71,26 @@ __kernel void invconv_param_grads(__global float *grads, __global const float *p
  * sum's error by TwoSum), so the result is as if summed in twice the precision; the decoder's
  * inverse then meets the encoder's W to a few float ulps, which keeps decode(encode(x)) of a
  * 48-step model within 1e-4. */
-#define MIX_OUTPUT(name, floatn, load, store)                                                   \
-    static void name(__global float *out, __global const float *in, __global const float *w,   \
-                     __global const float *base, uint dim, uint pixels, uint transpose,        \
-                     uint mode, uint p, uint o, uint i)                                        \
-    {                                                                                          \
-        __global const float *x = in + i * dim * pixels + p;                                   \
-        uint at = (i * dim + o) * pixels + p;                                                  \
-        floatn sum = mode == INVCONV_RESIDUAL ? load(0, base + at) : (floatn)(0.0f);            \
-        floatn error = 0.0f;                                                                   \
-        float sign = mode == INVCONV_RESIDUAL ? -1.0f : 1.0f;                                  \
-        for (uint c = 0; c < dim; c++) {                                                       \
-            float weight = sign * (transpose ? w[c * dim + o] : w[o * dim + c]);               \
-            floatn value = load(0, x + c * pixels), product = weight * value;                  \
-            floatn product_error = fma((floatn)(weight), value, -product);                     \
-            floatn total = sum + product, back = total - sum;                                  \
-            error += (sum - (total - back)) + (product - back) + product_error;                \
-            sum = total;                                                                       \
-        }                                                                                      \
-        sum += error;                                                                          \
-        store(mode == INVCONV_ADD ? load(0, out + at) + sum : sum, 0, out + at);               \
+#define MIX_OUTPUT(name, floatn, load, store)                                                      \
+    static void name(__global float *out, __global const float *in, __global const float *w,       \
+                     __global const float *base, uint dim, uint pixels, uint transpose, uint mode, \
+                     uint p, uint o, uint i)                                                       \
+    {                                                                                              \
+        __global const float *x = in + i * dim * pixels + p;                                       \
+        uint at = (i * dim + o) * pixels + p;                                                      \
+        floatn sum = mode == INVCONV_RESIDUAL ? load(0, base + at) : (floatn)(0.0f);               \
+        floatn error = 0.0f;                                                                       \
+        float sign = mode == INVCONV_RESIDUAL ? -1.0f : 1.0f;                                      \
+        for (uint c = 0; c < dim; c++) {                                                           \
+            float weight = sign * (transpose ? w[c * dim + o] : w[o * dim + c]);                   \
+            floatn value = load(0, x + c * pixels), product = weight * value;                      \
+            floatn product_error = fma((floatn)(weight), value, -product);                         \
+            floatn total = sum + product, back = total - sum;                                      \
+            error += (sum - (total - back)) + (product - back) + product_error;                    \
+            sum = total;                                                                           \
+        }                                                                                          \
+        sum += error;                                                                              \
+        store(mode == INVCONV_ADD ? load(0, out + at) + sum : sum, 0, out + at);                   \
     }
 
 static float load1(uint offset, __global const float *p) { return p[offset]; }
@@ -102,8 +102,8 @@ MIX_OUTPUT(mix_output8, float8, vload8, vstore8)
  * to its log-determinant. global (pixels, D, n), or (pixels / 8, D, n) where pixels is a
  * multiple of 8 and each item takes 8 pixels. */
 __kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
-                          __global const float *base, uint n, uint dim, uint pixels,
-                          uint transpose, uint mode, uint add_logdet, __global float *logdet,
+                          __global const float *base, uint n, uint dim, uint pixels, uint transpose,
+                          uint mode, uint add_logdet, __global float *logdet,
                           __global const float *params, uint log_s, float logdet_scale)
 {
     uint by8 = pixels % INVCONV_PIXELS == 0, p = get_global_id(0) * (by8 ? INVCONV_PIXELS : 1);
@@ -135,9 +135,8 @@ __kernel void invconv_weight_grad(__global float *dw, __global const float *dz,
 /* The encoder: W, then z = W·x with the log-determinant, as invconv_weight and invconv_mix. */
 __kernel void invconv_forward_group(__global float *out, __global const float *in,
                                     __global float *w, __global const float *p, uint lower,
-                                    uint upper, uint log_s, uint perm, uint sign, uint n,
-                                    uint dim, uint pixels, __global float *logdet,
-                                    float logdet_scale)
+                                    uint upper, uint log_s, uint perm, uint sign, uint n, uint dim,
+                                    uint pixels, __global float *logdet, float logdet_scale)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint lid = get_local_id(0), size = get_local_size(0);
@@ -157,10 +156,10 @@ __kernel void invconv_forward_group(__global float *out, __global const float *i
  * invconv_mix, invconv_weight_grad, invconv_pt_dw and invconv_param_grads. */
 __kernel void invconv_backward_group(__global float *dx, __global const float *dz,
                                      __global const float *x, __global const float *w,
-                                     __global float *dw, __global float *g,
-                                     __global float *grads, __global const float *p, uint lower,
-                                     uint upper, uint log_s, uint perm, uint sign, uint n,
-                                     uint dim, uint pixels, float logdet_grad)
+                                     __global float *dw, __global float *g, __global float *grads,
+                                     __global const float *p, uint lower, uint upper, uint log_s,
+                                     uint perm, uint sign, uint n, uint dim, uint pixels,
+                                     float logdet_grad)
 {
     invconv_layout f = {lower, upper, log_s, perm, sign, dim};
     uint lid = get_local_id(0), size = get_local_size(0);

@@ -6,8 +6,7 @@
 #error "build with PRIOR_MAX_COMPONENTS of src/core/shapes.h"
 #endif
 
-__kernel void prior_gauss_log_prob(__global float *logp, __global const float *z, uint n,
-                                   uint dim)
+__kernel void prior_gauss_log_prob(__global float *logp, __global const float *z, uint n, uint dim)
 {
     uint i = get_global_id(0);
     if (i >= n) return;
@@ -25,8 +24,8 @@ __kernel void prior_gauss_backward(__global float *dz, __global const float *z, 
 }
 
 /* log w_k + log N(z_i; μ_k, σ_k) for every component, and their log-sum-exp. */
-static float mix_terms(float *terms, __global const float *z, __global const float *p,
-                       uint offset, uint i, uint dim, uint k_count)
+static float mix_terms(float *terms, __global const float *z, __global const float *p, uint offset,
+                       uint i, uint dim, uint k_count)
 {
     __global const float *means = p + offset, *log_scales = means + k_count * dim;
     __global const float *logits = log_scales + k_count * dim;
@@ -64,9 +63,9 @@ __kernel void prior_mix_log_prob(__global float *logp, __global const float *z,
 /* dz, and the per-sample rows of ∂L/∂(means, log_scales, logits) summed later over the batch:
  * with responsibilities r_k, u = (z − μ_k)/σ_k: ∂logp/∂z = −Σ_k r_k u/σ_k, ∂logp/∂μ_k = r_k u/σ_k,
  * ∂logp/∂log σ_k = r_k (u² − 1), ∂logp/∂logit_k = r_k − w_k. */
-__kernel void prior_mix_backward(__global float *dz, __global float *rows,
-                                 __global const float *z, __global const float *params,
-                                 uint offset, float dlogp, uint n, uint dim, uint k_count)
+__kernel void prior_mix_backward(__global float *dz, __global float *rows, __global const float *z,
+                                 __global const float *params, uint offset, float dlogp, uint n,
+                                 uint dim, uint k_count)
 {
     uint i = get_global_id(0);
     if (i >= n) return;

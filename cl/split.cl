@@ -8,9 +8,9 @@
  * logdet −= log p(side); with temperature ≥ 0 the side first turns from ε into
  * μ + σ·temperature·ε. global (n). */
 __kernel void split_apply(__global float *full, __global float *kept, __global float *side,
-                          __global const float *h, __global float *logdet, uint n,
-                          uint channels, uint keep, uint pixels, uint conditional,
-                          float temperature, int direction)
+                          __global const float *h, __global float *logdet, uint n, uint channels,
+                          uint keep, uint pixels, uint conditional, float temperature,
+                          int direction)
 {
     uint i = get_global_id(0);
     if (i >= n) return;

@@ -52,8 +52,7 @@ static float sum_run(__global const float *x, uint count, uint squared)
  * per element and the loads are vectors: the rows (o, c, ·) of the channel, or, for a single
  * channel, one contiguous share of the whole tensor. */
 __kernel void tensor_channel_sum(__global float *sum, __global const float *x, uint outer,
-                                 uint channels, uint inner, uint squared,
-                                 __local float *scratch)
+                                 uint channels, uint inner, uint squared, __local float *scratch)
 {
     uint c = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
     float partial = 0.0f;
@@ -70,8 +69,8 @@ __kernel void tensor_channel_sum(__global float *sum, __global const float *x, u
 }
 
 __kernel void tensor_channel_moments(__global float *mean, __global float *var,
-                                     __global const float *x, uint outer, uint channels,
-                                     uint inner, __local float *scratch)
+                                     __global const float *x, uint outer, uint channels, uint inner,
+                                     __local float *scratch)
 {
     uint c = get_group_id(0);
     uint count = outer * inner;

@@ -11,7 +11,8 @@
 
 static const char *const NAMES[] = {"config", "layout", "params", "adam_m", "adam_v", "a",
                                     "b",      "x",      "data",   "u",      "t"};
-static const char *const KEYS[] = {"file", "kind", "dim", "layers", "prior", "steps", "a", "b", "x"};
+static const char *const KEYS[] = {"file",  "kind", "dim", "layers", "prior",
+                                   "steps", "a",    "b",   "x"};
 
 static void walk_config(const char *text)
 {

@@ -20,13 +20,12 @@
 #include "glowcl/archive.h"
 
 /* An oracle of the target: unlike assert(), never compiled out. */
-#define FUZZ_CHECK(condition)                                                                 \
-    do {                                                                                      \
-        if (!(condition)) {                                                                   \
-            fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #condition, __FILE__,          \
-                    __LINE__);                                                                \
-            abort();                                                                          \
-        }                                                                                     \
+#define FUZZ_CHECK(condition)                                                                      \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #condition, __FILE__, __LINE__);    \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static char fuzz_dir[64];

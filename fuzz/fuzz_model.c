@@ -1,5 +1,5 @@
-/* libFuzzer target: gc_model_load_with_state (src/model/model_file.c) on the reference backend. An input is
- * either
+/* libFuzzer target: gc_model_load_with_state (src/model/model_file.c) on the reference backend.
+ * An input is either
  *   - a model file (it starts with the archive magic byte 0x89), whose CRCs the harness
  *     repairs, so mutations reach the config and layout parsing behind the container; or
  *   - "config text NUL layout text NUL bytes": the harness packs it into a model file whose
@@ -31,12 +31,12 @@ static const struct {
     const char *key;
     long max;
     int is_int;
-} LIMITS[] = {{"dim", 768, 0},     {"layers", 3, 1}, {"hidden", 16, 0}, {"depth", 3, 1},
-              {"channels", 12, 0}, {"height", 16, 0}, {"width", 16, 0}, {"levels", 8, 1}};
+} LIMITS[] = {{"dim", 768, 0},     {"layers", 3, 1},  {"hidden", 16, 0}, {"depth", 3, 1},
+              {"channels", 12, 0}, {"height", 16, 0}, {"width", 16, 0},  {"levels", 8, 1}};
 
 /* The numbers a loaded model must save back unchanged. */
-static const char *const NUMBERS[] = {"dim",    "layers", "hidden", "depth", "mix_components",
-                                      "channels", "height", "width", "levels", "steps"};
+static const char *const NUMBERS[] = {"dim",      "layers", "hidden", "depth",  "mix_components",
+                                      "channels", "height", "width",  "levels", "steps"};
 
 static int config_too_large(const char *text)
 {
@@ -103,8 +103,7 @@ static int pack(const uint8_t *data, size_t size, const char *path)
     size_t count = layout_total(layout);
     double *values = malloc((count ? count : 1) * sizeof *values);
     FUZZ_CHECK(values != NULL);
-    for (size_t i = 0; i < count; i++)
-        values[i] = byte_count ? bytes[i % byte_count] / 16.0 : 0.0;
+    for (size_t i = 0; i < count; i++) values[i] = byte_count ? bytes[i % byte_count] / 16.0 : 0.0;
     gc_archive_writer *w = NULL;
     FUZZ_CHECK(gc_archive_writer_open(&w, path) == GC_OK);
     FUZZ_CHECK(gc_archive_put_text(w, "config", config) == GC_OK);
@@ -162,8 +161,8 @@ static void exercise(gc_model *model, const char *path, const char *copy_path,
     gc_model *again = NULL;
     gc_train_state state_again;
     int has_state = 0;
-    FUZZ_CHECK(gc_model_load_with_state(&again, runtime(), copy_path, &state_again,
-                                        &has_state) == GC_OK);
+    FUZZ_CHECK(gc_model_load_with_state(&again, runtime(), copy_path, &state_again, &has_state) ==
+               GC_OK);
     FUZZ_CHECK(has_state == (state != NULL));
     if (state) {
         uint64_t a[GC_RNG_EXPORT_WORDS], b[GC_RNG_EXPORT_WORDS];

@@ -1,7 +1,7 @@
 /* libFuzzer target: the PNG reader gc_png_read_rgb (src/io/plot.c) and the PNG folder loader
- * gc_png_folder_load (src/io/image_sets.c). The harness repairs the input's chunk CRCs, so mutations
- * reach the decoding rather than libpng's checksum test, and writes it as a file. An image that
- * reads is written and read back, and loaded as a folder of two copies of it. */
+ * gc_png_folder_load (src/io/image_sets.c). The harness repairs the input's chunk CRCs, so
+ * mutations reach the decoding rather than libpng's checksum test, and writes it as a file. An
+ * image that reads is written and read back, and loaded as a folder of two copies of it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

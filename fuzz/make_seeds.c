@@ -46,8 +46,8 @@ static void archives(void)
         gc_archive_put_text(w, "config", "file=model\nkind=glow\ndim=2\nx=1.5\n") != GC_OK ||
         gc_archive_put_bytes(w, "data", "\x01\x02\x03", 3) != GC_OK ||
         gc_archive_put_f64(w, "params", f64, 3) != GC_OK ||
-        gc_archive_put_u64(w, "u", u64, 2) != GC_OK ||
-        gc_archive_put_text(w, "t", "") != GC_OK || gc_archive_writer_commit(w) != GC_OK)
+        gc_archive_put_u64(w, "u", u64, 2) != GC_OK || gc_archive_put_text(w, "t", "") != GC_OK ||
+        gc_archive_writer_commit(w) != GC_OK)
         fail(path);
     seed_path(path, sizeof path, "archive", "empty.glowcl");
     if (gc_archive_writer_open(&w, path) != GC_OK || gc_archive_writer_commit(w) != GC_OK)
@@ -168,17 +168,16 @@ static void png(const char *name, int color_type, int bit_depth, int interlace)
         png_set_tRNS(p, info, alpha, 2, NULL);
     }
     png_write_info(p, info);
-    int samples = (color_type & PNG_COLOR_MASK_COLOR && color_type != PNG_COLOR_TYPE_PALETTE)
-                      ? 3
-                      : 1;
+    int samples =
+        (color_type & PNG_COLOR_MASK_COLOR && color_type != PNG_COLOR_TYPE_PALETTE) ? 3 : 1;
     if (color_type & PNG_COLOR_MASK_ALPHA) samples++;
     size_t row_bytes = ((size_t)width * samples * bit_depth + 7) / 8;
     png_byte rows[3][64];
     for (int y = 0; y < height; y++)
         for (size_t b = 0; b < row_bytes; b++)
             rows[y][b] = color_type != PNG_COLOR_TYPE_PALETTE ? (png_byte)(37 * b + 91 * y)
-                         : bit_depth == 8                   ? (png_byte)((b + y) % 4)
-                                                            : 0x1b; /* indices 0 1 2 3 */
+                         : bit_depth == 8                     ? (png_byte)((b + y) % 4)
+                                                              : 0x1b; /* indices 0 1 2 3 */
     png_bytep pointers[3] = {rows[0], rows[1], rows[2]};
     png_write_image(p, pointers);
     png_write_end(p, NULL);

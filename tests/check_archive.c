@@ -229,8 +229,7 @@ START_TEST(round_trip_of_every_section_type)
 
     gc_archive_writer *w = NULL;
     ck_assert_int_eq(gc_archive_writer_open(&w, path), GC_OK);
-    ck_assert_int_eq(gc_archive_put_text(w, "config", "layers=10\nprior=mix\nhidden=64\n"),
-                     GC_OK);
+    ck_assert_int_eq(gc_archive_put_text(w, "config", "layers=10\nprior=mix\nhidden=64\n"), GC_OK);
     ck_assert_int_eq(gc_archive_put_text(w, "empty_text", ""), GC_OK);
     ck_assert_int_eq(gc_archive_put_f64(w, "specials", specials, SPECIALS), GC_OK);
     ck_assert_int_eq(gc_archive_put_f64(w, "empty_f64", NULL, 0), GC_OK);
@@ -254,8 +253,8 @@ START_TEST(round_trip_of_every_section_type)
     double back[SPECIALS];
     ck_assert_int_eq(gc_archive_get_f64(a, "specials", back, SPECIALS), GC_OK);
     for (int i = 0; i < SPECIALS; i++)
-        ck_assert_msg(to_bits(back[i]) == special_bits[i], "value %d: %016llx became %016llx",
-                      i, (unsigned long long)special_bits[i], (unsigned long long)to_bits(back[i]));
+        ck_assert_msg(to_bits(back[i]) == special_bits[i], "value %d: %016llx became %016llx", i,
+                      (unsigned long long)special_bits[i], (unsigned long long)to_bits(back[i]));
     double *all = NULL;
     size_t count = 99;
     ck_assert_int_eq(gc_archive_get_f64_alloc(a, "specials", &all, &count), GC_OK);
@@ -468,7 +467,12 @@ START_TEST(writer_refuses_bad_arguments_and_stays_usable)
     ck_assert_ptr_null(w);
     ck_assert_int_eq(gc_archive_writer_open(&w, path), GC_OK);
 
-    const char *bad_names[] = {"", "Upper", "with space", "tab\t", "semi;colon", "\xc3\xa9",
+    const char *bad_names[] = {"",
+                               "Upper",
+                               "with space",
+                               "tab\t",
+                               "semi;colon",
+                               "\xc3\xa9",
                                "a234567890123456789012345678901x"}; /* 32 characters */
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
         assert_error(gc_archive_put_bytes(w, bad_names[i], "x", 1), GC_ERR_ARGUMENT,
@@ -589,8 +593,8 @@ START_TEST(every_corrupted_byte_is_rejected)
             file[i] ^= (unsigned char)flip;
             a = (gc_archive *)file;
             gc_status status = gc_archive_read_memory(&a, file, size, "flipped");
-            ck_assert_msg(status == GC_ERR_FORMAT, "byte %zu ^ 0x%02x of %zu: %s (%s)", i,
-                          flip, size, gc_status_name(status), gc_last_error());
+            ck_assert_msg(status == GC_ERR_FORMAT, "byte %zu ^ 0x%02x of %zu: %s (%s)", i, flip,
+                          size, gc_status_name(status), gc_last_error());
             ck_assert_ptr_null(a);
             file[i] ^= (unsigned char)flip;
         }
@@ -606,8 +610,7 @@ START_TEST(every_corrupted_byte_is_rejected)
                  "x: section 'params' is corrupted (CRC mismatch)");
     file[le64(entry_of(file, 1) + 40)] ^= 0x10;
     file[12] ^= 1;
-    assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT,
-                 "header is corrupted");
+    assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT, "header is corrupted");
     free(file);
 }
 END_TEST
@@ -639,8 +642,7 @@ START_TEST(newer_and_invalid_versions_are_rejected)
                  "new.glowcl: written by a newer glowcl: format version 2, this build reads up "
                  "to 1");
     fix_header_crc(file); /* a real newer file has a valid CRC: still the version is named */
-    assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT,
-                 "format version 2");
+    assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT, "format version 2");
     /* Only the first 12 bytes are needed to say so, whatever a newer header looks like. */
     assert_error(gc_archive_read_memory(&a, file, 12, "x"), GC_ERR_FORMAT, "format version 2");
     set_le32(file + 8, UINT32_MAX);
@@ -665,10 +667,10 @@ START_TEST(crafted_tables_are_rejected)
     ck_assert_ptr_nonnull(file);
     gc_archive *a = NULL;
 #define RESET() memcpy(file, original, size)
-#define EXPECT(fragment)                                                                   \
-    do {                                                                                   \
-        assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT, fragment); \
-        ck_assert_ptr_null(a);                                                             \
+#define EXPECT(fragment)                                                                           \
+    do {                                                                                           \
+        assert_error(gc_archive_read_memory(&a, file, size, "x"), GC_ERR_FORMAT, fragment);        \
+        ck_assert_ptr_null(a);                                                                     \
     } while (0)
 
     /* Offsets and sizes past the end, including ones whose sum wraps around. */
@@ -985,8 +987,7 @@ START_TEST(kill_during_commits_leaves_a_whole_file)
         ck_assert_msg(WIFSIGNALED(child_status), "the committing child stopped by itself");
 
         gc_archive *a = NULL;
-        ck_assert_msg(gc_archive_read(&a, path) == GC_OK, "round %d: %s", round,
-                      gc_last_error());
+        ck_assert_msg(gc_archive_read(&a, path) == GC_OK, "round %d: %s", round, gc_last_error());
         const char *config = NULL;
         ck_assert_int_eq(gc_archive_get_text(a, "config", &config), GC_OK);
         long generation = -1;
@@ -1062,8 +1063,8 @@ START_TEST(streamed_sections_match_copied_ones)
     counting_source source = {SIZE_MAX, 0, 0};
     ck_assert_int_eq(gc_archive_writer_open(&w, streamed), GC_OK);
     ck_assert_int_eq(gc_archive_put_text(w, "config", "abc"), GC_OK);
-    ck_assert_int_eq(gc_archive_put_f64_source(w, "params", STREAMED_VALUES, counting_values,
-                                               &source), GC_OK);
+    ck_assert_int_eq(
+        gc_archive_put_f64_source(w, "params", STREAMED_VALUES, counting_values, &source), GC_OK);
     ck_assert_int_eq(gc_archive_put_text(w, "after", "xyz"), GC_OK);
     ck_assert_uint_eq(source.calls, 0); /* nothing is asked for before the commit */
     ck_assert_int_eq(gc_archive_writer_commit(w), GC_OK);
@@ -1081,8 +1082,8 @@ START_TEST(streamed_sections_match_copied_ones)
     ck_assert_uint_eq(count, STREAMED_VALUES);
     ck_assert(memcmp(back, values, count * sizeof *back) == 0);
     gc_archive_free(a);
-    assert_error(gc_archive_put_f64_source(NULL, "x", 1, counting_values, &source),
-                 GC_ERR_ARGUMENT, "no writer");
+    assert_error(gc_archive_put_f64_source(NULL, "x", 1, counting_values, &source), GC_ERR_ARGUMENT,
+                 "no writer");
     free(back);
     free(copied_bytes);
     free(streamed_bytes);
@@ -1106,8 +1107,8 @@ START_TEST(a_failing_source_leaves_the_old_file)
     gc_archive_writer *w = NULL;
     ck_assert_int_eq(gc_archive_writer_open(&w, path), GC_OK);
     ck_assert_int_eq(gc_archive_put_text(w, "config", "new"), GC_OK);
-    ck_assert_int_eq(gc_archive_put_f64_source(w, "params", STREAMED_VALUES, counting_values,
-                                               &source), GC_OK);
+    ck_assert_int_eq(
+        gc_archive_put_f64_source(w, "params", STREAMED_VALUES, counting_values, &source), GC_OK);
     assert_error(gc_archive_writer_commit(w), GC_ERR_NUMERIC, "value 131072 is not finite");
     ck_assert_uint_eq(source.calls, 3);
     assert_file_holds(path, before, size);
@@ -1275,7 +1276,6 @@ int main(void)
     TCase *config = tcase_create("config");
     tcase_add_test(config, config_values);
     suite_add_tcase(suite, config);
-
 
     /* Check's default of 4 s is too tight under valgrind for the byte-by-byte corruption loop. */
     TCase *cases[] = {format, rejection, atomic, config};

@@ -119,9 +119,9 @@ static double fd_loss(fd_problem *p)
         x[j] = p->masked && p->z_host[j] < 0.0 ? 0.0 : p->z_host[j];
     ck_assert_int_eq(gc_tensor_upload(&p->x, x), GC_OK);
     free(x);
-    ck_assert_int_eq(gc_conv_forward(&p->c, &p->params, &p->x, p->in_offset, &p->out, 0, p->n,
-                                     p->h, p->w),
-                     GC_OK);
+    ck_assert_int_eq(
+        gc_conv_forward(&p->c, &p->params, &p->x, p->in_offset, &p->out, 0, p->n, p->h, p->w),
+        GC_OK);
     double loss = 0.0;
     for (size_t j = 0; j < p->out_count; j++) loss += p->r[j] * p->out.host[j];
     return loss;
@@ -168,8 +168,7 @@ static void check_reference_gradients(size_t kernel, int relu, int masked)
     /* Backprop: dL/d(pre-activation) = R where the output passed the ReLU. */
     double *dpre = malloc(p.out_count * sizeof *dpre);
     ck_assert_ptr_nonnull(dpre);
-    for (size_t j = 0; j < p.out_count; j++)
-        dpre[j] = relu && p.out.host[j] <= 0.0 ? 0.0 : p.r[j];
+    for (size_t j = 0; j < p.out_count; j++) dpre[j] = relu && p.out.host[j] <= 0.0 ? 0.0 : p.r[j];
     gc_tensor dout = tensor_from(p.rt, dpre, p.out_count);
     /* The mask case also accumulates onto (and the params onto) random earlier values. */
     double *din_before = random_values(&rng, p.z_count);
@@ -181,9 +180,8 @@ static void check_reference_gradients(size_t kernel, int relu, int masked)
                                             masked ? &p.x : NULL, p.in_offset, masked, p.n, p.h,
                                             p.w),
                      GC_OK);
-    ck_assert_int_eq(gc_conv_backward_params(&p.c, &grads, &dout, 0, &p.x, p.in_offset, p.n,
-                                             p.h, p.w),
-                     GC_OK);
+    ck_assert_int_eq(
+        gc_conv_backward_params(&p.c, &grads, &dout, 0, &p.x, p.in_offset, p.n, p.h, p.w), GC_OK);
     double *dz = download(&din), *dparams = download(&grads);
     for (size_t j = 0; j < p.z_count; j++) dz[j] -= din_before[j];
     for (size_t j = 0; j < param_count; j++) dparams[j] -= grads_before[j];
@@ -294,17 +292,17 @@ static void check_device_case(gc_runtime *ref, gc_runtime *dev, const device_cas
     both din = both_from(ref, dev, x, in_offset + in_count + slack);
     both grads = both_from(ref, dev, params, param_count);
 
-    ck_assert_int_eq(gc_conv_forward(&c, &p.ref, &in.ref, in_offset, &out.ref, out_offset, k->n,
-                                     k->h, k->w),
-                     GC_OK);
-    ck_assert_msg(gc_conv_forward(&c, &p.dev, &in.dev, in_offset, &out.dev, out_offset, k->n,
-                                  k->h, k->w) == GC_OK,
+    ck_assert_int_eq(
+        gc_conv_forward(&c, &p.ref, &in.ref, in_offset, &out.ref, out_offset, k->n, k->h, k->w),
+        GC_OK);
+    ck_assert_msg(gc_conv_forward(&c, &p.dev, &in.dev, in_offset, &out.dev, out_offset, k->n, k->h,
+                                  k->w) == GC_OK,
                   "%s", gc_last_error());
     assert_close(&out, out_offset, out_count, "forward", k, dev);
     double *first = download(&out.dev);
-    ck_assert_int_eq(gc_conv_forward(&c, &p.dev, &in.dev, in_offset, &out.dev, out_offset, k->n,
-                                     k->h, k->w),
-                     GC_OK);
+    ck_assert_int_eq(
+        gc_conv_forward(&c, &p.dev, &in.dev, in_offset, &out.dev, out_offset, k->n, k->h, k->w),
+        GC_OK);
     assert_same_bits(&out.dev, first, "forward");
     free(first);
 
@@ -342,8 +340,8 @@ static void check_device_case(gc_runtime *ref, gc_runtime *dev, const device_cas
     ck_assert_msg(e_w <= GC_TOL_DEVICE && e_b <= GC_TOL_DEVICE,
                   "params, %zu x %zu->%zu x %zux%zu k%zu: weights %.2e, bias %.2e on %s "
                   "(GLOWCL_TEST_SEED=%llu)",
-                  k->n, k->ci, k->co, k->h, k->w, k->kernel, e_w, e_b,
-                  gc_runtime_description(dev), (unsigned long long)gc_test_seed());
+                  k->n, k->ci, k->co, k->h, k->w, k->kernel, e_w, e_b, gc_runtime_description(dev),
+                  (unsigned long long)gc_test_seed());
     for (size_t j = 0; j < param_count; j++) {
         int in_layer = (j >= w_offset && j < w_offset + weight_count) ||
                        (k->has_bias && j >= c.b_offset && j < c.b_offset + k->co);
@@ -376,9 +374,9 @@ START_TEST(device_matches_reference)
      * conv_params_3x3 (CIFAR's first level), which no case reached. */
     const device_case cases[] = {
         {3, 11, 13, 3, 5, 15, 1, 1}, {3, 11, 13, 1, 5, 11, 1, 1}, {2, 9, 17, 3, 6, 4, 0, 0},
-        {2, 17, 5, 1, 7, 3, 0, 1},  {2, 16, 24, 3, 8, 8, 1, 0}, {1, 3, 2, 3, 1, 1, 1, 1},
-        {2, 16, 16, 1, 4, 4, 1, 1}, {2, 5, 33, 3, 3, 7, 1, 1},  {3, 2, 40, 3, 4, 4, 0, 0},
-        {2, 36, 9, 3, 5, 6, 1, 1},  {3, 36, 11, 3, 4, 4, 1, 1}, {4, 40, 9, 3, 4, 4, 0, 0},
+        {2, 17, 5, 1, 7, 3, 0, 1},   {2, 16, 24, 3, 8, 8, 1, 0},  {1, 3, 2, 3, 1, 1, 1, 1},
+        {2, 16, 16, 1, 4, 4, 1, 1},  {2, 5, 33, 3, 3, 7, 1, 1},   {3, 2, 40, 3, 4, 4, 0, 0},
+        {2, 36, 9, 3, 5, 6, 1, 1},   {3, 36, 11, 3, 4, 4, 1, 1},  {4, 40, 9, 3, 4, 4, 0, 0},
         {2, 5, 7, 3, 3, 16, 1, 0},
     };
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
@@ -447,13 +445,12 @@ START_TEST(argument_errors_are_reported)
 
     /* In place would read values already overwritten. */
     gc_conv square = {3, 3, 1, 0, 0, 0, 0, {0}};
-    ck_assert_int_eq(gc_conv_forward(&square, &params, &out, 0, &out, 0, 1, 4, 5),
-                     GC_ERR_ARGUMENT);
+    ck_assert_int_eq(gc_conv_forward(&square, &params, &out, 0, &out, 0, 1, 4, 5), GC_ERR_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(gc_last_error(), "overlap"));
     ck_assert_int_eq(gc_conv_forward(&square, &params, &out, 0, &out, 60, 1, 4, 5), GC_OK);
-    ck_assert_int_eq(gc_conv_backward_input(&square, &params, &out, 0, &out, 59, NULL, 0, 0, 1,
-                                            4, 5),
-                     GC_ERR_ARGUMENT);
+    ck_assert_int_eq(
+        gc_conv_backward_input(&square, &params, &out, 0, &out, 59, NULL, 0, 0, 1, 4, 5),
+        GC_ERR_ARGUMENT);
 
     /* Nothing to do is not an error. */
     ck_assert_int_eq(gc_conv_forward(&c, &params, &in, 0, &out, 0, 0, 4, 5), GC_OK);

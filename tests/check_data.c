@@ -234,8 +234,8 @@ typedef struct moons_case {
     uint32_t random_state;
     const moons_row *rows;
     size_t row_count;
-    double sum_x, sum_y;        /* left-to-right sums over all rows */
-    long long weighted_labels;  /* sum of index * label */
+    double sum_x, sum_y;       /* left-to-right sums over all rows */
+    long long weighted_labels; /* sum of index * label */
 } moons_case;
 
 /* Printed by `tools/moons_reference.py --libm-math N NOISE SEED --rows ...` (scikit-learn 1.2.1,
@@ -294,17 +294,17 @@ static const moons_row moons_1001_01_123[] = {
     {1000, 0.23690884102851628, 0.49379283535682678, 1},
 };
 
-#define MOONS_CASE(n, noise, seed, rows, sx, sy, wl)                                       \
-    {n, noise, seed, rows, sizeof rows / sizeof rows[0], sx, sy, wl}
+#define MOONS_CASE(n, noise, seed, rows, sx, sy, wl)                                               \
+    {                                                                                              \
+        n, noise, seed, rows, sizeof rows / sizeof rows[0], sx, sy, wl                             \
+    }
 
 static const moons_case moons_cases[] = {
     MOONS_CASE(7, 0.05, 0, moons_7_005_0, 4.0968049266587503, 1.5272657035098416, 14),
     MOONS_CASE(10, 0.0, 5, moons_10_0_5, 5, 2.5, 20),
     MOONS_CASE(1, 0.1, 1, moons_1_01_1, 0.16243453636632418, 0.43882435863499247, 0),
-    MOONS_CASE(1000, 0.05, 42, moons_1000_005_42, 499.25326712620188, 248.66010164578151,
-               251281),
-    MOONS_CASE(1001, 0.1, 123, moons_1001_01_123, 501.61158304636615, 250.8957031851011,
-               250290),
+    MOONS_CASE(1000, 0.05, 42, moons_1000_005_42, 499.25326712620188, 248.66010164578151, 251281),
+    MOONS_CASE(1001, 0.1, 123, moons_1001_01_123, 501.61158304636615, 250.8957031851011, 250290),
 };
 
 static const double MOONS_TOLERANCE = 1e-15;

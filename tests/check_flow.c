@@ -16,8 +16,7 @@
 START_TEST(reference_flow_checks)
 {
     gc_check_report report = {0};
-    ck_assert_msg(gc_check_flows(NULL, gc_test_seed(), &report) == GC_OK, "%s",
-                  gc_last_error());
+    ck_assert_msg(gc_check_flows(NULL, gc_test_seed(), &report) == GC_OK, "%s", gc_last_error());
     gc_test_assert_report(&report, "reference");
     ck_assert_int_ge(report.count, 25);
     gc_check_report_free(&report);
@@ -65,8 +64,8 @@ static void fit_affine(gc_runtime *rt, double *mean_error, double *std_rel_error
     ck_assert_int_eq(gc_model_decode(model, zero, 1, at0, NULL), GC_OK);
     ck_assert_int_eq(gc_model_decode(model, one, 1, at1, NULL), GC_OK);
     *mean_error = fmax(fabs(at0[0] - mu[0]), fabs(at0[1] - mu[1]));
-    *std_rel_error = fmax(fabs((at1[0] - at0[0]) / sigma[0] - 1.0),
-                          fabs((at1[1] - at0[1]) / sigma[1] - 1.0));
+    *std_rel_error =
+        fmax(fabs((at1[0] - at0[0]) / sigma[0] - 1.0), fabs((at1[1] - at0[1]) / sigma[1] - 1.0));
     gc_model_free(model);
 }
 
@@ -169,8 +168,7 @@ typedef struct other_shard {
     gc_status fail_with; /* GC_OK, or the status the reducer returns instead */
 } other_shard;
 
-static gc_status average_with_other_shard(void *context, double *grads, size_t count,
-                                          double *loss)
+static gc_status average_with_other_shard(void *context, double *grads, size_t count, double *loss)
 {
     const other_shard *other = context;
     if (other->fail_with != GC_OK) return GC_ERROR(other->fail_with, "the reducer failed");
@@ -373,8 +371,7 @@ static void resumable_step(gc_model *model, const double *points, size_t count,
     }
     gc_adam_config adam = GC_ADAM_DEFAULT;
     adam.lr = 2e-3 / (1.0 + 0.1 * (double)state->step);
-    ck_assert_msg(gc_model_train_step(model, x, 16, &adam, &loss) == GC_OK, "%s",
-                  gc_last_error());
+    ck_assert_msg(gc_model_train_step(model, x, 16, &adam, &loss) == GC_OK, "%s", gc_last_error());
     state->step++;
     state->data_position += 3;
 }
@@ -601,8 +598,7 @@ START_TEST(fused_vector_glow_matches_per_op)
         config.layers = 4;
         config.hidden = 32;
         gc_model *model = NULL;
-        ck_assert_msg(gc_model_create(&model, rt, &config, 11 + d) == GC_OK, "%s",
-                      gc_last_error());
+        ck_assert_msg(gc_model_create(&model, rt, &config, 11 + d) == GC_OK, "%s", gc_last_error());
         double *x = malloc(n * dim * sizeof *x);
         gc_rng rng;
         gc_rng_seed(&rng, gc_test_seed() + d);
@@ -626,8 +622,10 @@ START_TEST(fused_vector_glow_matches_per_op)
         ck_assert_msg(gc_model_gradient(model, x, n, &loss_per_op, per_op) == GC_OK, "%s",
                       gc_last_error());
         double error = gc_relative_error(fused, per_op, np);
-        ck_assert_msg(error <= 1e-5, "dim %zu, %zu rows: fused gradient off by %g relative "
-                      "(seed %llu)", dim, n, error, (unsigned long long)gc_test_seed());
+        ck_assert_msg(error <= 1e-5,
+                      "dim %zu, %zu rows: fused gradient off by %g relative "
+                      "(seed %llu)",
+                      dim, n, error, (unsigned long long)gc_test_seed());
         ck_assert_msg(fabs(loss_fused - loss_per_op) <= 1e-5 * fabs(loss_per_op),
                       "dim %zu: loss %.9g fused, %.9g per op", dim, loss_fused, loss_per_op);
         free(x);
@@ -660,8 +658,7 @@ START_TEST(full_model_low_memory_gradient)
     ck_assert_msg(gc_model_gradient(model, x, N, &loss_stored, stored) == GC_OK, "%s",
                   gc_last_error());
     gc_model_set_memory(model, GC_MEMORY_LOW);
-    ck_assert_msg(gc_model_gradient(model, x, N, &loss_low, low) == GC_OK, "%s",
-                  gc_last_error());
+    ck_assert_msg(gc_model_gradient(model, x, N, &loss_low, low) == GC_OK, "%s", gc_last_error());
     double error = gc_relative_error(low, stored, np);
     printf("full image model, batch 2: low-memory gradient rel err %.3g, loss %.6f vs %.6f\n",
            error, loss_low, loss_stored);

@@ -62,10 +62,7 @@ static uint8_t cifar_pattern(size_t image, size_t channel, size_t y, size_t x)
 }
 
 /* The label of image `image` in the files written by write_cifar. */
-static uint8_t cifar_label(size_t image)
-{
-    return (uint8_t)((image * 3u + 1u) % 10u);
-}
+static uint8_t cifar_label(size_t image) { return (uint8_t)((image * 3u + 1u) % 10u); }
 
 /* Writes `count` records of images first_image, first_image + 1, ... as dir/name, laid out as
  * the CIFAR-10 documentation describes: label, then the red, green and blue planes, each row by
@@ -99,8 +96,8 @@ static void assert_cifar_image(const gc_image_set *set, size_t index, size_t ima
         for (size_t y = 0; y < 32; y++)
             for (size_t x = 0; x < 32; x++)
                 ck_assert_msg(pixels[c * PLANE + y * 32 + x] == cifar_pattern(image, c, y, x),
-                              "set image %zu (file image %zu) differs at c=%zu y=%zu x=%zu",
-                              index, image, c, y, x);
+                              "set image %zu (file image %zu) differs at c=%zu y=%zu x=%zu", index,
+                              image, c, y, x);
 }
 
 /* ---- CIFAR-10 ---- */
@@ -298,15 +295,13 @@ static uint8_t png_pattern(int image, int y, int x, int channel)
 }
 
 /* Writes a width x height RGB picture of png_pattern(image, ...) as dir/name. */
-static void write_pattern_png(const char *dir, const char *name, int image, int width,
-                              int height)
+static void write_pattern_png(const char *dir, const char *name, int image, int width, int height)
 {
     uint8_t *rgb = malloc((size_t)width * height * 3);
     ck_assert_ptr_nonnull(rgb);
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
-            for (int c = 0; c < 3; c++)
-                rgb[(y * width + x) * 3 + c] = png_pattern(image, y, x, c);
+            for (int c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = png_pattern(image, y, x, c);
     char path[4096];
     file_in(path, sizeof path, dir, name);
     ck_assert_msg(gc_png_write_rgb(path, rgb, width, height) == GC_OK, "%s", gc_last_error());
@@ -401,7 +396,7 @@ START_TEST(test_png_folder_drops_alpha)
 {
     char dir[4096];
     make_folder(dir, sizeof dir, "png_alpha");
-    const uint8_t rgba[2 * 2 * 4] = {10, 20, 30, 0,   40, 50, 60, 128,
+    const uint8_t rgba[2 * 2 * 4] = {10, 20, 30, 0,   40,  50,  60,  128,
                                      70, 80, 90, 255, 100, 110, 120, 7};
     const uint8_t gray_alpha[2 * 2 * 2] = {5, 0, 105, 50, 205, 255, 255, 1};
     write_2x2_png(dir, "a_rgba.png", PNG_FORMAT_RGBA, rgba);
@@ -535,13 +530,12 @@ START_TEST(test_unit_five_bits_and_centres)
             ck_assert_double_eq(out[r * 256 + d], ((double)(p / 8) + 0.5) / 32.0);
         }
     }
-    ck_assert_double_eq(out[0], (31 + 0.5) / 32.0);   /* 255 */
-    ck_assert_double_eq(out[256 + 7], 0.5 / 32.0);    /* 7 */
-    ck_assert_double_eq(out[256 + 8], 1.5 / 32.0);    /* 8 */
+    ck_assert_double_eq(out[0], (31 + 0.5) / 32.0); /* 255 */
+    ck_assert_double_eq(out[256 + 7], 0.5 / 32.0);  /* 7 */
+    ck_assert_double_eq(out[256 + 8], 1.5 / 32.0);  /* 8 */
 
     ck_assert_int_eq(gc_images_to_unit(&set, indices, 1, 8, NULL, out), GC_OK);
-    for (int d = 0; d < 256; d++)
-        ck_assert_double_eq(out[d], ((double)(255 - d) + 0.5) / 256.0);
+    for (int d = 0; d < 256; d++) ck_assert_double_eq(out[d], ((double)(255 - d) + 0.5) / 256.0);
 }
 END_TEST
 

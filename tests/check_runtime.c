@@ -11,8 +11,8 @@
 #include "harness.h"
 #include "core/internal.h"
 
-static gc_device_info fake(int index, int platform, int device, gc_device_kind kind,
-                           int integrated, int cl_minor, uint64_t mem, const char *name)
+static gc_device_info fake(int index, int platform, int device, gc_device_kind kind, int integrated,
+                           int cl_minor, uint64_t mem, const char *name)
 {
     gc_device_info d;
     memset(&d, 0, sizeof d);
@@ -178,27 +178,26 @@ START_TEST(device_opens_and_launches)
     /* A local size beyond what the kernel allows is shrunk, not rejected. */
     cl_int err = CL_SUCCESS;
     const unsigned n = 1000;
-    cl_mem buffer = clCreateBuffer(gc_runtime_context(rt), CL_MEM_READ_WRITE, n * sizeof(float),
-                                   NULL, &err);
+    cl_mem buffer =
+        clCreateBuffer(gc_runtime_context(rt), CL_MEM_READ_WRITE, n * sizeof(float), NULL, &err);
     ck_assert_int_eq(err, CL_SUCCESS);
     ck_assert_int_eq(gc_kernel_find(rt, "tensor_fill", &kernel), GC_OK);
     ck_assert_uint_eq(kernel->arg_count, 3);
     size_t global = n, local = kernel->work_group_size * 4;
-    ck_assert_msg(GC_LAUNCH(rt, kernel, 1, &global, &local, GC_BUF(buffer), GC_F32(2.5),
-                            GC_U32(n)) == GC_OK,
-                  "%s", gc_last_error());
+    ck_assert_msg(
+        GC_LAUNCH(rt, kernel, 1, &global, &local, GC_BUF(buffer), GC_F32(2.5), GC_U32(n)) == GC_OK,
+        "%s", gc_last_error());
     float values[1000];
     ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), buffer, CL_TRUE, 0, sizeof values,
                                          values, 0, NULL, NULL),
                      CL_SUCCESS);
     for (unsigned i = 0; i < n; i++) ck_assert_float_eq(values[i], 2.5f);
     /* A launch with the wrong number of arguments, or a count past 32 bits, is refused. */
-    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0)),
-                     GC_ERR_ARGUMENT);
+    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0)), GC_ERR_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(gc_last_error(), "tensor_fill"));
-    ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0),
-                                 GC_U32((size_t)1 << 32)),
-                     GC_ERR_ARGUMENT);
+    ck_assert_int_eq(
+        GC_LAUNCH1D(rt, kernel, n, 64, GC_BUF(buffer), GC_F32(1.0), GC_U32((size_t)1 << 32)),
+        GC_ERR_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(gc_last_error(), "argument 2"));
     clReleaseMemObject(buffer);
     gc_runtime_close(rt);

@@ -47,7 +47,8 @@ START_TEST(reference_ops_known_values)
     ck_assert_int_eq(gc_tensor_scale(&y, 2.0), GC_OK);
     double out[8];
     gc_tensor_download(&y, out);
-    for (int i = 0; i < 8; i++) ck_assert_double_eq(out[i], 2.0 * (2.0 + 0.5 * values[i]) * values[i]);
+    for (int i = 0; i < 8; i++)
+        ck_assert_double_eq(out[i], 2.0 * (2.0 + 0.5 * values[i]) * values[i]);
 
     gc_tensor_release(&x);
     gc_tensor_release(&y);
@@ -81,8 +82,7 @@ START_TEST(device_matches_reference)
 {
     gc_runtime *rt = gc_test_open_device(_i);
     gc_check_report report = {0};
-    ck_assert_msg(gc_check_tensor_ops(rt, gc_test_seed(), &report) == GC_OK, "%s",
-                  gc_last_error());
+    ck_assert_msg(gc_check_tensor_ops(rt, gc_test_seed(), &report) == GC_OK, "%s", gc_last_error());
     gc_test_assert_report(&report, gc_runtime_description(rt));
     gc_check_report_free(&report);
     gc_runtime_close(rt);

@@ -28,8 +28,8 @@ void gc_test_assert_report(const gc_check_report *report, const char *what);
 void gc_test_remove_tree(const char *path);
 
 /* Fails the test unless gc_last_error() contains `fragment`. */
-#define GC_ASSERT_ERROR_CONTAINS(fragment)                                                    \
-    ck_assert_msg(strstr(gc_last_error(), (fragment)) != NULL,                                \
+#define GC_ASSERT_ERROR_CONTAINS(fragment)                                                         \
+    ck_assert_msg(strstr(gc_last_error(), (fragment)) != NULL,                                     \
                   "error message \"%s\" lacks \"%s\"", gc_last_error(), (fragment))
 
 /* Adds `test` to `tc` once per OpenCL device (its loop index is the device index). */

@@ -125,10 +125,8 @@ gc_status gc_archive_get_bytes(const gc_archive *a, const char *name, const void
 /* A NUL-terminated copy owned by the archive. */
 gc_status gc_archive_get_text(const gc_archive *a, const char *name, const char **text);
 /* Exactly `count` values, or GC_ERR_FORMAT "section 'x' holds N values, expected M". */
-gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values,
-                             size_t count);
-gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values,
-                             size_t count);
+gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values, size_t count);
+gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values, size_t count);
 /* However many values there are, in a malloc'ed array the caller frees (never NULL on
  * success, even for an empty section). */
 gc_status gc_archive_get_f64_alloc(const gc_archive *a, const char *name, double **values,

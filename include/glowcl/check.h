@@ -27,8 +27,8 @@ extern "C" {
 #define GC_TOL_GRADIENT 1e-6
 
 typedef struct gc_check_row {
-    char name[64];     /* what was checked, e.g. "gemm 37x53x29 A^T B" */
-    char measure[48];  /* which error, e.g. "rel err vs reference" */
+    char name[64];    /* what was checked, e.g. "gemm 37x53x29 A^T B" */
+    char measure[48]; /* which error, e.g. "rel err vs reference" */
     double error;
     double tolerance;
     int passed;
@@ -39,8 +39,8 @@ typedef struct gc_check_report {
     size_t count, capacity;
 } gc_check_report;
 
-gc_status gc_check_add(gc_check_report *report, const char *name, const char *measure,
-                       double error, double tolerance);
+gc_status gc_check_add(gc_check_report *report, const char *name, const char *measure, double error,
+                       double tolerance);
 void gc_check_report_free(gc_check_report *report);
 size_t gc_check_failures(const gc_check_report *report);
 

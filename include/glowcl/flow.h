@@ -32,15 +32,15 @@ typedef enum gc_prior_kind {
 
 typedef struct gc_model_config {
     gc_model_kind kind;
-    size_t dim;         /* dimension of the data */
-    int layers;         /* Glow steps (per level for images) */
+    size_t dim;                     /* dimension of the data */
+    int layers;                     /* Glow steps (per level for images) */
     size_t channels, height, width; /* images: dim = channels · height · width */
-    int levels;         /* images: levels of the multi-scale architecture */
-    int additive;       /* images: additive instead of affine couplings */
-    int split_standard; /* images: splits scored by N(0, I) instead of Glow's learned
+    int levels;                     /* images: levels of the multi-scale architecture */
+    int additive;                   /* images: additive instead of affine couplings */
+    int split_standard;             /* images: splits scored by N(0, I) instead of Glow's learned
                            conditional prior */
-    size_t hidden;      /* width of the coupling networks' hidden layers */
-    int depth;          /* number of hidden layers of each coupling network */
+    size_t hidden;                  /* width of the coupling networks' hidden layers */
+    int depth;                      /* number of hidden layers of each coupling network */
     gc_prior_kind prior;
     int mix_components; /* mixture prior: number of components */
     int mix_fixed;      /* mixture prior: keep means, scales and weights as given */
@@ -52,8 +52,7 @@ typedef struct gc_model_config {
 
 /* The image Glow's defaults (Kingma & Dhariwal's CIFAR-10 model): 3 levels of 16 steps, 512
  * hidden channels, affine coupling. */
-void gc_model_config_image(gc_model_config *config, size_t channels, size_t height,
-                           size_t width);
+void gc_model_config_image(gc_model_config *config, size_t channels, size_t height, size_t width);
 
 /* The Glow of points' defaults: 10 layers, coupling networks of 2 hidden layers of 64, Gaussian
  * prior, 2 mixture components if the prior is switched to the mixture. */
@@ -70,21 +69,21 @@ const gc_model_config *gc_model_get_config(const gc_model *model);
 /* log p(x) of n points (n × dim, row-major) in nats. */
 gc_status gc_model_log_prob(gc_model *model, const double *x, size_t n, double *log_prob);
 /* The latents z = f(x) (n × dim) and log|det ∂z/∂x| per point (may be NULL). */
-gc_status gc_model_encode(gc_model *model, const double *x, size_t n, double *z,
-                          double *logdet);
+gc_status gc_model_encode(gc_model *model, const double *x, size_t n, double *z, double *logdet);
 /* The points x = f⁻¹(z) and log|det ∂x/∂z| per point (may be NULL). */
-gc_status gc_model_decode(gc_model *model, const double *z, size_t n, double *x,
-                          double *logdet);
+gc_status gc_model_decode(gc_model *model, const double *z, size_t n, double *x, double *logdet);
 /* Draws n points: z from the prior with its standard deviations times `temperature`, decoded. */
-gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng *rng,
-                          double *x);
+gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng *rng, double *x);
 
 typedef struct gc_adam_config {
     double lr, beta1, beta2, eps;
     double clip_norm; /* > 0: gradients scaled down to at most this L2 norm */
     int adamax;       /* Adamax: the infinity norm u = max(β2·u, |g|) in place of √v */
 } gc_adam_config;
-#define GC_ADAM_DEFAULT {1e-3, 0.9, 0.999, 1e-8, 0.0, 0}
+#define GC_ADAM_DEFAULT                                                                            \
+    {                                                                                              \
+        1e-3, 0.9, 0.999, 1e-8, 0.0, 0                                                             \
+    }
 
 /* One step of Adam on the mean negative log-likelihood of the batch x (n × dim). The first
  * step initialises every ActNorm from this batch. *loss gets the batch's mean NLL before the
@@ -101,8 +100,7 @@ gc_status gc_model_train_step(gc_model *model, const double *x, size_t n,
  * gc_model_param_count, 0 for fixed parameters) in double on the host; `loss` is the shard's
  * mean NLL. With equal shards, averaging both gives exactly the gradient and loss of the whole
  * batch. A status other than GC_OK ends the step with it, the parameters untouched. */
-typedef gc_status (*gc_gradient_reducer)(void *context, double *grads, size_t count,
-                                         double *loss);
+typedef gc_status (*gc_gradient_reducer)(void *context, double *grads, size_t count, double *loss);
 /* Installs `reduce` (NULL: none, the default; the step then stays on the device). Only
  * gc_model_train_step uses it; gc_model_gradient gives the local gradient. */
 void gc_model_set_gradient_reducer(gc_model *model, gc_gradient_reducer reduce, void *context);

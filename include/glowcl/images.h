@@ -35,8 +35,7 @@ void gc_image_set_free(gc_image_set *set);
  * or the split's files are missing or unreadable; the message names what was looked for),
  * GC_ERR_FORMAT (a file that is empty or not a whole number of records, naming the file, its size
  * and the record size; a label above 9, naming the file and record index), GC_ERR_MEMORY. */
-gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split,
-                          size_t max_images);
+gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split, size_t max_images);
 
 /* Reads the PNG files of folder `dir` (names ending in ".png" in any letter case, hidden
  * ".*" files and non-regular entries skipped), in byte order of their names, as a 3-channel

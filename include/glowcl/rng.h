@@ -16,9 +16,9 @@ extern "C" {
  * struct has no padding and can be written to a checkpoint byte for byte (same endianness) or
  * portably through gc_rng_export / gc_rng_import. */
 typedef struct gc_rng {
-    uint64_t state[4];       /* xoshiro256** state; never all zero */
-    double spare_normal;     /* second value of the last polar-method pair */
-    uint64_t has_spare;      /* 1 if spare_normal is still unused, else 0 */
+    uint64_t state[4];   /* xoshiro256** state; never all zero */
+    double spare_normal; /* second value of the last polar-method pair */
+    uint64_t has_spare;  /* 1 if spare_normal is still unused, else 0 */
 } gc_rng;
 
 /* Number of uint64_t words in the portable form of a gc_rng. */

@@ -31,7 +31,7 @@ typedef struct gc_device_info {
     int platform_index; /* position of its platform */
     int device_index;   /* position within its platform */
     gc_device_kind kind;
-    int integrated;     /* shares memory with the host (CL_DEVICE_HOST_UNIFIED_MEMORY) */
+    int integrated; /* shares memory with the host (CL_DEVICE_HOST_UNIFIED_MEMORY) */
     char platform_name[128];
     char platform_version[128];
     char vendor[128];
@@ -63,7 +63,10 @@ typedef struct gc_device_request {
     const char *type;   /* "gpu", "cpu", "accelerator", "all" or NULL */
 } gc_device_request;
 
-#define GC_DEVICE_REQUEST_DEFAULT {0, -1, NULL, NULL}
+#define GC_DEVICE_REQUEST_DEFAULT                                                                  \
+    {                                                                                              \
+        0, -1, NULL, NULL                                                                          \
+    }
 
 /* Ranks the devices that match the request, best first: GPU > accelerator > CPU, discrete
  * before integrated, newer OpenCL C, more global memory, then list order. `explicit_out` is set
@@ -83,7 +86,7 @@ typedef struct gc_runtime gc_runtime;
 
 typedef struct gc_runtime_options {
     gc_device_request request;
-    FILE *log;          /* start-up line, warnings and build logs; NULL: silent */
+    FILE *log;                       /* start-up line, warnings and build logs; NULL: silent */
     const char *extra_build_options; /* appended to the OpenCL build options, may be NULL */
 } gc_runtime_options;
 

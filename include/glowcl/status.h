@@ -41,10 +41,10 @@ void gc_error_clear(void);
 #define GC_ERROR(status, ...) gc_error_set((status), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Propagates a non-OK status from an expression. */
-#define GC_TRY(expr)                                                                       \
-    do {                                                                                   \
-        gc_status gc_try_status_ = (expr);                                                 \
-        if (gc_try_status_ != GC_OK) return gc_try_status_;                                \
+#define GC_TRY(expr)                                                                               \
+    do {                                                                                           \
+        gc_status gc_try_status_ = (expr);                                                         \
+        if (gc_try_status_ != GC_OK) return gc_try_status_;                                        \
     } while (0)
 
 #ifdef __cplusplus

@@ -41,16 +41,16 @@ gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size
 
 gc_status gc_tensor_fill(gc_tensor *t, double value);
 gc_status gc_tensor_copy(gc_tensor *dst, const gc_tensor *src);
-gc_status gc_tensor_scale(gc_tensor *t, double alpha);                         /* t *= alpha */
-gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x);      /* y += alpha x */
+gc_status gc_tensor_scale(gc_tensor *t, double alpha);                           /* t *= alpha */
+gc_status gc_tensor_axpy(gc_tensor *y, double alpha, const gc_tensor *x);        /* y += alpha x */
 gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b); /* out = a ⊙ b */
 
 /* Reductions over a tensor seen as (outer, channels, inner), per channel: outer is the batch,
  * inner the pixels (1 for vectors). Deterministic: a fixed-shape tree on a given device. The
  * tensor may hold more (a batch buffer only partly used): its first outer·channels·inner
  * elements are reduced. */
-gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
-                                size_t channels, size_t inner);
+gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, size_t channels,
+                                size_t inner);
 /* out[0] = Σ x_j² over the first `count` elements (a one-element out). */
 gc_status gc_tensor_sum_squares(gc_tensor *out, const gc_tensor *x, size_t count);
 /* Mean and biased variance (divided by outer·inner), two-pass for accuracy. */

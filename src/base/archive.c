@@ -1,7 +1,7 @@
 /* The sectioned, CRC-checked container of include/glowcl/archive.h (the layout is documented
  * there): a writer that streams its sections (small ones kept in memory, large ones asked from
- * their source a chunk at a time) into a temporary file that is renamed into place, a reader that verifies every byte before handing any out, and the
- * key=value config helpers. */
+ * their source a chunk at a time) into a temporary file that is renamed into place, a reader
+ * that verifies every byte before handing any out, and the key=value config helpers. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* fsync, getpid, O_DIRECTORY */
 #endif
@@ -50,7 +50,7 @@ static const char *type_name(uint32_t type)
  * to race on: each entry is its byte run through eight steps of the reflected IEEE polynomial. */
 #define CRC_POLYNOMIAL 0xEDB88320u
 #define CRC_STEP(c) (((c) >> 1) ^ (CRC_POLYNOMIAL & (0u - ((c)&1u))))
-#define CRC_BYTE(b)                                                                        \
+#define CRC_BYTE(b)                                                                                \
     CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP(CRC_STEP((uint32_t)(b)))))))))
 #define CRC_ROW4(b) CRC_BYTE(b), CRC_BYTE((b) + 1), CRC_BYTE((b) + 2), CRC_BYTE((b) + 3)
 #define CRC_ROW16(b) CRC_ROW4(b), CRC_ROW4((b) + 4), CRC_ROW4((b) + 8), CRC_ROW4((b) + 12)
@@ -104,8 +104,8 @@ static bool valid_name(const char *name)
     if (length == 0 || length > GC_ARCHIVE_MAX_NAME) return false;
     for (size_t i = 0; i < length; i++) {
         char c = name[i];
-        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                       c == '.' || c == '/' || c == '-';
+        bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                       c == '/' || c == '-';
         if (!allowed) return false;
     }
     return true;
@@ -230,8 +230,7 @@ gc_status gc_archive_put_bytes(gc_archive_writer *w, const char *name, const voi
 
 gc_status gc_archive_put_text(gc_archive_writer *w, const char *name, const char *text)
 {
-    if (!text)
-        return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': no text", name ? name : "(null)");
+    if (!text) return GC_ERROR(GC_ERR_ARGUMENT, "section '%s': no text", name ? name : "(null)");
     size_t size = strlen(text);
     unsigned char *payload = NULL;
     GC_TRY(add_section(w, name, TYPE_TEXT, size, &payload));
@@ -354,7 +353,8 @@ static gc_status write_file(FILE *file, const gc_archive_writer *w)
     uint32_t *crcs = calloc(w->count ? w->count : 1, sizeof *crcs);
     stream_buffers buffers = {NULL, NULL};
     gc_status status = GC_OK;
-    if (!table || !crcs) status = GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
+    if (!table || !crcs)
+        status = GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
     if (status == GC_OK && fwrite(table, 1, table_end, file) != table_end)
         status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
     for (size_t i = 0; status == GC_OK && i < w->count; i++) {
@@ -528,11 +528,10 @@ static gc_status verify_header(const gc_archive *a, uint32_t *count_out)
         return GC_ERROR(GC_ERR_FORMAT, "%s: %zu bytes, but its header says %llu (data appended?)",
                         label, size, (unsigned long long)total);
     if (load_u32(f + 28) != 0)
-        return GC_ERROR(GC_ERR_FORMAT, "%s: malformed header (reserved field is not zero)",
-                        label);
+        return GC_ERROR(GC_ERR_FORMAT, "%s: malformed header (reserved field is not zero)", label);
     if (count > GC_ARCHIVE_MAX_SECTIONS)
-        return GC_ERROR(GC_ERR_FORMAT, "%s: %lu sections, more than the %d this build reads",
-                        label, (unsigned long)count, GC_ARCHIVE_MAX_SECTIONS);
+        return GC_ERROR(GC_ERR_FORMAT, "%s: %lu sections, more than the %d this build reads", label,
+                        (unsigned long)count, GC_ARCHIVE_MAX_SECTIONS);
     *count_out = count;
     return GC_OK;
 }
@@ -572,9 +571,8 @@ static gc_status verify_section(gc_archive *a, size_t index, uint64_t expected_o
                         label, s->name, (unsigned long long)size, (unsigned long long)offset,
                         a->size);
     if (offset != expected_offset)
-        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' is misplaced (at %llu, not %llu)",
-                        label, s->name, (unsigned long long)offset,
-                        (unsigned long long)expected_offset);
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' is misplaced (at %llu, not %llu)", label,
+                        s->name, (unsigned long long)offset, (unsigned long long)expected_offset);
     if ((s->type == TYPE_F64 || s->type == TYPE_U64) && size % 8 != 0)
         return GC_ERROR(GC_ERR_FORMAT,
                         "%s: section '%s' is a %s of %llu bytes, not a multiple of 8", label,
@@ -611,8 +609,8 @@ static gc_status verify(gc_archive *a)
         /* Padding is the one part no CRC covers, so it must be exactly zero. */
         for (uint64_t k = end; k < cursor && k < a->size; k++)
             if (a->file[k] != 0)
-                return GC_ERROR(GC_ERR_FORMAT, "%s: nonzero padding after section '%s'",
-                                a->label, a->sections[i].name);
+                return GC_ERROR(GC_ERR_FORMAT, "%s: nonzero padding after section '%s'", a->label,
+                                a->sections[i].name);
     }
     if (cursor != a->size)
         return GC_ERROR(GC_ERR_FORMAT, "%s: malformed: sections end at byte %llu, the file at %zu",
@@ -641,8 +639,7 @@ static gc_status adopt(gc_archive **out, unsigned char *file, size_t size, const
     return GC_OK;
 }
 
-gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size,
-                                 const char *label)
+gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size, const char *label)
 {
     if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read_memory: no output pointer");
     *out = NULL;
@@ -709,8 +706,8 @@ static gc_status find(const gc_archive *a, const char *name, uint32_t type,
         const stored_section *s = &a->sections[i];
         if (strcmp(s->name, name) != 0) continue;
         if (s->type != type)
-            return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' has type %s, not %s", a->label,
-                            name, type_name(s->type), type_name(type));
+            return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' has type %s, not %s", a->label, name,
+                            type_name(s->type), type_name(type));
         *out = s;
         return GC_OK;
     }
@@ -753,8 +750,8 @@ static gc_status find_values(const gc_archive *a, const char *name, uint32_t typ
                         name ? name : "(null)", count);
     GC_TRY(find(a, name, type, s));
     if ((*s)->size / 8 != count)
-        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' holds %zu values, expected %zu",
-                        a->label, name, (*s)->size / 8, count);
+        return GC_ERROR(GC_ERR_FORMAT, "%s: section '%s' holds %zu values, expected %zu", a->label,
+                        name, (*s)->size / 8, count);
     return GC_OK;
 }
 
@@ -766,8 +763,7 @@ static void decode_f64(const unsigned char *payload, double *values, size_t coun
     }
 }
 
-gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values,
-                             size_t count)
+gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *values, size_t count)
 {
     const stored_section *s = NULL;
     GC_TRY(find_values(a, name, TYPE_F64, values, count, &s));
@@ -775,8 +771,7 @@ gc_status gc_archive_get_f64(const gc_archive *a, const char *name, double *valu
     return GC_OK;
 }
 
-gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values,
-                             size_t count)
+gc_status gc_archive_get_u64(const gc_archive *a, const char *name, uint64_t *values, size_t count)
 {
     const stored_section *s = NULL;
     GC_TRY(find_values(a, name, TYPE_U64, values, count, &s));
@@ -856,17 +851,17 @@ gc_status gc_config_get_long(const char *text, const char *key, long *value)
     GC_TRY(find_config_value(text, key, &found, &length));
     int shown = length > 40 ? 40 : (int)length;
     if (!copy_number(found, length, buffer, sizeof buffer))
-        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key,
-                        shown, found);
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key, shown,
+                        found);
     char *end = NULL;
     errno = 0;
     long parsed = strtol(buffer, &end, 10);
     if (end == buffer || *end != '\0')
-        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key,
-                        shown, found);
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not an integer: '%.*s'", key, shown,
+                        found);
     if (errno == ERANGE)
-        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is out of range: '%.*s'", key,
-                        shown, found);
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is out of range: '%.*s'", key, shown,
+                        found);
     *value = parsed;
     return GC_OK;
 }
@@ -889,8 +884,8 @@ gc_status gc_config_get_double(const char *text, const char *key, double *value)
     /* Overflow comes back as infinity and is refused with it; underflow to a denormal or zero
      * is the closest double there is, so it is accepted (errno is not consulted). */
     if (!ok || !isfinite(parsed))
-        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not a finite number: '%.*s'",
-                        key, shown, found);
+        return GC_ERROR(GC_ERR_FORMAT, "config value of '%s' is not a finite number: '%.*s'", key,
+                        shown, found);
     *value = parsed;
     return GC_OK;
 }

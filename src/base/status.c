@@ -29,8 +29,7 @@ const char *gc_last_error(void) { return last_error; }
 
 void gc_error_clear(void) { last_error[0] = '\0'; }
 
-gc_status gc_error_setv(gc_status status, const char *file, int line, const char *fmt,
-                        va_list args)
+gc_status gc_error_setv(gc_status status, const char *file, int line, const char *fmt, va_list args)
 {
     /* Room for the location after the message, so it is never the part cut off. */
     char message[sizeof last_error - 128];

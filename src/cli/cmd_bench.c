@@ -86,8 +86,8 @@ static gc_status bench_moons(gc_runtime *rt, int warmup, int steps, step_timing 
     return status;
 }
 
-static gc_status bench_image(gc_runtime *rt, size_t batch, int low_memory, int warmup,
-                             int steps, step_timing *timing, size_t *params, double *rss_mib,
+static gc_status bench_image(gc_runtime *rt, size_t batch, int low_memory, int warmup, int steps,
+                             step_timing *timing, size_t *params, double *rss_mib,
                              double *tensor_mib)
 {
     gc_model_config config;
@@ -173,8 +173,9 @@ static gc_status report_moons(gc_runtime *rt, long steps, bench_report *r)
     size_t params = 0;
     GC_TRY(bench_moons(rt, 5, (int)steps, &t, &params));
     if (r->table)
-        fprintf(r->table, "(a) 2-D Glow step, 10 layers, MLP 2x64, batch 256, %zu params: "
-                          "%.3f ms median of %ld (first step %.2f s)\n",
+        fprintf(r->table,
+                "(a) 2-D Glow step, 10 layers, MLP 2x64, batch 256, %zu params: "
+                "%.3f ms median of %ld (first step %.2f s)\n",
                 params, 1e3 * t.median_s, steps, t.first_s);
     json_add(r, ", \"moons_step_ms\": %.4f, \"moons_params\": %zu, \"moons_first_step_s\": %.3f",
              1e3 * t.median_s, params, t.first_s);
@@ -189,20 +190,21 @@ static gc_status report_image(gc_runtime *rt, long batch, const char *memory, lo
     size_t params = 0;
     double rss = 0.0, tensors = 0.0;
     int low_memory = strcmp(memory, "low") == 0;
-    GC_TRY(bench_image(rt, (size_t)batch, low_memory, 1, (int)steps, &t, &params, &rss,
-                       &tensors));
+    GC_TRY(bench_image(rt, (size_t)batch, low_memory, 1, (int)steps, &t, &params, &rss, &tensors));
     double gflop = 1e-9 * image_step_flops((size_t)batch, low_memory);
     if (r->table)
-        fprintf(r->table, "(b) image Glow step, L=3 K=16 hidden 512, 3x32x32, batch %ld, %zu "
-                          "params, memory %s: %.3f s median of %ld, %.1f images/s, %.1f GFLOP at "
-                          "%.1f GFLOP/s (first step %.2f s)\n"
-                          "(d) memory of (b): peak RSS %.0f MiB, glowcl tensors %.0f MiB\n",
+        fprintf(r->table,
+                "(b) image Glow step, L=3 K=16 hidden 512, 3x32x32, batch %ld, %zu "
+                "params, memory %s: %.3f s median of %ld, %.1f images/s, %.1f GFLOP at "
+                "%.1f GFLOP/s (first step %.2f s)\n"
+                "(d) memory of (b): peak RSS %.0f MiB, glowcl tensors %.0f MiB\n",
                 batch, params, memory, t.median_s, steps, (double)batch / t.median_s, gflop,
                 gflop / t.median_s, t.first_s, rss, tensors);
-    json_add(r, ", \"image_step_ms\": %.2f, \"image_params\": %zu, \"image_batch\": %ld, "
-                "\"image_memory\": \"%s\", \"image_first_step_s\": %.3f, "
-                "\"image_step_gflop\": %.3f, "
-                "\"image_peak_rss_mib\": %.1f, \"image_device_mib\": %.1f",
+    json_add(r,
+             ", \"image_step_ms\": %.2f, \"image_params\": %zu, \"image_batch\": %ld, "
+             "\"image_memory\": \"%s\", \"image_first_step_s\": %.3f, "
+             "\"image_step_gflop\": %.3f, "
+             "\"image_peak_rss_mib\": %.1f, \"image_device_mib\": %.1f",
              1e3 * t.median_s, params, batch, memory, t.first_s, gflop, rss, tensors);
     return GC_OK;
 }
@@ -213,8 +215,9 @@ static gc_status report_gemm(gc_runtime *rt, long batch, long repeats, bench_rep
     gc_conv_shape shapes[9];
     size_t count = image_conv_shapes((size_t)batch, shapes);
     if (r->table)
-        fprintf(r->table, "(c) image model convolutions at batch %ld as GEMMs M x N x K, "
-                          "GFLOP/s (median of %ld):\n    %-6s %-18s %9s %11s %12s\n",
+        fprintf(r->table,
+                "(c) image model convolutions at batch %ld as GEMMs M x N x K, "
+                "GFLOP/s (median of %ld):\n    %-6s %-18s %9s %11s %12s\n",
                 batch, repeats, "conv", "M x N x K", "forward", "input grad", "weight grad");
     json_add(r, ", \"gemm\": [");
     for (size_t i = 0; i < count; i++) {
@@ -229,8 +232,9 @@ static gc_status report_gemm(gc_runtime *rt, long batch, long repeats, bench_rep
             fprintf(r->table, "    %zux%-4zu %-18s %9.1f %11.1f %12.1f\n", s->kernel, s->kernel,
                     dims, 1e-9 * flops / seconds[0], 1e-9 * flops / seconds[1],
                     1e-9 * flops / seconds[2]);
-        json_add(r, "%s{\"m\": %zu, \"n\": %zu, \"k\": %zu, \"gflops\": %.2f, "
-                    "\"input_grad_gflops\": %.2f, \"weight_grad_gflops\": %.2f}",
+        json_add(r,
+                 "%s{\"m\": %zu, \"n\": %zu, \"k\": %zu, \"gflops\": %.2f, "
+                 "\"input_grad_gflops\": %.2f, \"weight_grad_gflops\": %.2f}",
                  i ? ", " : "", m, n, k, 1e-9 * flops / seconds[0], 1e-9 * flops / seconds[1],
                  1e-9 * flops / seconds[2]);
     }
@@ -245,8 +249,10 @@ static gc_status report_peak(gc_runtime *rt, bench_report *r)
     double peak = 0.0;
     GC_TRY(gc_bench_peak(rt, &peak));
     if (r->table)
-        fprintf(r->table, "(e) device multiply-add peak: %.1f GFLOP/s (float16 FMA chains, "
-                          "median of 5)\n", peak);
+        fprintf(r->table,
+                "(e) device multiply-add peak: %.1f GFLOP/s (float16 FMA chains, "
+                "median of 5)\n",
+                peak);
     json_add(r, ", \"peak_gflops\": %.2f", peak);
     return GC_OK;
 }
@@ -319,8 +325,7 @@ int cmd_bench(int argc, char **argv)
     if (runs(&f, "moons")) status = report_moons(rt, f.moons_steps, &report);
     if (status == GC_OK && runs(&f, "image"))
         status = report_image(rt, f.batch, f.memory, f.image_steps, &report);
-    if (status == GC_OK && runs(&f, "gemm"))
-        status = report_gemm(rt, f.batch, f.repeats, &report);
+    if (status == GC_OK && runs(&f, "gemm")) status = report_gemm(rt, f.batch, f.repeats, &report);
     if (status == GC_OK && (runs(&f, "image") || runs(&f, "gemm")) &&
         gc_runtime_backend(rt) == GC_BACKEND_OPENCL)
         status = report_peak(rt, &report);

@@ -52,8 +52,7 @@ int cmd_check(int argc, char **argv)
     gc_status status = GC_OK;
     if (gc_runtime_backend(rt) == GC_BACKEND_OPENCL) {
         status = gc_check_tensor_ops(rt, (uint64_t)seed, &report);
-        if (status == GC_OK && !skip_gemm)
-            status = gc_check_gemm(rt, (uint64_t)seed + 1, &report);
+        if (status == GC_OK && !skip_gemm) status = gc_check_gemm(rt, (uint64_t)seed + 1, &report);
     } else {
         printf("reference path: the rows comparing a device with the reference are skipped\n");
     }

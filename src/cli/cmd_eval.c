@@ -42,16 +42,18 @@ static int eval_images(const eval_flags *f)
     snprintf(source, sizeof source, "the test images of %s", f->data);
     gc_status status;
     if (c->kind != GC_MODEL_IMAGE)
-        status = GC_ERROR(GC_ERR_ARGUMENT, "%s is a model of %zu-dimensional points, not of "
-                          "images; score points with --data moons or FILE.csv", f->model_path,
-                          c->dim);
+        status = GC_ERROR(GC_ERR_ARGUMENT,
+                          "%s is a model of %zu-dimensional points, not of "
+                          "images; score points with --data moons or FILE.csv",
+                          f->model_path, c->dim);
     else if (c->dim != set.channels * set.height * set.width)
-        status = GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data "
-                          "%zux%zux%zu", c->channels, c->height, c->width, set.channels,
-                          set.height, set.width);
+        status = GC_ERROR(GC_ERR_ARGUMENT,
+                          "the model is for %zux%zux%zu images, the data "
+                          "%zux%zux%zu",
+                          c->channels, c->height, c->width, set.channels, set.height, set.width);
     else
-        status = cli_bits_per_dim(model, &set, (size_t)f->n, 8, source, &mean, &se,
-                                  &reconstruction);
+        status =
+            cli_bits_per_dim(model, &set, (size_t)f->n, 8, source, &mean, &se, &reconstruction);
     if (status == GC_OK)
         printf("bits/dim: %.4f ± %.4f over %zu images\n"
                "decode(encode(x)): max |x' - x| = %.3g\n",
@@ -68,12 +70,15 @@ static gc_status score_points(gc_model *model, const eval_flags *f, const double
 {
     const gc_model_config *c = gc_model_get_config(model);
     if (c->kind == GC_MODEL_IMAGE)
-        return GC_ERROR(GC_ERR_ARGUMENT, "%s is a model of %zux%zux%zu images, not of points "
-                        "(give it images with --data cifar10:DIR or png:DIR)", f->model_path,
-                        c->channels, c->height, c->width);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s is a model of %zux%zux%zu images, not of points "
+                        "(give it images with --data cifar10:DIR or png:DIR)",
+                        f->model_path, c->channels, c->height, c->width);
     if (c->dim != dim)
-        return GC_ERROR(GC_ERR_ARGUMENT, "the model is %zu-dimensional, the data "
-                        "%zu-dimensional", c->dim, dim);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "the model is %zu-dimensional, the data "
+                        "%zu-dimensional",
+                        c->dim, dim);
     char source[4200];
     if (strcmp(f->data, "moons") == 0)
         snprintf(source, sizeof source, "the two-moons points");

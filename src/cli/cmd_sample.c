@@ -66,8 +66,10 @@ int cmd_sample(int argc, char **argv)
         return status == GC_OK ? EXIT_OK : cli_fail(status);
     }
     if (ends_with(out, ".png") && dim != 2)
-        status = GC_ERROR(GC_ERR_ARGUMENT, "a PNG scatter plot needs a 2-D model (this one is "
-                                           "%zu-D); write a .csv", dim);
+        status = GC_ERROR(GC_ERR_ARGUMENT,
+                          "a PNG scatter plot needs a 2-D model (this one is "
+                          "%zu-D); write a .csv",
+                          dim);
     double *x = status == GC_OK ? malloc((size_t)n * dim * sizeof *x) : NULL;
     if (status == GC_OK && !x) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_rng rng;

@@ -16,18 +16,26 @@ typedef struct cli_device_flags {
     const char *type;
 } cli_device_flags;
 
-#define CLI_DEVICE_FLAGS_DEFAULT {0, -1, NULL, NULL}
+#define CLI_DEVICE_FLAGS_DEFAULT                                                                   \
+    {                                                                                              \
+        0, -1, NULL, NULL                                                                          \
+    }
 /* The device flags' rows of an option table; they may also stand before the command
  * (main.c moves them after it). */
-#define CLI_DEVICE_OPTIONS(flags)                                                              \
-    {"platform", 'p', OPT_INT, &(flags).platform, "N", "only devices of platform N"},          \
-    {"device", 'd', OPT_STRING, &(flags).device, "N|P:D|NAME",                                 \
-     "device by index, platform:device, or name substring; N,M,...: one per MPI process of "  \
-     "a machine"},                                                                             \
-    {"device-type", 't', OPT_STRING, &(flags).type, "TYPE",                                    \
-     "gpu, cpu, accelerator or all"},                                                          \
-    {"reference", 0, OPT_FLAG, &(flags).reference, NULL,                                       \
-     "plain C reference path in double, no OpenCL"}
+#define CLI_DEVICE_OPTIONS(flags)                                                                  \
+    {"platform", 'p', OPT_INT, &(flags).platform, "N", "only devices of platform N"},              \
+        {"device",                                                                                 \
+         'd',                                                                                      \
+         OPT_STRING,                                                                               \
+         &(flags).device,                                                                          \
+         "N|P:D|NAME",                                                                             \
+         "device by index, platform:device, or name substring; N,M,...: one per MPI process of "   \
+         "a machine"},                                                                             \
+        {"device-type", 't', OPT_STRING, &(flags).type, "TYPE", "gpu, cpu, accelerator or all"},   \
+    {                                                                                              \
+        "reference", 0, OPT_FLAG, &(flags).reference, NULL,                                        \
+            "plain C reference path in double, no OpenCL"                                          \
+    }
 
 /* Turns the flags (and GLOWCL_DEVICE when no flag chooses) into a request. */
 gc_device_request cli_device_request(const cli_device_flags *flags);

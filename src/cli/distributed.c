@@ -80,16 +80,20 @@ const char *cli_dist_prefix(void)
 int cli_dist_single_process(const char *what)
 {
     if (ranks.size == 1) return EXIT_OK;
-    fprintf(stderr, "glowcl: %s runs in one process; only `train moons|csv|images` trains on "
-                    "several (this is rank %d of %d)\n", what, ranks.rank, ranks.size);
+    fprintf(stderr,
+            "glowcl: %s runs in one process; only `train moons|csv|images` trains on "
+            "several (this is rank %d of %d)\n",
+            what, ranks.rank, ranks.size);
     return EXIT_USAGE;
 }
 
 int cli_dist_check_batch(long batch)
 {
     if (batch % ranks.size == 0) return EXIT_OK;
-    fprintf(stderr, "glowcl: --batch %ld is the global batch and must split evenly over the %d "
-                    "processes: give a multiple of %d\n", batch, ranks.size, ranks.size);
+    fprintf(stderr,
+            "glowcl: --batch %ld is the global batch and must split evenly over the %d "
+            "processes: give a multiple of %d\n",
+            batch, ranks.size, ranks.size);
     return EXIT_USAGE;
 }
 
@@ -109,8 +113,10 @@ int cli_dist_attach(gc_model *model)
 {
     int code = meet_before_training(EXIT_OK);
     if (code != EXIT_OK) { /* said once, by rank 0 (the failed rank said why) */
-        fprintf(stderr, "glowcl: %sanother rank ended before training began (its message says "
-                        "why); stopping\n", cli_dist_prefix());
+        fprintf(stderr,
+                "glowcl: %sanother rank ended before training began (its message says "
+                "why); stopping\n",
+                cli_dist_prefix());
         return code;
     }
     lockstep = 1;
@@ -139,10 +145,7 @@ int cli_dist_stop_requested(void)
     return agreed;
 }
 
-int cli_dist_any(int flag)
-{
-    return ranks.size == 1 ? flag != 0 : cli_mpi_max(flag != 0);
-}
+int cli_dist_any(int flag) { return ranks.size == 1 ? flag != 0 : cli_mpi_max(flag != 0); }
 
 int cli_dist_check_params(gc_model *model, long step, long every, int force)
 {
@@ -172,8 +175,9 @@ static int device_from_list(gc_device_request *request, char *storage, size_t si
     int count = 1;
     for (const char *p = entry; *p; p++) count += *p == ',';
     if (ranks.local_rank >= count) {
-        fprintf(cli_dist_errors(), "glowcl: %s-d %s lists %d devices, but %d processes of the "
-                                   "run are on this machine; list one per process\n",
+        fprintf(cli_dist_errors(),
+                "glowcl: %s-d %s lists %d devices, but %d processes of the "
+                "run are on this machine; list one per process\n",
                 cli_dist_prefix(), request->device, count, ranks.local_size);
         return EXIT_USAGE;
     }
@@ -212,9 +216,11 @@ int cli_dist_device_request(gc_device_request *request, char *storage, size_t si
         snprintf(storage, size, "%d", devices[pick].index);
         request->device = storage;
         if (ranks.local_rank == 0 && (size_t)ranks.local_size > same_kind)
-            fprintf(cli_dist_errors(), "glowcl: %s%d processes on this machine share %zu %s "
-                                       "device%s\n", cli_dist_prefix(), ranks.local_size,
-                    same_kind, gc_device_kind_name(devices[pick].kind), same_kind > 1 ? "s" : "");
+            fprintf(cli_dist_errors(),
+                    "glowcl: %s%d processes on this machine share %zu %s "
+                    "device%s\n",
+                    cli_dist_prefix(), ranks.local_size, same_kind,
+                    gc_device_kind_name(devices[pick].kind), same_kind > 1 ? "s" : "");
     }
     free(order);
     gc_devices_free(devices);

@@ -37,15 +37,15 @@ gc_status cli_sample_grid(gc_model *model, const char *path, int count, double t
     if (status == GC_OK) status = gc_model_sample(model, (size_t)count, temperature, &rng, x);
     /* A non-finite value would show as a black or white pixel, as if it were one. */
     if (status == GC_OK)
-        status = cli_require_finite(x, (size_t)count, dims, "the model's output", "sample",
-                                    "the grid");
+        status =
+            cli_require_finite(x, (size_t)count, dims, "the model's output", "sample", "the grid");
     /* Back to the n-bit levels the data had, as the Glow paper shows its samples. */
     double levels = (double)(1 << n_bits);
     for (size_t i = 0; status == GC_OK && i < (size_t)count * dims; i++)
         pixels[i] = (float)(floor(fmin(fmax(x[i], 0.0), 0.999999) * levels) / (levels - 1));
     if (status == GC_OK)
-        status = gc_image_grid(path, pixels, count, (int)c->channels, (int)c->height,
-                               (int)c->width, 8);
+        status =
+            gc_image_grid(path, pixels, count, (int)c->channels, (int)c->height, (int)c->width, 8);
     free(x);
     free(pixels);
     return status;

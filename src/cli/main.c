@@ -70,8 +70,7 @@ static int run_train(int argc, char **argv)
 {
     const char *what = argc > 2 ? argv[2] : "";
     if (strcmp(what, "affine") == 0) return cli_train_affine(argc, argv);
-    if (strcmp(what, "moons") == 0 || strcmp(what, "csv") == 0)
-        return cli_train_points(argc, argv);
+    if (strcmp(what, "moons") == 0 || strcmp(what, "csv") == 0) return cli_train_points(argc, argv);
     if (strcmp(what, "images") == 0) return cli_train_images(argc, argv);
     fprintf(stderr, "Usage: glowcl train affine|moons|csv|images [options]  (--help after the kind "
                     "lists them)\n");
@@ -89,7 +88,8 @@ static int move_leading_device_flags(int argc, char **argv)
     int rc = cli_parse_leading(argc, argv, 1, device_options,
                                sizeof device_options / sizeof device_options[0],
                                "before the command (only the device flags may stand there; see "
-                               "glowcl --help)", &command);
+                               "glowcl --help)",
+                               &command);
     if (rc || command == 1 || command == argc) return rc;
     int words = 1;
     if (strcmp(argv[command], "train") == 0 && command + 1 < argc && argv[command + 1][0] != '-')
@@ -110,8 +110,9 @@ static int run_command(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
-        printf("%s", argc < 2 ? "" : cli_mpi_built() ? "This glowcl is built with MPI.\n"
-                                                     : "This glowcl is built without MPI.\n");
+        printf("%s", argc < 2          ? ""
+                     : cli_mpi_built() ? "This glowcl is built with MPI.\n"
+                                       : "This glowcl is built without MPI.\n");
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (argv[1][0] == '-') { /* device flags and no command after them */

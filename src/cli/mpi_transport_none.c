@@ -15,9 +15,11 @@ int cli_mpi_start(int *argc, char ***argv, cli_ranks *ranks)
     *ranks = (cli_ranks){0, 1, 0, 1};
     /* Several copies that each believe they are alone would all write the same files. */
     if (cli_launcher_size() > 1) {
-        fprintf(stderr, "glowcl: started by mpirun as one of %d processes, but this glowcl was "
-                        "built without MPI: install MPI (Debian: libopenmpi-dev) and rebuild "
-                        "(meson setup -Dmpi=enabled)\n", cli_launcher_size());
+        fprintf(stderr,
+                "glowcl: started by mpirun as one of %d processes, but this glowcl was "
+                "built without MPI: install MPI (Debian: libopenmpi-dev) and rebuild "
+                "(meson setup -Dmpi=enabled)\n",
+                cli_launcher_size());
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -35,9 +37,6 @@ void cli_mpi_sum(double *values, size_t count)
     (void)count;
 }
 
-void cli_mpi_min_max(uint64_t value, uint64_t *min, uint64_t *max)
-{
-    *min = *max = value;
-}
+void cli_mpi_min_max(uint64_t value, uint64_t *min, uint64_t *max) { *min = *max = value; }
 
 int cli_mpi_max(int value) { return value; }

@@ -48,12 +48,8 @@ static int store_value(const cli_option *o, const char *value)
         *(double *)o->target = v;
         return EXIT_OK;
     }
-    case OPT_STRING:
-        *(const char **)o->target = value;
-        return EXIT_OK;
-    case OPT_FLAG:
-        *(int *)o->target = 1;
-        return EXIT_OK;
+    case OPT_STRING: *(const char **)o->target = value; return EXIT_OK;
+    case OPT_FLAG: *(int *)o->target = 1; return EXIT_OK;
     }
     return EXIT_USAGE;
 }
@@ -110,10 +106,7 @@ static int is_flag(const char *arg)
     return arg[0] == '-' && arg[1] != '\0' && !(arg[1] >= '0' && arg[1] <= '9');
 }
 
-static int is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
+static int is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
 int cli_parse(int argc, char **argv, int first, const cli_option *options, size_t count,
               const char *usage, const char **positional, size_t max_positional,
@@ -141,8 +134,8 @@ int cli_parse(int argc, char **argv, int first, const cli_option *options, size_
     return EXIT_OK;
 }
 
-int cli_parse_leading(int argc, char **argv, int first, const cli_option *options,
-                      size_t count, const char *where, int *stop)
+int cli_parse_leading(int argc, char **argv, int first, const cli_option *options, size_t count,
+                      const char *where, int *stop)
 {
     int i = first;
     for (; i < argc && is_flag(argv[i]) && !is_help(argv[i]); i++) {
@@ -164,8 +157,10 @@ int cli_parse_numbers(const char *text, double *values, size_t max, size_t *coun
         if (end == p || errno || !isfinite(v) || n == max) return 0;
         values[n++] = v;
         p = end;
-        if (*p == ',') p++;
-        else if (*p) return 0;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return 0;
     }
     *count = n;
     return n > 0;

@@ -40,8 +40,10 @@ int cli_prepare_out_dir(const char *dir, const char *file)
     }
     /* mkdir's EEXIST also stands for a file of that name. */
     if (stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)) {
-        fprintf(stderr, "glowcl: --out %s is not a directory (give a directory for the model "
-                        "file and pictures)\n", dir);
+        fprintf(stderr,
+                "glowcl: --out %s is not a directory (give a directory for the model "
+                "file and pictures)\n",
+                dir);
         return EXIT_INPUT;
     }
     if (access(dir, W_OK | X_OK) != 0) {

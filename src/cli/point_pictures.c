@@ -16,8 +16,8 @@ typedef struct labelled {
     size_t count[2];
 } labelled;
 
-static gc_status split_by_label(gc_model *model, const double *data, const int *labels,
-                                size_t n, labelled *out)
+static gc_status split_by_label(gc_model *model, const double *data, const int *labels, size_t n,
+                                labelled *out)
 {
     double *z = malloc(n * 2 * sizeof *z);
     for (int k = 0; k < 2; k++) {
@@ -25,8 +25,7 @@ static gc_status split_by_label(gc_model *model, const double *data, const int *
         out->latents[k] = malloc(n * 2 * sizeof *out->latents[k]);
         out->count[k] = 0;
     }
-    gc_status status = z && out->points[0] && out->points[1] && out->latents[0] &&
-                               out->latents[1]
+    gc_status status = z && out->points[0] && out->points[1] && out->latents[0] && out->latents[1]
                            ? gc_model_encode(model, data, n, z, NULL)
                            : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     for (size_t i = 0; status == GC_OK && i < n; i++) {
@@ -144,8 +143,7 @@ gc_status cli_point_pictures(gc_model *model, const char *dir, const double *dat
         char path[4096], heading[160];
         snprintf(path, sizeof path, "%s/loss.png", dir);
         snprintf(heading, sizeof heading, "training loss, %s", title);
-        status = gc_plot_lines(path, heading, "step", "NLL (nats)", NULL, losses, steps, 640,
-                               480);
+        status = gc_plot_lines(path, heading, "step", "NLL (nats)", NULL, losses, steps, 640, 480);
     }
     return status;
 }

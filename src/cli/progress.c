@@ -26,10 +26,7 @@ int cli_progress_due(cli_progress *p, int final)
     return 1;
 }
 
-double cli_progress_elapsed(const cli_progress *p)
-{
-    return cli_seconds() - p->start;
-}
+double cli_progress_elapsed(const cli_progress *p) { return cli_seconds() - p->start; }
 
 double cli_progress_rate(const cli_progress *p, long step)
 {

@@ -29,14 +29,13 @@ gc_status cli_require_finite(const double *values, size_t rows, size_t width, co
                     bad > 1 ? "s" : "", list, source);
 }
 
-gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source,
-                       double *mean, double *se)
+gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source, double *mean,
+                       double *se)
 {
     double *logp = malloc(n * sizeof *logp);
     if (!logp) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_status status = gc_model_log_prob(model, x, n, logp);
-    if (status == GC_OK)
-        status = cli_require_finite(logp, n, 1, "the log-density", "row", source);
+    if (status == GC_OK) status = cli_require_finite(logp, n, 1, "the log-density", "row", source);
     if (status == GC_OK) {
         double sum = 0.0, sq = 0.0;
         for (size_t i = 0; i < n; i++) sum -= logp[i];
@@ -75,8 +74,7 @@ double cli_max(const double *values, size_t n)
 }
 
 gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
-                           const char *source, double *mean, double *se,
-                           double *reconstruction)
+                           const char *source, double *mean, double *se, double *reconstruction)
 {
     size_t n = set->count < limit ? set->count : limit;
     size_t dims = set->channels * set->height * set->width;

@@ -18,8 +18,8 @@ gc_status cli_require_finite(const double *values, size_t rows, size_t width, co
 /* Mean negative log-likelihood (nats) of the model over the n points x (n × its dim), and its
  * standard error; `source` names the points for a message about rows without a finite
  * log-density. */
-gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source,
-                       double *mean, double *se);
+gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source, double *mean,
+                       double *se);
 
 /* For each of the n points x (n × dim), max |decode(encode(x)) − x| over its values, into
  * per_row (n values). */
@@ -33,7 +33,6 @@ double cli_max(const double *values, size_t n);
  * x| over those images. `source` names the set in a message about images without a finite
  * log-density or reconstruction. */
 gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
-                           const char *source, double *mean, double *se,
-                           double *reconstruction);
+                           const char *source, double *mean, double *se, double *reconstruction);
 
 #endif

@@ -44,9 +44,8 @@ static void on_signal(int sig)
 void cli_stop_install(const char *checkpoint)
 {
     checkpoint_temporary[0] = '\0';
-    if (checkpoint &&
-        gc_archive_temporary_path(checkpoint, checkpoint_temporary,
-                                  sizeof checkpoint_temporary) != GC_OK)
+    if (checkpoint && gc_archive_temporary_path(checkpoint, checkpoint_temporary,
+                                                sizeof checkpoint_temporary) != GC_OK)
         checkpoint_temporary[0] = '\0'; /* a path that long cannot have been written either */
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -69,15 +68,9 @@ void cli_stop_uninstall(void)
     sigaction(SIGTERM, &action, NULL);
 }
 
-int cli_stop_requested(void)
-{
-    return stop_signal;
-}
+int cli_stop_requested(void) { return stop_signal; }
 
-int cli_stop_exit_code(void)
-{
-    return stop_signal ? 128 + stop_signal : EXIT_OK;
-}
+int cli_stop_exit_code(void) { return stop_signal ? 128 + stop_signal : EXIT_OK; }
 
 void cli_stop_adopt(int signal)
 {

@@ -11,8 +11,8 @@
 void cli_stop_install(const char *checkpoint);
 /* Back to the default actions (the process ends at once), once the checkpoint is written. */
 void cli_stop_uninstall(void);
-int cli_stop_requested(void);  /* the signal received, or 0 */
-int cli_stop_exit_code(void);  /* 128 + that signal, or EXIT_OK */
+int cli_stop_requested(void); /* the signal received, or 0 */
+int cli_stop_exit_code(void); /* 128 + that signal, or EXIT_OK */
 /* Takes `signal` as if received (another rank of a distributed run got it): this rank stops
  * and exits as that one does. */
 void cli_stop_adopt(int signal);

@@ -85,8 +85,8 @@ static int train_loop(cli_training *t, const affine_flags *f, long *done, double
         adam.lr = cli_lr_cosine(f->lr, 0.0, step, f->steps);
         double step_loss = NAN;
         int good = 0;
-        rc = cli_training_step(t, step, x, (size_t)f->batch, dim, &adam, 0, &rng, &step_loss,
-                               &good);
+        rc =
+            cli_training_step(t, step, x, (size_t)f->batch, dim, &adam, 0, &rng, &step_loss, &good);
         if (rc) break;
         if (good) *loss = step_loss;
     }
@@ -97,8 +97,7 @@ static int train_loop(cli_training *t, const affine_flags *f, long *done, double
 
 /* The decoder maps z to x: its value at z = 0 is the learned mean, and the step to z = e_d
  * in dimension d is the learned standard deviation. */
-static gc_status print_learned(gc_model *model, const affine_flags *f, double seconds,
-                               double loss)
+static gc_status print_learned(gc_model *model, const affine_flags *f, double seconds, double loss)
 {
     size_t dim = f->dim;
     double *z = calloc(dim, sizeof *z), *at0 = malloc(dim * sizeof *at0);
@@ -109,8 +108,7 @@ static gc_status print_learned(gc_model *model, const affine_flags *f, double se
     if (status == GC_OK) status = gc_model_decode(model, z, 1, at1, NULL);
     if (status == GC_OK) {
         printf("trained %ld steps in %.2f s, final loss %.4f nats\n", f->steps, seconds, loss);
-        printf("%-5s %12s %12s %12s %12s\n", "dim", "true mean", "learned", "true std",
-               "learned");
+        printf("%-5s %12s %12s %12s %12s\n", "dim", "true mean", "learned", "true std", "learned");
         for (size_t d = 0; d < dim; d++)
             printf("%-5zu %12.4f %12.4f %12.4f %12.4f\n", d, f->mu[d], at0[d], f->sigma[d],
                    at1[d] - at0[d]);
@@ -151,8 +149,8 @@ int cli_train_affine(int argc, char **argv)
 {
     /* Large batches: the learned mean is an average of the last few hundred batches, and with
      * sigma = 3 it takes ~10^6 samples to pin it well inside 0.02. */
-    affine_flags f = {CLI_DEVICE_FLAGS_DEFAULT, "1.5,-2", "0.5,3", NULL, 3000, 4096, 1, 0.05,
-                      {0}, {0}, 0};
+    affine_flags f = {
+        CLI_DEVICE_FLAGS_DEFAULT, "1.5,-2", "0.5,3", NULL, 3000, 4096, 1, 0.05, {0}, {0}, 0};
     int rc = parse_affine_flags(argc, argv, &f);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     char path[4096];

@@ -78,8 +78,7 @@ static int parse_images_flags(int argc, char **argv, images_flags *f)
 
 static int check_images_flags(const images_flags *f)
 {
-    if (f->coupling && strcmp(f->coupling, "additive") != 0 &&
-        strcmp(f->coupling, "affine") != 0) {
+    if (f->coupling && strcmp(f->coupling, "additive") != 0 && strcmp(f->coupling, "affine") != 0) {
         fprintf(stderr, "glowcl: --coupling must be affine or additive\n");
         return EXIT_USAGE;
     }
@@ -166,8 +165,7 @@ static gc_status create_model(const images_flags *f, gc_runtime *rt, const gc_im
  * minibatches and dequantisation noise); a checkpoint without that state (an older glowcl's)
  * goes on from the model's step count with a data stream of its own. */
 static gc_status open_model(const images_flags *f, gc_runtime *rt, const char *checkpoint,
-                            const gc_image_set *train, gc_model **model, long *first,
-                            gc_rng *rng)
+                            const gc_image_set *train, gc_model **model, long *first, gc_rng *rng)
 {
     gc_train_state state;
     int has_state = 0;
@@ -180,8 +178,9 @@ static gc_status open_model(const images_flags *f, gc_runtime *rt, const char *c
     }
     gc_model_set_memory(*model, strcmp(f->memory, "low") == 0 ? GC_MEMORY_LOW : GC_MEMORY_STORE);
     const gc_model_config *c = gc_model_get_config(*model);
-    fprintf(stderr, "glowcl: %zu training images %zux%zux%zu; %d levels x %d steps, hidden "
-                    "%zu, %s couplings, %zu parameters\n",
+    fprintf(stderr,
+            "glowcl: %zu training images %zux%zux%zu; %d levels x %d steps, hidden "
+            "%zu, %s couplings, %zu parameters\n",
             train->count, train->channels, train->height, train->width, c->levels, c->layers,
             c->hidden, c->additive ? "additive" : "affine", gc_model_param_count(*model));
     *first = (long)gc_model_steps(*model);
@@ -191,9 +190,11 @@ static gc_status open_model(const images_flags *f, gc_runtime *rt, const char *c
     } else {
         gc_rng_seed_stream(rng, (uint64_t)f->seed, (uint64_t)*first + 1);
         if (f->resume)
-            fprintf(stderr, "glowcl: warning: %s has no training state (an older glowcl wrote "
-                            "it): the data stream goes on from a stream of its own, not "
-                            "exactly\n", checkpoint);
+            fprintf(stderr,
+                    "glowcl: warning: %s has no training state (an older glowcl wrote "
+                    "it): the data stream goes on from a stream of its own, not "
+                    "exactly\n",
+                    checkpoint);
     }
     if (f->resume)
         fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", checkpoint, *first, f->steps);
@@ -209,8 +210,8 @@ static gc_status test_and_save(cli_training *t, const images_flags *f, const ima
     char source[4200], grid[4200];
     snprintf(source, sizeof source, "the %s images of %s", d->have_test ? "test" : "training",
              f->data);
-    GC_TRY(cli_bits_per_dim(t->model, scored, (size_t)f->test_n, (int)f->n_bits, source, &mean,
-                            &se, NULL));
+    GC_TRY(cli_bits_per_dim(t->model, scored, (size_t)f->test_n, (int)f->n_bits, source, &mean, &se,
+                            NULL));
     printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images)\n", step,
            d->have_test ? "test" : "training", mean, se,
            scored->count < (size_t)f->test_n ? scored->count : (size_t)f->test_n);
@@ -233,9 +234,9 @@ static void show_progress(cli_training *t, const images_flags *f, long step, dou
     double eta = cli_progress_eta(&t->progress, step, t->end);
     if (f->minutes > 0)
         eta = fmin(eta, fmax(60.0 * f->minutes - cli_progress_elapsed(&t->progress), 0.0));
-    fprintf(stderr, "step %ld/%ld  %.3f bits/dim  |grad| %.3g  %.1f images/s  ETA %.0f s\n",
-            step, t->end, gc_bits_per_dim(loss, dims, (int)f->n_bits),
-            gc_model_last_grad_norm(t->model), rate, eta);
+    fprintf(stderr, "step %ld/%ld  %.3f bits/dim  |grad| %.3g  %.1f images/s  ETA %.0f s\n", step,
+            t->end, gc_bits_per_dim(loss, dims, (int)f->n_bits), gc_model_last_grad_norm(t->model),
+            rate, eta);
 }
 
 /* Trains from step `first` by the training policy (training.h) until the end or a stop signal,
@@ -286,8 +287,8 @@ static int train_loop(cli_training *t, const images_flags *f, const image_data *
 }
 
 /* Trains the opened model: the loop, then what ended it said. */
-static int train_and_report(cli_training *t, const images_flags *f, const image_data *d,
-                            long first, gc_rng *rng)
+static int train_and_report(cli_training *t, const images_flags *f, const image_data *d, long first,
+                            gc_rng *rng)
 {
     cli_stop_install(t->checkpoint);
     long step = first;
@@ -297,8 +298,10 @@ static int train_and_report(cli_training *t, const images_flags *f, const image_
     cli_stop_uninstall();
     cli_training_finish(t);
     if (rc == EXIT_OK && cli_stop_requested()) {
-        fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
-                        "--out %s)\n", step, t->end, t->checkpoint, f->out);
+        fprintf(stderr,
+                "glowcl: stopped after step %ld of %ld; saved %s (go on with --resume "
+                "--out %s)\n",
+                step, t->end, t->checkpoint, f->out);
         rc = cli_stop_exit_code();
     } else if (rc == EXIT_OK) {
         printf("wrote %s and %s/samples-*.png\n", t->checkpoint, f->out);
@@ -308,9 +311,32 @@ static int train_and_report(cli_training *t, const images_flags *f, const image_
 
 int cli_train_images(int argc, char **argv)
 {
-    images_flags f = {CLI_DEVICE_FLAGS_DEFAULT, NULL, "runs/images", "adam", NULL, "learned",
-                      "store", NULL, 3, 16, 512, 16, 10000, 500, 1, 8, 500, 1000, 0, 0, 100,
-                      1e-3, 0.0, 0.0, 0, 0};
+    images_flags f = {CLI_DEVICE_FLAGS_DEFAULT,
+                      NULL,
+                      "runs/images",
+                      "adam",
+                      NULL,
+                      "learned",
+                      "store",
+                      NULL,
+                      3,
+                      16,
+                      512,
+                      16,
+                      10000,
+                      500,
+                      1,
+                      8,
+                      500,
+                      1000,
+                      0,
+                      0,
+                      100,
+                      1e-3,
+                      0.0,
+                      0.0,
+                      0,
+                      0};
     int rc = parse_images_flags(argc, argv, &f);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = check_images_flags(&f))) return rc;

@@ -113,8 +113,8 @@ static int parse_prior(const points_flags *f, gc_model_config *config)
 
 /* The mixture's first means and scales, for `dim`-D points, into `means` and `scales`
  * (room for GC_MAX_MIX_COMPONENTS · 64 each), which the config then points to. */
-static int parse_mixture(const points_flags *f, size_t dim, gc_model_config *config,
-                         double *means, double *scales)
+static int parse_mixture(const points_flags *f, size_t dim, gc_model_config *config, double *means,
+                         double *scales)
 {
     size_t want = (size_t)config->mix_components * dim, got = 0;
     if (f->mix_means) {
@@ -184,8 +184,8 @@ static int open_batch_source(const points_flags *f, batch_source *src, double **
 
 /* The model's config from the flags, for `dim`-D points; the mixture's first means and scales
  * go into `means` and `scales` (room for GC_MAX_MIX_COMPONENTS · 64 each). */
-static int model_config(const points_flags *f, size_t dim, gc_model_config *config,
-                        double *means, double *scales)
+static int model_config(const points_flags *f, size_t dim, gc_model_config *config, double *means,
+                        double *scales)
 {
     gc_model_config_default(config, dim);
     config->layers = (int)f->layers;
@@ -219,8 +219,10 @@ static gc_status open_model(const points_flags *f, gc_runtime *rt, const char *p
         *first = (long)gc_model_steps(*model);
         src->next_state += (uint32_t)*first;
         gc_rng_seed_stream(&src->rng, (uint64_t)f->seed, 1000u + (uint64_t)*first);
-        fprintf(stderr, "glowcl: warning: %s has no training state (an older glowcl wrote it): "
-                        "the data stream goes on from a stream of its own, not exactly\n", path);
+        fprintf(stderr,
+                "glowcl: warning: %s has no training state (an older glowcl wrote it): "
+                "the data stream goes on from a stream of its own, not exactly\n",
+                path);
     }
     fprintf(stderr, "glowcl: resuming %s at step %ld of %ld\n", path, *first, f->steps);
     return GC_OK;
@@ -241,16 +243,16 @@ static void show_progress(cli_training *t, long step, double loss)
                 t->end, loss, rate, eta);
         if (step == t->end) fputc('\n', stderr);
     } else {
-        fprintf(stderr, "step %ld/%ld  loss %.4f  %.0f steps/s  ETA %.0fs\n", step, t->end,
-                loss, rate, eta);
+        fprintf(stderr, "step %ld/%ld  loss %.4f  %.0f steps/s  ETA %.0fs\n", step, t->end, loss,
+                rate, eta);
     }
 }
 
 /* Trains from step `first` to --steps, or until SIGINT or SIGTERM has come (before a step), by
  * the training policy (training.h). Fills losses[step]; *done gets the steps done in all (the
  * schedule's position), first included. */
-static int train_loop(cli_training *t, const points_flags *f, batch_source *src,
-                      double *losses, long first, long *done)
+static int train_loop(cli_training *t, const points_flags *f, batch_source *src, double *losses,
+                      long first, long *done)
 {
     size_t dim = gc_model_get_config(t->model)->dim;
     /* Every rank draws the whole global batch, so the data stream is the same for any number
@@ -270,8 +272,8 @@ static int train_loop(cli_training *t, const points_flags *f, batch_source *src,
         gc_adam_config adam = GC_ADAM_DEFAULT;
         adam.lr = f->constant_lr ? f->lr : cli_lr_cosine(f->lr, 0.0, step, f->steps);
         int good = 0;
-        rc = cli_training_step(t, step, x, (size_t)f->batch, dim, &adam, src->next_state,
-                               &src->rng, &losses[step], &good);
+        rc = cli_training_step(t, step, x, (size_t)f->batch, dim, &adam, src->next_state, &src->rng,
+                               &losses[step], &good);
         if (rc) break;
         if (good) show_progress(t, step + 1, losses[step]);
     }
@@ -294,9 +296,8 @@ static int final_test(gc_model *model, const points_flags *f, const batch_source
     double *fresh = f->from_csv ? NULL : malloc(test_n * 2 * sizeof *fresh);
     int *labels = f->from_csv ? NULL : malloc(test_n * sizeof *labels);
     const double *test = f->from_csv ? src->points : fresh;
-    gc_status status = test && (f->from_csv || labels)
-                           ? GC_OK
-                           : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status =
+        test && (f->from_csv || labels) ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     if (status == GC_OK && !f->from_csv)
         status = gc_moons(test_n, f->noise, (uint32_t)f->seed * 1000003u + 7u, fresh, labels);
     char source[4200];
@@ -323,12 +324,13 @@ static int final_test(gc_model *model, const points_flags *f, const batch_source
 
 /* Trains the opened model and saves it: the checkpoint first (a stop, or any failure of what
  * follows, loses nothing); rank 0 writes it, and what follows, for all. */
-static int train_and_save(cli_training *t, const points_flags *f, batch_source *src,
-                          double *losses, long first)
+static int train_and_save(cli_training *t, const points_flags *f, batch_source *src, double *losses,
+                          long first)
 {
     const gc_model_config *mc = gc_model_get_config(t->model);
-    fprintf(stderr, "glowcl: Glow, %d layers, coupling networks %d x %zu, %s prior, %zu "
-                    "parameters; %ld steps of %ld points\n",
+    fprintf(stderr,
+            "glowcl: Glow, %d layers, coupling networks %d x %zu, %s prior, %zu "
+            "parameters; %ld steps of %ld points\n",
             mc->layers, mc->depth, mc->hidden, mc->prior == GC_PRIOR_MIX ? "mix" : "gauss",
             gc_model_param_count(t->model), f->steps, f->batch);
     cli_stop_install(t->checkpoint);
@@ -343,8 +345,9 @@ static int train_and_save(cli_training *t, const points_flags *f, batch_source *
     }
     cli_stop_uninstall();
     if (rc == EXIT_OK && cli_stop_requested()) {
-        fprintf(stderr, "glowcl: stopped after step %ld of %ld; saved %s (go on with `glowcl "
-                        "train %s --resume --steps %ld --out %s`)\n",
+        fprintf(stderr,
+                "glowcl: stopped after step %ld of %ld; saved %s (go on with `glowcl "
+                "train %s --resume --steps %ld --out %s`)\n",
                 done, f->steps, t->checkpoint, f->from_csv ? "csv" : "moons", f->steps, f->out);
         rc = cli_stop_exit_code();
     }
@@ -354,8 +357,26 @@ static int train_and_save(cli_training *t, const points_flags *f, batch_source *
 
 int cli_train_points(int argc, char **argv)
 {
-    points_flags f = {CLI_DEVICE_FLAGS_DEFAULT, 3000, 256, 1, 10, 64, 2, 10000, 2e-3, 0.05,
-                      "gauss", NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 100,
+    points_flags f = {CLI_DEVICE_FLAGS_DEFAULT,
+                      3000,
+                      256,
+                      1,
+                      10,
+                      64,
+                      2,
+                      10000,
+                      2e-3,
+                      0.05,
+                      "gauss",
+                      NULL,
+                      NULL,
+                      NULL,
+                      NULL,
+                      0,
+                      0,
+                      0,
+                      NULL,
+                      100,
                       strcmp(argv[2], "csv") == 0};
     int rc = parse_points_flags(argc, argv, &f);
     if (rc) return rc < 0 ? EXIT_OK : rc;

@@ -37,8 +37,8 @@ static void remember_good(cli_training *t, long next_step, uint64_t data_positio
     t->good.state.rng = *rng;
 }
 
-void cli_training_start(cli_training *t, long first, uint64_t data_position,
-                        const gc_rng *rng, double progress_interval)
+void cli_training_start(cli_training *t, long first, uint64_t data_position, const gc_rng *rng,
+                        double progress_interval)
 {
     t->bad_in_a_row = 0;
     remember_good(t, first, data_position, rng);
@@ -79,8 +79,7 @@ int cli_training_step(cli_training *t, long step, const double *x, size_t batch,
                 gc_model_last_grad_norm(t->model));
     /* A time budget ends the run like a step count would: this step becomes the last (on
      * every rank as soon as one is out of time). */
-    if (t->minutes > 0 &&
-        cli_dist_any(cli_progress_elapsed(&t->progress) >= 60.0 * t->minutes))
+    if (t->minutes > 0 && cli_dist_any(cli_progress_elapsed(&t->progress) >= 60.0 * t->minutes))
         t->end = step + 1;
     return cli_dist_check_params(t->model, step + 1, t->sync_every, step + 1 == t->end);
 }
@@ -105,16 +104,18 @@ static int device_failure(cli_training *t, gc_status error)
     } else if (!cli_dist_is_root()) {
         return code; /* rank 0 alone writes checkpoints; the others end with it */
     } else if (gc_model_save_with_state(t->model, &good->state, t->checkpoint) == GC_OK) {
-        fprintf(stderr, "glowcl: saved the last good state, after step %llu, to %s (go on with "
-                        "--resume)\n",
+        fprintf(stderr,
+                "glowcl: saved the last good state, after step %llu, to %s (go on with "
+                "--resume)\n",
                 (unsigned long long)good->state.step, t->checkpoint);
         return code;
     } else {
         fprintf(stderr, "glowcl: cannot save the last good state: %s\n", gc_last_error());
     }
     if (t->checkpoint_step >= 0)
-        fprintf(stderr, "glowcl: the last checkpoint, %s, is kept as it was: step %ld (go on "
-                        "with --resume)\n",
+        fprintf(stderr,
+                "glowcl: the last checkpoint, %s, is kept as it was: step %ld (go on "
+                "with --resume)\n",
                 t->checkpoint, t->checkpoint_step);
     else
         fprintf(stderr, "glowcl: this run had written no checkpoint yet; nothing is saved\n");
@@ -128,10 +129,7 @@ int cli_training_fail(cli_training *t, gc_status status)
     return cli_fail(status);
 }
 
-void cli_training_saved(cli_training *t, long step)
-{
-    t->checkpoint_step = step;
-}
+void cli_training_saved(cli_training *t, long step) { t->checkpoint_step = step; }
 
 void cli_training_finish(cli_training *t)
 {

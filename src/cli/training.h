@@ -15,8 +15,8 @@
 #include "progress.h"
 
 #define CLI_LOSS_LOG_HELP "write each step's loss and gradient norm to FILE (appended on --resume)"
-#define CLI_SYNC_CHECK_HELP                                                                    \
-    "in a run of several MPI processes, check every N steps (and at the end) that all hold "   \
+#define CLI_SYNC_CHECK_HELP                                                                        \
+    "in a run of several MPI processes, check every N steps (and at the end) that all hold "       \
     "the same parameters; 0: only at the end (100)"
 
 /* What a training loop can still save when its device fails. */
@@ -37,7 +37,7 @@ typedef struct cli_training {
     long checkpoint_step;      /* the step that file holds (-1: this run has written none) */
     int progress_bar;          /* a progress bar is on the terminal's line: end it on errors */
     /* Kept by the policy. */
-    FILE *loss_log;            /* --log, on rank 0 (NULL elsewhere and without --log) */
+    FILE *loss_log; /* --log, on rank 0 (NULL elsewhere and without --log) */
     cli_progress progress;
     int bad_in_a_row;
     cli_last_good good;
@@ -52,8 +52,8 @@ void cli_loss_log_close(FILE *log);
 
 /* Before the first step, `first`; `data_position` and `rng` are the state of the loop's data
  * stream then. `progress_interval`: seconds between progress lines. */
-void cli_training_start(cli_training *t, long first, uint64_t data_position,
-                        const gc_rng *rng, double progress_interval);
+void cli_training_start(cli_training *t, long first, uint64_t data_position, const gc_rng *rng,
+                        double progress_interval);
 /* Step `step` on the global batch x (batch × dim; the same on every rank), after which the
  * data stream is at `data_position` and `rng`: trains, finishes it on the device, and applies
  * the policy. EXIT_OK to go on (*good: the step counted, 0 if it was skipped), or the exit

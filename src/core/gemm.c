@@ -41,20 +41,19 @@ static void gemm_reference(size_t m, size_t n, size_t k, double alpha, gc_matrix
 }
 
 static gc_status gemm_clblast(gc_runtime *rt, size_t m, size_t n, size_t k, double alpha,
-                              gc_matrix a, gc_matrix b, double beta, gc_tensor *c,
-                              size_t c_offset, size_t c_ld)
+                              gc_matrix a, gc_matrix b, double beta, gc_tensor *c, size_t c_offset,
+                              size_t c_ld)
 {
     cl_command_queue queue = rt->queue;
     rt->gemm_state = (void *)1; /* CLBlast now caches programs for this context */
-    CLBlastStatusCode code = CLBlastSgemm(
-        CLBlastLayoutRowMajor, a.transposed ? CLBlastTransposeYes : CLBlastTransposeNo,
-        b.transposed ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, (float)alpha,
-        a.tensor->buffer, a.offset, a.ld, b.tensor->buffer, b.offset, b.ld, (float)beta,
-        c->buffer, c_offset, c_ld, &queue, NULL);
+    CLBlastStatusCode code =
+        CLBlastSgemm(CLBlastLayoutRowMajor, a.transposed ? CLBlastTransposeYes : CLBlastTransposeNo,
+                     b.transposed ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, (float)alpha,
+                     a.tensor->buffer, a.offset, a.ld, b.tensor->buffer, b.offset, b.ld,
+                     (float)beta, c->buffer, c_offset, c_ld, &queue, NULL);
     if (code != CLBlastSuccess)
         return GC_ERROR(code == CLBlastTempBufferAllocFailure ? GC_ERR_MEMORY : GC_ERR_OPENCL,
-                        "CLBlastSgemm(%zux%zux%zu) failed: %s", m, n, k,
-                        gc_cl_error_name(code));
+                        "CLBlastSgemm(%zux%zux%zu) failed: %s", m, n, k, gc_cl_error_name(code));
     return GC_OK;
 }
 
@@ -62,8 +61,7 @@ gc_status gc_gemm(gc_runtime *rt, size_t m, size_t n, size_t k, double alpha, gc
                   gc_matrix b, double beta, gc_tensor *c, size_t c_offset, size_t c_ld)
 {
     if (m == 0 || n == 0 || k == 0)
-        return GC_ERROR(GC_ERR_ARGUMENT, "gemm: dimensions %zux%zux%zu must be positive", m, n,
-                        k);
+        return GC_ERROR(GC_ERR_ARGUMENT, "gemm: dimensions %zux%zux%zu must be positive", m, n, k);
     GC_TRY(check_operand("A", a, m, k));
     GC_TRY(check_operand("B", b, k, n));
     gc_matrix c_view = {c, c_offset, c_ld, 0};

@@ -12,8 +12,8 @@ typedef struct gc_kernel {
     cl_kernel kernel;
     cl_uint arg_count;      /* CL_KERNEL_NUM_ARGS: what every launch must give */
     size_t work_group_size; /* CL_KERNEL_WORK_GROUP_SIZE: the most this kernel can launch with */
-    int optimiser_update;    /* adam_step or adamax_step: GLOWCL_FAULT_AT_STEP counts these */
-    unsigned long launches;  /* with GLOWCL_PROFILE set: launches and their device time */
+    int optimiser_update;   /* adam_step or adamax_step: GLOWCL_FAULT_AT_STEP counts these */
+    unsigned long launches; /* with GLOWCL_PROFILE set: launches and their device time */
     double device_seconds;
 } gc_kernel;
 
@@ -86,11 +86,11 @@ struct gc_runtime {
     size_t kernel_count;
     gc_core_kernels core;
     gc_kernel_shapes shapes; /* the kernels' shape parameters, given to them as -D options */
-    void *gemm_state; /* per-runtime state of the GEMM implementation */
+    void *gemm_state;        /* per-runtime state of the GEMM implementation */
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
-    struct gc_scratch_entry *scratch; /* gc_scratch's tensors, a list */
-    int profile; /* GLOWCL_PROFILE set: time every launch, print a table when closing */
-    cl_int launch_error; /* the OpenCL code of the last launch that failed to enqueue */
+    struct gc_scratch_entry *scratch;       /* gc_scratch's tensors, a list */
+    int profile;             /* GLOWCL_PROFILE set: time every launch, print a table when closing */
+    cl_int launch_error;     /* the OpenCL code of the last launch that failed to enqueue */
     gc_device_faults faults; /* test-only fault injection, read from the environment */
     /* Oclgrind's uninitialised-value checker (21.10) keeps the record of which bytes were
      * written per buffer index, and a freed buffer's index goes to the next buffer created:
@@ -114,7 +114,11 @@ gc_status gc_kernel_find(gc_runtime *rt, const char *name, gc_kernel **kernel_ou
 
 /* One kernel argument, typed where the launch is written (see GC_LAUNCH). */
 typedef enum gc_arg_kind {
-    GC_ARG_MEM, GC_ARG_U32, GC_ARG_I32, GC_ARG_F32, GC_ARG_LOCAL
+    GC_ARG_MEM,
+    GC_ARG_U32,
+    GC_ARG_I32,
+    GC_ARG_F32,
+    GC_ARG_LOCAL
 } gc_arg_kind;
 typedef struct gc_arg {
     gc_arg_kind kind;
@@ -144,12 +148,11 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
 
 /* gc_launch with the arguments written out: GC_LAUNCH(rt, kernel, 2, global, NULL, GC_MEM(x),
  * GC_U32(n)); GC_LAUNCH1D for one dimension with a local size. */
-#define GC_LAUNCH(rt, kernel, dims, global, local, ...)                                         \
-    gc_launch((rt), (kernel), (dims), (global), (local), (const gc_arg[]){__VA_ARGS__},        \
+#define GC_LAUNCH(rt, kernel, dims, global, local, ...)                                            \
+    gc_launch((rt), (kernel), (dims), (global), (local), (const gc_arg[]){__VA_ARGS__},            \
               sizeof((const gc_arg[]){__VA_ARGS__}) / sizeof(gc_arg))
-#define GC_LAUNCH1D(rt, kernel, global, local, ...)                                             \
-    GC_LAUNCH((rt), (kernel), 1, (const size_t[]){(global)}, (const size_t[]){(local)},       \
-              __VA_ARGS__)
+#define GC_LAUNCH1D(rt, kernel, global, local, ...)                                                \
+    GC_LAUNCH((rt), (kernel), 1, (const size_t[]){(global)}, (const size_t[]){(local)}, __VA_ARGS__)
 
 /* The local size of a one-work-group-per-channel reduction over `parallel` independent pieces
  * (rows, or elements) holding `elements` numbers in all: a power of two up to 256, with at

@@ -3,7 +3,7 @@
 #define GLOWCL_KERNELS_H
 
 typedef struct gc_embedded_kernel_file {
-    const char *name;   /* file name, e.g. "tensor.cl" */
+    const char *name; /* file name, e.g. "tensor.cl" */
     const char *source;
 } gc_embedded_kernel_file;
 

@@ -17,8 +17,10 @@ gc_status gc_cl_check(cl_int code, const char *call, const char *file, int line)
 
 static gc_status injected_device_loss(const char *call)
 {
-    return GC_ERROR(GC_ERR_OPENCL, "%s failed: CL_DEVICE_NOT_AVAILABLE (injected by "
-                                   "GLOWCL_FAULT_AT_STEP)", call);
+    return GC_ERROR(GC_ERR_OPENCL,
+                    "%s failed: CL_DEVICE_NOT_AVAILABLE (injected by "
+                    "GLOWCL_FAULT_AT_STEP)",
+                    call);
 }
 
 gc_status gc_device_fault_check(gc_runtime *rt, const char *call)
@@ -78,8 +80,8 @@ static gc_status check_32_bits(const gc_kernel *kernel, cl_uint index, const gc_
 static gc_status set_args(const gc_kernel *kernel, const gc_arg *args, size_t count)
 {
     if (count != kernel->arg_count)
-        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s takes %u arguments, given %zu",
-                        kernel->name, kernel->arg_count, count);
+        return GC_ERROR(GC_ERR_ARGUMENT, "kernel %s takes %u arguments, given %zu", kernel->name,
+                        kernel->arg_count, count);
     for (cl_uint i = 0; i < count; i++) {
         const gc_arg *arg = &args[i];
         GC_TRY(check_32_bits(kernel, i, arg));
@@ -103,9 +105,7 @@ static gc_status set_args(const gc_kernel *kernel, const gc_arg *args, size_t co
             err = clSetKernelArg(kernel->kernel, i, sizeof value, &value);
             break;
         }
-        case GC_ARG_LOCAL:
-            err = clSetKernelArg(kernel->kernel, i, arg->value.local, NULL);
-            break;
+        case GC_ARG_LOCAL: err = clSetKernelArg(kernel->kernel, i, arg->value.local, NULL); break;
         }
         if (err != CL_SUCCESS)
             return GC_ERROR(GC_ERR_OPENCL, "clSetKernelArg(%s, %u) failed: %s", kernel->name, i,
@@ -136,8 +136,7 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
     GC_TRY(inject_launch_fault(rt, kernel));
     cl_event event = NULL;
     cl_int err = clEnqueueNDRangeKernel(rt->queue, kernel->kernel, (cl_uint)dims, NULL, rounded,
-                                        local ? group : NULL, 0, NULL,
-                                        rt->profile ? &event : NULL);
+                                        local ? group : NULL, 0, NULL, rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) rt->launch_error = err;
     /* A device that allocates at first use (PoCL) reports running out of memory here, for some
      * buffer of the kernel's; the total glowcl holds is the size worth reporting. */
@@ -170,8 +169,7 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
 size_t gc_reduction_local_size(const gc_kernel *kernel, size_t parallel, size_t elements)
 {
     size_t size = 256;
-    while (size > 1 && (size > kernel->work_group_size || size > parallel ||
-                        size * 32 > elements))
+    while (size > 1 && (size > kernel->work_group_size || size > parallel || size * 32 > elements))
         size /= 2;
     return size;
 }

@@ -39,13 +39,12 @@ static void trim(char *s)
     if (start) memmove(s, s + start, n - start + 1);
 }
 
-static gc_status describe_device(gc_device_info *info, cl_platform_id platform,
-                                 cl_device_id device)
+static gc_status describe_device(gc_device_info *info, cl_platform_id platform, cl_device_id device)
 {
     info->platform = platform;
     info->device = device;
-    clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform_name,
-                      info->platform_name, NULL);
+    clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name,
+                      NULL);
     clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof info->platform_version,
                       info->platform_version, NULL);
     info->platform_name[sizeof info->platform_name - 1] = '\0';
@@ -61,8 +60,7 @@ static gc_status describe_device(gc_device_info *info, cl_platform_id platform,
     /* "OpenCL C 1.2 PoCL" → 1, 2 */
     info->opencl_c_major = 1;
     info->opencl_c_minor = 0;
-    sscanf(info->opencl_c_version, "OpenCL C %d.%d", &info->opencl_c_major,
-           &info->opencl_c_minor);
+    sscanf(info->opencl_c_version, "OpenCL C %d.%d", &info->opencl_c_major, &info->opencl_c_minor);
 
     cl_device_type type = 0;
     GC_CL_TRY(clGetDeviceInfo, device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -219,15 +217,14 @@ static gc_status parse_device_spec(const gc_device_info *devices, size_t count, 
         if (*want_index >= (int)count)
             return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d (there %s %zu)", *want_index,
                             count == 1 ? "is" : "are", count);
-    } else if (split && parse_index(left, want_platform) &&
-               parse_index(colon + 1, want_device)) {
+    } else if (split && parse_index(left, want_platform) && parse_index(colon + 1, want_device)) {
         int found = 0;
         for (size_t i = 0; i < count; i++)
             found |= devices[i].platform_index == *want_platform &&
                      devices[i].device_index == *want_device;
         if (!found)
-            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d",
-                            *want_device, *want_platform);
+            return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device %d on platform %d", *want_device,
+                            *want_platform);
     }
     return GC_OK;
 }
@@ -268,8 +265,7 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
     const char *spec = request->device;
     int want_index = -1, want_platform = -1, want_device = -1;
     if (spec && *spec) {
-        GC_TRY(parse_device_spec(devices, count, spec, &want_index, &want_platform,
-                                 &want_device));
+        GC_TRY(parse_device_spec(devices, count, spec, &want_index, &want_platform, &want_device));
         *explicit_out = want_index >= 0 || want_platform >= 0;
     }
 
@@ -299,8 +295,8 @@ gc_status gc_device_rank(const gc_device_info *devices, size_t count,
         if (spec && *spec)
             return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL device matches '%s'%s%s", spec,
                             type ? " of type " : "", type ? type : "");
-        return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL %s device found%s",
-                        type ? type : "", request->platform >= 0 ? " on that platform" : "");
+        return GC_ERROR(GC_ERR_NO_DEVICE, "no OpenCL %s device found%s", type ? type : "",
+                        request->platform >= 0 ? " on that platform" : "");
     }
     return GC_OK;
 }
@@ -338,8 +334,8 @@ static char *read_text_file(const char *path)
     return text;
 }
 
-static void print_build_log(FILE *log, cl_program program, cl_device_id device,
-                            const char *file, const gc_device_info *info)
+static void print_build_log(FILE *log, cl_program program, cl_device_id device, const char *file,
+                            const gc_device_info *info)
 {
     if (!log) return;
     size_t size = 0;
@@ -380,8 +376,8 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
         if (status == GC_OK)
             status = GC_CL(clGetKernelInfo, kernels[i], CL_KERNEL_NUM_ARGS, sizeof k->arg_count,
                            &k->arg_count, NULL);
-        k->optimiser_update = strcmp(k->name, "adam_step") == 0 ||
-                              strcmp(k->name, "adamax_step") == 0;
+        k->optimiser_update =
+            strcmp(k->name, "adam_step") == 0 || strcmp(k->name, "adamax_step") == 0;
         if (status == GC_OK)
             status = GC_CL(clGetKernelWorkGroupInfo, kernels[i], rt->device.device,
                            CL_KERNEL_WORK_GROUP_SIZE, sizeof k->work_group_size,
@@ -401,9 +397,10 @@ static const struct kernel_program {
 } kernel_programs[] = {
     {"tensor.cl", {"common.clh"}, {NULL}},
     {"affine.cl", {"common.clh"}, {NULL}},
-    {"coupling.cl", {"common.clh", "invconv.clh"},
-     {"COUPLING_ROWS", "COUPLING_VECTOR", "COUPLING_TILE_IN", "COUPLING_TILE_OUT",
-      "VECTOR_FIELDS", "VECTOR_MAX_DIM"}},
+    {"coupling.cl",
+     {"common.clh", "invconv.clh"},
+     {"COUPLING_ROWS", "COUPLING_VECTOR", "COUPLING_TILE_IN", "COUPLING_TILE_OUT", "VECTOR_FIELDS",
+      "VECTOR_MAX_DIM"}},
     {"invconv.cl", {"common.clh", "invconv.clh"}, {"INVCONV_PIXELS"}},
     {"prior.cl", {NULL}, {"PRIOR_MAX_COMPONENTS"}},
     {"squeeze.cl", {NULL}, {NULL}},
@@ -457,8 +454,8 @@ static gc_status program_options(const gc_runtime *rt, const gc_runtime_options 
     snprintf(out, size, "-cl-std=CL1.2%s", verbose_builds() ? "" : " -w");
     for (int d = 0; d < PROGRAM_DEFINES && program->defines[d]; d++)
         if (gc_kernel_shapes_define(&rt->shapes, program->defines[d], out, size) != 0)
-            return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s",
-                            program->defines[d], program->file);
+            return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s", program->defines[d],
+                            program->file);
     size_t used = strlen(out);
     if (options->extra_build_options)
         snprintf(out + used, size - used, " %s", options->extra_build_options);
@@ -479,8 +476,8 @@ static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options
     cl_int err = CL_SUCCESS;
     cl_program built = NULL;
     if (status == GC_OK) {
-        built = clCreateProgramWithSource(rt->context, (cl_uint)count, (const char **)parts,
-                                          NULL, &err);
+        built = clCreateProgramWithSource(rt->context, (cl_uint)count, (const char **)parts, NULL,
+                                          &err);
         status = gc_cl_check(err, "clCreateProgramWithSource", __FILE__, __LINE__);
     }
     for (int i = 0; i < count; i++) free(parts[i]);
@@ -490,8 +487,8 @@ static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options
     if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
         print_build_log(options->log, built, rt->device.device, program->file, &rt->device);
         return GC_ERROR(GC_ERR_BUILD, "kernels of %s%s failed to build on %s: %s",
-                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", program->file,
-                        rt->device.name, gc_cl_error_name(err));
+                        dir && *dir ? "GLOWCL_KERNEL_DIR " : "", program->file, rt->device.name,
+                        gc_cl_error_name(err));
     }
     GC_TRY(gc_cl_check(err, "clBuildProgram", __FILE__, __LINE__));
     if (verbose_builds())
@@ -510,8 +507,7 @@ static gc_status build_programs(gc_runtime *rt, const gc_runtime_options *option
             for (int h = 0; h < PROGRAM_HEADERS && kernel_programs[p].headers[h]; h++)
                 listed = listed || strcmp(kernel_programs[p].headers[h], name) == 0;
         }
-        if (!listed)
-            return GC_ERROR(GC_ERR_UNSUPPORTED, "kernel file %s is in no program", name);
+        if (!listed) return GC_ERROR(GC_ERR_UNSUPPORTED, "kernel file %s is in no program", name);
     }
     const char *dir = getenv("GLOWCL_KERNEL_DIR");
     rt->programs = calloc(PROGRAM_COUNT, sizeof *rt->programs);
@@ -559,8 +555,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
     gc_kernel_shapes_default(&rt->shapes);
     read_device_faults(&rt->faults);
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
-                                     0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform, 0};
     cl_int err = CL_SUCCESS;
     rt->context = clCreateContext(props, 1, &info->device, NULL, NULL, &err);
     gc_status status = gc_cl_check(err, "clCreateContext", __FILE__, __LINE__);
@@ -614,12 +609,12 @@ gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *op
     }
     size_t candidates = 0;
     int explicit_choice = 0;
-    gc_status status = gc_device_rank(devices, count, &options->request, order, &candidates,
-                                      &explicit_choice);
+    gc_status status =
+        gc_device_rank(devices, count, &options->request, order, &candidates, &explicit_choice);
     /* Only a request that said nothing may end on the reference path; one that named a device,
      * a type or a platform is a promise to run there or fail. */
-    int may_use_reference = !explicit_choice && !options->request.type &&
-                            options->request.platform < 0;
+    int may_use_reference =
+        !explicit_choice && !options->request.type && options->request.platform < 0;
     /* Someone editing kernels in GLOWCL_KERNEL_DIR wants to see their build fail, not a quiet
      * fallback to another device. */
     const char *kernel_dir = getenv("GLOWCL_KERNEL_DIR");
@@ -675,8 +670,8 @@ static void print_profile(const gc_runtime *rt)
             total += rt->kernels[i].device_seconds;
         }
     qsort(order, used, sizeof *order, by_device_time);
-    fprintf(stderr, "glowcl profile: %-28s %10s %12s %10s %6s\n", "kernel", "launches",
-            "device ms", "us/launch", "share");
+    fprintf(stderr, "glowcl profile: %-28s %10s %12s %10s %6s\n", "kernel", "launches", "device ms",
+            "us/launch", "share");
     for (size_t i = 0; i < used; i++)
         fprintf(stderr, "glowcl profile: %-28s %10lu %12.2f %10.1f %5.1f%%\n", order[i]->name,
                 order[i]->launches, order[i]->device_seconds * 1e3,

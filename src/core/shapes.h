@@ -23,14 +23,14 @@ typedef struct gc_kernel_shapes {
     unsigned vector_max_dim;    /* VECTOR_MAX_DIM: widest vector of the fused pass (its 1x1
                                  * convolutions keep W in private memory) */
     /* cl/conv.cl */
-    unsigned conv_tile;         /* CONV_TILE: output channels a work-item takes, and pixels of
+    unsigned conv_tile;               /* CONV_TILE: output channels a work-item takes, and pixels of
                                  * each of its tile's two rows of CONV_TILE (8 only) */
     unsigned conv_params_3x3_outputs; /* CONV_PARAMS_3X3_OUTPUTS: output channels a work-item
                                        * of conv_params_3x3 takes (2 only) */
     /* cl/invconv.cl */
-    unsigned invconv_pixels;    /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
+    unsigned invconv_pixels; /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
                                  * the image's pixels are a multiple of it */
-    unsigned invconv_group;     /* most work-items of the one-group kernels (host only) */
+    unsigned invconv_group;  /* most work-items of the one-group kernels (host only) */
     /* cl/prior.cl */
     unsigned prior_max_components; /* PRIOR_MAX_COMPONENTS: most components of a mixture */
 } gc_kernel_shapes;

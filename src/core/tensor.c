@@ -44,8 +44,7 @@ gc_status gc_tensor_init(gc_tensor *t, gc_runtime *rt, int ndim, const size_t *s
 {
     memset(t, 0, sizeof *t);
     if (ndim < 1 || ndim > GC_TENSOR_MAX_DIMS)
-        return GC_ERROR(GC_ERR_ARGUMENT, "tensor rank %d outside 1..%d", ndim,
-                        GC_TENSOR_MAX_DIMS);
+        return GC_ERROR(GC_ERR_ARGUMENT, "tensor rank %d outside 1..%d", ndim, GC_TENSOR_MAX_DIMS);
     size_t count = 1;
     for (int d = 0; d < ndim; d++) {
         if (shape[d] == 0) return GC_ERROR(GC_ERR_ARGUMENT, "tensor dimension %d is zero", d);
@@ -148,8 +147,8 @@ gc_status gc_tensor_write(gc_tensor *t, size_t offset, const double *values, siz
         size_t part = count - done < chunk ? count - done : chunk;
         for (size_t i = 0; i < part; i++) staging[i] = (float)values[done + i];
         status = GC_CL(clEnqueueWriteBuffer, t->rt->queue, t->buffer, CL_TRUE,
-                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0,
-                       NULL, NULL);
+                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0, NULL,
+                       NULL);
     }
     free(staging);
     return status;
@@ -171,8 +170,8 @@ gc_status gc_tensor_read(const gc_tensor *t, size_t offset, double *values, size
     for (size_t done = 0; status == GC_OK && done < count; done += chunk) {
         size_t part = count - done < chunk ? count - done : chunk;
         status = GC_CL(clEnqueueReadBuffer, t->rt->queue, t->buffer, CL_TRUE,
-                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0,
-                       NULL, NULL);
+                       (offset + done) * sizeof *staging, part * sizeof *staging, staging, 0, NULL,
+                       NULL);
         for (size_t i = 0; status == GC_OK && i < part; i++) values[done + i] = staging[i];
     }
     free(staging);
@@ -222,8 +221,10 @@ gc_status gc_tensor_download(const gc_tensor *t, double *values)
 static gc_status same_count(const gc_tensor *a, const gc_tensor *b, const char *what)
 {
     if (a->count != b->count || a->rt != b->rt)
-        return GC_ERROR(GC_ERR_ARGUMENT, "%s: tensors of %zu and %zu elements (or on different "
-                        "runtimes)", what, a->count, b->count);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s: tensors of %zu and %zu elements (or on different "
+                        "runtimes)",
+                        what, a->count, b->count);
     return GC_OK;
 }
 
@@ -277,16 +278,18 @@ gc_status gc_tensor_mul(gc_tensor *out, const gc_tensor *a, const gc_tensor *b)
         for (size_t i = 0; i < out->count; i++) out->host[i] = a->host[i] * b->host[i];
         return GC_OK;
     }
-    return GC_LAUNCH1D(out->rt, out->rt->core.mul, out->count, GC_ELEMENTWISE_LOCAL,
-                       GC_MEM(out), GC_MEM(a), GC_MEM(b), GC_U32(out->count));
+    return GC_LAUNCH1D(out->rt, out->rt->core.mul, out->count, GC_ELEMENTWISE_LOCAL, GC_MEM(out),
+                       GC_MEM(a), GC_MEM(b), GC_U32(out->count));
 }
 
 static gc_status check_layout(const gc_tensor *x, size_t outer, size_t channels, size_t inner,
                               const gc_tensor *per_channel)
 {
     if (outer * channels * inner > x->count || outer * channels * inner == 0)
-        return GC_ERROR(GC_ERR_ARGUMENT, "layout %zu x %zu x %zu does not match a tensor of %zu "
-                        "elements", outer, channels, inner, x->count);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "layout %zu x %zu x %zu does not match a tensor of %zu "
+                        "elements",
+                        outer, channels, inner, x->count);
     if (per_channel->count < channels || per_channel->rt != x->rt)
         return GC_ERROR(GC_ERR_ARGUMENT, "per-channel output has %zu elements, expected %zu",
                         per_channel->count, channels);
@@ -331,8 +334,8 @@ static gc_status channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, s
                                  channels == 1 ? outer * inner : outer);
 }
 
-gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer,
-                                size_t channels, size_t inner)
+gc_status gc_tensor_channel_sum(gc_tensor *sum, const gc_tensor *x, size_t outer, size_t channels,
+                                size_t inner)
 {
     return channel_sum(sum, x, outer, channels, inner, 0);
 }

@@ -111,15 +111,17 @@ gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *s, int repeats,
     if (repeats < 1 || repeats > 1000)
         return GC_ERROR(GC_ERR_ARGUMENT, "repeats must be 1..1000, not %d", repeats);
     size_t pixels = s->height * s->width, taps = s->kernel * s->kernel;
-    gc_conv layer = {.in_channels = s->in_channels, .out_channels = s->out_channels,
-                     .kernel = s->kernel, .b_offset = s->out_channels * s->in_channels * taps,
-                     .has_bias = 1, .relu = 1};
+    gc_conv layer = {.in_channels = s->in_channels,
+                     .out_channels = s->out_channels,
+                     .kernel = s->kernel,
+                     .b_offset = s->out_channels * s->in_channels * taps,
+                     .has_bias = 1,
+                     .relu = 1};
     gc_tensor weights = {0}, in = {0}, out = {0};
     double *times = malloc((size_t)repeats * sizeof *times);
     gc_status status = times ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     if (status == GC_OK) status = gc_conv_kernels_find(rt, &layer.kernels);
-    if (status == GC_OK)
-        status = gc_tensor_init1(&weights, rt, layer.b_offset + s->out_channels);
+    if (status == GC_OK) status = gc_tensor_init1(&weights, rt, layer.b_offset + s->out_channels);
     if (status == GC_OK) status = gc_tensor_init1(&in, rt, s->batch * s->in_channels * pixels);
     if (status == GC_OK) status = gc_tensor_init1(&out, rt, s->batch * s->out_channels * pixels);
     /* Values do not change the speed of these kernels (no data-dependent branches but ReLU). */
@@ -139,7 +141,7 @@ gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *s, int repeats,
             if (status == GC_OK) status = gc_runtime_finish(rt);
             double elapsed = gc_seconds() - start;
             if (r == -1) /* the first run compiled the kernels; this one sets the loop */
-                loops = elapsed >= SAMPLE_SECONDS ? 1
+                loops = elapsed >= SAMPLE_SECONDS          ? 1
                         : elapsed * 10000 < SAMPLE_SECONDS ? 10000
                                                            : (int)(SAMPLE_SECONDS / elapsed);
             if (r >= 0) times[r] = elapsed / calls;

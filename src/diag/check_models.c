@@ -123,14 +123,12 @@ static gc_status instance_init(op_instance *in, gc_runtime *rt, const op_case *c
                                  c->parity);
         break;
     case CASE_COUPLING: {
-        gc_coupling_config config = {c->hidden ? c->hidden : 8, c->depth ? c->depth : 2,
-                                     c->parity};
+        gc_coupling_config config = {c->hidden ? c->hidden : 8, c->depth ? c->depth : 2, c->parity};
         status = gc_coupling_create(&in->op, rt, &in->reg, "op", c->dim, config);
         break;
     }
     case CASE_INVCONV:
-        status = gc_invconv_create(&in->op, rt, &in->reg, "op", c->channels,
-                                   c->height * c->width);
+        status = gc_invconv_create(&in->op, rt, &in->reg, "op", c->channels, c->height * c->width);
         break;
     }
     GC_TRY(status);
@@ -179,8 +177,8 @@ static gc_status run_backward(op_instance *in, const double *x, const double *w,
     GC_TRY(gc_tensor_upload(&in->x, x));
     GC_TRY(gc_tensor_upload(&in->dz, w));
     GC_TRY(gc_tensor_fill(&in->grads, 0.0));
-    GC_TRY(in->op->vt->backward(in->op, &in->params, &in->grads, &in->x, &in->dz, &in->dx, c,
-                                BATCH));
+    GC_TRY(
+        in->op->vt->backward(in->op, &in->params, &in->grads, &in->x, &in->dz, &in->dx, c, BATCH));
     GC_TRY(gc_tensor_download(&in->dx, dx));
     return gc_tensor_download(&in->grads, grads);
 }
@@ -220,8 +218,8 @@ typedef struct op_results {
     double *z, *logdet, *x_back, *dx, *grads;
 } op_results;
 
-static gc_status add_row(gc_check_report *r, const char *op, const char *what,
-                         const char *measure, double error, double tolerance)
+static gc_status add_row(gc_check_report *r, const char *op, const char *what, const char *measure,
+                         double error, double tolerance)
 {
     char name[128]; /* gc_check_add truncates to the row's width */
     snprintf(name, sizeof name, "%s: %s", op, what);
@@ -239,9 +237,8 @@ static gc_status gradient_errors(op_instance *ref, const double *x, const double
     double *zp = malloc(BATCH * gc_op_out_dim(ref->op) * sizeof *zp);
     double *ld = malloc(BATCH * sizeof *ld), *gx = malloc(n * sizeof *gx);
     double *gp = malloc((np ? np : 1) * sizeof *gp), *pp = malloc((np ? np : 1) * sizeof *pp);
-    gc_status status = xp && zp && ld && gx && gp && pp
-                           ? GC_OK
-                           : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status =
+        xp && zp && ld && gx && gp && pp ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     double plus = 0.0, minus = 0.0;
     for (size_t j = 0; status == GC_OK && j < n; j++) {
         memcpy(xp, x, n * sizeof *xp);
@@ -325,9 +322,10 @@ static gc_status check_op_logdet(op_instance *ref, const op_case *c, const doubl
     }
     if (status == GC_OK) {
         double worst = 0.0;
-        for (size_t i = 0; i < BATCH; i++) worst = best[i] > worst || isnan(best[i]) ? best[i] : worst;
-        status = add_row(report, c->name, "log-det vs FD Jacobian", "max abs err", worst,
-                         GC_TOL_LOGDET);
+        for (size_t i = 0; i < BATCH; i++)
+            worst = best[i] > worst || isnan(best[i]) ? best[i] : worst;
+        status =
+            add_row(report, c->name, "log-det vs FD Jacobian", "max abs err", worst, GC_TOL_LOGDET);
     }
     free(xp);
     free(zp);
@@ -365,19 +363,19 @@ static gc_status check_op_gradients(op_instance *ref, const op_case *c, const do
         free(grads2);
     }
     if (status == GC_OK)
-        status = add_row(report, c->name, "input gradient vs FD", "rel err",
-                         input_error, GC_TOL_GRADIENT);
+        status = add_row(report, c->name, "input gradient vs FD", "rel err", input_error,
+                         GC_TOL_GRADIENT);
     if (status == GC_OK && np)
-        status = add_row(report, c->name, "param gradient vs FD", "rel err",
-                         param_error, GC_TOL_GRADIENT);
+        status = add_row(report, c->name, "param gradient vs FD", "rel err", param_error,
+                         GC_TOL_GRADIENT);
     return status;
 }
 
 /* The reference op on x: its inverse, its log-det (or a split's prior term) and its gradients;
  * out receives z, log-dets, the inverse and the gradients for the device comparison. */
 static gc_status check_op_reference(op_instance *ref, const op_case *c, const double *x,
-                                    const double *w, double coef, op_results *out,
-                                    gc_rng *rng, gc_check_report *report)
+                                    const double *w, double coef, op_results *out, gc_rng *rng,
+                                    gc_check_report *report)
 {
     size_t n = BATCH * c->dim;
     GC_TRY(run_encode(ref, x, out->z, out->logdet));
@@ -445,7 +443,8 @@ static gc_status check_actnorm_init(op_instance *in, const op_case *c, const dou
     for (size_t k = 0; status == GC_OK && k < c->channels; k++) {
         double mean = 0.0, var = 0.0;
         for (size_t i = 0; i < BATCH; i++)
-            for (size_t p = 0; p < pixels; p++) mean += z[(i * c->channels + k) * pixels + p] / count;
+            for (size_t p = 0; p < pixels; p++)
+                mean += z[(i * c->channels + k) * pixels + p] / count;
         for (size_t i = 0; i < BATCH; i++)
             for (size_t p = 0; p < pixels; p++) {
                 double v = z[(i * c->channels + k) * pixels + p] - mean;
@@ -483,8 +482,8 @@ static gc_status check_op_case(gc_runtime *ref_rt, gc_runtime *dev_rt, const op_
     op_results out = {malloc(n * sizeof(double)), malloc(BATCH * sizeof(double)),
                       malloc(n * sizeof(double)), malloc(n * sizeof(double)),
                       malloc((np ? np : 1) * sizeof(double))};
-    if (status == GC_OK && !(params && x && w && out.z && out.logdet && out.x_back && out.dx &&
-                             out.grads))
+    if (status == GC_OK &&
+        !(params && x && w && out.z && out.logdet && out.x_back && out.dx && out.grads))
         status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     if (status == GC_OK) {
         for (size_t i = 0; i < n; i++) x[i] = gc_rng_normal(rng);
@@ -535,8 +534,9 @@ static gc_status model_loss(gc_model *m, const double *x, size_t n, double *loss
 }
 
 /* Initialises ref's ActNorm on x, adds noise of standard deviation `perturbation` to every
- * trained parameter (so that no coupling is the identity any more) into p, and gives dev (if any, initialised too so that training would not
- * re-initialise it) exactly the same parameters. */
+ * trained parameter (so that no coupling is the identity any more) into p, and gives dev (if
+ * any, initialised too so that training would not re-initialise it) exactly the same
+ * parameters. */
 static gc_status share_parameters(gc_model *ref, gc_model *dev, const double *x, size_t n,
                                   double perturbation, double *p, size_t np, gc_rng *rng)
 {
@@ -619,7 +619,6 @@ static gc_status model_fd_errors(gc_model *ref, double *p, size_t np, double *g,
     return status;
 }
 
-
 /* The gradient of m in the low-memory mode (every op's input rebuilt from its output by the
  * op's inverse) against g, the same model's gradient with stored inputs. */
 static gc_status check_low_memory(gc_check_report *report, const char *name, const char *row,
@@ -676,10 +675,10 @@ static gc_status gradient_error_on_fresh_batch(gc_model *ref, gc_model *dev, siz
 
 /* The device's gradient row: gd against the reference's g on the check's batch, or, where that
  * fails, the better of it and a second batch (see gradient_error_on_fresh_batch). */
-static gc_status add_device_gradient_row(gc_check_report *report, const char *name,
-                                         gc_model *ref, gc_model *dev, size_t n, size_t dim,
-                                         draw_batch_fn *draw, gc_rng *rng, const double *gd,
-                                         const double *g, double tolerance)
+static gc_status add_device_gradient_row(gc_check_report *report, const char *name, gc_model *ref,
+                                         gc_model *dev, size_t n, size_t dim, draw_batch_fn *draw,
+                                         gc_rng *rng, const double *gd, const double *g,
+                                         double tolerance)
 {
     double error = gc_relative_error(gd, g, gc_model_param_count(ref));
     if (error <= tolerance)
@@ -778,12 +777,12 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     double loss = 0.0;
     if (status == GC_OK) status = gc_model_gradient(ref, x, MODEL_BATCH, &loss, g);
     if (status == GC_OK)
-        status = check_low_memory(report, name, "low-memory gradient", ref, x, MODEL_BATCH, g,
-                                  np, GC_TOL_LOW_MEMORY_REFERENCE);
+        status = check_low_memory(report, name, "low-memory gradient", ref, x, MODEL_BATCH, g, np,
+                                  GC_TOL_LOW_MEMORY_REFERENCE);
 
     if (status == GC_OK && dev)
-        status = compare_device_model(report, name, ref, dev, x, MODEL_BATCH, 2, draw_points,
-                                      rng, z, logdet, loss, g, GC_TOL_DEVICE);
+        status = compare_device_model(report, name, ref, dev, x, MODEL_BATCH, 2, draw_points, rng,
+                                      z, logdet, loss, g, GC_TOL_DEVICE);
     free(p);
     free(g);
     gc_model_free(ref);
@@ -804,8 +803,8 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
 {
     size_t d = config->dim;
     char name[40];
-    snprintf(name, sizeof name, "image %zux%zux%zu L%d K%d h%zu", config->channels,
-             config->height, config->width, config->levels, config->layers, config->hidden);
+    snprintf(name, sizeof name, "image %zux%zux%zu L%d K%d h%zu", config->channels, config->height,
+             config->width, config->levels, config->layers, config->hidden);
     gc_model *ref = NULL, *dev = NULL;
     uint64_t seed = gc_rng_u64(rng);
     GC_TRY(gc_model_create(&ref, ref_rt, config, seed));
@@ -829,8 +828,8 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
         char measure[48];
         snprintf(measure, sizeof measure, "rel err, %zu params", fd_params);
         if (status == GC_OK)
-            status = add_row(report, name, "param gradient vs FD", measure, fd_error,
-                             GC_TOL_GRADIENT);
+            status =
+                add_row(report, name, "param gradient vs FD", measure, fd_error, GC_TOL_GRADIENT);
     }
     if (status == GC_OK) status = gc_model_gradient(ref, x, n, &loss, g);
     /* Only where finite differences run: a full-size model's reference pass takes minutes. */
@@ -838,8 +837,8 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
         status = check_low_memory(report, name, "low-memory gradient", ref, x, n, g, np,
                                   GC_TOL_LOW_MEMORY_REFERENCE);
     if (status == GC_OK && dev)
-        status = compare_device_model(report, name, ref, dev, x, n, d, draw_images, rng, z,
-                                      NULL, loss, g, gradient_tolerance);
+        status = compare_device_model(report, name, ref, dev, x, n, d, draw_images, rng, z, NULL,
+                                      loss, g, gradient_tolerance);
     free(p);
     free(g);
     free(x);

@@ -12,8 +12,8 @@
 #include "glowcl/rng.h"
 #include "glowcl/tensor.h"
 
-gc_status gc_check_add(gc_check_report *report, const char *name, const char *measure,
-                       double error, double tolerance)
+gc_status gc_check_add(gc_check_report *report, const char *name, const char *measure, double error,
+                       double tolerance)
 {
     if (report->count == report->capacity) {
         size_t capacity = report->capacity ? report->capacity * 2 : 16;
@@ -113,7 +113,7 @@ static gc_status check_tensor_ops(gc_runtime *ref, gc_runtime *dev, gc_rng *rng,
     double *z = random_values(rng, n, 3.0);
     tensor_pair px = {0}, py = {0}, pz = {0}, out = {0}, mean = {0}, var = {0};
     gc_status status = (x && y && z) ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-#define STEP(expr)                                                                             \
+#define STEP(expr)                                                                                 \
     if (status == GC_OK) status = (expr)
     STEP(pair_init(&px, ref, dev, n, x));
     STEP(pair_init(&py, ref, dev, n, y));
@@ -166,8 +166,8 @@ static gc_status check_tensor_ops(gc_runtime *ref, gc_runtime *dev, gc_rng *rng,
     return status;
 }
 
-static gc_status check_one_gemm(gc_runtime *ref, gc_runtime *dev, gc_rng *rng, size_t m,
-                                size_t n, size_t k, int ta, int tb, double alpha, double beta,
+static gc_status check_one_gemm(gc_runtime *ref, gc_runtime *dev, gc_rng *rng, size_t m, size_t n,
+                                size_t k, int ta, int tb, double alpha, double beta,
                                 gc_check_report *report)
 {
     /* Operands sit at an offset with padded rows, as views into larger tensors do. */
@@ -183,8 +183,10 @@ static gc_status check_one_gemm(gc_runtime *ref, gc_runtime *dev, gc_rng *rng, s
     if (status == GC_OK) status = pair_init(&pa, ref, dev, a_count, a);
     if (status == GC_OK) status = pair_init(&pb, ref, dev, b_count, b);
     if (status == GC_OK) status = pair_init(&pc, ref, dev, c_count, c);
-    gc_matrix ma_ref = {&pa.ref, offset, a_cols + pad, ta}, mb_ref = {&pb.ref, offset, b_cols + pad, tb};
-    gc_matrix ma_dev = {&pa.dev, offset, a_cols + pad, ta}, mb_dev = {&pb.dev, offset, b_cols + pad, tb};
+    gc_matrix ma_ref = {&pa.ref, offset, a_cols + pad, ta},
+              mb_ref = {&pb.ref, offset, b_cols + pad, tb};
+    gc_matrix ma_dev = {&pa.dev, offset, a_cols + pad, ta},
+              mb_dev = {&pb.dev, offset, b_cols + pad, tb};
     if (status == GC_OK)
         status = gc_gemm(ref, m, n, k, alpha, ma_ref, mb_ref, beta, &pc.ref, offset, n + pad);
     if (status == GC_OK)
@@ -222,8 +224,7 @@ gc_status gc_check_tensor_ops(gc_runtime *device, uint64_t seed, gc_check_report
     return with_reference(device, seed, report, check_tensor_ops);
 }
 
-static gc_status check_gemms(gc_runtime *ref, gc_runtime *dev, gc_rng *rng,
-                             gc_check_report *report)
+static gc_status check_gemms(gc_runtime *ref, gc_runtime *dev, gc_rng *rng, gc_check_report *report)
 {
     /* Non-square, not multiples of 16, every transpose combination, and beta ≠ 0 once. */
     for (int t = 0; t < 4; t++)

@@ -317,8 +317,7 @@ static gc_status check_columns(csv_reader *r, size_t count)
 static gc_status take_line(csv_reader *r, char *line, size_t length)
 {
     if (memchr(line, '\0', length) != NULL)
-        return GC_ERROR(GC_ERR_FORMAT, "%s:%zu: line contains a NUL byte", r->path,
-                        r->line_number);
+        return GC_ERROR(GC_ERR_FORMAT, "%s:%zu: line contains a NUL byte", r->path, r->line_number);
     char *start = line;
     /* Spreadsheet exports often begin with a UTF-8 byte order mark. */
     if (r->line_number == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0) start += 3;
@@ -343,9 +342,8 @@ static gc_status take_line(csv_reader *r, char *line, size_t length)
     for (size_t i = 0; i < count; i++)
         if (fields[i].kind != FIELD_NUMBER || !isfinite(fields[i].value))
             return field_error(r->path, r->line_number, i + 1, &fields[i]);
-    if ((r->rows + 1) > SIZE_MAX / r->dim ||
-        !reserve((void **)&r->values, &r->value_capacity, (r->rows + 1) * r->dim,
-                 sizeof *r->values))
+    if ((r->rows + 1) > SIZE_MAX / r->dim || !reserve((void **)&r->values, &r->value_capacity,
+                                                      (r->rows + 1) * r->dim, sizeof *r->values))
         return GC_ERROR(GC_ERR_MEMORY, "%s:%zu: out of memory", r->path, r->line_number);
     for (size_t i = 0; i < count; i++) r->values[r->rows * r->dim + i] = fields[i].value;
     r->rows++;
@@ -362,8 +360,10 @@ static gc_status open_csv(const char *path, FILE **file_out)
     size_t start_size = fread(start, 1, sizeof start, file);
     if (gc_archive_has_magic(start, start_size)) {
         fclose(file);
-        return GC_ERROR(GC_ERR_FORMAT, "%s is a glowcl model file, not CSV data (a model is "
-                                       "given with --model)", path);
+        return GC_ERROR(GC_ERR_FORMAT,
+                        "%s is a glowcl model file, not CSV data (a model is "
+                        "given with --model)",
+                        path);
     }
     rewind(file);
     *file_out = file;
@@ -392,8 +392,7 @@ gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size
     }
     if (status == GC_OK && ferror(file))
         status = GC_ERROR(GC_ERR_IO, "error reading %s: %s", path, strerror(errno));
-    if (status == GC_OK && r.rows == 0)
-        status = GC_ERROR(GC_ERR_FORMAT, "%s: no data rows", path);
+    if (status == GC_OK && r.rows == 0) status = GC_ERROR(GC_ERR_FORMAT, "%s: no data rows", path);
 
     free(line);
     free(r.fields);
@@ -408,8 +407,7 @@ gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size
     return GC_OK;
 }
 
-static bool write_rows(FILE *file, const double *points, size_t n, size_t dim,
-                       const char *header)
+static bool write_rows(FILE *file, const double *points, size_t n, size_t dim, const char *header)
 {
     if (header != NULL && fprintf(file, "%s\n", header) < 0) return false;
     for (size_t row = 0; row < n; row++) {
@@ -430,8 +428,7 @@ gc_status gc_csv_write(const char *path, const double *points, size_t n, size_t 
         return GC_ERROR(GC_ERR_ARGUMENT, "%s: cannot write %zu rows of 0 columns", path, n);
     if (dim > 0 && n > SIZE_MAX / dim)
         return GC_ERROR(GC_ERR_ARGUMENT, "%s: %zu x %zu values is too many", path, n, dim);
-    if (n > 0 && points == NULL)
-        return GC_ERROR(GC_ERR_ARGUMENT, "%s: points is NULL", path);
+    if (n > 0 && points == NULL) return GC_ERROR(GC_ERR_ARGUMENT, "%s: points is NULL", path);
     if (header != NULL && strpbrk(header, "\r\n") != NULL)
         return GC_ERROR(GC_ERR_ARGUMENT, "%s: header must be a single line", path);
     /* Checked before touching the disk: the reader rejects non-finite values, so writing them
@@ -449,16 +446,15 @@ gc_status gc_csv_write(const char *path, const double *points, size_t n, size_t 
 
     FILE *file = fopen(temp_path, "w");
     if (file == NULL) {
-        gc_status status =
-            GC_ERROR(GC_ERR_IO, "cannot create %s: %s", temp_path, strerror(errno));
+        gc_status status = GC_ERROR(GC_ERR_IO, "cannot create %s: %s", temp_path, strerror(errno));
         free(temp_path);
         return status;
     }
 
     /* fsync before rename: otherwise a crash could leave the new name pointing at a file whose
      * data never reached the disk, losing the old contents as well. */
-    bool written = write_rows(file, points, n, dim, header) && fflush(file) == 0 &&
-                   fsync(fileno(file)) == 0;
+    bool written =
+        write_rows(file, points, n, dim, header) && fflush(file) == 0 && fsync(fileno(file)) == 0;
     int write_errno = errno;
     if (fclose(file) != 0 && written) {
         written = false;

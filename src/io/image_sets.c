@@ -81,8 +81,7 @@ static gc_status cifar_open(cifar_file *file, const char *dir, const char *name,
     struct stat info;
     if (fstat(fileno(file->stream), &info) != 0)
         return GC_ERROR(GC_ERR_IO, "cannot read the size of %s: %s", file->path, strerror(errno));
-    if (!S_ISREG(info.st_mode))
-        return GC_ERROR(GC_ERR_IO, "%s is not a regular file", file->path);
+    if (!S_ISREG(info.st_mode)) return GC_ERROR(GC_ERR_IO, "%s is not a regular file", file->path);
     long long bytes = (long long)info.st_size;
     if (bytes == 0)
         return GC_ERROR(GC_ERR_FORMAT,
@@ -103,13 +102,13 @@ static gc_status cifar_missing_error(const char *dir, bool train)
     const char *looked_for = train ? "data_batch_1.bin ... data_batch_5.bin" : "test_batch.bin";
     char *nested = join_path(dir, CIFAR_ARCHIVE_FOLDER);
     bool nested_exists = nested != NULL && is_directory(nested);
-    gc_status status =
-        nested_exists
-            ? GC_ERROR(GC_ERR_IO, "%s: no CIFAR-10 %s files (looked for %s); the archive "
-                                  "unpacks into %s, pass that folder",
-                       dir, what, looked_for, nested)
-            : GC_ERROR(GC_ERR_IO, "%s: no CIFAR-10 %s files (looked for %s)", dir, what,
-                       looked_for);
+    gc_status status = nested_exists
+                           ? GC_ERROR(GC_ERR_IO,
+                                      "%s: no CIFAR-10 %s files (looked for %s); the archive "
+                                      "unpacks into %s, pass that folder",
+                                      dir, what, looked_for, nested)
+                           : GC_ERROR(GC_ERR_IO, "%s: no CIFAR-10 %s files (looked for %s)", dir,
+                                      what, looked_for);
     free(nested);
     return status;
 }
@@ -138,8 +137,7 @@ static gc_status cifar_read_records(const cifar_file *file, size_t wanted, gc_im
     return GC_OK;
 }
 
-gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split,
-                          size_t max_images)
+gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split, size_t max_images)
 {
     if (out == NULL) return GC_ERROR(GC_ERR_ARGUMENT, "gc_cifar10_load: output is NULL");
     memset(out, 0, sizeof *out);
@@ -333,8 +331,8 @@ gc_status gc_png_folder_load(gc_image_set *out, const char *dir, size_t expect_h
         int width = 0, height = 0;
         status = gc_png_read_rgb(paths[i], &rgb, &width, &height, NULL);
         if (status == GC_OK && i == 0)
-            status = start_png_set(out, count, paths[i], width, height, expect_height,
-                                   expect_width);
+            status =
+                start_png_set(out, count, paths[i], width, height, expect_height, expect_width);
         else if (status == GC_OK && ((size_t)width != out->width || (size_t)height != out->height))
             status = GC_ERROR(GC_ERR_FORMAT,
                               "%s is %d wide and %d high, but %s (the first image) is %zu wide "
@@ -371,8 +369,9 @@ gc_status gc_images_to_unit(const gc_image_set *set, const size_t *indices, size
     /* All indices are checked first so that a bad batch leaves out and rng untouched. */
     for (size_t i = 0; i < n; i++)
         if (indices[i] >= set->count)
-            return GC_ERROR(GC_ERR_ARGUMENT, "image index %zu (batch row %zu) is not below the %zu "
-                                             "images of the set",
+            return GC_ERROR(GC_ERR_ARGUMENT,
+                            "image index %zu (batch row %zu) is not below the %zu "
+                            "images of the set",
                             indices[i], i, set->count);
 
     size_t dims = set->channels * set->height * set->width;

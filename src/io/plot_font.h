@@ -1,13 +1,19 @@
-/* Hand-designed bitmap font for plot text (tick labels, titles, legends), used only by src/io/plot.c.
- * Each printable ASCII glyph is 5 columns x 9 rows: rows 0-6 hold capitals and digits, rows 7-8
- * the descenders of g, j, p, q, y, comma and underscore. Bit 4 of a row is the leftmost column. */
+/* Hand-designed bitmap font for plot text (tick labels, titles, legends), used only by
+ * src/io/plot.c. Each printable ASCII glyph is 5 columns x 9 rows: rows 0-6 hold capitals and
+ * digits, rows 7-8 the descenders of g, j, p, q, y, comma and underscore. Bit 4 of a row is the
+ * leftmost column. */
 #ifndef GLOWCL_PLOT_FONT_H
 #define GLOWCL_PLOT_FONT_H
 
 #include <stdint.h>
 
-enum { PLOT_FONT_FIRST = 32, PLOT_FONT_LAST = 126, PLOT_FONT_COLUMNS = 5, PLOT_FONT_ROWS = 9,
-       PLOT_FONT_CAP_HEIGHT = 7 };
+enum {
+    PLOT_FONT_FIRST = 32,
+    PLOT_FONT_LAST = 126,
+    PLOT_FONT_COLUMNS = 5,
+    PLOT_FONT_ROWS = 9,
+    PLOT_FONT_CAP_HEIGHT = 7
+};
 
 static const uint8_t plot_font_glyphs[PLOT_FONT_LAST - PLOT_FONT_FIRST + 1][PLOT_FONT_ROWS] = {
     {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, /* ' ' */

@@ -27,8 +27,7 @@ void gc_model_config_default(gc_model_config *config, size_t dim)
     config->mix_components = 2;
 }
 
-void gc_model_config_image(gc_model_config *config, size_t channels, size_t height,
-                           size_t width)
+void gc_model_config_image(gc_model_config *config, size_t channels, size_t height, size_t width)
 {
     gc_model_config_default(config, channels * height * width);
     config->kind = GC_MODEL_IMAGE;
@@ -77,8 +76,8 @@ static gc_status build_image_ops(gc_model *m)
         size_t pixels = height * width;
         for (int step = 0; step < c->layers; step++) {
             snprintf(name, sizeof name, "level%d.step%d.actnorm", level, step);
-            GC_TRY(gc_affine_create(&op, m->rt, &m->reg, name, channels, pixels,
-                                    GC_AFFINE_ACTNORM));
+            GC_TRY(
+                gc_affine_create(&op, m->rt, &m->reg, name, channels, pixels, GC_AFFINE_ACTNORM));
             GC_TRY(add_op(m, op));
             snprintf(name, sizeof name, "level%d.step%d.invconv", level, step);
             GC_TRY(gc_invconv_create(&op, m->rt, &m->reg, name, channels, pixels));
@@ -134,17 +133,20 @@ static gc_status check_config(const gc_model_config *c)
         if (c->layers < 1 || c->layers > 1000)
             return GC_ERROR(GC_ERR_ARGUMENT, "layers must be 1..1000, not %d", c->layers);
         if (c->hidden < 1 || c->hidden > 65536 || c->depth < 1 || c->depth > 64)
-            return GC_ERROR(GC_ERR_ARGUMENT, "coupling networks need hidden 1..65536 and depth "
-                                             "1..64 (got %zu and %d)", c->hidden, c->depth);
+            return GC_ERROR(GC_ERR_ARGUMENT,
+                            "coupling networks need hidden 1..65536 and depth "
+                            "1..64 (got %zu and %d)",
+                            c->hidden, c->depth);
     } else if (c->kind == GC_MODEL_IMAGE) {
         size_t block = (size_t)1 << (c->levels > 0 && c->levels < 16 ? c->levels : 0);
         if (c->levels < 1 || c->levels > 8)
             return GC_ERROR(GC_ERR_ARGUMENT, "levels must be 1..8, not %d", c->levels);
         if (c->channels < 1 || c->height % block || c->width % block || c->height == 0 ||
             c->width == 0)
-            return GC_ERROR(GC_ERR_ARGUMENT, "%d levels of squeeze need height and width "
-                            "divisible by %zu; the images are %zux%zu", c->levels, block,
-                            c->height, c->width);
+            return GC_ERROR(GC_ERR_ARGUMENT,
+                            "%d levels of squeeze need height and width "
+                            "divisible by %zu; the images are %zux%zu",
+                            c->levels, block, c->height, c->width);
         /* A product that wraps around could match a small dim while the ops walk the real
          * channel count (a model file could ask for that). */
         if (c->height > SIZE_MAX / c->width || c->channels > SIZE_MAX / (c->height * c->width) ||
@@ -229,8 +231,7 @@ gc_status gc_model_create(gc_model **model_out, gc_runtime *rt, const gc_model_c
         size_t k = (size_t)config->mix_components, d = final_dim(m);
         double means[GC_MAX_MIX_COMPONENTS * 64], scales[GC_MAX_MIX_COMPONENTS * 64];
         double weights[GC_MAX_MIX_COMPONENTS];
-        const double *mu = config->mix_means, *sigma = config->mix_scales,
-                     *w = config->mix_weights;
+        const double *mu = config->mix_means, *sigma = config->mix_scales, *w = config->mix_weights;
         if ((!mu || !sigma) && d > 64) {
             free(host);
             gc_model_free(m);
@@ -291,11 +292,10 @@ void gc_model_free(gc_model *m)
     release_acts(m);
     free(m->acts);
     gc_prior_release(&m->prior);
-    gc_tensor *tensors[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->dz,
-                            &m->dx, &m->logdet, &m->logp, &m->sum_logp, &m->sum_logdet,
-                            &m->grad_norm};
-    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
-        gc_tensor_release(tensors[i]);
+    gc_tensor *tensors[] = {&m->params,   &m->grads,      &m->adam_m,   &m->adam_v,
+                            &m->dz,       &m->dx,         &m->logdet,   &m->logp,
+                            &m->sum_logp, &m->sum_logdet, &m->grad_norm};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++) gc_tensor_release(tensors[i]);
     gc_param_registry_free(&m->reg);
     free(m->reduce_host);
     gc_vector_glow_free(m->fused);
@@ -355,8 +355,7 @@ static gc_status encoder_pass(gc_model *m, size_t n, int init)
     for (size_t i = 0; i < m->op_count; i++) {
         gc_op *op = m->ops[i];
         if (init && op->vt->data_init) GC_TRY(op->vt->data_init(op, &m->params, act(m, i), n));
-        GC_TRY(op->vt->transform(op, &m->params, act(m, i), act(m, i + 1), &m->logdet, n,
-                                 +1));
+        GC_TRY(op->vt->transform(op, &m->params, act(m, i), act(m, i + 1), &m->logdet, n, +1));
     }
     return GC_OK;
 }
@@ -367,8 +366,7 @@ static gc_status decoder_pass(gc_model *m, size_t n)
     GC_TRY(gc_tensor_fill(&m->logdet, 0.0));
     for (size_t i = m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
-        GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n,
-                                 -1));
+        GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n, -1));
     }
     return GC_OK;
 }
@@ -397,7 +395,8 @@ static gc_status move_latents(gc_model *m, double *z, size_t rows, int to_host)
     gc_status status = GC_OK;
     for (size_t k = 0; status == GC_OK && k <= m->op_count; k++) {
         size_t width = fd;
-        gc_tensor *t = k == m->op_count ? act(m, m->op_count) : gc_split_side(m->ops[k], rows, &width);
+        gc_tensor *t =
+            k == m->op_count ? act(m, m->op_count) : gc_split_side(m->ops[k], rows, &width);
         if (!t) continue; /* not a split */
         if (!to_host)
             for (size_t i = 0; i < rows; i++)
@@ -457,8 +456,7 @@ gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_
         if (status == GC_OK) status = upload_rows(act(m, 0), x + start * d, rows, d);
         if (status == GC_OK) status = encoder_pass(m, rows, 0);
         if (status == GC_OK)
-            status = gc_prior_log_prob(&m->prior, &m->params, act(m, m->op_count), &m->logp,
-                                       rows);
+            status = gc_prior_log_prob(&m->prior, &m->params, act(m, m->op_count), &m->logp, rows);
         if (status == GC_OK) status = gc_tensor_read(&m->logp, 0, log_prob + start, rows);
         if (status == GC_OK) status = gc_tensor_read(&m->logdet, 0, logdet, rows);
         for (size_t i = 0; status == GC_OK && i < rows; i++) log_prob[start + i] += logdet[i];
@@ -534,20 +532,18 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     GC_TRY(gc_tensor_channel_sum(&m->sum_logdet, &m->logdet, n, 1, 1));
     GC_TRY(gc_tensor_fill(&m->grads, 0.0));
     GC_TRY(gc_prior_backward(&m->prior, &m->params, &m->grads, z, &m->dz, d_term, n));
-    if (fused) GC_TRY(gc_vector_glow_backward(fused, &m->params, &m->grads, act(m, 0), &m->dz,
-                                              d_term, n));
+    if (fused)
+        GC_TRY(gc_vector_glow_backward(fused, &m->params, &m->grads, act(m, 0), &m->dz, d_term, n));
     for (size_t i = fused ? 0 : m->op_count; i-- > 0;) {
         gc_op *op = m->ops[i];
         /* Low memory: op i's input is rebuilt from its output by the op's own inverse (the
          * splits decode from the halves they factored out); the log-det it adds is not used
          * any more. */
         if (m->memory == GC_MEMORY_LOW) {
-            GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n,
-                                     -1));
+            GC_TRY(op->vt->transform(op, &m->params, act(m, i + 1), act(m, i), &m->logdet, n, -1));
             op->reuse_activations = 1; /* the decoder saw the same conditioning half */
         }
-        status = op->vt->backward(op, &m->params, &m->grads, act(m, i), &m->dz, &m->dx, d_term,
-                                  n);
+        status = op->vt->backward(op, &m->params, &m->grads, act(m, i), &m->dz, &m->dx, d_term, n);
         op->reuse_activations = 0;
         if (status != GC_OK) {
             set_activation_flags(m, 0, 0);
@@ -566,8 +562,7 @@ static gc_status forward_backward(gc_model *m, const double *x, size_t n, double
     return GC_OK;
 }
 
-gc_status gc_model_gradient(gc_model *m, const double *x, size_t n, double *loss,
-                            double *grads)
+gc_status gc_model_gradient(gc_model *m, const double *x, size_t n, double *loss, double *grads)
 {
     GC_TRY(forward_backward(m, x, n, loss, NULL));
     return grads ? gc_tensor_download(&m->grads, grads) : GC_OK;
@@ -596,10 +591,9 @@ static gc_status adam_step(gc_model *m, const gc_adam_config *a)
         return GC_OK;
     }
     if (m->rt->backend == GC_BACKEND_OPENCL)
-        return GC_LAUNCH1D(m->rt, m->adam_kernel, count, GC_ELEMENTWISE_LOCAL,
-                           GC_MEM(&m->params), GC_MEM(&m->grads), GC_MEM(&m->adam_m),
-                           GC_MEM(&m->adam_v), GC_U32(count), GC_F32(a->beta1),
-                           GC_F32(a->beta2), GC_F32(step_size), GC_F32(v_scale),
+        return GC_LAUNCH1D(m->rt, m->adam_kernel, count, GC_ELEMENTWISE_LOCAL, GC_MEM(&m->params),
+                           GC_MEM(&m->grads), GC_MEM(&m->adam_m), GC_MEM(&m->adam_v), GC_U32(count),
+                           GC_F32(a->beta1), GC_F32(a->beta2), GC_F32(step_size), GC_F32(v_scale),
                            GC_F32(a->eps));
     double *p = m->params.host, *g = m->grads.host, *mm = m->adam_m.host, *vv = m->adam_v.host;
     for (size_t j = 0; j < count; j++) {
@@ -633,8 +627,8 @@ static gc_status reduce_gradient(gc_model *m, double *loss, double *grad_norm_sq
     return gc_tensor_read(&m->grad_norm, 0, grad_norm_squared, 1);
 }
 
-gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
-                              const gc_adam_config *adam, double *loss)
+gc_status gc_model_train_step(gc_model *m, const double *x, size_t n, const gc_adam_config *adam,
+                              double *loss)
 {
     double norm = 0.0;
     /* With a reducer the norm is that of the combined gradient, so it is taken only then. */
@@ -642,8 +636,8 @@ gc_status gc_model_train_step(gc_model *m, const double *x, size_t n,
     if (m->reduce) GC_TRY(reduce_gradient(m, loss, &norm));
     if (!isfinite(*loss) || !isfinite(norm))
         return GC_ERROR(GC_ERR_NUMERIC, "non-finite %s at step %llu (loss %g, gradient norm² %g)",
-                        isfinite(*loss) ? "gradient" : "loss",
-                        (unsigned long long)m->steps + 1, *loss, norm);
+                        isfinite(*loss) ? "gradient" : "loss", (unsigned long long)m->steps + 1,
+                        *loss, norm);
     m->last_grad_norm = sqrt(norm);
     if (adam->clip_norm > 0 && m->last_grad_norm > adam->clip_norm)
         GC_TRY(gc_tensor_scale(&m->grads, adam->clip_norm / m->last_grad_norm));

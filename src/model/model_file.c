@@ -62,8 +62,7 @@ gc_status gc_model_save(const gc_model *m, const char *path)
     return gc_model_save_with_state(m, NULL, path);
 }
 
-gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *state,
-                                   const char *path)
+gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *state, const char *path)
 {
     const gc_model_config *c = &m->config;
     char config[768];
@@ -73,8 +72,8 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
              "levels=%d\nadditive=%d\nsplit_standard=%d\ninitialized=%d\nsteps=%llu\n",
              kind_name(c->kind), c->dim, c->layers, c->hidden, c->depth,
              c->prior == GC_PRIOR_MIX ? "mix" : "gauss", c->mix_components, c->mix_fixed,
-             c->channels, c->height, c->width, c->levels, c->additive, c->split_standard, m->initialized,
-             (unsigned long long)m->steps);
+             c->channels, c->height, c->width, c->levels, c->additive, c->split_standard,
+             m->initialized, (unsigned long long)m->steps);
     /* The layout, one "name offset count" line per block, so a loader can tell a file made by
      * another version of the ops from a corrupted one. */
     size_t layout_size = m->reg.count * 80 + 1;
@@ -93,9 +92,8 @@ gc_status gc_model_save_with_state(const gc_model *m, const gc_train_state *stat
     if (status == GC_OK) status = gc_archive_put_text(w, "layout", layout);
     /* The three parameter-sized tensors (177 MB each for the default image model) go to the
      * file a chunk at a time as it is written, never whole in host memory. */
-    tensor_source sources[3] = {{m, &m->params, 0, path},
-                                {m, &m->adam_m, 1, path},
-                                {m, &m->adam_v, 2, path}};
+    tensor_source sources[3] = {
+        {m, &m->params, 0, path}, {m, &m->adam_m, 1, path}, {m, &m->adam_v, 2, path}};
     const char *sections[3] = {"params", "adam_m", "adam_v"};
     for (int t = 0; t < 3 && status == GC_OK; t++)
         status = gc_archive_put_f64_source(w, sections[t], m->reg.total, read_finite_values,
@@ -222,19 +220,19 @@ gc_status gc_model_load_with_state(gc_model **model_out, gc_runtime *rt, const c
     if (status == GC_OK) {
         status = gc_model_alloc(&m, rt, &config);
         if (status == GC_ERR_ARGUMENT) /* a config this build cannot make is a bad file */
-            status = GC_ERROR(GC_ERR_FORMAT, "%s: invalid model config: %s", path,
-                              gc_last_error());
+            status = GC_ERROR(GC_ERR_FORMAT, "%s: invalid model config: %s", path, gc_last_error());
     }
     if (status == GC_OK) status = gc_archive_get_text(a, "layout", &layout);
     /* The file's parameter layout must be exactly the one this build makes. */
     for (size_t b = 0; status == GC_OK && b < m->reg.count; b++) {
         const gc_param_block *block = &m->reg.blocks[b];
         char line[96];
-        int length = snprintf(line, sizeof line, "%s %zu %zu\n", block->name, block->offset,
-                              block->count);
+        int length =
+            snprintf(line, sizeof line, "%s %zu %zu\n", block->name, block->offset, block->count);
         if (strncmp(layout, line, (size_t)length) != 0)
-            status = GC_ERROR(GC_ERR_FORMAT, "%s: parameter layout differs from this build's at "
-                                             "%s (a file from another glowcl version?)",
+            status = GC_ERROR(GC_ERR_FORMAT,
+                              "%s: parameter layout differs from this build's at "
+                              "%s (a file from another glowcl version?)",
                               path, block->name);
         else
             layout += length;
@@ -245,14 +243,13 @@ gc_status gc_model_load_with_state(gc_model **model_out, gc_runtime *rt, const c
     double *values = status == GC_OK ? malloc((count ? count : 1) * sizeof *values) : NULL;
     if (status == GC_OK && !values) status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     const char *sections[3] = {"params", "adam_m", "adam_v"};
-    gc_tensor *targets[3] = {m ? &m->params : NULL, m ? &m->adam_m : NULL,
-                             m ? &m->adam_v : NULL};
+    gc_tensor *targets[3] = {m ? &m->params : NULL, m ? &m->adam_m : NULL, m ? &m->adam_v : NULL};
     for (int k = 0; status == GC_OK && k < 3; k++) {
         status = gc_archive_get_f64(a, sections[k], values, count);
         for (size_t i = 0; status == GC_OK && i < count; i++)
             if (!(values[i] - values[i] == 0.0))
-                status = GC_ERROR(GC_ERR_FORMAT, "%s: section %s holds a non-finite value",
-                                  path, sections[k]);
+                status = GC_ERROR(GC_ERR_FORMAT, "%s: section %s holds a non-finite value", path,
+                                  sections[k]);
         if (status == GC_OK) status = gc_tensor_write(targets[k], 0, values, count);
     }
     free(values);

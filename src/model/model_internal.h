@@ -15,7 +15,7 @@ struct gc_model {
     size_t op_count;
     gc_prior prior;
     gc_tensor params, grads, adam_m, adam_v; /* all the same size: reg.total */
-    gc_kernel *adam_kernel, *adamax_kernel; /* cl/adam.cl */
+    gc_kernel *adam_kernel, *adamax_kernel;  /* cl/adam.cl */
     uint64_t steps;
     int initialized;
     double last_grad_norm;

@@ -8,8 +8,8 @@
 
 #define LOG_2PI 1.8378770664093453
 
-gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg,
-                        gc_prior_kind kind, size_t dim, int components, int fixed)
+gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg, gc_prior_kind kind,
+                        size_t dim, int components, int fixed)
 {
     memset(prior, 0, sizeof *prior);
     prior->kind = kind;

@@ -10,15 +10,15 @@ typedef struct gc_prior {
     gc_prior_kind kind;
     size_t dim;
     int components;
-    int fixed;            /* the mixture is given, not learned */
-    size_t offset;        /* means (K×D), log_scales (K×D), logits (K), consecutive */
-    gc_tensor rows;       /* per-sample gradient rows of the mixture parameters */
+    int fixed;      /* the mixture is given, not learned */
+    size_t offset;  /* means (K×D), log_scales (K×D), logits (K), consecutive */
+    gc_tensor rows; /* per-sample gradient rows of the mixture parameters */
     gc_kernel *log_prob_kernel, *backward_kernel; /* cl/prior.cl, for this kind */
 } gc_prior;
 
 /* Reserves the mixture's parameters (trainable unless `fixed`) and finds the kernels on rt. */
-gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg,
-                        gc_prior_kind kind, size_t dim, int components, int fixed);
+gc_status gc_prior_init(gc_prior *prior, gc_runtime *rt, gc_param_registry *reg, gc_prior_kind kind,
+                        size_t dim, int components, int fixed);
 void gc_prior_release(gc_prior *prior);
 size_t gc_prior_param_count(const gc_prior *prior);
 

@@ -17,8 +17,8 @@ typedef struct affine_op {
 } affine_op;
 
 /* encoder (direction +1) or decoder (−1) */
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     affine_op *op = (affine_op *)op_base;
     size_t count = n * op->channels * op->inner;
@@ -26,16 +26,16 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
         const double *s = params->host + op->s_offset, *t = params->host + op->t_offset;
         for (size_t j = 0; j < count; j++) {
             size_t c = (j / op->inner) % op->channels;
-            out->host[j] = direction > 0 ? in->host[j] * exp(s[c]) + t[c]
-                                         : (in->host[j] - t[c]) * exp(-s[c]);
+            out->host[j] =
+                direction > 0 ? in->host[j] * exp(s[c]) + t[c] : (in->host[j] - t[c]) * exp(-s[c]);
         }
         return gc_logdet_add_param_sum(logdet, params, op->s_offset, op->channels,
                                        direction * (double)op->inner, n);
     }
     return GC_LAUNCH1D(params->rt, op->apply_kernel, count, 64, GC_MEM(out), GC_MEM(in),
                        GC_MEM(params), GC_U32(op->s_offset), GC_U32(op->t_offset), GC_U32(count),
-                       GC_U32(op->channels), GC_U32(op->inner), GC_I32(direction),
-                       GC_MEM(logdet), GC_F32(direction * (double)op->inner));
+                       GC_U32(op->channels), GC_U32(op->inner), GC_I32(direction), GC_MEM(logdet),
+                       GC_F32(direction * (double)op->inner));
 }
 
 static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
@@ -65,16 +65,15 @@ static gc_status affine_backward(gc_op *op_base, const gc_tensor *params, gc_ten
     }
     size_t local = gc_reduction_local_size(op->backward_kernel, n, n * inner);
     size_t global = channels * local;
-    return GC_LAUNCH(params->rt, op->backward_kernel, 1, &global, &local, GC_MEM(dx),
-                     GC_MEM(grads), GC_U32(op->s_offset), GC_U32(op->t_offset), GC_MEM(dz),
-                     GC_MEM(x), GC_MEM(params), GC_U32(n), GC_U32(channels), GC_U32(inner),
+    return GC_LAUNCH(params->rt, op->backward_kernel, 1, &global, &local, GC_MEM(dx), GC_MEM(grads),
+                     GC_U32(op->s_offset), GC_U32(op->t_offset), GC_MEM(dz), GC_MEM(x),
+                     GC_MEM(params), GC_U32(n), GC_U32(channels), GC_U32(inner),
                      GC_F32(logdet_grad), GC_LOCAL(local * sizeof(cl_float)));
 }
 
 /* ActNorm: s = −log(σ + ε), t = −mean · exp(s), from the statistics of the first batch,
  * computed where the parameters live (no round trip to the host). */
-static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_tensor *x,
-                                   size_t n)
+static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_tensor *x, size_t n)
 {
     affine_op *op = (affine_op *)op_base;
     if (op->mode != GC_AFFINE_ACTNORM) return GC_OK;
@@ -82,8 +81,7 @@ static gc_status actnorm_data_init(gc_op *op_base, gc_tensor *params, const gc_t
     gc_tensor mean = {0}, var = {0};
     gc_status status = gc_tensor_init1(&mean, params->rt, channels);
     if (status == GC_OK) status = gc_tensor_init1(&var, params->rt, channels);
-    if (status == GC_OK)
-        status = gc_tensor_channel_moments(&mean, &var, x, n, channels, op->inner);
+    if (status == GC_OK) status = gc_tensor_channel_moments(&mean, &var, x, n, channels, op->inner);
     if (status == GC_OK && params->rt->backend == GC_BACKEND_OPENCL) {
         status = GC_LAUNCH1D(params->rt, op->init_kernel, channels, 64, GC_MEM(params),
                              GC_U32(op->s_offset), GC_U32(op->t_offset), GC_MEM(&mean),
@@ -104,20 +102,19 @@ static void affine_init_params(gc_op *op_base, double *params, gc_rng *rng)
 {
     (void)rng; /* the identity until data (ActNorm) or training says otherwise */
     affine_op *op = (affine_op *)op_base;
-    for (size_t c = 0; c < op->channels; c++) params[op->s_offset + c] = params[op->t_offset + c] = 0.0;
+    for (size_t c = 0; c < op->channels; c++)
+        params[op->s_offset + c] = params[op->t_offset + c] = 0.0;
 }
 
 static void affine_destroy(gc_op *op) { free(op); }
 
-static const gc_op_vtable affine_vtable = {"affine", apply,
-                                           affine_backward, actnorm_data_init,
-                                           affine_init_params, affine_destroy};
+static const gc_op_vtable affine_vtable = {
+    "affine", apply, affine_backward, actnorm_data_init, affine_init_params, affine_destroy};
 
 int gc_actnorm_offsets(const gc_op *op_base, size_t *s_offset, size_t *t_offset)
 {
     const affine_op *op = (const affine_op *)op_base;
-    if (op_base->vt != &affine_vtable || op->mode != GC_AFFINE_ACTNORM || op->inner != 1)
-        return 0;
+    if (op_base->vt != &affine_vtable || op->mode != GC_AFFINE_ACTNORM || op->inner != 1) return 0;
     *s_offset = op->s_offset;
     *t_offset = op->t_offset;
     return 1;

@@ -79,8 +79,10 @@ static gc_status check_layer(const gc_conv *c, const gc_tensor *params, size_t n
     if ((double)n * (double)c->in_channels * pixels >= limit ||
         (double)n * (double)c->out_channels * pixels >= limit ||
         (double)c->in_channels * (double)c->out_channels * 9.0 >= limit)
-        return GC_ERROR(GC_ERR_ARGUMENT, "convolution: %zu x (%zu -> %zu) x %zu x %zu is beyond "
-                                         "2^32 elements", n, c->in_channels, c->out_channels, h, w);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "convolution: %zu x (%zu -> %zu) x %zu x %zu is beyond "
+                        "2^32 elements",
+                        n, c->in_channels, c->out_channels, h, w);
     *in_count = n * c->in_channels * h * w;
     *out_count = n * c->out_channels * h * w;
     size_t taps = c->kernel * c->kernel;
@@ -96,10 +98,9 @@ static gc_status check_layer(const gc_conv *c, const gc_tensor *params, size_t n
  * `out_channels`, out[b][oc][y][x] = Σ_r Σ_taps W(oc, r, tap) · in[b][r][y ± ...][x ± ...],
  * where W(oc, r, ky, kx) = w[oc·lane_stride + r·reduced_stride + ky·k + kx] and the kernel is
  * flipped for the transposed pass. Writes the raw sums; the caller applies the epilogue. */
-static void reference_pass(double *out, size_t out_channels, const double *in,
-                           size_t in_channels, const double *w, size_t lane_stride,
-                           size_t reduced_stride, int flip, size_t k, size_t n, size_t h,
-                           size_t width)
+static void reference_pass(double *out, size_t out_channels, const double *in, size_t in_channels,
+                           const double *w, size_t lane_stride, size_t reduced_stride, int flip,
+                           size_t k, size_t n, size_t h, size_t width)
 {
     ptrdiff_t pad = (ptrdiff_t)(k / 2);
     for (size_t b = 0; b < n; b++)
@@ -131,9 +132,8 @@ static void reference_pass(double *out, size_t out_channels, const double *in,
 static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, size_t out_offset,
                              size_t out_channels, const gc_tensor *in, size_t in_offset,
                              size_t in_channels, const gc_tensor *weights, size_t lane_stride,
-                             size_t reduced_stride, int flip, int bias_relu,
-                             const gc_tensor *mask, size_t mask_offset, int accumulate,
-                             size_t n, size_t h, size_t w)
+                             size_t reduced_stride, int flip, int bias_relu, const gc_tensor *mask,
+                             size_t mask_offset, int accumulate, size_t n, size_t h, size_t w)
 {
     /* Without a mask the kernels still need a valid buffer argument. */
     const gc_tensor *mask_or_any = mask ? mask : weights;
@@ -142,13 +142,12 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     size_t tile = rt->shapes.conv_tile, channel_blocks = (out_channels + tile - 1) / tile;
     if (c->kernel == 1) {
         size_t global[3] = {(h * w + 2 * tile - 1) / (2 * tile), channel_blocks, n};
-        return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out),
-                         GC_U32(out_offset), GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset),
-                         GC_U32(in_channels), GC_MEM(weights), GC_U32(c->w_offset),
-                         GC_U32(lane_stride), GC_U32(reduced_stride), GC_U32(c->b_offset),
-                         GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any),
-                         GC_U32(mask_offset), GC_U32(mask != NULL), GC_U32(accumulate != 0),
-                         GC_U32(h * w), GC_U32(n));
+        return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
+                         GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
+                         GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
+                         GC_U32(reduced_stride), GC_U32(c->b_offset), GC_U32(has_bias),
+                         GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
+                         GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(h * w), GC_U32(n));
     }
     size_t x_blocks = (w + tile - 1) / tile;
     /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
@@ -158,22 +157,21 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
                      GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
                      GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
-                     GC_U32(reduced_stride), GC_U32(flip), GC_U32(c->b_offset),
-                     GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
-                     GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(h), GC_U32(w),
-                     GC_U32(x_blocks), GC_U32(n), GC_U32(pairs));
+                     GC_U32(reduced_stride), GC_U32(flip), GC_U32(c->b_offset), GC_U32(has_bias),
+                     GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset), GC_U32(mask != NULL),
+                     GC_U32(accumulate != 0), GC_U32(h), GC_U32(w), GC_U32(x_blocks), GC_U32(n),
+                     GC_U32(pairs));
 }
 
 gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
-                          size_t in_offset, gc_tensor *out, size_t out_offset, size_t n,
-                          size_t h, size_t w)
+                          size_t in_offset, gc_tensor *out, size_t out_offset, size_t n, size_t h,
+                          size_t w)
 {
     size_t in_count = 0, out_count = 0;
     GC_TRY(check_layer(c, weights, n, h, w, &in_count, &out_count));
     GC_TRY(check_range("input", in, in_offset, in_count, weights->rt));
     GC_TRY(check_range("output", out, out_offset, out_count, weights->rt));
-    GC_TRY(check_disjoint("input", in, in_offset, "output", out, out_offset, in_count,
-                          out_count));
+    GC_TRY(check_disjoint("input", in, in_offset, "output", out, out_offset, in_count, out_count));
     if (out_count == 0) return GC_OK;
     size_t k = c->kernel, taps = k * k;
     if (is_reference(weights)) {
@@ -197,9 +195,9 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         gc_tensor *columns = NULL;
         GC_TRY(gc_scratch(rt, &packed_scratch, n * count, h * w, &columns));
         size_t global[2] = {c->in_channels, n};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns),
-                         GC_MEM(in), GC_U32(in_offset), GC_U32(c->in_channels), GC_U32(h),
-                         GC_U32(w), GC_U32(n)));
+        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns), GC_MEM(in),
+                         GC_U32(in_offset), GC_U32(c->in_channels), GC_U32(h), GC_U32(w),
+                         GC_U32(n)));
         gc_conv as_1x1 = *c;
         as_1x1.kernel = 1;
         as_1x1.in_channels = count;
@@ -207,22 +205,22 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
                            weights, count, 1, 0, 1, NULL, 0, 0, n, h, w);
     }
     return launch_pass(weights->rt, c, out, out_offset, c->out_channels, in, in_offset,
-                       c->in_channels, weights, c->in_channels * taps, taps, 0, 1, NULL, 0, 0,
-                       n, h, w);
+                       c->in_channels, weights, c->in_channels * taps, taps, 0, 1, NULL, 0, 0, n, h,
+                       w);
 }
 
-gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights,
-                                 const gc_tensor *dout, size_t dout_offset, gc_tensor *din,
-                                 size_t din_offset, const gc_tensor *mask, size_t mask_offset,
-                                 int accumulate, size_t n, size_t h, size_t w)
+gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, const gc_tensor *dout,
+                                 size_t dout_offset, gc_tensor *din, size_t din_offset,
+                                 const gc_tensor *mask, size_t mask_offset, int accumulate,
+                                 size_t n, size_t h, size_t w)
 {
     size_t in_count = 0, out_count = 0;
     GC_TRY(check_layer(c, weights, n, h, w, &in_count, &out_count));
     GC_TRY(check_range("output gradient", dout, dout_offset, out_count, weights->rt));
     GC_TRY(check_range("input gradient", din, din_offset, in_count, weights->rt));
     if (mask) GC_TRY(check_range("mask", mask, mask_offset, in_count, weights->rt));
-    GC_TRY(check_disjoint("output gradient", dout, dout_offset, "input gradient", din,
-                          din_offset, out_count, in_count));
+    GC_TRY(check_disjoint("output gradient", dout, dout_offset, "input gradient", din, din_offset,
+                          out_count, in_count));
     if (in_count == 0) return GC_OK;
     size_t k = c->kernel, taps = k * k;
     /* The transposed pass: the input channels take the place of the outputs, the weights of
@@ -287,10 +285,9 @@ static void backward_params_reference(const gc_conv *c, gc_tensor *grads, const 
  * kernel then reads both operands as it likes them. As many samples at a time as fit in
  * IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch), accumulating into dW chunk by chunk: two
  * launches a chunk. */
-static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads,
-                                         const gc_tensor *dout, size_t dout_offset,
-                                         const gc_tensor *in, size_t in_offset, size_t n,
-                                         size_t h, size_t w)
+static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
+                                         size_t dout_offset, const gc_tensor *in, size_t in_offset,
+                                         size_t n, size_t h, size_t w)
 {
     gc_runtime *rt = grads->rt;
     size_t k = c->kernel, ci = c->in_channels, co = c->out_channels, pixels = h * w;
@@ -309,13 +306,13 @@ static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads,
         size_t pack_global[3] = {k == 1 ? (pixels + block - 1) / block : pixels,
                                  k == 1 ? width / block : ci, samples};
         GC_TRY(GC_LAUNCH(rt, pack, 3, pack_global, NULL, GC_MEM(packed), GC_MEM(in),
-                         GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width),
-                         GC_U32(h), GC_U32(w), GC_U32(samples)));
+                         GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width), GC_U32(h),
+                         GC_U32(w), GC_U32(samples)));
         size_t global[2] = {width / block, (co + tile - 1) / tile};
         GC_TRY(GC_LAUNCH(rt, c->kernels.params_packed, 2, global, NULL, GC_MEM(grads),
                          GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset + b * co * pixels),
-                         GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co),
-                         GC_U32(pixels), GC_U32(samples)));
+                         GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co), GC_U32(pixels),
+                         GC_U32(samples)));
     }
     return GC_OK;
 }
@@ -330,8 +327,8 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
     GC_TRY(check_range("input", in, in_offset, in_count, grads->rt));
     if (out_count == 0) return GC_OK;
     if (is_reference(grads)) {
-        backward_params_reference(c, grads, dout->host + dout_offset, in->host + in_offset, n,
-                                  h, w);
+        backward_params_reference(c, grads, dout->host + dout_offset, in->host + in_offset, n, h,
+                                  w);
         return GC_OK;
     }
     gc_runtime *rt = grads->rt;

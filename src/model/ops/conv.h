@@ -30,17 +30,17 @@ typedef struct gc_conv {
 /* out (n, out_channels, h, w) = act(conv(in (n, in_channels, h, w)) + b). in and out must not
  * overlap. */
 gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
-                          size_t in_offset, gc_tensor *out, size_t out_offset, size_t n,
-                          size_t h, size_t w);
+                          size_t in_offset, gc_tensor *out, size_t out_offset, size_t n, size_t h,
+                          size_t w);
 
 /* din (n, in_channels, h, w) (+)= convᵀ(dout (n, out_channels, h, w)), zeroed where `mask`
  * (the ReLU output that was this layer's input, laid out as din; NULL for none) is not
  * positive. dout is the gradient of the layer's pre-activation (relu is not applied here).
  * din must not overlap dout. */
-gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights,
-                                 const gc_tensor *dout, size_t dout_offset, gc_tensor *din,
-                                 size_t din_offset, const gc_tensor *mask, size_t mask_offset,
-                                 int accumulate, size_t n, size_t h, size_t w);
+gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, const gc_tensor *dout,
+                                 size_t dout_offset, gc_tensor *din, size_t din_offset,
+                                 const gc_tensor *mask, size_t mask_offset, int accumulate,
+                                 size_t n, size_t h, size_t w);
 
 /* grads[W] += Σ dout ⋆ in, grads[b] += Σ dout over the batch and the pixels, at the layer's
  * w_offset and b_offset of `grads`. Each sum runs in a fixed order, so results repeat bit for

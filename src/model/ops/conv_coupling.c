@@ -97,24 +97,21 @@ gc_status gc_first_channels(const gc_channel_kernels *k, gc_tensor *x, gc_tensor
 
 static double coupling_scale(double raw) { return 1.0 / (1.0 + exp(-(raw + 2.0))); }
 
-gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params,
-                          size_t gain_offset, gc_tensor *h, size_t n, size_t channels,
-                          size_t pixels)
+gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params, size_t gain_offset,
+                          gc_tensor *h, size_t n, size_t channels, size_t pixels)
 {
     size_t count = n * channels * pixels;
     if (on_device(params))
         return GC_LAUNCH1D(params->rt, k->gain, count, 64, GC_MEM(h), GC_MEM(params),
-                           GC_U32(gain_offset), GC_U32(count), GC_U32(channels),
-                           GC_U32(pixels));
+                           GC_U32(gain_offset), GC_U32(count), GC_U32(channels), GC_U32(pixels));
     for (size_t j = 0; j < count; j++)
         h->host[j] *= exp(3.0 * params->host[gain_offset + (j / pixels) % channels]);
     return GC_OK;
 }
 
-gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params,
-                           gc_tensor *grads, size_t gain_offset, gc_tensor *dh,
-                           const gc_tensor *h, gc_tensor *rows, gc_tensor *sums, size_t n,
-                           size_t channels, size_t pixels)
+gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params, gc_tensor *grads,
+                           size_t gain_offset, gc_tensor *dh, const gc_tensor *h, gc_tensor *rows,
+                           gc_tensor *sums, size_t n, size_t channels, size_t pixels)
 {
     size_t count = n * channels * pixels;
     if (on_device(params)) {
@@ -141,12 +138,11 @@ static gc_status run_net(conv_coupling_op *op, const gc_tensor *params, const gc
     GC_TRY(gc_conv_forward(&op->layers[0], params, op->xa, 0, op->h1, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[1], params, op->h1, 0, op->h2, 0, n, hh, w));
     GC_TRY(gc_conv_forward(&op->layers[2], params, op->h2, 0, op->h, 0, n, hh, w));
-    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n, 2 * op->b,
-                           op->pixels);
+    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n, 2 * op->b, op->pixels);
 }
 
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     conv_coupling_op *op = (conv_coupling_op *)op_base;
     GC_TRY(reserve(op, n, 0));
@@ -204,10 +200,9 @@ static gc_status backward_elementwise(conv_coupling_op *op, const gc_tensor *par
     return GC_OK;
 }
 
-static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
-                                        gc_tensor *grads, const gc_tensor *x,
-                                        const gc_tensor *dz, gc_tensor *dx, double dlogdet,
-                                        size_t n)
+static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params, gc_tensor *grads,
+                                        const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx,
+                                        double dlogdet, size_t n)
 {
     conv_coupling_op *op = (conv_coupling_op *)op_base;
     size_t hh = op->height, w = op->width, c2 = 2 * op->b, p = op->pixels;
@@ -216,17 +211,17 @@ static gc_status conv_coupling_backward(gc_op *op_base, const gc_tensor *params,
      * transform's are still there for this x. */
     if (!op->base.reuse_activations) GC_TRY(run_net(op, params, x, n));
     GC_TRY(backward_elementwise(op, params, x, dz, dx, dlogdet, n));
-    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h,
-                            op->rows, op->gain_sum, n, c2, p));
+    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h, op->rows,
+                            op->gain_sum, n, c2, p));
     GC_TRY(gc_conv_backward_params(&op->layers[2], grads, op->dh, 0, op->h2, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[2], params, op->dh, 0, op->dh2, 0, op->h2, 0,
-                                  0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[2], params, op->dh, 0, op->dh2, 0, op->h2, 0, 0, n,
+                                  hh, w));
     GC_TRY(gc_conv_backward_params(&op->layers[1], grads, op->dh2, 0, op->h1, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[1], params, op->dh2, 0, op->dh1, 0, op->h1, 0,
-                                  0, n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[1], params, op->dh2, 0, op->dh1, 0, op->h1, 0, 0, n,
+                                  hh, w));
     GC_TRY(gc_conv_backward_params(&op->layers[0], grads, op->dh1, 0, op->xa, 0, n, hh, w));
-    GC_TRY(gc_conv_backward_input(&op->layers[0], params, op->dh1, 0, op->dxa, 0, NULL, 0, 0,
-                                  n, hh, w));
+    GC_TRY(gc_conv_backward_input(&op->layers[0], params, op->dh1, 0, op->dxa, 0, NULL, 0, 0, n, hh,
+                                  w));
     return gc_first_channels(&op->channel, dx, op->dxa, n, op->channels, op->a, op->pixels, 1);
 }
 
@@ -253,18 +248,19 @@ static void conv_coupling_destroy(gc_op *op_base)
     free(op); /* the rest of its scratch belongs to the runtime */
 }
 
-static const gc_op_vtable conv_coupling_vtable = {"conv_coupling", apply,
-                                                  conv_coupling_backward, NULL,
-                                                  conv_coupling_init_params,
-                                                  conv_coupling_destroy};
+static const gc_op_vtable conv_coupling_vtable = {"conv_coupling",           apply,
+                                                  conv_coupling_backward,    NULL,
+                                                  conv_coupling_init_params, conv_coupling_destroy};
 
 gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                                  const char *name, size_t channels, size_t height,
-                                  size_t width, size_t hidden, int additive)
+                                  const char *name, size_t channels, size_t height, size_t width,
+                                  size_t hidden, int additive)
 {
     if (channels < 2 || hidden < 1)
-        return GC_ERROR(GC_ERR_ARGUMENT, "an image coupling needs 2+ channels and a hidden "
-                                         "width, got %zu and %zu", channels, hidden);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "an image coupling needs 2+ channels and a hidden "
+                        "width, got %zu and %zu",
+                        channels, hidden);
     conv_coupling_op *op = calloc(1, sizeof *op);
     if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     op->base.vt = &conv_coupling_vtable;
@@ -294,8 +290,7 @@ gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry
         snprintf(bias_name, sizeof bias_name, "conv%d.bias", k);
         status = gc_param_reserve(reg, name, weight_name,
                                   outs[k] * ins[k] * kernels[k] * kernels[k], &l->w_offset);
-        if (status == GC_OK)
-            status = gc_param_reserve(reg, name, bias_name, outs[k], &l->b_offset);
+        if (status == GC_OK) status = gc_param_reserve(reg, name, bias_name, outs[k], &l->b_offset);
         if (status == GC_OK) status = gc_conv_kernels_find(rt, &l->kernels);
     }
     if (status == GC_OK)

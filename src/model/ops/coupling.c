@@ -63,13 +63,12 @@ static gc_rows input_rows(const coupling_op *op, const gc_tensor *x)
 }
 
 /* Runs both networks on the conditioning half of `in`, filling hidden and nets. */
-static gc_status run_nets(coupling_op *op, const gc_tensor *params, const gc_tensor *in,
-                          size_t n)
+static gc_status run_nets(coupling_op *op, const gc_tensor *params, const gc_tensor *in, size_t n)
 {
     gc_rows rows = input_rows(op, in);
     for (int k = 0; k < op->layer_count; k++) {
-        gc_rows out = k + 1 < op->layer_count ? hidden_rows(op, &op->hidden, k)
-                                              : nets_rows(op, &op->nets);
+        gc_rows out =
+            k + 1 < op->layer_count ? hidden_rows(op, &op->hidden, k) : nets_rows(op, &op->nets);
         GC_TRY(gc_dense_forward(&op->layers[k], params, rows, out, n));
         rows = out;
     }
@@ -86,18 +85,17 @@ static gc_status launch_forward(coupling_op *op, const gc_tensor *params, const 
     cl_mem out_buffer = out ? out->buffer : op->nets.buffer;
     cl_mem logdet_buffer = logdet ? logdet->buffer : op->nets.buffer;
     const gc_kernel_shapes *shapes = &params->rt->shapes;
-    return GC_LAUNCH1D(params->rt, op->forward_kernel, gc_coupling_row_items(shapes, n),
-                       shapes->coupling_group, GC_BUF(out_buffer), GC_MEM(in),
-                       GC_BUF(logdet_buffer), GC_MEM(&op->hidden), GC_MEM(&op->nets),
-                       GC_MEM(&op->transposed), GC_MEM(params), GC_U32(op->layers[0].w_offset),
-                       GC_U32(op->scale_offset), GC_U32(n), GC_U32(op->capacity), GC_U32(op->base.dim),
-                       GC_U32(op->a_begin), GC_U32(op->a_dim), GC_U32(op->b_begin),
-                       GC_U32(op->b_dim), GC_U32(op->config.hidden), GC_U32(op->config.depth),
-                       GC_I32(direction));
+    return GC_LAUNCH1D(
+        params->rt, op->forward_kernel, gc_coupling_row_items(shapes, n), shapes->coupling_group,
+        GC_BUF(out_buffer), GC_MEM(in), GC_BUF(logdet_buffer), GC_MEM(&op->hidden),
+        GC_MEM(&op->nets), GC_MEM(&op->transposed), GC_MEM(params), GC_U32(op->layers[0].w_offset),
+        GC_U32(op->scale_offset), GC_U32(n), GC_U32(op->capacity), GC_U32(op->base.dim),
+        GC_U32(op->a_begin), GC_U32(op->a_dim), GC_U32(op->b_begin), GC_U32(op->b_dim),
+        GC_U32(op->config.hidden), GC_U32(op->config.depth), GC_I32(direction));
 }
 
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     coupling_op *op = (coupling_op *)op_base;
     GC_TRY(reserve(op, n));
@@ -150,8 +148,8 @@ static void backward_elementwise(coupling_op *op, const gc_tensor *params, const
 
 /* Reference path: the input gradients layer by layer, from the networks' outputs back to dx_a,
  * leaving each layer's output gradient in d_hidden for the parameter gradients. */
-static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *params,
-                                           gc_tensor *dx, size_t n)
+static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *params, gc_tensor *dx,
+                                           size_t n)
 {
     gc_rows d_out = nets_rows(op, &op->d_nets);
     for (int k = op->layer_count - 1; k >= 0; k--) {
@@ -164,8 +162,8 @@ static gc_status backward_inputs_reference(coupling_op *op, const gc_tensor *par
             d_out = d_in;
         } else {
             gc_rows none = {NULL, 0, 0, 0};
-            GC_TRY(gc_dense_backward_input(layer, params, d_out, (gc_rows){dx, op->a_begin,
-                                           op->base.dim, 0}, none, 1, n));
+            GC_TRY(gc_dense_backward_input(
+                layer, params, d_out, (gc_rows){dx, op->a_begin, op->base.dim, 0}, none, 1, n));
         }
     }
     return GC_OK;
@@ -221,10 +219,9 @@ static gc_status backward_opencl(coupling_op *op, const gc_tensor *params, gc_te
     GC_TRY(GC_LAUNCH1D(params->rt, op->backward_kernel, gc_coupling_row_items(shapes, n),
                        shapes->coupling_group, GC_MEM(dx), GC_MEM(dz), GC_MEM(x),
                        GC_MEM(&op->hidden), GC_MEM(&op->d_hidden), GC_MEM(&op->nets),
-                       GC_MEM(&op->d_nets),
-                       GC_MEM(&op->dscale_rows), GC_MEM(params), GC_MEM(&op->transposed),
-                       GC_U32(op->scale_offset), GC_F32(dlogdet), GC_U32(n),
-                       GC_U32(op->capacity), GC_U32(op->base.dim), GC_U32(op->a_begin),
+                       GC_MEM(&op->d_nets), GC_MEM(&op->dscale_rows), GC_MEM(params),
+                       GC_MEM(&op->transposed), GC_U32(op->scale_offset), GC_F32(dlogdet),
+                       GC_U32(n), GC_U32(op->capacity), GC_U32(op->base.dim), GC_U32(op->a_begin),
                        GC_U32(op->a_dim), GC_U32(op->b_begin), GC_U32(op->b_dim),
                        GC_U32(op->config.hidden), GC_U32(op->config.depth)));
     return launch_params(op, params, grads, x, n);
@@ -238,8 +235,8 @@ static gc_status backward_reference(coupling_op *op, const gc_tensor *params, gc
 {
     backward_elementwise(op, params, x, dz, dx, dlogdet, n);
     GC_TRY(backward_inputs_reference(op, params, dx, n));
-    GC_TRY(gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim,
-                                        1.0));
+    GC_TRY(
+        gc_tensor_accumulate_columns(grads, op->scale_offset, &op->dscale_rows, n, op->b_dim, 1.0));
     for (int k = op->layer_count - 1; k >= 0; k--) {
         gc_rows d_out = k + 1 < op->layer_count ? hidden_rows(op, &op->d_hidden, k)
                                                 : nets_rows(op, &op->d_nets);
@@ -296,22 +293,27 @@ static void coupling_destroy(gc_op *op_base)
     free(op);
 }
 
-static const gc_op_vtable coupling_vtable = {"coupling", apply,
-                                             coupling_backward, NULL, coupling_init_params,
-                                             coupling_destroy};
+static const gc_op_vtable coupling_vtable = {
+    "coupling", apply, coupling_backward, NULL, coupling_init_params, coupling_destroy};
 
 int gc_coupling_layout_of(const gc_op *op_base, gc_coupling_layout *layout)
 {
     const coupling_op *op = (const coupling_op *)op_base;
     if (op_base->vt != &coupling_vtable) return 0;
-    *layout = (gc_coupling_layout){op->layers[0].w_offset, op->scale_offset, op->a_begin,
-                                   op->a_dim, op->b_begin, op->b_dim, op->config.hidden,
-                                   (size_t)op->config.depth, op->weight_count};
+    *layout = (gc_coupling_layout){op->layers[0].w_offset,
+                                   op->scale_offset,
+                                   op->a_begin,
+                                   op->a_dim,
+                                   op->b_begin,
+                                   op->b_dim,
+                                   op->config.hidden,
+                                   (size_t)op->config.depth,
+                                   op->weight_count};
     return 1;
 }
 
-gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                             const char *name, size_t dim, gc_coupling_config config)
+gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                             size_t dim, gc_coupling_config config)
 {
     if (dim < 2) return GC_ERROR(GC_ERR_ARGUMENT, "a coupling needs at least 2 dimensions");
     if (config.depth < 1 || config.hidden < 1)
@@ -349,11 +351,11 @@ gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg
         snprintf(weight_name, sizeof weight_name, "net%d.weight", k);
         snprintf(bias_name, sizeof bias_name, "net%d.bias", k);
         op->weight_count += NETS * layer->out_dim * layer->in_dim;
-        status = gc_param_reserve(reg, name, weight_name,
-                                  NETS * layer->out_dim * layer->in_dim, &layer->w_offset);
+        status = gc_param_reserve(reg, name, weight_name, NETS * layer->out_dim * layer->in_dim,
+                                  &layer->w_offset);
         if (status == GC_OK)
-            status = gc_param_reserve(reg, name, bias_name, NETS * layer->out_dim,
-                                      &layer->b_offset);
+            status =
+                gc_param_reserve(reg, name, bias_name, NETS * layer->out_dim, &layer->b_offset);
     }
     if (status == GC_OK)
         status = gc_param_reserve(reg, name, "scale", op->b_dim, &op->scale_offset);

@@ -8,7 +8,7 @@ static gc_status reference_only(const gc_tensor *t)
 {
     if (t->rt->backend == GC_BACKEND_REFERENCE) return GC_OK;
     return GC_ERROR(GC_ERR_UNSUPPORTED, "dense layers run on the reference path only; the "
-                    "OpenCL coupling fuses them (cl/coupling.cl)");
+                                        "OpenCL coupling fuses them (cl/coupling.cl)");
 }
 
 static const double *row_ptr(gc_rows v, size_t g, size_t r)
@@ -16,8 +16,8 @@ static const double *row_ptr(gc_rows v, size_t g, size_t r)
     return v.t->host + v.offset + g * v.group_stride + r * v.ld;
 }
 
-gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in,
-                           gc_rows out, size_t rows)
+gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in, gc_rows out,
+                           size_t rows)
 {
     GC_TRY(reference_only(weights));
     size_t groups = layer->groups, in_dim = layer->in_dim, out_dim = layer->out_dim;

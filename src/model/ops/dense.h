@@ -23,8 +23,8 @@ typedef struct gc_dense {
 } gc_dense;
 
 /* out = act(W·in + b) for `rows` rows of every group. */
-gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in,
-                           gc_rows out, size_t rows);
+gc_status gc_dense_forward(const gc_dense *layer, const gc_tensor *weights, gc_rows in, gc_rows out,
+                           size_t rows);
 
 /* din (+)= Wᵀ·dout, zeroed where `mask` (the ReLU output that was this layer's input, if
  * mask.t is not NULL) is not positive; a shared input sums over groups. */

@@ -15,10 +15,10 @@ typedef struct invconv_op {
     size_t channels, pixels;
     size_t lower, upper, log_s, perm, sign; /* parameter offsets */
     gc_tensor weight, inverse, d_weight;    /* (D, D) scratch */
-    gc_tensor pt_d_weight;                  /* (D, D): Pᵀ·dW for the factors' gradients (OpenCL) */
-    struct {                                /* cl/invconv.cl, named without invconv_ */
-        gc_kernel *weight, *inverse, *mix, *forward_group, *backward_group, *weight_grad,
-            *pt_dw, *param_grads;
+    gc_tensor pt_d_weight; /* (D, D): Pᵀ·dW for the factors' gradients (OpenCL) */
+    struct {               /* cl/invconv.cl, named without invconv_ */
+        gc_kernel *weight, *inverse, *mix, *forward_group, *backward_group, *weight_grad, *pt_dw,
+            *param_grads;
     } k;
 } invconv_op;
 
@@ -65,8 +65,8 @@ static gc_status build_weight(invconv_op *op, const gc_tensor *params, int inver
         size_t global[2] = {d, d};
         return GC_LAUNCH(params->rt, inverse ? op->k.inverse : op->k.weight, inverse ? 1 : 2,
                          global, NULL, GC_MEM(out), GC_MEM(params), GC_U32(op->lower),
-                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm),
-                         GC_U32(op->sign), GC_U32(d));
+                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm), GC_U32(op->sign),
+                         GC_U32(d));
     }
     const double *p = params->host;
     double *w = out->host;
@@ -112,8 +112,8 @@ typedef struct mix_logdet {
 /* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
  * out = base − M·in; MIX_ADD: out += M·in; and `with` (NULL: none) the log-determinant, which
  * the OpenCL kernel adds as it runs, saving a launch. */
-static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in,
-                     gc_tensor *out, const gc_tensor *base, size_t n, int transpose, int mode,
+static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *in, gc_tensor *out,
+                     const gc_tensor *base, size_t n, int transpose, int mode,
                      const mix_logdet *with)
 {
     size_t d = op->channels, pixels = op->pixels;
@@ -143,18 +143,18 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
     return GC_OK;
 }
 
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     invconv_op *op = (invconv_op *)op_base;
     mix_logdet with = {logdet, params, direction * (double)op->pixels};
     if (direction > 0 && one_group(op, params, n)) {
         size_t size = one_group_size(params->rt, op->k.forward_group);
-        return GC_LAUNCH(params->rt, op->k.forward_group, 1, &size, &size, GC_MEM(out),
-                         GC_MEM(in), GC_MEM(&op->weight), GC_MEM(params), GC_U32(op->lower),
-                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm),
-                         GC_U32(op->sign), GC_U32(n), GC_U32(op->channels), GC_U32(op->pixels),
-                         GC_MEM(logdet), GC_F32(with.scale));
+        return GC_LAUNCH(params->rt, op->k.forward_group, 1, &size, &size, GC_MEM(out), GC_MEM(in),
+                         GC_MEM(&op->weight), GC_MEM(params), GC_U32(op->lower), GC_U32(op->upper),
+                         GC_U32(op->log_s), GC_U32(op->perm), GC_U32(op->sign), GC_U32(n),
+                         GC_U32(op->channels), GC_U32(op->pixels), GC_MEM(logdet),
+                         GC_F32(with.scale));
     }
     GC_TRY(build_weight(op, params, 0));
     if (direction > 0) return mix(op, &op->weight, in, out, NULL, n, 0, MIX_SET, &with);
@@ -162,8 +162,7 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
      * from the factors is not the exact inverse of the float W the encoder used, and 48 such
      * steps would add their differences up. */
     gc_tensor *residual = NULL;
-    GC_TRY(gc_scratch(op->base.rt, &residual_scratch, n,
-                             op->channels * op->pixels, &residual));
+    GC_TRY(gc_scratch(op->base.rt, &residual_scratch, n, op->channels * op->pixels, &residual));
     GC_TRY(build_weight(op, params, 1));
     GC_TRY(mix(op, &op->inverse, in, out, NULL, n, 0, MIX_SET, &with));
     GC_TRY(mix(op, &op->weight, out, residual, in, n, 0, MIX_RESIDUAL, NULL));
@@ -183,21 +182,20 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     double logdet_grad = (double)(n * pixels) * dlogdet;
     if (one_group(op, params, n)) {
         size_t size = one_group_size(params->rt, op->k.backward_group);
-        return GC_LAUNCH(params->rt, op->k.backward_group, 1, &size, &size, GC_MEM(dx),
-                         GC_MEM(dz), GC_MEM(x), GC_MEM(&op->weight), GC_MEM(&op->d_weight),
-                         GC_MEM(&op->pt_d_weight), GC_MEM(grads), GC_MEM(params),
-                         GC_U32(op->lower), GC_U32(op->upper), GC_U32(op->log_s),
-                         GC_U32(op->perm), GC_U32(op->sign), GC_U32(n), GC_U32(d),
-                         GC_U32(pixels), GC_F32(logdet_grad));
+        return GC_LAUNCH(params->rt, op->k.backward_group, 1, &size, &size, GC_MEM(dx), GC_MEM(dz),
+                         GC_MEM(x), GC_MEM(&op->weight), GC_MEM(&op->d_weight),
+                         GC_MEM(&op->pt_d_weight), GC_MEM(grads), GC_MEM(params), GC_U32(op->lower),
+                         GC_U32(op->upper), GC_U32(op->log_s), GC_U32(op->perm), GC_U32(op->sign),
+                         GC_U32(n), GC_U32(d), GC_U32(pixels), GC_F32(logdet_grad));
     }
     GC_TRY(mix(op, &op->weight, dz, dx, NULL, n, 1, MIX_SET, NULL)); /* dx = Wᵀ·dz */
     if (params->rt->backend == GC_BACKEND_OPENCL) {
         gc_runtime *rt = params->rt;
         size_t square[2] = {d, d};
-        GC_TRY(GC_LAUNCH(rt, op->k.weight_grad, 2, square, NULL, GC_MEM(&op->d_weight),
-                         GC_MEM(dz), GC_MEM(x), GC_U32(n), GC_U32(d), GC_U32(pixels)));
-        GC_TRY(GC_LAUNCH(rt, op->k.pt_dw, 2, square, NULL, GC_MEM(&op->pt_d_weight),
-                         GC_MEM(params), GC_MEM(&op->d_weight), GC_U32(op->perm), GC_U32(d)));
+        GC_TRY(GC_LAUNCH(rt, op->k.weight_grad, 2, square, NULL, GC_MEM(&op->d_weight), GC_MEM(dz),
+                         GC_MEM(x), GC_U32(n), GC_U32(d), GC_U32(pixels)));
+        GC_TRY(GC_LAUNCH(rt, op->k.pt_dw, 2, square, NULL, GC_MEM(&op->pt_d_weight), GC_MEM(params),
+                         GC_MEM(&op->d_weight), GC_U32(op->perm), GC_U32(d)));
         return GC_LAUNCH(rt, op->k.param_grads, 2, square, NULL, GC_MEM(grads), GC_MEM(params),
                          GC_MEM(&op->pt_d_weight), GC_U32(op->lower), GC_U32(op->upper),
                          GC_U32(op->log_s), GC_U32(op->perm), GC_U32(op->sign), GC_U32(d),
@@ -311,9 +309,8 @@ static void invconv_destroy(gc_op *op_base)
     free(op);
 }
 
-static const gc_op_vtable invconv_vtable = {"invconv", apply,
-                                            invconv_backward, NULL, invconv_init_params,
-                                            invconv_destroy};
+static const gc_op_vtable invconv_vtable = {
+    "invconv", apply, invconv_backward, NULL, invconv_init_params, invconv_destroy};
 
 int gc_invconv_offsets(const gc_op *op_base, size_t offsets[5])
 {
@@ -336,8 +333,8 @@ static gc_status find_kernels(gc_runtime *rt, invconv_op *op)
     return gc_kernel_find(rt, "invconv_param_grads", &op->k.param_grads);
 }
 
-gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                            const char *name, size_t channels, size_t pixels)
+gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                            size_t channels, size_t pixels)
 {
     size_t dim = channels;
     invconv_op *op = calloc(1, sizeof *op);

@@ -41,13 +41,12 @@ typedef struct gc_op_vtable {
     /* direction +1, the encoder: in = x → out = z = f(x), logdet[i] += log|det ∂z_i/∂x_i|;
      * direction −1, the decoder: in = z → out = x = f⁻¹(z), logdet[i] += log|det ∂x_i/∂z_i|
      * (the negative of the encoder's). */
-    gc_status (*transform)(gc_op *op, const gc_tensor *params, const gc_tensor *in,
-                           gc_tensor *out, gc_tensor *logdet, size_t n, int direction);
+    gc_status (*transform)(gc_op *op, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                           gc_tensor *logdet, size_t n, int direction);
     /* For a loss L with dz = ∂L/∂z and ∂L/∂logdet[i] = dlogdet for every i: writes
      * dx = ∂L/∂x and adds ∂L/∂θ into grads (same layout as params). x is the op's input. */
-    gc_status (*backward)(gc_op *op, const gc_tensor *params, gc_tensor *grads,
-                          const gc_tensor *x, const gc_tensor *dz, gc_tensor *dx, double dlogdet,
-                          size_t n);
+    gc_status (*backward)(gc_op *op, const gc_tensor *params, gc_tensor *grads, const gc_tensor *x,
+                          const gc_tensor *dz, gc_tensor *dx, double dlogdet, size_t n);
     /* Data-dependent initialisation from the first batch (NULL: none). */
     gc_status (*data_init)(gc_op *op, gc_tensor *params, const gc_tensor *x, size_t n);
     /* Writes the op's initial parameters into the host copy of all parameters. */
@@ -82,8 +81,8 @@ typedef struct gc_coupling_config {
     int depth;     /* number of hidden layers */
     int parity;    /* 0: first half conditions the second; 1: the other way round */
 } gc_coupling_config;
-gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                             const char *name, size_t dim, gc_coupling_config config);
+gc_status gc_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                             size_t dim, gc_coupling_config config);
 
 /* Where the fused vector Glow (ops/vector_glow.c) finds an op's parameters: each returns 0
  * unless `op` is of that kind, on vectors (one pixel). */
@@ -101,8 +100,8 @@ int gc_invconv_offsets(const gc_op *op, size_t offsets[5]);
 
 /* The 1x1 convolution: the same channels × channels matrix at each of `pixels` positions of
  * an (n, channels, pixels) batch (pixels = 1 for vectors). */
-gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                            const char *name, size_t channels, size_t pixels);
+gc_status gc_invconv_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, const char *name,
+                            size_t channels, size_t pixels);
 
 /* Squeeze of (channels, height, width) samples into (4·channels, height/2, width/2). */
 gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
@@ -111,8 +110,8 @@ gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_
 /* Affine (or additive) coupling of (channels, height, width) images with the convolutional
  * network conv 3x3 → ReLU → conv 1x1 → ReLU → conv 3x3 of `hidden` channels. */
 gc_status gc_conv_coupling_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg,
-                                  const char *name, size_t channels, size_t height,
-                                  size_t width, size_t hidden, int additive);
+                                  const char *name, size_t channels, size_t height, size_t width,
+                                  size_t hidden, int additive);
 
 /* The kernels of cl/conv_coupling.cl that the image coupling and the split share, looked up
  * when the op is created. */
@@ -124,13 +123,11 @@ gc_status gc_channel_kernels_find(gc_runtime *rt, gc_channel_kernels *k);
 /* Glow's Conv2dZeros gain on (n, channels, pixels) outputs: h *= exp(3·g[c]) in place; and its
  * backward: dh becomes the pre-gain gradient, ∂L/∂g is added into grads (rows and sums are
  * scratch of h's size and of `channels`). */
-gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params,
-                          size_t gain_offset, gc_tensor *h, size_t n, size_t channels,
-                          size_t pixels);
-gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params,
-                           gc_tensor *grads, size_t gain_offset, gc_tensor *dh,
-                           const gc_tensor *h, gc_tensor *rows, gc_tensor *sums, size_t n,
-                           size_t channels, size_t pixels);
+gc_status gc_gain_forward(const gc_channel_kernels *k, const gc_tensor *params, size_t gain_offset,
+                          gc_tensor *h, size_t n, size_t channels, size_t pixels);
+gc_status gc_gain_backward(const gc_channel_kernels *k, const gc_tensor *params, gc_tensor *grads,
+                           size_t gain_offset, gc_tensor *dh, const gc_tensor *h, gc_tensor *rows,
+                           gc_tensor *sums, size_t n, size_t channels, size_t pixels);
 
 /* xa (n, a, pixels) = the first a channels of x (n, channels, pixels); with add, x += xa there. */
 gc_status gc_first_channels(const gc_channel_kernels *k, gc_tensor *x, gc_tensor *xa, size_t n,

@@ -6,8 +6,8 @@
 
 #include "model/ops/op.h"
 
-static gc_status reserve(gc_param_registry *reg, const char *prefix, const char *name,
-                         size_t count, int fixed, size_t *offset_out)
+static gc_status reserve(gc_param_registry *reg, const char *prefix, const char *name, size_t count,
+                         int fixed, size_t *offset_out)
 {
     if (reg->count == reg->capacity) {
         size_t capacity = reg->capacity ? reg->capacity * 2 : 32;
@@ -45,14 +45,15 @@ void gc_param_registry_free(gc_param_registry *reg)
     memset(reg, 0, sizeof *reg);
 }
 
-
 gc_status gc_logdet_add_param_sum(gc_tensor *logdet, const gc_tensor *params, size_t offset,
                                   size_t count, double scale, size_t n)
 {
     if (params->rt->backend != GC_BACKEND_REFERENCE || offset > params->count ||
         count > params->count - offset || n > logdet->count)
-        return GC_ERROR(GC_ERR_ARGUMENT, "gc_logdet_add_param_sum: a reference tensor of at "
-                        "least %zu+%zu parameters and %zu log-determinants", offset, count, n);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "gc_logdet_add_param_sum: a reference tensor of at "
+                        "least %zu+%zu parameters and %zu log-determinants",
+                        offset, count, n);
     double sum = 0.0;
     for (size_t k = 0; k < count; k++) sum += params->host[offset + k];
     for (size_t i = 0; i < n; i++) logdet->host[i] += scale * sum;

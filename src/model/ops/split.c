@@ -58,18 +58,17 @@ static gc_status reserve(split_op *op, size_t n)
 }
 
 /* h = (μ, log σ) of the factored half given the kept half (n, keep, pixels). */
-static gc_status prior_net(split_op *op, const gc_tensor *params, const gc_tensor *kept,
-                           size_t n)
+static gc_status prior_net(split_op *op, const gc_tensor *params, const gc_tensor *kept, size_t n)
 {
     if (!op->conditional) return GC_OK;
     GC_TRY(gc_conv_forward(&op->prior, params, kept, 0, op->h, 0, n, op->height, op->width));
-    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n,
-                           2 * side_channels(op), op->pixels);
+    return gc_gain_forward(&op->channel, params, op->gain_offset, op->h, n, 2 * side_channels(op),
+                           op->pixels);
 }
 
 /* direction +1: in = full, out = kept; −1: in = kept, out = full. */
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     split_op *op = (split_op *)op_base;
     GC_TRY(reserve(op, n));
@@ -79,8 +78,8 @@ static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor 
     size_t side_size = per - kept_size;
     double temperature = direction < 0 ? op->temperature : -1.0;
     if (direction > 0)
-        GC_TRY(gc_first_channels(&op->channel, full, kept, n, op->channels, op->keep,
-                                 op->pixels, 0));
+        GC_TRY(
+            gc_first_channels(&op->channel, full, kept, n, op->channels, op->keep, op->pixels, 0));
     GC_TRY(prior_net(op, params, kept, n));
     if (params->rt->backend == GC_BACKEND_OPENCL)
         return GC_LAUNCH1D(params->rt, op->apply_kernel, n, 64, GC_MEM(full), GC_MEM(kept),
@@ -146,14 +145,13 @@ static gc_status split_backward(gc_op *op_base, const gc_tensor *params, gc_tens
     }
     if (!op->conditional) return GC_OK;
     /* Through the gain and the convolution back into the kept half. */
-    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h,
-                            op->rows, op->sums, n, 2 * sc, op->pixels));
+    GC_TRY(gc_gain_backward(&op->channel, params, grads, op->gain_offset, op->dh, op->h, op->rows,
+                            op->sums, n, 2 * sc, op->pixels));
     GC_TRY(gc_conv_backward_params(&op->prior, grads, op->dh, 0, op->kept, 0, n, op->height,
                                    op->width));
     GC_TRY(gc_conv_backward_input(&op->prior, params, op->dh, 0, op->dkept, 0, NULL, 0, 0, n,
                                   op->height, op->width));
-    return gc_first_channels(&op->channel, dx, op->dkept, n, op->channels, op->keep,
-                             op->pixels, 1);
+    return gc_first_channels(&op->channel, dx, op->dkept, n, op->channels, op->keep, op->pixels, 1);
 }
 
 /* Zero-started (as Glow): the conditional prior begins as N(0, I). */
@@ -177,7 +175,7 @@ static void split_destroy(gc_op *op_base)
     free(op);
 }
 
-static const gc_op_vtable split_vtable = {"split", apply, split_backward, NULL,
+static const gc_op_vtable split_vtable = {"split",           apply,        split_backward, NULL,
                                           split_init_params, split_destroy};
 
 gc_tensor *gc_split_side(gc_op *op_base, size_t n, size_t *side_dim)
@@ -216,15 +214,14 @@ gc_status gc_split_create(gc_op **out, gc_runtime *rt, gc_param_registry *reg, c
     gc_status status = GC_OK;
     if (conditional) {
         size_t out_channels = 2 * side_channels(op);
-        op->prior = (gc_conv){.in_channels = op->keep, .out_channels = out_channels,
-                              .kernel = 3, .has_bias = 1};
+        op->prior = (gc_conv){
+            .in_channels = op->keep, .out_channels = out_channels, .kernel = 3, .has_bias = 1};
         status = gc_param_reserve(reg, name, "prior.weight", out_channels * op->keep * 9,
                                   &op->prior.w_offset);
         if (status == GC_OK)
             status = gc_param_reserve(reg, name, "prior.bias", out_channels, &op->prior.b_offset);
         if (status == GC_OK)
-            status = gc_param_reserve(reg, name, "prior.log_gain", out_channels,
-                                      &op->gain_offset);
+            status = gc_param_reserve(reg, name, "prior.log_gain", out_channels, &op->gain_offset);
         if (status == GC_OK) status = gc_conv_kernels_find(rt, &op->prior.kernels);
     }
     if (status == GC_OK) status = gc_channel_kernels_find(rt, &op->channel);

@@ -14,13 +14,13 @@ typedef struct squeeze_op {
 } squeeze_op;
 
 /* direction +1: in is C×H×W, out 4C×H/2×W/2; −1 the other way. */
-static gc_status gather(const squeeze_op *op, gc_runtime *rt, const gc_tensor *in,
-                        gc_tensor *out, size_t n, int direction)
+static gc_status gather(const squeeze_op *op, gc_runtime *rt, const gc_tensor *in, gc_tensor *out,
+                        size_t n, int direction)
 {
     size_t c = op->channels, h = op->height, w = op->width, per_sample = c * h * w;
     if (rt->backend == GC_BACKEND_OPENCL)
-        return GC_LAUNCH1D(rt, op->kernel, n * per_sample, 64, GC_MEM(out), GC_MEM(in),
-                           GC_U32(n), GC_U32(c), GC_U32(h), GC_U32(w), GC_I32(direction));
+        return GC_LAUNCH1D(rt, op->kernel, n * per_sample, 64, GC_MEM(out), GC_MEM(in), GC_U32(n),
+                           GC_U32(c), GC_U32(h), GC_U32(w), GC_I32(direction));
     for (size_t i = 0; i < n; i++)
         for (size_t ch = 0; ch < c; ch++)
             for (size_t y = 0; y < h; y++)
@@ -37,8 +37,8 @@ static gc_status gather(const squeeze_op *op, gc_runtime *rt, const gc_tensor *i
     return GC_OK;
 }
 
-static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in,
-                       gc_tensor *out, gc_tensor *logdet, size_t n, int direction)
+static gc_status apply(gc_op *op_base, const gc_tensor *params, const gc_tensor *in, gc_tensor *out,
+                       gc_tensor *logdet, size_t n, int direction)
 {
     (void)logdet; /* a permutation: log|det| = 0 */
     return gather((squeeze_op *)op_base, params->rt, in, out, n, direction);
@@ -59,15 +59,17 @@ static void squeeze_init_params(gc_op *op, double *params, gc_rng *rng)
 
 static void squeeze_destroy(gc_op *op) { free(op); }
 
-static const gc_op_vtable squeeze_vtable = {"squeeze", apply, squeeze_backward, NULL,
-                                            squeeze_init_params, squeeze_destroy};
+static const gc_op_vtable squeeze_vtable = {
+    "squeeze", apply, squeeze_backward, NULL, squeeze_init_params, squeeze_destroy};
 
 gc_status gc_squeeze_create(gc_op **out, gc_runtime *rt, const char *name, size_t channels,
                             size_t height, size_t width)
 {
     if (height % 2 || width % 2 || height == 0 || width == 0)
-        return GC_ERROR(GC_ERR_ARGUMENT, "cannot squeeze %zux%zu images: height and width must "
-                                         "be even", height, width);
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "cannot squeeze %zux%zu images: height and width must "
+                        "be even",
+                        height, width);
     squeeze_op *op = calloc(1, sizeof *op);
     if (!op) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     op->base.vt = &squeeze_vtable;

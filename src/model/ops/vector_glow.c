@@ -8,7 +8,7 @@ struct gc_vector_glow {
     gc_runtime *rt;
     size_t steps, dim;
     gc_coupling_layout coupling; /* the first step's: every step's has its shape */
-    cl_mem table; /* rt->shapes.vector_fields offsets a step */
+    cl_mem table;                /* rt->shapes.vector_fields offsets a step */
     /* For `capacity` rows: every op's input and output gradient but the data's and dz's, and
      * the couplings' activations, step after step. */
     size_t capacity;
@@ -40,8 +40,8 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
         fits = c.a_dim == first.a_dim && c.b_dim == first.b_dim && c.hidden == first.hidden &&
                c.depth == first.depth && c.weight_count == first.weight_count;
         /* vector_step in cl/coupling.cl */
-        size_t fields[] = {s, t, c.w_first, c.scale, c.a_begin, c.b_begin,
-                           mix[0], mix[1], mix[2], mix[3], mix[4], 0};
+        size_t fields[] = {s,      t,      c.w_first, c.scale, c.a_begin, c.b_begin,
+                           mix[0], mix[1], mix[2],    mix[3],  mix[4],    0};
         if (sizeof fields / sizeof *fields != per_step) fits = 0;
         for (size_t k = 0; k < per_step && fits; k++) {
             if (fields[k] > UINT32_MAX) fits = 0;
@@ -73,8 +73,7 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
     gc_status status = gc_tensor_init1(&v->transposed, rt, steps * v->coupling.weight_count);
     if (status == GC_OK) status = gc_tensor_init1(&v->scratch, rt, steps * 2 * dim * dim);
     if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_forward", &v->forward_kernel);
-    if (status == GC_OK)
-        status = gc_kernel_find(rt, "vector_glow_backward", &v->backward_kernel);
+    if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_backward", &v->backward_kernel);
     if (status == GC_OK) status = gc_kernel_find(rt, "vector_glow_params", &v->params_kernel);
     if (status != GC_OK) {
         gc_vector_glow_free(v);
@@ -87,8 +86,8 @@ gc_status gc_vector_glow_create(gc_vector_glow **out, gc_runtime *rt, gc_op *con
 void gc_vector_glow_free(gc_vector_glow *v)
 {
     if (!v) return;
-    gc_tensor *all[] = {&v->acts,  &v->grads_out,   &v->hidden_acts, &v->d_hidden, &v->nets,
-                        &v->d_nets, &v->dscale_rows, &v->transposed, &v->scratch};
+    gc_tensor *all[] = {&v->acts,   &v->grads_out,   &v->hidden_acts, &v->d_hidden, &v->nets,
+                        &v->d_nets, &v->dscale_rows, &v->transposed,  &v->scratch};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) gc_tensor_release(all[i]);
     if (v->table) clReleaseMemObject(v->table);
     free(v);
@@ -129,12 +128,11 @@ gc_status gc_vector_glow_forward(gc_vector_glow *v, const gc_tensor *params, gc_
     const gc_coupling_layout *c = &v->coupling;
     const gc_kernel_shapes *shapes = &v->rt->shapes;
     return GC_LAUNCH1D(v->rt, v->forward_kernel, gc_coupling_row_items(shapes, n),
-                       shapes->vector_group, GC_MEM(z), GC_MEM(x),
-                       GC_MEM(&v->acts), GC_MEM(logdet), GC_MEM(&v->hidden_acts),
-                       GC_MEM(&v->nets), GC_MEM(&v->transposed), GC_MEM(params),
-                       GC_BUF(v->table), GC_U32(v->steps), GC_U32(n), GC_U32(v->capacity),
-                       GC_U32(v->dim), GC_U32(c->a_dim), GC_U32(c->b_dim), GC_U32(c->hidden),
-                       GC_U32(c->depth), GC_U32(c->weight_count));
+                       shapes->vector_group, GC_MEM(z), GC_MEM(x), GC_MEM(&v->acts), GC_MEM(logdet),
+                       GC_MEM(&v->hidden_acts), GC_MEM(&v->nets), GC_MEM(&v->transposed),
+                       GC_MEM(params), GC_BUF(v->table), GC_U32(v->steps), GC_U32(n),
+                       GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim), GC_U32(c->b_dim),
+                       GC_U32(c->hidden), GC_U32(c->depth), GC_U32(c->weight_count));
 }
 
 /* Work-items of vector_glow_params: each step's coupling tasks, its ActNorm, its 1x1
@@ -154,20 +152,18 @@ gc_status gc_vector_glow_backward(gc_vector_glow *v, const gc_tensor *params, gc
     /* The input-gradient pass never reads the data or z (slots 0 and 3L). */
     const gc_kernel_shapes *shapes = &v->rt->shapes;
     GC_TRY(GC_LAUNCH1D(v->rt, v->backward_kernel, gc_coupling_row_items(shapes, n),
-                       shapes->vector_group, GC_MEM(&v->grads_out),
-                       GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
-                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->nets),
-                       GC_MEM(&v->d_nets), GC_MEM(&v->dscale_rows), GC_MEM(&v->transposed),
-                       GC_MEM(params), GC_BUF(v->table), GC_F32(dlogdet), GC_U32(v->steps),
-                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
-                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth),
+                       shapes->vector_group, GC_MEM(&v->grads_out), GC_MEM(dz), GC_MEM(x),
+                       GC_MEM(x), GC_MEM(&v->acts), GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden),
+                       GC_MEM(&v->nets), GC_MEM(&v->d_nets), GC_MEM(&v->dscale_rows),
+                       GC_MEM(&v->transposed), GC_MEM(params), GC_BUF(v->table), GC_F32(dlogdet),
+                       GC_U32(v->steps), GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim),
+                       GC_U32(c->a_dim), GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth),
                        GC_U32(c->weight_count)));
     return GC_LAUNCH1D(v->rt, v->params_kernel, params_items(v), shapes->coupling_group,
-                       GC_MEM(grads),
-                       GC_MEM(&v->grads_out), GC_MEM(dz), GC_MEM(x), GC_MEM(x), GC_MEM(&v->acts),
-                       GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden), GC_MEM(&v->d_nets),
-                       GC_MEM(&v->dscale_rows), GC_MEM(&v->scratch), GC_MEM(params),
-                       GC_BUF(v->table), GC_F32((double)n * dlogdet), GC_U32(v->steps),
-                       GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim), GC_U32(c->a_dim),
-                       GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth));
+                       GC_MEM(grads), GC_MEM(&v->grads_out), GC_MEM(dz), GC_MEM(x), GC_MEM(x),
+                       GC_MEM(&v->acts), GC_MEM(&v->hidden_acts), GC_MEM(&v->d_hidden),
+                       GC_MEM(&v->d_nets), GC_MEM(&v->dscale_rows), GC_MEM(&v->scratch),
+                       GC_MEM(params), GC_BUF(v->table), GC_F32((double)n * dlogdet),
+                       GC_U32(v->steps), GC_U32(n), GC_U32(v->capacity), GC_U32(v->dim),
+                       GC_U32(c->a_dim), GC_U32(c->b_dim), GC_U32(c->hidden), GC_U32(c->depth));
 }
