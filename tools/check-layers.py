@@ -64,8 +64,9 @@ def call_edges(root, build, files):
     by_object = {}
     for dirpath, _, names in os.walk(build):
         for name in names:
-            if name.endswith(".c.o") and (dirpath.endswith("libglowcl.so.0.1.0.p") or
-                                          dirpath.endswith("glowcl.p")):
+            folder = os.path.basename(dirpath)  # meson's: libglowcl.so.VERSION.p, glowcl.p
+            if name.endswith(".c.o") and (folder == "glowcl.p" or
+                                          re.fullmatch(r"libglowcl\.so[.0-9]*\.p", folder)):
                 by_object[name] = os.path.join(dirpath, name)
     defined, used = {}, {}
     for path in files:

@@ -27,6 +27,21 @@ for f in $files; do
         "$formatter" --assume-filename="$as" < "$f" > "$f.formatted" && mv "$f.formatted" "$f"
     fi
 done
+# clang-format leaves comments as written (ReflowComments: false keeps their layout), so the
+# column limit is checked on its own, in characters (× and ⊙ are one column, three bytes).
+if [ "$check" -eq 1 ] && ! python3 - $files <<'PY'
+import sys
+long_lines = [f"{path}:{number}: {len(line)} columns"
+              for path in sys.argv[1:]
+              for number, line in enumerate(open(path, encoding="utf-8").read().split("\n"), 1)
+              if len(line) > 100]
+for entry in long_lines:
+    print(f"format: {entry} (the limit is 100)")
+sys.exit(1 if long_lines else 0)
+PY
+then
+    differ=1
+fi
 if [ "$check" -eq 1 ]; then
     echo "format: $(echo "$files" | wc -w) files checked, $([ $differ -eq 0 ] && echo all formatted || echo some differ)"
 fi

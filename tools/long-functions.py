@@ -7,6 +7,7 @@ stand alone in column 0).
 
 Exits 1 if any function is over the limit."""
 import argparse
+import os
 import pathlib
 import re
 import subprocess
@@ -42,14 +43,22 @@ def main():
     parser.add_argument("--limit", type=int, default=80)
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args()
+    if not args.paths:
+        # From the top of the tree, wherever it is run from (meson runs tests in the build).
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        os.chdir(top)
     paths = args.paths or subprocess.run(["git", "ls-files", "src/*.c", "src/**/*.c"],
                                          check=True, capture_output=True,
                                          text=True).stdout.split()
-    long_ones = [(n, p, first, count) for p in sorted(set(paths))
-                 for n, first, count in functions(p) if count > args.limit]
+    found = [(n, p, first, count) for p in sorted(set(paths)) for n, first, count in functions(p)]
+    if not found:
+        sys.exit("long-functions: no functions found (no source files?)")
+    long_ones = [f for f in found if f[3] > args.limit]
     for name, path, first, count in sorted(long_ones, key=lambda f: -f[3]):
         print(f"{path}:{first}: {name} {count} lines")
-    print(f"long-functions: {len(long_ones)} over {args.limit} lines")
+    print(f"long-functions: {len(found)} functions in {len(set(paths))} files, "
+          f"{len(long_ones)} over {args.limit} lines")
     sys.exit(1 if long_ones else 0)
 
 
