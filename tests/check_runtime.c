@@ -284,6 +284,56 @@ START_TEST(broken_kernel_fails_with_build_log)
 }
 END_TEST
 
+/* Devices get the kernel shapes of their class: by vector width, PoCL's LLVM CPU name, or type. */
+START_TEST(device_classes)
+{
+    gc_device_info d = fake(0, 0, 0, GC_DEVICE_CPU, 0, 2, 1ull << 30, "pthread-haswell-AMD EPYC");
+    d.native_vector_width_float = 8;
+    ck_assert_str_eq(gc_device_class(&d), "cpu-avx2");
+    d.native_vector_width_float = 4;
+    ck_assert_str_eq(gc_device_class(&d), "cpu-avx2");
+    d.native_vector_width_float = 16;
+    ck_assert_str_eq(gc_device_class(&d), "cpu-avx512");
+    d = fake(0, 0, 0, GC_DEVICE_CPU, 0, 2, 1ull << 30, "pthread-skylake-avx512-Intel Xeon");
+    ck_assert_str_eq(gc_device_class(&d), "cpu-avx512");
+    d = fake(0, 0, 0, GC_DEVICE_GPU, 0, 2, 1ull << 30, "Radeon");
+    ck_assert_str_eq(gc_device_class(&d), "gpu");
+    d.kind = GC_DEVICE_ACCELERATOR;
+    ck_assert_str_eq(gc_device_class(&d), "gpu");
+}
+END_TEST
+
+/* GLOWCL_SHAPES' text: known names and allowed values only, nothing changed on an error. */
+START_TEST(shape_overrides_are_checked)
+{
+    gc_kernel_shapes shapes, before;
+    gc_kernel_shapes_default(&shapes);
+    before = shapes;
+    ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, "CONV_TILE=8, COUPLING_ROWS=4", "test"),
+                     GC_OK);
+    ck_assert_mem_eq(&shapes, &before, sizeof shapes);
+    ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, "COUPLING_ROWS=4,NO_SUCH=2", "test"),
+                     GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "NO_SUCH=2"));
+    ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, "CONV_TILE=7", "test"), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "CONV_TILE must be one of 8"));
+    ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, "CONV_TILE=", "test"), GC_ERR_ARGUMENT);
+    ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, "CONV_TILE", "test"), GC_ERR_ARGUMENT);
+    ck_assert_mem_eq(&shapes, &before, sizeof shapes);
+    /* Every tunable parameter's values parse, and set the field the kernels read. */
+    const char *name = NULL;
+    const unsigned *values = NULL;
+    for (size_t i = 0; gc_kernel_shapes_tunable(i, &name, &values); i++)
+        for (size_t k = 0; values[k]; k++) {
+            char text[64], all[1024];
+            snprintf(text, sizeof text, "%s=%u", name, values[k]);
+            ck_assert_int_eq(gc_kernel_shapes_parse(&shapes, text, "test"), GC_OK);
+            gc_kernel_shapes_format(&shapes, all, sizeof all);
+            ck_assert_ptr_nonnull(strstr(all, text));
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime");
@@ -293,6 +343,8 @@ int main(void)
     tcase_add_test(logic, type_and_platform_filters);
     tcase_add_test(logic, errors_carry_names_and_locations);
     tcase_add_test(logic, reference_runtime_needs_no_opencl);
+    tcase_add_test(logic, device_classes);
+    tcase_add_test(logic, shape_overrides_are_checked);
     suite_add_tcase(s, logic);
 
     TCase *device = tcase_create("on every OpenCL device");

@@ -44,6 +44,8 @@ typedef struct gc_device_info {
     uint64_t local_mem_bytes;
     uint64_t max_alloc_bytes;
     size_t max_work_group_size;
+    unsigned native_vector_width_float; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: floats a vector
+                                         * register holds (8 with AVX2, 16 with AVX-512) */
     int fp64;
     cl_platform_id platform;
     cl_device_id device;
@@ -53,6 +55,11 @@ typedef struct gc_device_info {
  * No platform at all (no ICD installed) gives an empty list, not an error. */
 gc_status gc_devices_list(gc_device_info **devices_out, size_t *count_out);
 void gc_devices_free(gc_device_info *devices);
+/* The class whose kernel shapes (tiles, rows a work-item takes) a device gets, for registers
+ * and vector units alike: "cpu-avx512" (CPUs whose native float vector has 16 lanes: 32
+ * registers of 512 bits), "cpu-avx2" (8 lanes or fewer: 16 registers of 256 bits; also SSE and
+ * NEON CPUs, until they have measured values of their own), "gpu" (GPUs and accelerators). */
+const char *gc_device_class(const gc_device_info *device);
 const char *gc_device_kind_name(gc_device_kind kind); /* "GPU", "CPU", ... */
 
 /* What the user asked for on the command line or in GLOWCL_DEVICE. All fields optional. */

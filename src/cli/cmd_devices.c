@@ -47,10 +47,12 @@ static void print_json(FILE *out, const gc_device_info *devices, size_t count, l
         json_string(out, d->opencl_c_version);
         fprintf(out,
                 ", \"compute_units\": %u, \"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, "
-                "\"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, \"fp64\": %s}",
+                "\"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, \"fp64\": %s, "
+                "\"native_vector_width_float\": %u, \"kernel_class\": \"%s\"}",
                 d->compute_units, (unsigned long long)d->global_mem_bytes,
                 (unsigned long long)d->local_mem_bytes, (unsigned long long)d->max_alloc_bytes,
-                d->max_work_group_size, d->fp64 ? "true" : "false");
+                d->max_work_group_size, d->fp64 ? "true" : "false", d->native_vector_width_float,
+                gc_device_class(d));
     }
     fprintf(out, "%s],\n  \"chosen\": ", count ? "\n  " : "");
     if (chosen >= 0)

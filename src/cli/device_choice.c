@@ -59,6 +59,7 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
                 gc_device_kind_name(d->kind), d->name);
         fprintf(out, "       vendor %s; platform %s (%s); driver %s\n", d->vendor, d->platform_name,
                 d->platform_version, d->driver_version);
+        fprintf(out, "       kernel shapes for %s\n", gc_device_class(d));
         fprintf(out, "       %u compute units; %s global memory (max buffer %s); %s local memory\n",
                 d->compute_units, global, alloc, local);
         fprintf(out, "       max work-group %zu; %s; fp64 %s\n", d->max_work_group_size,

@@ -86,6 +86,9 @@ static gc_status describe_device(gc_device_info *info, cl_platform_id platform, 
     size_t group = 0;
     clGetDeviceInfo(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group, &group, NULL);
     info->max_work_group_size = group;
+    cl_uint width = 0;
+    clGetDeviceInfo(device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    info->native_vector_width_float = width;
     cl_device_fp_config fp64 = 0;
     clGetDeviceInfo(device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
     info->fp64 = fp64 != 0;
@@ -545,6 +548,19 @@ static gc_status find_core_kernels(gc_runtime *rt)
     return gc_kernel_find(rt, "accumulate_columns", &k->accumulate_columns);
 }
 
+/* The device class's kernel shapes, and over them those of GLOWCL_SHAPES (said once, on the
+ * log, so that a run with them is never mistaken for one without). */
+static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options)
+{
+    gc_kernel_shapes_for_class(&rt->shapes, gc_device_class(&rt->device));
+    const char *forced = getenv("GLOWCL_SHAPES");
+    if (!forced || !*forced) return GC_OK;
+    GC_TRY(gc_kernel_shapes_parse(&rt->shapes, forced, "GLOWCL_SHAPES"));
+    if (options->log)
+        fprintf(options->log, "glowcl: kernel shapes from GLOWCL_SHAPES: %s\n", forced);
+    return GC_OK;
+}
+
 static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
                              const gc_runtime_options *options)
 {
@@ -553,12 +569,16 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->backend = GC_BACKEND_OPENCL;
     rt->device = *info;
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
-    gc_kernel_shapes_default(&rt->shapes);
     read_device_faults(&rt->faults);
+    gc_status status = choose_shapes(rt, options);
+    if (status != GC_OK) {
+        free(rt);
+        return status;
+    }
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform, 0};
     cl_int err = CL_SUCCESS;
     rt->context = clCreateContext(props, 1, &info->device, NULL, NULL, &err);
-    gc_status status = gc_cl_check(err, "clCreateContext", __FILE__, __LINE__);
+    status = gc_cl_check(err, "clCreateContext", __FILE__, __LINE__);
     if (status == GC_OK) {
         /* Profiling waits for every kernel, so it measures device time, not a step's speed. */
         const char *profile = getenv("GLOWCL_PROFILE");
@@ -598,6 +618,12 @@ gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *op
 {
     *runtime_out = NULL;
     if (options->request.reference) return gc_runtime_open_reference(runtime_out);
+    /* A mistyped GLOWCL_SHAPES is the user's error to mend, not a reason to pass over a device
+     * for the next one. */
+    const char *forced = getenv("GLOWCL_SHAPES");
+    gc_kernel_shapes probe;
+    gc_kernel_shapes_default(&probe);
+    if (forced && *forced) GC_TRY(gc_kernel_shapes_parse(&probe, forced, "GLOWCL_SHAPES"));
 
     gc_device_info *devices = NULL;
     size_t count = 0;

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
@@ -26,32 +27,145 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
     };
 }
 
-/* The fields kernels read, by the name they know them as. */
+/* Every field by the name the kernels know it as (host-only fields have one too, for
+ * GLOWCL_SHAPES and the tuner), with the values its code is written for (0-terminated). */
+enum { MAX_ALLOWED = 8 };
 static const struct {
     const char *name;
     size_t offset;
-} defines[] = {
-    {"COUPLING_ROWS", offsetof(gc_kernel_shapes, coupling_rows)},
-    {"COUPLING_VECTOR", offsetof(gc_kernel_shapes, coupling_vector)},
-    {"COUPLING_TILE_IN", offsetof(gc_kernel_shapes, coupling_tile_in)},
-    {"COUPLING_TILE_OUT", offsetof(gc_kernel_shapes, coupling_tile_out)},
-    {"VECTOR_FIELDS", offsetof(gc_kernel_shapes, vector_fields)},
-    {"VECTOR_MAX_DIM", offsetof(gc_kernel_shapes, vector_max_dim)},
-    {"CONV_TILE", offsetof(gc_kernel_shapes, conv_tile)},
-    {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs)},
-    {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels)},
-    {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components)},
+    unsigned allowed[MAX_ALLOWED];
+} fields[] = {
+    {"COUPLING_ROWS", offsetof(gc_kernel_shapes, coupling_rows), {4}},
+    {"COUPLING_VECTOR", offsetof(gc_kernel_shapes, coupling_vector), {8}},
+    {"COUPLING_TILE_IN", offsetof(gc_kernel_shapes, coupling_tile_in), {4}},
+    {"COUPLING_TILE_OUT", offsetof(gc_kernel_shapes, coupling_tile_out), {16}},
+    {"COUPLING_GROUP", offsetof(gc_kernel_shapes, coupling_group), {8}},
+    {"VECTOR_GROUP", offsetof(gc_kernel_shapes, vector_group), {16}},
+    {"VECTOR_FIELDS", offsetof(gc_kernel_shapes, vector_fields), {12}},
+    {"VECTOR_MAX_DIM", offsetof(gc_kernel_shapes, vector_max_dim), {8}},
+    {"CONV_TILE", offsetof(gc_kernel_shapes, conv_tile), {8}},
+    {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs), {2}},
+    {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}},
+    {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {256}},
+    {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components), {8}},
 };
+enum { FIELD_COUNT = sizeof fields / sizeof *fields };
+
+static unsigned *field(gc_kernel_shapes *shapes, size_t i)
+{
+    return (unsigned *)((char *)shapes + fields[i].offset);
+}
+
+static unsigned field_value(const gc_kernel_shapes *shapes, size_t i)
+{
+    return *(const unsigned *)((const char *)shapes + fields[i].offset);
+}
+
+static int allowed(size_t i, unsigned value)
+{
+    for (size_t k = 0; k < MAX_ALLOWED && fields[i].allowed[k]; k++)
+        if (fields[i].allowed[k] == value) return 1;
+    return 0;
+}
 
 int gc_kernel_shapes_define(const gc_kernel_shapes *shapes, const char *name, char *out,
                             size_t size)
 {
-    for (size_t i = 0; i < sizeof defines / sizeof *defines; i++) {
-        if (strcmp(defines[i].name, name) != 0) continue;
-        unsigned value = *(const unsigned *)((const char *)shapes + defines[i].offset);
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        if (strcmp(fields[i].name, name) != 0) continue;
         size_t used = strlen(out);
-        int n = snprintf(out + used, size - used, " -D%s=%u", name, value);
+        int n = snprintf(out + used, size - used, " -D%s=%u", name, field_value(shapes, i));
         return n >= 0 && (size_t)n < size - used ? 0 : -1;
     }
     return -1;
+}
+
+const char *gc_device_class(const gc_device_info *device)
+{
+    if (device->kind == GC_DEVICE_GPU || device->kind == GC_DEVICE_ACCELERATOR) return "gpu";
+    /* PoCL names its CPU device after LLVM's CPU ("pthread-skylake-avx512"); other drivers
+     * report the vector width. */
+    if (device->native_vector_width_float >= 16 || strstr(device->name, "avx512"))
+        return "cpu-avx512";
+    return "cpu-avx2";
+}
+
+void gc_kernel_shapes_for_class(gc_kernel_shapes *shapes, const char *device_class)
+{
+    gc_kernel_shapes_default(shapes);
+    (void)device_class; /* every class has the plain defaults so far */
+}
+
+static void allowed_list(size_t i, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t k = 0; k < MAX_ALLOWED && fields[i].allowed[k]; k++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%u", k ? ", " : "", fields[i].allowed[k]);
+    }
+}
+
+/* One "NAME=value" entry of gc_kernel_shapes_parse, `length` characters at `entry`. */
+static gc_status parse_entry(gc_kernel_shapes *shapes, const char *entry, size_t length,
+                             const char *source)
+{
+    const char *equals = memchr(entry, '=', length);
+    for (size_t i = 0; equals && i < FIELD_COUNT; i++) {
+        size_t name_length = (size_t)(equals - entry);
+        if (strlen(fields[i].name) != name_length ||
+            strncmp(fields[i].name, entry, name_length) != 0)
+            continue;
+        char digits[16] = {0}, *end = NULL;
+        size_t digit_count = length - name_length - 1;
+        unsigned long value = 0;
+        if (digit_count > 0 && digit_count < sizeof digits) {
+            memcpy(digits, equals + 1, digit_count);
+            value = strtoul(digits, &end, 10);
+        }
+        char list[64];
+        allowed_list(i, list, sizeof list);
+        if (!end || *end || value > 65536 || !allowed(i, (unsigned)value))
+            return GC_ERROR(GC_ERR_ARGUMENT, "%s: %.*s: %s must be one of %s", source, (int)length,
+                            entry, fields[i].name, list);
+        *field(shapes, i) = (unsigned)value;
+        return GC_OK;
+    }
+    return GC_ERROR(GC_ERR_ARGUMENT, "%s: '%.*s' is not NAME=value with a kernel shape's name",
+                    source, (int)length, entry);
+}
+
+gc_status gc_kernel_shapes_parse(gc_kernel_shapes *shapes, const char *text, const char *source)
+{
+    gc_kernel_shapes parsed = *shapes;
+    for (const char *entry = text; *entry;) {
+        size_t length = strcspn(entry, ", ");
+        if (length > 0) GC_TRY(parse_entry(&parsed, entry, length, source));
+        entry += length;
+        entry += strspn(entry, ", ");
+    }
+    *shapes = parsed;
+    return GC_OK;
+}
+
+int gc_kernel_shapes_tunable(size_t i, const char **name, const unsigned **values)
+{
+    for (size_t f = 0; f < FIELD_COUNT; f++) {
+        if (fields[f].allowed[1] == 0) continue;
+        if (i-- == 0) {
+            *name = fields[f].name;
+            *values = fields[f].allowed;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void gc_kernel_shapes_format(const gc_kernel_shapes *shapes, char *out, size_t size)
+{
+    if (size) out[0] = '\0';
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%s=%u", i ? "," : "", fields[i].name,
+                 field_value(shapes, i));
+    }
 }

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "glowcl/runtime.h"
+
 typedef struct gc_kernel_shapes {
     /* cl/coupling.cl (the vector coupling and the fused vector Glow) */
     unsigned coupling_rows;     /* COUPLING_ROWS: samples a work-item takes (4, the float4 rows) */
@@ -37,6 +39,25 @@ typedef struct gc_kernel_shapes {
 
 /* The defaults, measured on PoCL CPUs (see the kernel files). */
 void gc_kernel_shapes_default(gc_kernel_shapes *shapes);
+
+/* The defaults of a class (gc_device_class), measured on it: gc_kernel_shapes_default with the
+ * fields that class changes. An unknown class gets the plain defaults. */
+void gc_kernel_shapes_for_class(gc_kernel_shapes *shapes, const char *device_class);
+
+/* Sets fields from text of the form "NAME=value,NAME=value" (the names the kernels know them
+ * by, e.g. CONV_CHANNELS=4; host-only fields have names too, see shapes.c). `source` names the
+ * text in messages (e.g. "GLOWCL_SHAPES"). GC_ERR_ARGUMENT, naming the entry and the values
+ * allowed, for an unknown name or a value the kernels are not written for; shapes is then
+ * unchanged. */
+gc_status gc_kernel_shapes_parse(gc_kernel_shapes *shapes, const char *text, const char *source);
+
+/* The shape parameters a tuner may choose among: for the i-th (from 0), its name, and its
+ * allowed values (0-terminated). 0 past the last. Parameters with one allowed value are not
+ * listed. */
+int gc_kernel_shapes_tunable(size_t i, const char **name, const unsigned **values);
+
+/* "NAME=value,..." of every field, for messages and caches (size bytes, a string). */
+void gc_kernel_shapes_format(const gc_kernel_shapes *shapes, char *out, size_t size);
 
 /* Appends " -DNAME=value" for the field the kernels know as `name` to out (size bytes, a
  * string); returns 0, or -1 if no field has that name or out is too small. */
