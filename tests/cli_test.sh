@@ -230,6 +230,9 @@ expect_exit 3 "resume without a checkpoint" -- "$glowcl" train moons --steps 5 -
 # start_training LOG COMMAND...: runs it in the background until it has printed a step.
 start_training() {
     log=$1; shift
+    # Emptied first: the previous run's "step" lines must not pass for this run's, or the signal
+    # can come before glowcl has even started (seen under load: nothing saved, exit 143).
+    : >"$log"
     "$@" >"$log" 2>&1 &
     pid=$!
     tries=0
