@@ -1,9 +1,8 @@
 /* 2-D convolutions of NCHW images, stride 1, zero padding kernel/2, kernel 1 or 3 (see
- * src/model/ops/conv.h). A work-item makes a tile of 8 channels × 16 pixels, each channel's pixels
- * one float16, so that every weight it loads feeds 16 multiply-adds and every pixel 8 (PoCL
- * runs a work-item's loop as scalar code, so the vector width has to be written into the
- * kernel; float16 fills an AVX-512 register, and 8 × 16 accumulators still fit a GPU thread's
- * registers). Weights are read as scalars and broadcast, which is why their usual order
+ * src/model/ops/conv.h). A work-item makes a tile of CONV_CHANNELS channels × 16 pixels, each
+ * channel's pixels one float16, so that every weight it loads feeds 16 multiply-adds and every
+ * pixel CONV_CHANNELS (PoCL runs a work-item's loop as scalar code, so the vector width has to
+ * be written into the kernel; float16 fills an AVX-512 register, two of AVX2's). Weights are read as scalars and broadcast, which is why their usual order
  * W[o][i][ky][kx] serves the forward pass and the transposed (input-gradient) pass alike.
  *
  * A float16 is put together from two float8 by join16 and taken apart by half_of, never by
@@ -14,14 +13,31 @@
  * instructions: 5 to 30 % slower. */
 
 /* The tile comes from the host's table (src/core/shapes.h) as -D options; V is its short
- * name here. */
-#if !defined(CONV_TILE) || !defined(CONV_PARAMS_3X3_OUTPUTS)
+ * name here. CONV_CHANNELS is the number of output channels a work-item of conv_3x3 and
+ * conv_1x1 takes, CONV_GRAD_CHANNELS those of conv_params_1x1_packed, one float16 accumulator
+ * each: 8 fill half of AVX-512's 32 registers; AVX2's 16 registers of 8 floats hold 8 float16
+ * only with nothing left for the operands, and 4 or 6 leave room. */
+#if !defined(CONV_TILE) || !defined(CONV_PARAMS_3X3_OUTPUTS) || !defined(CONV_CHANNELS) ||         \
+    !defined(CONV_GRAD_CHANNELS)
 #error "build with the convolution shape parameters of src/core/shapes.h"
 #endif
 #if CONV_TILE != 8 || CONV_PARAMS_3X3_OUTPUTS != 2
-#error "the tiles are written out as 8 named float16 and conv_params_3x3's two sets of taps"
+#error "the pixel tiles are float8 rows, and conv_params_3x3 has two sets of taps"
 #endif
 #define V CONV_TILE
+
+/* FOR_EACH(n, X) is X(0) … X(n − 1) for n = 4, 6 or 8: a work-item's channels as named
+ * variables, which stay in registers where an array would not. */
+#define FOR_4(X) X(0) X(1) X(2) X(3)
+#define FOR_6(X) FOR_4(X) X(4) X(5)
+#define FOR_8(X) FOR_6(X) X(6) X(7)
+#define FOR_EACH_(n, X) FOR_##n(X)
+#define FOR_EACH(n, X) FOR_EACH_(n, X)
+#define FOR_CHANNELS(X) FOR_EACH(CONV_CHANNELS, X)
+#if (CONV_CHANNELS != 4 && CONV_CHANNELS != 6 && CONV_CHANNELS != 8) ||                            \
+    (CONV_GRAD_CHANNELS != 4 && CONV_GRAD_CHANNELS != 6 && CONV_GRAD_CHANNELS != 8)
+#error "CONV_CHANNELS and CONV_GRAD_CHANNELS must be 4, 6 or 8"
+#endif
 
 /* lo then hi. Widened to 16 lanes by repeating them (masks 0 to 7) and picked by select,
  * which oclgrind runs as a builtin and PoCL folds into the one instruction of a join. */
@@ -152,31 +168,22 @@ static row3 load_row3_pair(__global const float *plane_a, __global const float *
     APPLY(7, join16(lower.mid, below.mid));                                                        \
     APPLY(8, join16(lower.right, below.right))
 
-/* The 8 channel tiles of a work-item as named variables, so they stay in registers. */
-#define TILE_DECLARE(a)                                                                            \
-    float16 a##0 = (float16)(0.0f), a##1 = a##0, a##2 = a##0, a##3 = a##0, a##4 = a##0,            \
-            a##5 = a##0, a##6 = a##0, a##7 = a##0
-/* a_j += w[lane_j] · pixels for the 8 lanes, w pointing at the tap of the first lane. */
-#define TILE_ADD(a, w, pixels)                                                                     \
+/* The work-item's channel tiles acc0, acc1, …, one float16 of pixels each. */
+#define ACC_DECLARE(j) float16 acc##j = (float16)(0.0f);
+#define TILE_DECLARE() FOR_CHANNELS(ACC_DECLARE)
+/* acc_j += w[lane_j] · pixels for the work-item's channels, w pointing at the tap of the
+ * first. */
+#define ACC_ADD(j) acc##j += tile_w_[lane##j] * tile_p_;
+#define TILE_ADD(w, pixels)                                                                        \
     do {                                                                                           \
         __global const float *tile_w_ = (w);                                                       \
         float16 tile_p_ = (pixels);                                                                \
-        a##0 += tile_w_[lane0] * tile_p_;                                                          \
-        a##1 += tile_w_[lane1] * tile_p_;                                                          \
-        a##2 += tile_w_[lane2] * tile_p_;                                                          \
-        a##3 += tile_w_[lane3] * tile_p_;                                                          \
-        a##4 += tile_w_[lane4] * tile_p_;                                                          \
-        a##5 += tile_w_[lane5] * tile_p_;                                                          \
-        a##6 += tile_w_[lane6] * tile_p_;                                                          \
-        a##7 += tile_w_[lane7] * tile_p_;                                                          \
+        FOR_CHANNELS(ACC_ADD)                                                                      \
     } while (0)
-/* Weight offsets of the 8 lanes; lanes past the last channel repeat it, so that they read
- * valid memory (their results are dropped). */
-#define LANES_DECLARE(stride, count)                                                               \
-    uint lane0 = 0, lane1 = min(1u, (count)-1) * (stride), lane2 = min(2u, (count)-1) * (stride),  \
-         lane3 = min(3u, (count)-1) * (stride), lane4 = min(4u, (count)-1) * (stride),             \
-         lane5 = min(5u, (count)-1) * (stride), lane6 = min(6u, (count)-1) * (stride),             \
-         lane7 = min(7u, (count)-1) * (stride)
+/* Weight offsets lane0, lane1, … of the channels; those past the last channel repeat it, so
+ * that they read valid memory (their results are dropped). Needs lane_stride and lanes. */
+#define LANE_DECLARE(j) uint lane##j = min((uint)(j), lanes - 1) * lane_stride;
+#define LANES_DECLARE() FOR_CHANNELS(LANE_DECLARE)
 
 /* What happens to 8 finished pixels of channel `channel` before they are stored: bias and
  * ReLU in the forward pass, the ReLU mask of the input and accumulation in the
@@ -220,7 +227,7 @@ static void finish16(__global float *out, uint at, uint channel, float16 v, cons
  * tap' = tap, or 8 − tap when flip is set. The 16 pixels of a tile are 8 of row y0 (the low
  * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
  * With `pairs` (images 4 wide) a tile's rows hold samples 2·b and 2·b + 1 side by side (the last
- * sample alone when n is odd). global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/8⌉, n or ⌈n/2⌉). */
+ * sample alone when n is odd). global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/CONV_CHANNELS⌉, n or ⌈n/2⌉). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
@@ -228,16 +235,16 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
                        uint height, uint width, uint x_blocks, uint n, uint pairs)
 {
-    uint block = get_global_id(0), c0 = get_global_id(1) * V, b = get_global_id(2);
+    uint block = get_global_id(0), c0 = get_global_id(1) * CONV_CHANNELS, b = get_global_id(2);
     uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
     int y0 = (int)(row_pair * 2);
     b = pairs ? 2 * b : b;
     if (y0 >= (int)height || c0 >= out_channels || b >= n) return;
     uint b_second = pairs ? min(b + 1, n - 1) : b;
     uint hw = height * width, valid = min((uint)V, width - x0);
-    uint lanes = min((uint)V, out_channels - c0);
-    LANES_DECLARE(lane_stride, lanes);
-    TILE_DECLARE(acc);
+    uint lanes = min((uint)CONV_CHANNELS, out_channels - c0);
+    LANES_DECLARE()
+    TILE_DECLARE()
     __global const float *plane = in + in_offset + b * in_channels * hw;
     __global const float *plane_second = in + in_offset + b_second * in_channels * hw;
     __global const float *w_channel = weights + w_offset + c0 * lane_stride;
@@ -257,7 +264,7 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
         __global const float *w_tap = w_channel + first;                                           \
         TAPS_3X3(TAP_ADD);                                                                         \
     } while (0)
-#define TAP_ADD(k, pixels) TILE_ADD(acc, w_tap + (k)*step, pixels)
+#define TAP_ADD(k, pixels) TILE_ADD(w_tap + (k)*step, pixels)
     /* Three copies of the loop keep the test for the kind of tile out of the loops. */
 #define ROW_FULL(src) load_row3(plane, src, cols, 1)
 #define ROW_PART(src) load_row3(plane, src, cols, 0)
@@ -286,9 +293,9 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
     int second_row = y0 + 1 < (int)height, second_sample = b_second != b;
     /* With pairs, valid is 4: finish8 stores a row's lanes 0–3, and lanes 4–7 (the second
      * sample's) go to their own place through upper_lanes. */
-#define FINISH(j, a)                                                                               \
+#define FINISH(j)                                                                                  \
     if (j < lanes) {                                                                               \
-        float8 upper = half_of(a, 0), lower = half_of(a, 1);                                       \
+        float8 upper = half_of(acc##j, 0), lower = half_of(acc##j, 1);                             \
         finish8(out, at + (j)*hw, c0 + (j), upper, valid, &e);                                     \
         if (second_row) finish8(out, at + (j)*hw + width, c0 + (j), lower, valid, &e);             \
         if (second_sample) {                                                                       \
@@ -297,20 +304,13 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                 finish8(out, at_second + (j)*hw + width, c0 + (j), upper_lanes(lower), 4, &e);     \
         }                                                                                          \
     }
-    FINISH(0, acc0)
-    FINISH(1, acc1)
-    FINISH(2, acc2)
-    FINISH(3, acc3)
-    FINISH(4, acc4)
-    FINISH(5, acc5)
-    FINISH(6, acc6)
-    FINISH(7, acc7)
+    FOR_CHANNELS(FINISH)
 #undef FINISH
 }
 
 /* The 1×1 layer: as conv_3x3 without neighbours, so a tile's 16 pixels are taken in a row over
  * the whole image rather than per image row (small images lose no lanes).
- * global (⌈height·width/16⌉, ⌈out_channels/8⌉, n). */
+ * global (⌈height·width/16⌉, ⌈out_channels/CONV_CHANNELS⌉, n). */
 __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
@@ -318,20 +318,20 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
                        uint hw, uint n)
 {
-    uint p0 = get_global_id(0) * 2 * V, c0 = get_global_id(1) * V, b = get_global_id(2);
+    uint p0 = get_global_id(0) * 2 * V, c0 = get_global_id(1) * CONV_CHANNELS, b = get_global_id(2);
     if (p0 >= hw || c0 >= out_channels || b >= n) return;
-    uint valid = min(2u * V, hw - p0), lanes = min((uint)V, out_channels - c0);
-    LANES_DECLARE(lane_stride, lanes);
-    TILE_DECLARE(acc);
+    uint valid = min(2u * V, hw - p0), lanes = min((uint)CONV_CHANNELS, out_channels - c0);
+    LANES_DECLARE()
+    TILE_DECLARE()
     __global const float *pixels = in + in_offset + b * in_channels * hw + p0;
     __global const float *w_channel = weights + w_offset + c0 * lane_stride;
     /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
     if (valid == 2 * V)
         for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
-            TILE_ADD(acc, w_channel, vload16(0, pixels));
+            TILE_ADD(w_channel, vload16(0, pixels));
     else
         for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
-            TILE_ADD(acc, w_channel, load16_first(pixels, valid));
+            TILE_ADD(w_channel, load16_first(pixels, valid));
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
@@ -339,24 +339,17 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     /* The second half's pixel count as an int, for the same reason as in columns_at. */
     uint valid_lo = min(valid, (uint)V);
     int valid_hi = (int)valid - V;
-#define FINISH(j, a)                                                                               \
+#define FINISH(j)                                                                                  \
     if (j < lanes) {                                                                               \
         if (valid == 2 * V) {                                                                      \
-            finish16(out, at + (j)*hw, c0 + (j), a, &e);                                           \
+            finish16(out, at + (j)*hw, c0 + (j), acc##j, &e);                                      \
         } else {                                                                                   \
-            finish8(out, at + (j)*hw, c0 + (j), half_of(a, 0), valid_lo, &e);                      \
+            finish8(out, at + (j)*hw, c0 + (j), half_of(acc##j, 0), valid_lo, &e);                 \
             if (valid_hi > 0)                                                                      \
-                finish8(out, at + (j)*hw + V, c0 + (j), half_of(a, 1), (uint)valid_hi, &e);        \
+                finish8(out, at + (j)*hw + V, c0 + (j), half_of(acc##j, 1), (uint)valid_hi, &e);   \
         }                                                                                          \
     }
-    FINISH(0, acc0)
-    FINISH(1, acc1)
-    FINISH(2, acc2)
-    FINISH(3, acc3)
-    FINISH(4, acc4)
-    FINISH(5, acc5)
-    FINISH(6, acc6)
-    FINISH(7, acc7)
+    FOR_CHANNELS(FINISH)
 #undef FINISH
 }
 
@@ -563,44 +556,40 @@ __kernel void conv_pack_taps(__global float *packed, __global const float *in, u
         for (uint j = 9 * in_channels; j < width; j++) row[j] = 0.0f;
 }
 
-/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for 8 output
- * channels × 16 input channels a work-item: per pixel one float16 of `packed` and 8 scalars of
- * dout feed 8 float16 multiply-adds (with both operands along the pixels, as they come, every
- * 16 multiply-adds would cost 8 loads). Each sum runs over k in order. Rows past the last
- * output channel repeat it and are not stored. global (width/16,
- * ⌈out_channels/8⌉). */
+/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for
+ * CONV_GRAD_CHANNELS output channels × 16 input channels a work-item: per pixel one float16 of
+ * `packed` and a scalar of dout per output channel feed that many float16 multiply-adds (with
+ * both operands along the pixels, as they come, every 16 multiply-adds would cost 8 loads).
+ * Each sum runs over k in order. Rows past the last output channel repeat it and are not
+ * stored. global (width/16, ⌈out_channels/CONV_GRAD_CHANNELS⌉). */
 __kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
                                      __global const float *dout, uint dout_offset,
                                      __global const float *packed, uint in_channels, uint width,
                                      uint out_channels, uint hw, uint n)
 {
-    uint i0 = get_global_id(0) * 2 * V, o0 = get_global_id(1) * V;
+    uint i0 = get_global_id(0) * 2 * V, o0 = get_global_id(1) * CONV_GRAD_CHANNELS;
     if (i0 >= width || o0 >= out_channels) return;
     uint last = out_channels - 1;
-    float16 a0 = (float16)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    FOR_EACH(CONV_GRAD_CHANNELS, ACC_DECLARE)
     for (uint b = 0; b < n; b++) {
         __global const float *g = dout + dout_offset + b * out_channels * hw;
-        __global const float *g0 = g + o0 * hw, *g1 = g + min(o0 + 1, last) * hw,
-                             *g2 = g + min(o0 + 2, last) * hw, *g3 = g + min(o0 + 3, last) * hw,
-                             *g4 = g + min(o0 + 4, last) * hw, *g5 = g + min(o0 + 5, last) * hw,
-                             *g6 = g + min(o0 + 6, last) * hw, *g7 = g + min(o0 + 7, last) * hw;
+#define ROW_OF(j) __global const float *g##j = g + min(o0 + (j), last) * hw;
+        FOR_EACH(CONV_GRAD_CHANNELS, ROW_OF)
+#undef ROW_OF
         __global const float *x = packed + b * hw * width + i0;
         for (uint p = 0; p < hw; p++) {
             float16 v = vload16(0, x + p * width);
-            a0 = fma((float16)(g0[p]), v, a0);
-            a1 = fma((float16)(g1[p]), v, a1);
-            a2 = fma((float16)(g2[p]), v, a2);
-            a3 = fma((float16)(g3[p]), v, a3);
-            a4 = fma((float16)(g4[p]), v, a4);
-            a5 = fma((float16)(g5[p]), v, a5);
-            a6 = fma((float16)(g6[p]), v, a6);
-            a7 = fma((float16)(g7[p]), v, a7);
+#define PIXEL_FMA(j) acc##j = fma((float16)(g##j[p]), v, acc##j);
+            FOR_EACH(CONV_GRAD_CHANNELS, PIXEL_FMA)
+#undef PIXEL_FMA
         }
     }
     __global float *dw = grads + w_offset + i0;
     uint ni = min(16u, in_channels - min(i0, in_channels));
-    float16 rows[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-    for (uint r = 0; r < 8 && o0 + r < out_channels; r++) {
+#define ROW_VALUE(j) acc##j,
+    float16 rows[CONV_GRAD_CHANNELS] = {FOR_EACH(CONV_GRAD_CHANNELS, ROW_VALUE)};
+#undef ROW_VALUE
+    for (uint r = 0; r < CONV_GRAD_CHANNELS && o0 + r < out_channels; r++) {
         float values[16];
         vstore16(rows[r], 0, values);
         for (uint j = 0; j < ni; j++) dw[(o0 + r) * in_channels + j] += values[j];

@@ -138,8 +138,9 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     /* Without a mask the kernels still need a valid buffer argument. */
     const gc_tensor *mask_or_any = mask ? mask : weights;
     int has_bias = bias_relu && c->has_bias, relu = bias_relu && c->relu;
-    /* A work-item's tile: `tile` channels × 2·tile pixels (see cl/conv.cl). */
-    size_t tile = rt->shapes.conv_tile, channel_blocks = (out_channels + tile - 1) / tile;
+    /* A work-item's tile: `channels` channels × 2·tile pixels (see cl/conv.cl). */
+    size_t tile = rt->shapes.conv_tile, channels = rt->shapes.conv_channels;
+    size_t channel_blocks = (out_channels + channels - 1) / channels;
     if (c->kernel == 1) {
         size_t global[3] = {(h * w + 2 * tile - 1) / (2 * tile), channel_blocks, n};
         return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
@@ -291,8 +292,9 @@ static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads, con
 {
     gc_runtime *rt = grads->rt;
     size_t k = c->kernel, ci = c->in_channels, co = c->out_channels, pixels = h * w;
-    /* conv_params_1x1_packed's work-items take tile output × 2·tile input channels */
-    size_t tile = rt->shapes.conv_tile, block = 2 * tile;
+    /* conv_params_1x1_packed's work-items take conv_grad_channels output × 2·tile input
+     * channels */
+    size_t tile = rt->shapes.conv_tile, block = 2 * tile, outputs = rt->shapes.conv_grad_channels;
     size_t columns = k * k * ci, width = (columns + block - 1) / block * block;
     size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
     chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
@@ -308,7 +310,7 @@ static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads, con
         GC_TRY(GC_LAUNCH(rt, pack, 3, pack_global, NULL, GC_MEM(packed), GC_MEM(in),
                          GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width), GC_U32(h),
                          GC_U32(w), GC_U32(samples)));
-        size_t global[2] = {width / block, (co + tile - 1) / tile};
+        size_t global[2] = {width / block, (co + outputs - 1) / outputs};
         GC_TRY(GC_LAUNCH(rt, c->kernels.params_packed, 2, global, NULL, GC_MEM(grads),
                          GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset + b * co * pixels),
                          GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co), GC_U32(pixels),
