@@ -2,8 +2,9 @@
  * src/model/ops/conv.h). A work-item makes a tile of CONV_CHANNELS channels × 16 pixels, each
  * channel's pixels one float16, so that every weight it loads feeds 16 multiply-adds and every
  * pixel CONV_CHANNELS (PoCL runs a work-item's loop as scalar code, so the vector width has to
- * be written into the kernel; float16 fills an AVX-512 register, two of AVX2's). Weights are read as scalars and broadcast, which is why their usual order
- * W[o][i][ky][kx] serves the forward pass and the transposed (input-gradient) pass alike.
+ * be written into the kernel; float16 fills an AVX-512 register, two of AVX2's). Weights are
+ * read as scalars and broadcast, which is why their usual order W[o][i][ky][kx] serves the
+ * forward pass and the transposed (input-gradient) pass alike.
  *
  * A float16 is put together from two float8 by join16 and taken apart by half_of, never by
  * (float16)(lo, hi) or .hi: those compile to shufflevectors whose masks hold index 11, which
@@ -227,7 +228,8 @@ static void finish16(__global float *out, uint at, uint channel, float16 v, cons
  * tap' = tap, or 8 − tap when flip is set. The 16 pixels of a tile are 8 of row y0 (the low
  * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
  * With `pairs` (images 4 wide) a tile's rows hold samples 2·b and 2·b + 1 side by side (the last
- * sample alone when n is odd). global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/CONV_CHANNELS⌉, n or ⌈n/2⌉). */
+ * sample alone when n is odd).
+ * global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/CONV_CHANNELS⌉, n or ⌈n/2⌉). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
                        __global const float *weights, uint w_offset, uint lane_stride,
