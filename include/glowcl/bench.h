@@ -71,8 +71,9 @@ int gc_tune_parameter_at(size_t i, gc_tune_parameter *out);
 
 enum { GC_TUNE_MAX_PARAMETERS = 32, GC_TUNE_MAX_VALUES = 8 };
 
-/* One parameter's round: the workload's seconds with each of its values, the others at their
- * best so far; `initial` is the device class's default, `best` the fastest. */
+/* One parameter's turn: the workload's seconds with each of its values (the best of three
+ * rounds over them), the others at their best so far; `initial` is the device class's
+ * default, `best` the value kept: the fastest where it beats the default by 3 % or more. */
 typedef struct gc_tune_result {
     gc_tune_parameter parameter;
     size_t count;
@@ -91,9 +92,9 @@ typedef struct gc_tune_report {
  * class defaults, each candidate in a runtime of its own opened with its shapes, and writes the
  * winners to the device's cache file. `quick`: a few steps a candidate (seconds in all, for
  * tests; the choice is then noise). `progress` (may be NULL) gets a line per candidate.
- * GC_ERR_ARGUMENT while GLOWCL_SHAPES is set (it would override every candidate),
- * GC_ERR_UNSUPPORTED on the reference path, GC_ERR_IO when the cache cannot be written (found
- * before any timing). */
+ * GC_ERR_ARGUMENT while GLOWCL_SHAPES is set (it would override every candidate) or for the
+ * reference path, GC_ERR_NO_DEVICE when no OpenCL device opens, GC_ERR_IO when the cache
+ * cannot be written (found before any timing). */
 gc_status gc_tune(const gc_runtime_options *options, int quick, FILE *progress,
                   gc_tune_report *report);
 

@@ -31,11 +31,13 @@ int cli_bench_list_shapes(void)
 static void print_result(const gc_tune_result *r)
 {
     char cells[512] = "";
+    size_t fastest = 0;
+    for (size_t k = 1; k < r->count; k++)
+        if (r->seconds[k] < r->seconds[fastest]) fastest = k;
     for (size_t k = 0; k < r->count; k++) {
         size_t used = strlen(cells);
         snprintf(cells + used, sizeof cells - used, "%s%u: %.3f%s", k ? "  " : "",
-                 r->parameter.values[k], 1e3 * r->seconds[k],
-                 r->parameter.values[k] == r->best ? "*" : "");
+                 r->parameter.values[k], 1e3 * r->seconds[k], k == fastest ? "*" : "");
     }
     printf("%-16s %-10s %-46s %7u %7u\n", r->parameter.name, r->parameter.workload, cells,
            r->initial, r->best);
@@ -54,6 +56,8 @@ int cli_bench_tune(const cli_device_flags *flags, int quick)
            "value: ms a run of the workload (* fastest)", "default", "chosen");
     for (size_t i = 0; i < report.count; i++) print_result(&report.results[i]);
     if (report.count == 0) printf("(no kernel shape has more than one allowed value)\n");
+    printf("chosen: the fastest value where it beats the default by 3 %% or more (best of %s)\n",
+           quick ? "1 round" : "3 rounds over the values");
     printf("written to %s: every glowcl run on this device uses it (GLOWCL_TUNE=off: not)\n",
            report.cache_path);
     return EXIT_OK;

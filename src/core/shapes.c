@@ -168,7 +168,9 @@ static const struct {
 } workloads[] = {
     {"COUPLING_GROUP", "moons"},
     {"VECTOR_GROUP", "moons"},
-    {"INVCONV_GROUP", "moons-low"}, /* its one-group kernels run in the per-op passes */
+    {"INVCONV_GROUP", "moons-low"},  /* its one-group kernels run in the per-op passes */
+    {"CONV_CHANNELS", "image-conv"}, /* conv.cl's output channels a work-item takes (branch
+                                      * main makes it tunable) */
 };
 
 const char *gc_kernel_shapes_workload(const char *name)
