@@ -16,6 +16,11 @@ list=$(mktemp)
 trap 'rm -f "$list" "$list.out"' EXIT
 unset GLOWCL_SHAPES
 export GLOWCL_TUNE=off # the defaults under the values set here, not a developer's tuning
+# One seed (unless given): a shape that breaks a kernel breaks it on any inputs, and the unit
+# suite already draws fresh ones; this suite should not add chances to meet a rare input on
+# which a finite-difference row is off (a ReLU kink within the step; e.g. seed
+# 1883925536310826 fails the image model's reference row with any shapes).
+export GLOWCL_TEST_SEED="${GLOWCL_TEST_SEED:-1}"
 
 if ! "$glowcl" bench --list-shapes >"$list"; then
     echo "FAIL: glowcl bench --list-shapes"

@@ -261,7 +261,7 @@ static int parse_bench_flags(int argc, char **argv, bench_flags *f)
         {"json", 0, OPT_FLAG, &f->json_only, NULL, "print only the JSON line"},
         {"tune", 0, OPT_FLAG, &f->tune, NULL,
          "instead: time each tunable kernel shape's values on this device and keep the fastest "
-         "for every later run on it (about a minute)"},
+         "for every later run on it (tens of seconds)"},
         {"quick", 0, OPT_FLAG, &f->quick, NULL, "with --tune: a few steps a value (seconds)"},
         {"list-shapes", 0, OPT_FLAG, &f->list_shapes, NULL,
          "instead: list the tunable kernel shapes, their workloads, unit tests and values"},
