@@ -18,7 +18,8 @@
 # - non-finite training steps skipped, five in a row stopping the run;
 # - bad input: malformed, empty and non-finite CSV, missing or wrong model files, corrupt PNGs,
 #   bad sizes and values (--batch states its limit), an unwritable --out or --log refused
-#   before any training by every trainer.
+#   before any training by every trainer;
+# - bench --tune and its cache (stale, foreign and corrupt entries, GLOWCL_TUNE=off).
 # Usage: cli_test.sh PATH-TO-glowcl
 set -u
 glowcl=$1
@@ -432,6 +433,53 @@ expect_exit 3 "train images --resume from a point model" -- "$glowcl" train imag
 expect_text "is not an image model" "train images --resume from a point model says so"
 expect_exit 3 "train moons --resume from an image model" -- "$glowcl" train moons --steps 1 --resume --out "$work/images"
 expect_text "is not a Glow of 2-D points" "train moons --resume from an image model says so"
+
+# bench --tune and its cache, in a cache folder of this test's own: --quick writes an entry,
+# later runs say they use it; corrupt, stale (another driver) and foreign (another device)
+# entries are passed over with a warning, never an error; GLOWCL_TUNE=off ignores the cache;
+# a cache folder that cannot be made is an error of --tune before any timing.
+tuned="$work/xdg"
+expect_exit 0 "bench --list-shapes" -- "$glowcl" bench --list-shapes
+expect_text "^VECTOR_GROUP moons check_flow " "bench --list-shapes names workload and unit tests"
+expect_exit 2 "--quick without --tune" -- "$glowcl" bench --quick
+expect_exit 2 "bench --tune on the reference path" -- \
+    env XDG_CACHE_HOME="$tuned" "$glowcl" bench --tune --quick --reference
+expect_exit 2 "bench --tune while GLOWCL_SHAPES is set" -- \
+    env XDG_CACHE_HOME="$tuned" GLOWCL_SHAPES=VECTOR_GROUP=8 "$glowcl" bench --tune --quick
+expect_text "unset it to tune" "bench --tune under GLOWCL_SHAPES says why"
+expect_exit 0 "bench --tune --quick" -- env XDG_CACHE_HOME="$tuned" "$glowcl" bench --tune --quick
+expect_text "^VECTOR_GROUP  *moons " "bench --tune prints a row a parameter"
+expect_text "written to $tuned/glowcl/" "bench --tune says where the cache is"
+entry=$(ls "$tuned"/glowcl/*.shapes 2>/dev/null | head -n 1)
+if [ -z "$entry" ] || ! head -n 1 "$entry" | grep -q "^glowcl-kernel-shapes 1$" ||
+    ls "$tuned"/glowcl | grep -q tmp; then
+    fail "bench --tune left no cache entry, or a temporary file: $(ls "$tuned"/glowcl)"
+    entry="$work/no-entry"
+fi
+cp "$entry" "$work/good.shapes"
+tuned_run() { expect_exit 0 "$1" -- env XDG_CACHE_HOME="$tuned" "$glowcl" bench --only moons --moons-steps 1; }
+tuned_run "a run after bench --tune"
+expect_text "kernel shapes tuned for this device: $entry" "a run after --tune says it uses the cache"
+expect_exit 0 "GLOWCL_TUNE=off" -- env XDG_CACHE_HOME="$tuned" GLOWCL_TUNE=off \
+    "$glowcl" bench --only moons --moons-steps 1
+grep -q "tuned for this device\|kernel shape cache" "$work/out" && fail "GLOWCL_TUNE=off read the cache"
+sed 's/^VECTOR_GROUP=.*/VECTOR_GROUP=7/' "$work/good.shapes" >"$entry"
+tuned_run "a cache entry with a disallowed value"
+expect_text "warning: ignoring the kernel shape cache .*VECTOR_GROUP must be one of" "a corrupt entry is a warning"
+echo "not a cache" >"$entry"
+tuned_run "an unparseable cache entry"
+expect_text "warning: ignoring the kernel shape cache" "an unparseable entry is a warning"
+sed 's/^driver .*/driver 0.0-older/' "$work/good.shapes" >"$entry"
+tuned_run "a stale cache entry"
+expect_text "measured with driver 0.0-older" "a stale entry is a warning naming the driver"
+sed 's/^device .*/device another device/' "$work/good.shapes" >"$entry"
+tuned_run "a foreign cache entry"
+expect_text "it is for another device" "a foreign entry is a warning naming its device"
+touch "$work/a-file"
+expect_exit 3 "bench --tune with a cache folder that cannot be made" -- \
+    env XDG_CACHE_HOME="$work/a-file" "$glowcl" bench --tune --quick
+expect_text "cannot write the kernel shape cache in $work/a-file/glowcl" "an unwritable cache says where"
+grep -q "glowcl: tune:" "$work/out" && fail "bench --tune timed before finding the cache unwritable"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -25,6 +25,11 @@ enum { GC_CONV_FORWARD, GC_CONV_INPUT_GRADIENT, GC_CONV_WEIGHT_GRADIENT, GC_CONV
 gc_status gc_bench_conv(gc_runtime *rt, const gc_conv_shape *shape, int repeats,
                         double seconds[GC_CONV_PASSES]);
 
+/* The image model's convolutions at batch `batch` (3x32x32, L=3, hidden 512): per level a
+ * 3x3 conv in → hidden, a 1x1 hidden → hidden and a 3x3 hidden → 2·half. Returns the count. */
+enum { GC_IMAGE_CONV_SHAPES = 9 };
+size_t gc_image_conv_shapes(size_t batch, gc_conv_shape shapes[GC_IMAGE_CONV_SHAPES]);
+
 /* 2·M·N·K of the layer's forward pass (each backward pass does the same work). */
 double gc_conv_shape_flops(const gc_conv_shape *shape);
 
@@ -45,6 +50,53 @@ double gc_median(double *values, size_t n);
 
 /* Wall-clock seconds from a monotonic clock. */
 double gc_seconds(void);
+
+/* ---- The tuner: `glowcl bench --tune` ----
+ * Each kernel shape parameter with more than one allowed value is timed on the user's device,
+ * value by value, through the workload its kernels serve, and the fastest values are kept in
+ * a cache per device that every later runtime on that device reads (docs/cli.md). */
+
+/* A parameter the tuner chooses: its name (as GLOWCL_SHAPES writes it), its allowed values
+ * (0-terminated), the workload that times it ("moons": a training step of the 2-D Glow,
+ * "moons-low": the same in the low-memory mode, "image-conv": the image model's convolution
+ * passes) and the unit-test program whose device tests run its kernels ("check_flow",
+ * "check_conv"). workload and unit_tests are NULL for a parameter no workload times yet. */
+typedef struct gc_tune_parameter {
+    const char *name, *workload, *unit_tests;
+    const unsigned *values;
+} gc_tune_parameter;
+
+/* The i-th tunable parameter (from 0); 0 past the last. */
+int gc_tune_parameter_at(size_t i, gc_tune_parameter *out);
+
+enum { GC_TUNE_MAX_PARAMETERS = 32, GC_TUNE_MAX_VALUES = 8 };
+
+/* One parameter's turn: the workload's seconds with each of its values (the best of three
+ * rounds over them), the others at their best so far; `initial` is the device class's
+ * default, `best` the value kept: the fastest where it beats the default by 3 % or more. */
+typedef struct gc_tune_result {
+    gc_tune_parameter parameter;
+    size_t count;
+    double seconds[GC_TUNE_MAX_VALUES];
+    unsigned initial, best;
+} gc_tune_result;
+
+typedef struct gc_tune_report {
+    gc_device_info device;
+    size_t count;
+    gc_tune_result results[GC_TUNE_MAX_PARAMETERS];
+    char cache_path[4096]; /* where the winners were written */
+} gc_tune_report;
+
+/* Tunes the device that `options` chooses (an OpenCL device): one parameter at a time from the
+ * class defaults, each candidate in a runtime of its own opened with its shapes, and writes the
+ * winners to the device's cache file. `quick`: a few steps a candidate (seconds in all, for
+ * tests; the choice is then noise). `progress` (may be NULL) gets a line per candidate.
+ * GC_ERR_ARGUMENT while GLOWCL_SHAPES is set (it would override every candidate) or for the
+ * reference path, GC_ERR_NO_DEVICE when no OpenCL device opens, GC_ERR_IO when the cache
+ * cannot be written (found before any timing). */
+gc_status gc_tune(const gc_runtime_options *options, int quick, FILE *progress,
+                  gc_tune_report *report);
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,10 @@ typedef struct gc_runtime_options {
     gc_device_request request;
     FILE *log;                       /* start-up line, warnings and build logs; NULL: silent */
     const char *extra_build_options; /* appended to the OpenCL build options, may be NULL */
+    /* Kernel shapes "NAME=value,..." (GLOWCL_SHAPES's form), may be NULL. A device's shapes are
+     * its class's defaults, then what `glowcl bench --tune` cached for it (unless
+     * GLOWCL_TUNE=off), then these, then GLOWCL_SHAPES: each overrides the ones before. */
+    const char *shapes;
 } gc_runtime_options;
 
 /* Opens the requested device (or the best one), builds every kernel for it and creates one

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench_tune.h"
 #include "cmd_bench.h"
 #include "device_choice.h"
 #include "errors.h"
@@ -118,31 +119,13 @@ static gc_status bench_image(gc_runtime *rt, size_t batch, int low_memory, int w
     return status;
 }
 
-/* The image model's convolutions at batch `batch`: per level (32/2^l pixels a side, the
- * coupling sees half of the squeezed channels) 3x3 in → hidden, 1x1 hidden → hidden and 3x3
- * hidden → 2·half (affine couplings output a scale and a shift). */
-static size_t image_conv_shapes(size_t batch, gc_conv_shape shapes[9])
-{
-    size_t count = 0, channels = 3, side = 32, hidden = 512;
-    for (int level = 0; level < 3; level++) {
-        channels *= 4;
-        side /= 2;
-        size_t half = channels / 2;
-        shapes[count++] = (gc_conv_shape){batch, half, hidden, 3, side, side};
-        shapes[count++] = (gc_conv_shape){batch, hidden, hidden, 1, side, side};
-        shapes[count++] = (gc_conv_shape){batch, hidden, 2 * half, 3, side, side};
-        channels = half; /* the split keeps half for the next level */
-    }
-    return count;
-}
-
 /* The multiply-adds of one image Glow step: each level's 16 couplings run their three
  * convolutions forward, back to the input and back to the weights, and forward once more in
  * the low-memory mode's decoder. (The rest of the step, element-wise, is under 1 % of it.) */
 static double image_step_flops(size_t batch, int low_memory)
 {
-    gc_conv_shape shapes[9];
-    size_t count = image_conv_shapes(batch, shapes);
+    gc_conv_shape shapes[GC_IMAGE_CONV_SHAPES];
+    size_t count = gc_image_conv_shapes(batch, shapes);
     double forward = 0.0;
     for (size_t i = 0; i < count; i++) forward += gc_conv_shape_flops(&shapes[i]);
     return (low_memory ? 4 : 3) * 16 * forward;
@@ -212,8 +195,8 @@ static gc_status report_image(gc_runtime *rt, long batch, const char *memory, lo
 /* (c) the image model's convolutions as GEMMs. */
 static gc_status report_gemm(gc_runtime *rt, long batch, long repeats, bench_report *r)
 {
-    gc_conv_shape shapes[9];
-    size_t count = image_conv_shapes((size_t)batch, shapes);
+    gc_conv_shape shapes[GC_IMAGE_CONV_SHAPES];
+    size_t count = gc_image_conv_shapes((size_t)batch, shapes);
     if (r->table)
         fprintf(r->table,
                 "(c) image model convolutions at batch %ld as GEMMs M x N x K, "
@@ -262,6 +245,7 @@ typedef struct bench_flags {
     const char *only, *memory;
     long moons_steps, image_steps, repeats, batch;
     int json_only;
+    int tune, quick, list_shapes;
 } bench_flags;
 
 static int parse_bench_flags(int argc, char **argv, bench_flags *f)
@@ -275,10 +259,17 @@ static int parse_bench_flags(int argc, char **argv, bench_flags *f)
         {"memory", 0, OPT_STRING, &f->memory, "store|low",
          "image step with stored op inputs or rebuilt by inversion (store)"},
         {"json", 0, OPT_FLAG, &f->json_only, NULL, "print only the JSON line"},
+        {"tune", 0, OPT_FLAG, &f->tune, NULL,
+         "instead: time each tunable kernel shape's values on this device and keep the fastest "
+         "for every later run on it (tens of seconds)"},
+        {"quick", 0, OPT_FLAG, &f->quick, NULL, "with --tune: a few steps a value (seconds)"},
+        {"list-shapes", 0, OPT_FLAG, &f->list_shapes, NULL,
+         "instead: list the tunable kernel shapes, their workloads, unit tests and values"},
         CLI_DEVICE_OPTIONS(f->device),
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
                        "Usage: glowcl bench [--only moons|image|gemm] [options]\n"
+                       "       glowcl bench --tune [--quick] | --list-shapes\n"
                        "Times a training step of the 2-D Glow (10 layers, MLP 2x64, batch 256) "
                        "and of the image Glow (L=3, K=16, hidden 512, 3x32x32), the image "
                        "model's convolutions as GEMMs, and peak memory. Medians after warm-up; "
@@ -287,6 +278,10 @@ static int parse_bench_flags(int argc, char **argv, bench_flags *f)
     if (rc) return rc;
     int low_memory = 0;
     if ((rc = cli_memory_mode(f->memory, &low_memory))) return rc;
+    if (f->quick && !f->tune) {
+        fprintf(stderr, "glowcl: --quick goes with --tune\n");
+        return EXIT_USAGE;
+    }
     if (strcmp(f->only, "all") != 0 && strcmp(f->only, "moons") != 0 &&
         strcmp(f->only, "image") != 0 && strcmp(f->only, "gemm") != 0) {
         fprintf(stderr, "glowcl: --only must be moons, image, gemm or all, not '%s'\n", f->only);
@@ -307,9 +302,11 @@ static int runs(const bench_flags *f, const char *part)
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_flags f = {CLI_DEVICE_FLAGS_DEFAULT, "all", "store", 50, 3, 5, 16, 0};
+    bench_flags f = {CLI_DEVICE_FLAGS_DEFAULT, "all", "store", 50, 3, 5, 16, 0, 0, 0, 0};
     int rc = parse_bench_flags(argc, argv, &f);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (f.list_shapes) return cli_bench_list_shapes();
+    if (f.tune) return cli_bench_tune(&f.device, f.quick);
     gc_runtime *rt = NULL;
     if ((rc = cli_open_runtime(&f.device, &rt))) return rc;
     bench_report report = {f.json_only ? NULL : stdout, "", 0};

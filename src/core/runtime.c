@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "core/kernels.h"
+#include "core/tune_cache.h"
 
 const char *gc_device_kind_name(gc_device_kind kind)
 {
@@ -550,11 +551,22 @@ static gc_status find_core_kernels(gc_runtime *rt)
     return gc_kernel_find(rt, "accumulate_columns", &k->accumulate_columns);
 }
 
-/* The device class's kernel shapes, and over them those of GLOWCL_SHAPES (said once, on the
- * log, so that a run with them is never mistaken for one without). */
+/* GLOWCL_TUNE=off (or 0): the tuner's cache is not read. */
+static int tune_cache_wanted(void)
+{
+    const char *tune = getenv("GLOWCL_TUNE");
+    return !tune || (strcmp(tune, "off") != 0 && strcmp(tune, "0") != 0);
+}
+
+/* The device class's kernel shapes, then the tuner's cache for the device, the caller's and
+ * GLOWCL_SHAPES, each over the ones before (runtime.h). The cache and GLOWCL_SHAPES are said
+ * once, on the log, so that a run with them is never mistaken for one without. */
 static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options)
 {
     gc_kernel_shapes_for_class(&rt->shapes, gc_device_class(&rt->device));
+    if (tune_cache_wanted()) gc_tune_cache_apply(&rt->device, &rt->shapes, options->log);
+    if (options->shapes && *options->shapes)
+        GC_TRY(gc_kernel_shapes_parse(&rt->shapes, options->shapes, "kernel shapes"));
     const char *forced = getenv("GLOWCL_SHAPES");
     if (!forced || !*forced) return GC_OK;
     GC_TRY(gc_kernel_shapes_parse(&rt->shapes, forced, "GLOWCL_SHAPES"));
@@ -620,12 +632,14 @@ gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *op
 {
     *runtime_out = NULL;
     if (options->request.reference) return gc_runtime_open_reference(runtime_out);
-    /* A mistyped GLOWCL_SHAPES is the user's error to mend, not a reason to pass over a device
-     * for the next one. */
+    /* A mistyped GLOWCL_SHAPES (or options->shapes) is the user's error to mend, not a reason
+     * to pass over a device for the next one. */
     const char *forced = getenv("GLOWCL_SHAPES");
     gc_kernel_shapes probe;
     gc_kernel_shapes_default(&probe);
     if (forced && *forced) GC_TRY(gc_kernel_shapes_parse(&probe, forced, "GLOWCL_SHAPES"));
+    if (options->shapes && *options->shapes)
+        GC_TRY(gc_kernel_shapes_parse(&probe, options->shapes, "kernel shapes"));
 
     gc_device_info *devices = NULL;
     size_t count = 0;

@@ -41,8 +41,8 @@ static const struct {
     {"COUPLING_VECTOR", offsetof(gc_kernel_shapes, coupling_vector), {8}},
     {"COUPLING_TILE_IN", offsetof(gc_kernel_shapes, coupling_tile_in), {4}},
     {"COUPLING_TILE_OUT", offsetof(gc_kernel_shapes, coupling_tile_out), {16}},
-    {"COUPLING_GROUP", offsetof(gc_kernel_shapes, coupling_group), {8}},
-    {"VECTOR_GROUP", offsetof(gc_kernel_shapes, vector_group), {16}},
+    {"COUPLING_GROUP", offsetof(gc_kernel_shapes, coupling_group), {8, 16, 32}},
+    {"VECTOR_GROUP", offsetof(gc_kernel_shapes, vector_group), {8, 16, 32}},
     {"VECTOR_FIELDS", offsetof(gc_kernel_shapes, vector_fields), {12}},
     {"VECTOR_MAX_DIM", offsetof(gc_kernel_shapes, vector_max_dim), {8}},
     {"CONV_TILE", offsetof(gc_kernel_shapes, conv_tile), {8}},
@@ -50,7 +50,7 @@ static const struct {
     {"CONV_GRAD_CHANNELS", offsetof(gc_kernel_shapes, conv_grad_channels), {4, 6, 8}},
     {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs), {2}},
     {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}},
-    {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {256}},
+    {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}},
     {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components), {8}},
 };
 enum { FIELD_COUNT = sizeof fields / sizeof *fields };
@@ -162,6 +162,36 @@ int gc_kernel_shapes_tunable(size_t i, const char **name, const unsigned **value
         }
     }
     return 0;
+}
+
+/* What times each tunable field: a workload of src/diag/tune.c ("moons": the 2-D Glow's
+ * training step; "moons-low": the same in the low-memory mode, which runs the per-op passes;
+ * "image-conv": the image model's convolutions). */
+static const struct {
+    const char *field, *workload;
+} workloads[] = {
+    {"COUPLING_GROUP", "moons"},
+    {"VECTOR_GROUP", "moons"},
+    {"INVCONV_GROUP", "moons-low"},  /* its one-group kernels run in the per-op passes */
+    {"CONV_CHANNELS", "image-conv"}, /* conv.cl's output channels a work-item takes (branch
+                                      * main makes it tunable) */
+};
+
+const char *gc_kernel_shapes_workload(const char *name)
+{
+    for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+        if (strcmp(workloads[i].field, name) == 0) return workloads[i].workload;
+    return NULL;
+}
+
+int gc_kernel_shapes_get(const gc_kernel_shapes *shapes, const char *name, unsigned *value)
+{
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (strcmp(fields[i].name, name) == 0) {
+            *value = field_value(shapes, i);
+            return 0;
+        }
+    return -1;
 }
 
 void gc_kernel_shapes_format(const gc_kernel_shapes *shapes, char *out, size_t size)

@@ -18,9 +18,12 @@ typedef struct gc_kernel_shapes {
                                  * and of a narrow layer's gradient tile (8 only) */
     unsigned coupling_tile_in;  /* COUPLING_TILE_IN: inputs of a wide layer's gradient tile */
     unsigned coupling_tile_out; /* COUPLING_TILE_OUT: its outputs, one float16 (16 only) */
-    unsigned coupling_group;    /* work-items a group in the coupling launches (host only) */
+    unsigned coupling_group;    /* work-items a group in the coupling launches (host only;
+                                 * tunable: no coupling kernel shares data in its group) */
     unsigned vector_group;      /* work-items a group in the fused vector Glow's row passes,
-                                 * which share each step's weights (host only) */
+                                 * which share each step's weights through the cache: their
+                                 * barriers only keep the group on one step, every row stays
+                                 * its work-item's (host only; tunable) */
     unsigned vector_fields;     /* VECTOR_FIELDS: offsets a step in the fused pass's table */
     unsigned vector_max_dim;    /* VECTOR_MAX_DIM: widest vector of the fused pass (its 1x1
                                  * convolutions keep W in private memory) */
@@ -35,7 +38,8 @@ typedef struct gc_kernel_shapes {
     /* cl/invconv.cl */
     unsigned invconv_pixels; /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
                                  * the image's pixels are a multiple of it */
-    unsigned invconv_group;  /* most work-items of the one-group kernels (host only) */
+    unsigned invconv_group;  /* most work-items of the one-group kernels, which stride over
+                              * any group size (host only; tunable) */
     /* cl/prior.cl */
     unsigned prior_max_components; /* PRIOR_MAX_COMPONENTS: most components of a mixture */
 } gc_kernel_shapes;
@@ -58,6 +62,13 @@ gc_status gc_kernel_shapes_parse(gc_kernel_shapes *shapes, const char *text, con
  * allowed values (0-terminated). 0 past the last. Parameters with one allowed value are not
  * listed. */
 int gc_kernel_shapes_tunable(size_t i, const char **name, const unsigned **values);
+
+/* What times a tunable parameter (the workloads of src/diag/tune.c: "moons", "moons-low",
+ * "image-conv"); NULL for a name shapes.c gives none (a field with one allowed value). */
+const char *gc_kernel_shapes_workload(const char *name);
+
+/* The value of the field the kernels know as `name`: 0, or -1 if no field has that name. */
+int gc_kernel_shapes_get(const gc_kernel_shapes *shapes, const char *name, unsigned *value);
 
 /* "NAME=value,..." of every field, for messages and caches (size bytes, a string). */
 void gc_kernel_shapes_format(const gc_kernel_shapes *shapes, char *out, size_t size);

@@ -83,6 +83,23 @@ gc_status gc_bench_peak(gc_runtime *rt, double *gflops)
     return status;
 }
 
+/* Per level, 32/2^l pixels a side; the coupling sees half of the squeezed channels, and its
+ * last convolution outputs a scale and a shift for the other half. */
+size_t gc_image_conv_shapes(size_t batch, gc_conv_shape shapes[GC_IMAGE_CONV_SHAPES])
+{
+    size_t count = 0, channels = 3, side = 32, hidden = 512;
+    for (int level = 0; level < 3; level++) {
+        channels *= 4;
+        side /= 2;
+        size_t half = channels / 2;
+        shapes[count++] = (gc_conv_shape){batch, half, hidden, 3, side, side};
+        shapes[count++] = (gc_conv_shape){batch, hidden, hidden, 1, side, side};
+        shapes[count++] = (gc_conv_shape){batch, hidden, 2 * half, 3, side, side};
+        channels = half; /* the split keeps half for the next level */
+    }
+    return count;
+}
+
 double gc_conv_shape_flops(const gc_conv_shape *s)
 {
     return 2.0 * (double)s->out_channels * (double)(s->batch * s->height * s->width) *
