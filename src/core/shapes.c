@@ -30,28 +30,33 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
 }
 
 /* Every field by the name the kernels know it as (host-only fields have one too, for
- * GLOWCL_SHAPES and the tuner), with the values its code is written for (0-terminated). */
+ * GLOWCL_SHAPES and the tuner), with the values its code is written for (0-terminated) and,
+ * where there are several, the workload of src/diag/tune.c that times them ("moons": the 2-D
+ * Glow's training step; "moons-low": the same in the low-memory mode, which runs the per-op
+ * passes; "image-conv": the image model's convolutions). */
 enum { MAX_ALLOWED = 8 };
 static const struct {
     const char *name;
     size_t offset;
     unsigned allowed[MAX_ALLOWED];
+    const char *workload;
 } fields[] = {
-    {"COUPLING_ROWS", offsetof(gc_kernel_shapes, coupling_rows), {4}},
-    {"COUPLING_VECTOR", offsetof(gc_kernel_shapes, coupling_vector), {8}},
-    {"COUPLING_TILE_IN", offsetof(gc_kernel_shapes, coupling_tile_in), {4}},
-    {"COUPLING_TILE_OUT", offsetof(gc_kernel_shapes, coupling_tile_out), {16}},
-    {"COUPLING_GROUP", offsetof(gc_kernel_shapes, coupling_group), {8, 16, 32}},
-    {"VECTOR_GROUP", offsetof(gc_kernel_shapes, vector_group), {8, 16, 32}},
-    {"VECTOR_FIELDS", offsetof(gc_kernel_shapes, vector_fields), {12}},
-    {"VECTOR_MAX_DIM", offsetof(gc_kernel_shapes, vector_max_dim), {8}},
-    {"CONV_TILE", offsetof(gc_kernel_shapes, conv_tile), {8}},
-    {"CONV_CHANNELS", offsetof(gc_kernel_shapes, conv_channels), {4, 6, 8}},
-    {"CONV_GRAD_CHANNELS", offsetof(gc_kernel_shapes, conv_grad_channels), {4, 6, 8}},
-    {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs), {2}},
-    {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}},
-    {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}},
-    {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components), {8}},
+    {"COUPLING_ROWS", offsetof(gc_kernel_shapes, coupling_rows), {4}, NULL},
+    {"COUPLING_VECTOR", offsetof(gc_kernel_shapes, coupling_vector), {8}, NULL},
+    {"COUPLING_TILE_IN", offsetof(gc_kernel_shapes, coupling_tile_in), {4}, NULL},
+    {"COUPLING_TILE_OUT", offsetof(gc_kernel_shapes, coupling_tile_out), {16}, NULL},
+    {"COUPLING_GROUP", offsetof(gc_kernel_shapes, coupling_group), {8, 16, 32}, "moons"},
+    {"VECTOR_GROUP", offsetof(gc_kernel_shapes, vector_group), {8, 16, 32}, "moons"},
+    {"VECTOR_FIELDS", offsetof(gc_kernel_shapes, vector_fields), {12}, NULL},
+    {"VECTOR_MAX_DIM", offsetof(gc_kernel_shapes, vector_max_dim), {8}, NULL},
+    {"CONV_TILE", offsetof(gc_kernel_shapes, conv_tile), {8}, NULL},
+    {"CONV_CHANNELS", offsetof(gc_kernel_shapes, conv_channels), {4, 6, 8}, "image-conv"},
+    {"CONV_GRAD_CHANNELS", offsetof(gc_kernel_shapes, conv_grad_channels), {4, 6, 8}, "image-conv"},
+    {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs), {2}, NULL},
+    {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}, NULL},
+    /* its one-group kernels run in the per-op passes */
+    {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}, "moons-low"},
+    {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components), {8}, NULL},
 };
 enum { FIELD_COUNT = sizeof fields / sizeof *fields };
 
@@ -164,23 +169,10 @@ int gc_kernel_shapes_tunable(size_t i, const char **name, const unsigned **value
     return 0;
 }
 
-/* What times each tunable field: a workload of src/diag/tune.c ("moons": the 2-D Glow's
- * training step; "moons-low": the same in the low-memory mode, which runs the per-op passes;
- * "image-conv": the image model's convolutions). */
-static const struct {
-    const char *field, *workload;
-} workloads[] = {
-    {"COUPLING_GROUP", "moons"},
-    {"VECTOR_GROUP", "moons"},
-    {"INVCONV_GROUP", "moons-low"},  /* its one-group kernels run in the per-op passes */
-    {"CONV_CHANNELS", "image-conv"}, /* conv.cl's output channels a work-item takes (branch
-                                      * main makes it tunable) */
-};
-
 const char *gc_kernel_shapes_workload(const char *name)
 {
-    for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
-        if (strcmp(workloads[i].field, name) == 0) return workloads[i].workload;
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (strcmp(fields[i].name, name) == 0) return fields[i].workload;
     return NULL;
 }
 
