@@ -803,6 +803,33 @@ static gc_status check_model(gc_runtime *ref_rt, gc_runtime *dev_rt, gc_prior_ki
     return status;
 }
 
+/* The image model's loss gradient against central differences on `fd_params` random trained
+ * parameters, on x (n × d) and, where that fails, on a second batch, which must pass on its
+ * own: a ReLU input within the difference step of 0 (seen: −8e-8 against the step 1e-6, seed
+ * 1883925536310826) spoils one batch's estimates, while a wrong derivative is wrong on any
+ * batch, as for the 2-D models. */
+static gc_status check_image_fd_gradient(gc_check_report *report, const char *name, gc_model *ref,
+                                         double *p, double *g, const double *x, size_t n, size_t d,
+                                         size_t fd_params, gc_rng *rng)
+{
+    size_t np = gc_model_param_count(ref);
+    double error = 0.0, second = INFINITY;
+    GC_TRY(sampled_gradient_error(ref, p, np, g, x, n, fd_params, rng, &error));
+    char measure[48];
+    snprintf(measure, sizeof measure, "rel err, %zu params", fd_params);
+    if (!(error <= GC_TOL_GRADIENT)) {
+        double *x2 = malloc(n * d * sizeof *x2);
+        if (!x2) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        draw_images(rng, x2, n, d);
+        gc_status status = sampled_gradient_error(ref, p, np, g, x2, n, fd_params, rng, &second);
+        free(x2);
+        GC_TRY(status);
+        snprintf(measure, sizeof measure, "rel err, %zu params (best of 2)", fd_params);
+    }
+    return add_row(report, name, "param gradient vs FD", measure, fmin(error, second),
+                   GC_TOL_GRADIENT);
+}
+
 /* An image model on n random images: the reference inverse, the loss gradient against finite
  * differences on `fd_params` random parameters (0: none, for models too large to differentiate
  * numerically in reasonable time), and the device against the reference. Its "log-det" holds
@@ -835,15 +862,9 @@ static gc_status check_image_model(gc_runtime *ref_rt, gc_runtime *dev_rt,
     if (status == GC_OK)
         status = add_row(report, name, "reference inverse", "max |x' - x|",
                          max_abs_diff(back, x, n * d), 1e-10);
-    double loss = 0.0, fd_error = 0.0;
-    if (status == GC_OK && fd_params) {
-        status = sampled_gradient_error(ref, p, np, g, x, n, fd_params, rng, &fd_error);
-        char measure[48];
-        snprintf(measure, sizeof measure, "rel err, %zu params", fd_params);
-        if (status == GC_OK)
-            status =
-                add_row(report, name, "param gradient vs FD", measure, fd_error, GC_TOL_GRADIENT);
-    }
+    double loss = 0.0;
+    if (status == GC_OK && fd_params)
+        status = check_image_fd_gradient(report, name, ref, p, g, x, n, d, fd_params, rng);
     if (status == GC_OK) status = gc_model_gradient(ref, x, n, &loss, g);
     /* Only where finite differences run: a full-size model's reference pass takes minutes. */
     if (status == GC_OK && fd_params)
