@@ -247,22 +247,22 @@ static const unsigned *tunable_values(const char *name)
 /* `glowcl bench`'s peak kernel computes the chains its C reference does, with the device
  * class's shape and with every PEAK_VECTOR and PEAK_CHAINS the shape table allows (each in a
  * runtime opened with it through GLOWCL_SHAPES, as shapes are built into the programs), and
- * gc_bench_peak and gc_bench_host_peak report positive rates. */
+ * gc_bench_peak reports positive rates for the device and the host. */
 START_TEST(peak_kernel_matches_reference)
 {
     gc_runtime *rt = gc_test_open_device(_i);
     check_peak_kernel(rt);
     /* Under oclgrind the calibrated runs would take minutes; the kernel is checked above. */
     if (!getenv("GLOWCL_TEST_UNDER_OCLGRIND")) {
-        double gflops = 0.0, host = 0.0;
-        gc_peak_shape shape = {0};
-        const char *method = NULL;
-        ck_assert_msg(gc_bench_peak(rt, &gflops, &shape) == GC_OK, "%s", gc_last_error());
-        ck_assert_msg(gflops > 0.0 && isfinite(gflops), "peak %g GFLOP/s", gflops);
-        ck_assert_uint_eq(shape.vector, rt->shapes.peak_vector);
-        ck_assert_uint_eq(shape.chains, rt->shapes.peak_chains);
-        ck_assert_msg(gc_bench_host_peak(2, &host, &method) == GC_OK, "%s", gc_last_error());
-        ck_assert_msg(host > 0.0 && isfinite(host) && method && *method, "host %g", host);
+        gc_peak peak;
+        ck_assert_msg(gc_bench_peak(rt, &peak) == GC_OK, "%s", gc_last_error());
+        ck_assert_msg(peak.gflops > 0.0 && isfinite(peak.gflops), "peak %g", peak.gflops);
+        ck_assert_msg(peak.host_gflops > 0.0 && isfinite(peak.host_gflops), "host %g",
+                      peak.host_gflops);
+        ck_assert_uint_eq(peak.shape.vector, rt->shapes.peak_vector);
+        ck_assert_uint_eq(peak.shape.chains, rt->shapes.peak_chains);
+        ck_assert_uint_eq(peak.host_threads, (unsigned)gc_runtime_device(rt)->compute_units);
+        ck_assert_msg(peak.host_method && *peak.host_method, "no host method");
     }
     gc_runtime_close(rt);
     const unsigned *vectors = tunable_values("PEAK_VECTOR");

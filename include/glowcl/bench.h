@@ -35,18 +35,22 @@ typedef struct gc_peak_shape {
     unsigned vector, chains;
 } gc_peak_shape;
 
-/* The OpenCL device's multiply-add peak in GFLOP/s (cl/peak.cl: FMA chains of the runtime's
- * gc_peak_shape, the median of 5 timed launches of about 50 ms each after a calibrating one):
- * a bound on what any of glowcl's kernels there could reach, measured beside them. *shape
- * (if not NULL) gets the chains it ran. */
-gc_status gc_bench_peak(gc_runtime *rt, double *gflops, gc_peak_shape *shape);
+/* The OpenCL device's multiply-add peak, a bound on what any of glowcl's kernels there could
+ * reach, measured beside them, and the host CPU's, which on a CPU device should agree with it. */
+typedef struct gc_peak {
+    gc_peak_shape shape; /* the chains peak_fma ran */
+    double gflops;       /* the device's: cl/peak.cl, FMA chains of the runtime's shape */
+    /* A loop of FMA intrinsics compiled for the host (AVX-512 where the CPU has it, else AVX2
+     * with FMA; a plain C fmaf loop on other architectures) on as many threads as the device
+     * has compute units */
+    double host_gflops;
+    unsigned host_threads;
+    const char *host_method; /* e.g. "AVX2 FMA intrinsics" */
+} gc_peak;
 
-/* The host CPU's multiply-add peak in GFLOP/s on `threads` threads at once (give it the
- * device's compute units): a loop of FMA intrinsics compiled for the host (AVX-512 where the
- * CPU has it, else AVX2 with FMA; a plain C fmaf loop on other architectures), timed as
- * gc_bench_peak times the device. On a CPU device the two should agree; *method (if not NULL)
- * names the loop, e.g. "AVX2 FMA intrinsics". */
-gc_status gc_bench_host_peak(unsigned threads, double *gflops, const char **method);
+/* Both peaks in GFLOP/s: each loop calibrated to ~50 ms a run, then 7 timed runs of each in
+ * turn (so that a spell of load on a shared machine falls on both), the median of each. */
+gc_status gc_bench_peak(gc_runtime *rt, gc_peak *peak);
 
 /* What a work-item of peak_fma computes: work_items · shape.chains · shape.vector floats,
  * chain k of work-item w in out[(w · shape.chains + k) · shape.vector …], lane l starting at

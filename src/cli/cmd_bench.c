@@ -247,24 +247,21 @@ static gc_status report_gemm(gc_runtime *rt, long batch, long repeats, bench_rep
  * device, where the two should agree). */
 static gc_status report_peak(gc_runtime *rt, bench_report *r)
 {
-    double peak = 0.0, host = 0.0;
-    gc_peak_shape shape = {0};
-    const char *method = "";
-    GC_TRY(gc_bench_peak(rt, &peak, &shape));
-    int units = gc_runtime_device(rt)->compute_units;
-    unsigned threads = units > 0 ? (unsigned)units : 1;
-    GC_TRY(gc_bench_host_peak(threads, &host, &method));
+    gc_peak p;
+    GC_TRY(gc_bench_peak(rt, &p));
+    double ratio = p.gflops / p.host_gflops;
     if (r->table)
         fprintf(r->table,
                 "(e) device multiply-add peak: %.1f GFLOP/s (%u chains of float%u FMAs a "
-                "work-item, median of 5)\n    host %s on %u threads: %.1f GFLOP/s, "
+                "work-item, median of 7)\n    host %s on %u threads: %.1f GFLOP/s, "
                 "device/host %.2f\n",
-                peak, shape.chains, shape.vector, method, threads, host, peak / host);
+                p.gflops, p.shape.chains, p.shape.vector, p.host_method, p.host_threads,
+                p.host_gflops, ratio);
     json_add(r,
              ", \"peak_gflops\": %.2f, \"peak_vector\": %u, \"peak_chains\": %u, "
              "\"host_fma_gflops\": %.2f, \"host_fma_method\": \"%s\", "
              "\"peak_host_ratio\": %.3f",
-             peak, shape.vector, shape.chains, host, method, peak / host);
+             p.gflops, p.shape.vector, p.shape.chains, p.host_gflops, p.host_method, ratio);
     return GC_OK;
 }
 

@@ -48,39 +48,54 @@ const float GC_PEAK_M = 0.9999f, GC_PEAK_C = 1e-4f;
 /* One run of a peak loop, `iterations` long, waited for; *flops the work it did. */
 typedef gc_status (*peak_loop)(void *context, unsigned iterations, double *flops);
 
-static gc_status time_loop(peak_loop loop, void *context, unsigned iterations, double *flops,
-                           double *seconds)
+enum { PEAK_RUNS = 7 };
+typedef struct peak_timer {
+    peak_loop loop;
+    void *context;
+    unsigned iterations; /* of each timed run, once calibrated */
+    double flops;        /* of each timed run */
+    double times[PEAK_RUNS];
+} peak_timer;
+
+static gc_status time_run(peak_timer *t, double *seconds)
 {
     double start = gc_seconds();
-    gc_status status = loop(context, iterations, flops);
+    gc_status status = t->loop(t->context, t->iterations, &t->flops);
     *seconds = gc_seconds() - start;
     return status;
 }
 
-/* A loop's rate at its best, the same way for the device and the host: an untimed first run
- * (a kernel's compilation), runs 4 times longer until one takes 10 ms (a short run is all
- * start-up: a launch's or the threads'), then the iterations for ~50 ms, one run of them
- * untimed and the median of 5. The untimed run matters on PoCL, which gives a launch more
- * than one thread only when the kernel's past launches, per work-item, look longer than
+/* A loop's iterations for a run of ~50 ms: an untimed first run (a kernel's compilation),
+ * runs 4 times longer until one takes 10 ms (a short run is all start-up: a launch's or the
+ * threads'), scaled; then one run of them untimed, which matters on PoCL: it gives a launch
+ * more than one thread only when the kernel's past launches, per work-item, look longer than
  * 200 us. */
-static gc_status peak_rate(peak_loop loop, void *context, double *gflops)
+static gc_status calibrate(peak_timer *t)
 {
-    enum { RUNS = 5 };
     const double TARGET_SECONDS = 0.05, LEAST_SECONDS = 0.01, MOST_ITERATIONS = 1e8;
-    double flops = 0.0, elapsed = 0.0, times[RUNS];
-    unsigned iterations = 256;
-    gc_status status = time_loop(loop, context, iterations, &flops, &elapsed); /* compiles */
-    for (elapsed = 0.0; status == GC_OK && elapsed < LEAST_SECONDS;) {
-        iterations *= 4;
-        status = time_loop(loop, context, iterations, &flops, &elapsed);
-        if (iterations > MOST_ITERATIONS / 4) break;
+    double elapsed = 0.0;
+    t->iterations = 256;
+    GC_TRY(time_run(t, &elapsed));
+    for (elapsed = 0.0; elapsed < LEAST_SECONDS && t->iterations < MOST_ITERATIONS / 4;) {
+        t->iterations *= 4;
+        GC_TRY(time_run(t, &elapsed));
     }
-    double scaled = (double)iterations * TARGET_SECONDS / (elapsed > 1e-6 ? elapsed : 1e-6);
-    iterations = (unsigned)(scaled < 256.0 ? 256.0 : fmin(scaled, MOST_ITERATIONS));
-    for (int r = -1; status == GC_OK && r < RUNS; r++)
-        status = time_loop(loop, context, iterations, &flops, &times[r < 0 ? 0 : r]);
-    if (status == GC_OK) *gflops = 1e-9 * flops / gc_median(times, RUNS);
-    return status;
+    double scaled = (double)t->iterations * TARGET_SECONDS / (elapsed > 1e-6 ? elapsed : 1e-6);
+    t->iterations = (unsigned)(scaled < 256.0 ? 256.0 : fmin(scaled, MOST_ITERATIONS));
+    return time_run(t, &elapsed);
+}
+
+/* The loops' rates at their best: each calibrated, then their timed runs in turn, so that a
+ * spell of load on a shared machine falls on all of them rather than on one; the median of
+ * each loop's runs. */
+static gc_status peak_rates(peak_timer *timers, size_t count, double *gflops)
+{
+    for (size_t i = 0; i < count; i++) GC_TRY(calibrate(&timers[i]));
+    for (int r = 0; r < PEAK_RUNS; r++)
+        for (size_t i = 0; i < count; i++) GC_TRY(time_run(&timers[i], &timers[i].times[r]));
+    for (size_t i = 0; i < count; i++)
+        gflops[i] = 1e-9 * timers[i].flops / gc_median(timers[i].times, PEAK_RUNS);
+    return GC_OK;
 }
 
 /* peak_fma's launch: a CPU runs a work-group's items one after another on a core, so a few
@@ -103,32 +118,33 @@ static gc_status device_peak_loop(void *context, unsigned iterations, double *fl
     return GC_OK;
 }
 
-gc_status gc_bench_peak(gc_runtime *rt, double *gflops, gc_peak_shape *shape)
-{
-    if (rt->backend != GC_BACKEND_OPENCL)
-        return GC_ERROR(GC_ERR_UNSUPPORTED, "the FMA peak is measured on an OpenCL device");
-    const gc_device_info *device = gc_runtime_device(rt);
-    size_t units = device->compute_units > 0 ? (size_t)device->compute_units : 1;
-    int cpu = device->kind == GC_DEVICE_CPU;
-    device_peak p = {.rt = rt, .work_items = units * (cpu ? 32 : 512), .local = cpu ? 8 : 64};
-    p.floats = p.work_items * rt->shapes.peak_chains * rt->shapes.peak_vector;
-    if (shape) *shape = (gc_peak_shape){rt->shapes.peak_vector, rt->shapes.peak_chains};
-    gc_status status = gc_kernel_find(rt, "peak_fma", &p.kernel);
-    if (status == GC_OK) status = gc_tensor_init1(&p.out, rt, p.floats);
-    if (status == GC_OK) status = peak_rate(device_peak_loop, &p, gflops);
-    gc_tensor_release(&p.out);
-    return status;
-}
-
 static gc_status host_peak_loop(void *context, unsigned iterations, double *flops)
 {
     return gc_host_fma_run(*(const unsigned *)context, iterations, flops);
 }
 
-gc_status gc_bench_host_peak(unsigned threads, double *gflops, const char **method)
+gc_status gc_bench_peak(gc_runtime *rt, gc_peak *peak)
 {
-    if (method) *method = gc_host_fma_method();
-    return peak_rate(host_peak_loop, &threads, gflops);
+    if (rt->backend != GC_BACKEND_OPENCL)
+        return GC_ERROR(GC_ERR_UNSUPPORTED, "the FMA peak is measured on an OpenCL device");
+    const gc_device_info *device = gc_runtime_device(rt);
+    unsigned units = device->compute_units > 0 ? (unsigned)device->compute_units : 1;
+    int cpu = device->kind == GC_DEVICE_CPU;
+    device_peak p = {.rt = rt, .work_items = units * (cpu ? 32 : 512), .local = cpu ? 8 : 64};
+    p.floats = p.work_items * rt->shapes.peak_chains * rt->shapes.peak_vector;
+    *peak = (gc_peak){.shape = {rt->shapes.peak_vector, rt->shapes.peak_chains},
+                      .host_threads = units,
+                      .host_method = gc_host_fma_method()};
+    peak_timer timers[2] = {{.loop = device_peak_loop, .context = &p},
+                            {.loop = host_peak_loop, .context = &peak->host_threads}};
+    double gflops[2] = {0.0, 0.0};
+    gc_status status = gc_kernel_find(rt, "peak_fma", &p.kernel);
+    if (status == GC_OK) status = gc_tensor_init1(&p.out, rt, p.floats);
+    if (status == GC_OK) status = peak_rates(timers, 2, gflops);
+    peak->gflops = gflops[0];
+    peak->host_gflops = gflops[1];
+    gc_tensor_release(&p.out);
+    return status;
 }
 
 double gc_conv_shape_flops(const gc_conv_shape *s)
