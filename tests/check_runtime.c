@@ -204,13 +204,14 @@ START_TEST(device_opens_and_launches)
 }
 END_TEST
 
-/* `glowcl bench`'s peak kernel computes the chains its C reference does (fma is exact in both,
- * so the values agree to the last bit), and gc_bench_peak reports a positive rate. */
-START_TEST(peak_kernel_matches_reference)
+/* The runtime's peak_fma against its C reference, for the runtime's gc_peak_shape (fma is
+ * exact in both, so the values agree to the last bit). */
+static void check_peak_kernel(gc_runtime *rt)
 {
-    gc_runtime *rt = gc_test_open_device(_i);
-    enum { ITEMS = 16, ITERATIONS = 300 };
-    const size_t floats = ITEMS * GC_PEAK_CHAINS * 16;
+    enum { ITEMS = 16, ITERATIONS = 300, MOST_FLOATS = ITEMS * 16 * 16 };
+    gc_peak_shape shape = {rt->shapes.peak_vector, rt->shapes.peak_chains};
+    const size_t floats = ITEMS * shape.chains * shape.vector;
+    ck_assert_uint_le(floats, MOST_FLOATS);
     gc_tensor out = {0};
     ck_assert_int_eq(gc_tensor_init1(&out, rt, floats), GC_OK);
     /* m and c chosen so that 300 steps move every lane well away from where it started */
@@ -219,22 +220,65 @@ START_TEST(peak_kernel_matches_reference)
     ck_assert_int_eq(GC_LAUNCH1D(rt, kernel, ITEMS, 8, GC_MEM(&out), GC_U32(ITERATIONS),
                                  GC_F32(0.99f), GC_F32(0.03f)),
                      GC_OK);
-    float device[ITEMS * GC_PEAK_CHAINS * 16], expected[ITEMS * GC_PEAK_CHAINS * 16];
+    static float device[MOST_FLOATS], expected[MOST_FLOATS];
     ck_assert_int_eq(clEnqueueReadBuffer(gc_runtime_queue(rt), out.buffer, CL_TRUE, 0,
-                                         sizeof device, device, 0, NULL, NULL),
+                                         floats * sizeof *device, device, 0, NULL, NULL),
                      CL_SUCCESS);
-    gc_peak_fma_reference(expected, ITEMS, ITERATIONS, 0.99f, 0.03f);
+    gc_peak_fma_reference(expected, shape, ITEMS, ITERATIONS, 0.99f, 0.03f);
     for (size_t i = 0; i < floats; i++)
-        ck_assert_msg(device[i] == expected[i], "lane %zu: %.9g, reference %.9g", i,
-                      (double)device[i], (double)expected[i]);
+        ck_assert_msg(device[i] == expected[i],
+                      "float%u x %u chains, lane %zu: %.9g, "
+                      "reference %.9g",
+                      shape.vector, shape.chains, i, (double)device[i], (double)expected[i]);
     gc_tensor_release(&out);
+}
+
+/* The allowed values of the tunable shape parameter `name` (0-terminated). */
+static const unsigned *tunable_values(const char *name)
+{
+    const char *found = NULL;
+    const unsigned *values = NULL;
+    for (size_t i = 0; gc_kernel_shapes_tunable(i, &found, &values); i++)
+        if (strcmp(found, name) == 0) return values;
+    ck_abort_msg("%s is not a tunable shape parameter", name);
+    return NULL;
+}
+
+/* `glowcl bench`'s peak kernel computes the chains its C reference does, with the device
+ * class's shape and with every PEAK_VECTOR and PEAK_CHAINS the shape table allows (each in a
+ * runtime opened with it through GLOWCL_SHAPES, as shapes are built into the programs), and
+ * gc_bench_peak reports positive rates for the device and the host. */
+START_TEST(peak_kernel_matches_reference)
+{
+    gc_runtime *rt = gc_test_open_device(_i);
+    check_peak_kernel(rt);
     /* Under oclgrind the calibrated runs would take minutes; the kernel is checked above. */
     if (!getenv("GLOWCL_TEST_UNDER_OCLGRIND")) {
-        double gflops = 0.0;
-        ck_assert_msg(gc_bench_peak(rt, &gflops) == GC_OK, "%s", gc_last_error());
-        ck_assert_msg(gflops > 0.0 && isfinite(gflops), "peak %g GFLOP/s", gflops);
+        gc_peak peak;
+        ck_assert_msg(gc_bench_peak(rt, &peak) == GC_OK, "%s", gc_last_error());
+        ck_assert_msg(peak.gflops > 0.0 && isfinite(peak.gflops), "peak %g", peak.gflops);
+        ck_assert_msg(peak.host_gflops > 0.0 && isfinite(peak.host_gflops), "host %g",
+                      peak.host_gflops);
+        ck_assert_uint_eq(peak.shape.vector, rt->shapes.peak_vector);
+        ck_assert_uint_eq(peak.shape.chains, rt->shapes.peak_chains);
+        ck_assert_uint_eq(peak.host_threads, (unsigned)gc_runtime_device(rt)->compute_units);
+        ck_assert_msg(peak.host_method && *peak.host_method, "no host method");
     }
     gc_runtime_close(rt);
+    const unsigned *vectors = tunable_values("PEAK_VECTOR");
+    const unsigned *chains = tunable_values("PEAK_CHAINS");
+    for (size_t v = 0; vectors[v]; v++)
+        for (size_t c = 0; chains[c]; c++) {
+            char text[64];
+            snprintf(text, sizeof text, "PEAK_VECTOR=%u,PEAK_CHAINS=%u", vectors[v], chains[c]);
+            setenv("GLOWCL_SHAPES", text, 1);
+            rt = gc_test_open_device(_i);
+            ck_assert_uint_eq(rt->shapes.peak_vector, vectors[v]);
+            ck_assert_uint_eq(rt->shapes.peak_chains, chains[c]);
+            check_peak_kernel(rt);
+            gc_runtime_close(rt);
+        }
+    unsetenv("GLOWCL_SHAPES");
 }
 END_TEST
 

@@ -1,5 +1,6 @@
 /* Timing helpers behind `glowcl bench`: the convolution layers of the image model, measured
- * on one runtime, so that throughput can be compared with a BLAS at the same GEMM shapes. */
+ * on one runtime, so that throughput can be compared with a BLAS at the same GEMM shapes, and
+ * the multiply-add peaks of the device and of the host that bound them. */
 #ifndef GLOWCL_BENCH_H
 #define GLOWCL_BENCH_H
 
@@ -33,17 +34,36 @@ size_t gc_image_conv_shapes(size_t batch, gc_conv_shape shapes[GC_IMAGE_CONV_SHA
 /* 2·M·N·K of the layer's forward pass (each backward pass does the same work). */
 double gc_conv_shape_flops(const gc_conv_shape *shape);
 
-/* The OpenCL device's multiply-add peak in GFLOP/s (cl/peak.cl: float16 FMA chains, the median
- * of 5 timed launches of about 50 ms each after a calibrating one): a bound on what any of
- * glowcl's kernels there could reach, measured beside them. */
-gc_status gc_bench_peak(gc_runtime *rt, double *gflops);
+/* The chains of cl/peak.cl's work-items: `chains` independent chains each, of `vector` floats
+ * (the runtime's PEAK_CHAINS and PEAK_VECTOR kernel shapes, chosen per device class). */
+typedef struct gc_peak_shape {
+    unsigned vector, chains;
+} gc_peak_shape;
 
-/* What a work-item of peak_fma computes: work_items · GC_PEAK_CHAINS · 16 floats, chain k of
- * work-item w in out[(w · GC_PEAK_CHAINS + k) · 16 …], each lane `iterations` times a = a·m + c
- * in float with fmaf. */
-enum { GC_PEAK_CHAINS = 8 };
+/* The OpenCL device's multiply-add peak, a bound on what any of glowcl's kernels there could
+ * reach, measured beside them, and the host CPU's, which on a CPU device should agree with it. */
+typedef struct gc_peak {
+    gc_peak_shape shape; /* the chains peak_fma ran */
+    double gflops;       /* the device's: cl/peak.cl, FMA chains of the runtime's shape */
+    /* A loop of FMA intrinsics compiled for the host (AVX-512 where the CPU has it, else AVX2
+     * with FMA; a plain C fmaf loop on other architectures) on as many threads as the device
+     * has compute units */
+    double host_gflops;
+    unsigned host_threads;
+    const char *host_method; /* e.g. "AVX2 FMA intrinsics" */
+} gc_peak;
+
+/* Both peaks in GFLOP/s: each loop calibrated to ~50 ms a run, then 7 timed runs of each in
+ * turn (so that a spell of load on a shared machine falls on both), the median of each. */
+gc_status gc_bench_peak(gc_runtime *rt, gc_peak *peak);
+
+/* What a work-item of peak_fma computes: work_items · shape.chains · shape.vector floats,
+ * chain k of work-item w in out[(w · shape.chains + k) · shape.vector …], lane l starting at
+ * ((w · chains + k) mod 4096 + l) / 4096, each lane `iterations` times a = a·m + c in float
+ * with fmaf. */
 extern const float GC_PEAK_M, GC_PEAK_C; /* the m and c gc_bench_peak runs with */
-void gc_peak_fma_reference(float *out, size_t work_items, unsigned iterations, float m, float c);
+void gc_peak_fma_reference(float *out, gc_peak_shape shape, size_t work_items, unsigned iterations,
+                           float m, float c);
 
 /* The median of n values (reorders them). */
 double gc_median(double *values, size_t n);

@@ -413,7 +413,7 @@ static const struct kernel_program {
      {"common.clh"},
      {"CONV_TILE", "CONV_CHANNELS", "CONV_GRAD_CHANNELS", "CONV_PARAMS_3X3_OUTPUTS"}},
     {"conv_coupling.cl", {"common.clh"}, {NULL}},
-    {"peak.cl", {NULL}, {NULL}},
+    {"peak.cl", {NULL}, {"PEAK_VECTOR", "PEAK_CHAINS"}},
     {"adam.cl", {NULL}, {NULL}},
 };
 enum { PROGRAM_COUNT = sizeof kernel_programs / sizeof *kernel_programs };

@@ -26,6 +26,9 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
         .invconv_pixels = 8,
         .invconv_group = 256,
         .prior_max_components = 8, /* GC_MAX_MIX_COMPONENTS, the most a model may ask for */
+        /* AVX-512's 32 zmm registers hold 8 float16 chains (and a GPU's registers more) */
+        .peak_vector = 16,
+        .peak_chains = 8,
     };
 }
 
@@ -57,6 +60,9 @@ static const struct {
     /* its one-group kernels run in the per-op passes */
     {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}, "moons-low"},
     {"PRIOR_MAX_COMPONENTS", offsetof(gc_kernel_shapes, prior_max_components), {8}, NULL},
+    /* the peak's FMA chains: vector width and independent chains a work-item */
+    {"PEAK_VECTOR", offsetof(gc_kernel_shapes, peak_vector), {4, 8, 16}, "peak"},
+    {"PEAK_CHAINS", offsetof(gc_kernel_shapes, peak_chains), {4, 8, 10, 12, 14, 16}, "peak"},
 };
 enum { FIELD_COUNT = sizeof fields / sizeof *fields };
 
@@ -102,7 +108,18 @@ const char *gc_device_class(const gc_device_info *device)
 void gc_kernel_shapes_for_class(gc_kernel_shapes *shapes, const char *device_class)
 {
     gc_kernel_shapes_default(shapes);
-    (void)device_class; /* every class has the plain defaults so far */
+    /* AVX2 has 16 ymm registers: 8 float16 chains (two each) spill, and 2 FMAs a cycle at a
+     * latency of 4-5 need 10 in flight; 12 float8 chains, with m and c, fit (pthread-haswell,
+     * AMD EPYC: 16 x 8 ran at about half of 8 x 12). */
+    if (strcmp(device_class, "cpu-avx2") == 0) {
+        shapes->peak_vector = 8;
+        shapes->peak_chains = 12;
+    }
+    /* GPUs compute float4 as four scalar lanes; their parallelism is in the work-items. */
+    if (strcmp(device_class, "gpu") == 0) {
+        shapes->peak_vector = 4;
+        shapes->peak_chains = 8;
+    }
 }
 
 static void allowed_list(size_t i, char *out, size_t size)

@@ -42,6 +42,10 @@ typedef struct gc_kernel_shapes {
                               * any group size (host only; tunable) */
     /* cl/prior.cl */
     unsigned prior_max_components; /* PRIOR_MAX_COMPONENTS: most components of a mixture */
+    /* cl/peak.cl (glowcl bench's FMA peak): as many chains as hide an FMA's latency at the
+     * device's issue rate, all of them in registers */
+    unsigned peak_vector; /* PEAK_VECTOR: floats of a chain's vector (4, 8 or 16) */
+    unsigned peak_chains; /* PEAK_CHAINS: independent FMA chains a work-item runs */
 } gc_kernel_shapes;
 
 /* The defaults, measured on PoCL CPUs (see the kernel files). */

@@ -8,6 +8,7 @@
 
 #include "glowcl/tensor.h"
 #include "core/internal.h"
+#include "diag/host_peak.h"
 #include "model/ops/conv.h"
 
 double gc_seconds(void)
@@ -30,56 +31,119 @@ double gc_median(double *values, size_t n)
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-void gc_peak_fma_reference(float *out, size_t work_items, unsigned iterations, float m, float c)
+void gc_peak_fma_reference(float *out, gc_peak_shape shape, size_t work_items, unsigned iterations,
+                           float m, float c)
 {
-    for (size_t chain = 0; chain < work_items * GC_PEAK_CHAINS; chain++)
-        for (unsigned lane = 0; lane < 16; lane++) {
+    for (size_t chain = 0; chain < work_items * shape.chains; chain++)
+        for (unsigned lane = 0; lane < shape.vector; lane++) {
             float a = ((float)(chain & 4095) + (float)lane) * (1.0f / 4096.0f);
             for (unsigned i = 0; i < iterations; i++) a = fmaf(a, m, c);
-            out[chain * 16 + lane] = a;
+            out[chain * shape.vector + lane] = a;
         }
 }
 
 /* a·m + c with m just below 1: every chain drifts towards c / (1 − m) = 1 and stays there. */
 const float GC_PEAK_M = 0.9999f, GC_PEAK_C = 1e-4f;
 
-gc_status gc_bench_peak(gc_runtime *rt, double *gflops)
+/* One run of a peak loop, `iterations` long, waited for; *flops the work it did. */
+typedef gc_status (*peak_loop)(void *context, unsigned iterations, double *flops);
+
+enum { PEAK_RUNS = 7 };
+typedef struct peak_timer {
+    peak_loop loop;
+    void *context;
+    unsigned iterations; /* of each timed run, once calibrated */
+    double flops;        /* of each timed run */
+    double times[PEAK_RUNS];
+} peak_timer;
+
+static gc_status time_run(peak_timer *t, double *seconds)
 {
-    enum { RUNS = 5 };
+    double start = gc_seconds();
+    gc_status status = t->loop(t->context, t->iterations, &t->flops);
+    *seconds = gc_seconds() - start;
+    return status;
+}
+
+/* A loop's iterations for a run of ~50 ms: an untimed first run (a kernel's compilation),
+ * runs 4 times longer until one takes 10 ms (a short run is all start-up: a launch's or the
+ * threads'), scaled; then one run of them untimed, which matters on PoCL: it gives a launch
+ * more than one thread only when the kernel's past launches, per work-item, look longer than
+ * 200 us. */
+static gc_status calibrate(peak_timer *t)
+{
+    const double TARGET_SECONDS = 0.05, LEAST_SECONDS = 0.01, MOST_ITERATIONS = 1e8;
+    double elapsed = 0.0;
+    t->iterations = 256;
+    GC_TRY(time_run(t, &elapsed));
+    for (elapsed = 0.0; elapsed < LEAST_SECONDS && t->iterations < MOST_ITERATIONS / 4;) {
+        t->iterations *= 4;
+        GC_TRY(time_run(t, &elapsed));
+    }
+    double scaled = (double)t->iterations * TARGET_SECONDS / (elapsed > 1e-6 ? elapsed : 1e-6);
+    t->iterations = (unsigned)(scaled < 256.0 ? 256.0 : fmin(scaled, MOST_ITERATIONS));
+    return time_run(t, &elapsed);
+}
+
+/* The loops' rates at their best: each calibrated, then their timed runs in turn, so that a
+ * spell of load on a shared machine falls on all of them rather than on one; the median of
+ * each loop's runs. */
+static gc_status peak_rates(peak_timer *timers, size_t count, double *gflops)
+{
+    for (size_t i = 0; i < count; i++) GC_TRY(calibrate(&timers[i]));
+    for (int r = 0; r < PEAK_RUNS; r++)
+        for (size_t i = 0; i < count; i++) GC_TRY(time_run(&timers[i], &timers[i].times[r]));
+    for (size_t i = 0; i < count; i++)
+        gflops[i] = 1e-9 * timers[i].flops / gc_median(timers[i].times, PEAK_RUNS);
+    return GC_OK;
+}
+
+/* peak_fma's launch: a CPU runs a work-group's items one after another on a core, so a few
+ * groups a core keep every core busy; a GPU needs thousands of items in flight to hide its
+ * latencies. */
+typedef struct device_peak {
+    gc_runtime *rt;
+    gc_kernel *kernel;
+    gc_tensor out;
+    size_t work_items, local, floats;
+} device_peak;
+
+static gc_status device_peak_loop(void *context, unsigned iterations, double *flops)
+{
+    device_peak *p = context;
+    GC_TRY(GC_LAUNCH1D(p->rt, p->kernel, p->work_items, p->local, GC_MEM(&p->out),
+                       GC_U32(iterations), GC_F32(GC_PEAK_M), GC_F32(GC_PEAK_C)));
+    GC_TRY(gc_runtime_finish(p->rt));
+    *flops = 2.0 * (double)p->floats * (double)iterations;
+    return GC_OK;
+}
+
+static gc_status host_peak_loop(void *context, unsigned iterations, double *flops)
+{
+    return gc_host_fma_run(*(const unsigned *)context, iterations, flops);
+}
+
+gc_status gc_bench_peak(gc_runtime *rt, gc_peak *peak)
+{
     if (rt->backend != GC_BACKEND_OPENCL)
         return GC_ERROR(GC_ERR_UNSUPPORTED, "the FMA peak is measured on an OpenCL device");
     const gc_device_info *device = gc_runtime_device(rt);
-    size_t units = device->compute_units > 0 ? (size_t)device->compute_units : 1;
-    /* A CPU runs a work-group's items one after another on a core: a few groups a core keep
-     * every core busy. A GPU needs thousands of items in flight to hide its latencies. */
+    unsigned units = device->compute_units > 0 ? (unsigned)device->compute_units : 1;
     int cpu = device->kind == GC_DEVICE_CPU;
-    size_t work_items = units * (cpu ? 32 : 512), local = cpu ? 8 : 64;
-    size_t floats = work_items * GC_PEAK_CHAINS * 16;
-    gc_tensor out = {0};
-    gc_kernel *kernel = NULL;
-    gc_status status = gc_kernel_find(rt, "peak_fma", &kernel);
-    if (status == GC_OK) status = gc_tensor_init1(&out, rt, floats);
-    /* A first run compiles the kernel, a second (timed) chooses the iterations for ~50 ms, and
-     * a third runs them untimed: PoCL gives a launch more than one thread only when the
-     * kernel's past launches, per work-item, make it look longer than 200 us, which the
-     * calibrating runs alone do not. */
-    unsigned iterations = 1024;
-    double times[RUNS];
-    for (int r = -3; status == GC_OK && r < RUNS; r++) {
-        double start = gc_seconds();
-        status = GC_LAUNCH1D(rt, kernel, work_items, local, GC_MEM(&out), GC_U32(iterations),
-                             GC_F32(GC_PEAK_M), GC_F32(GC_PEAK_C));
-        if (status == GC_OK) status = gc_runtime_finish(rt);
-        double elapsed = gc_seconds() - start;
-        if (r == -2) {
-            double scaled = (double)iterations * 0.05 / (elapsed > 1e-6 ? elapsed : 1e-6);
-            iterations = (unsigned)(scaled < 1024.0 ? 1024.0 : scaled > 1e8 ? 1e8 : scaled);
-        }
-        if (r >= 0) times[r] = elapsed;
-    }
-    if (status == GC_OK)
-        *gflops = 2e-9 * (double)floats * (double)iterations / gc_median(times, RUNS);
-    gc_tensor_release(&out);
+    device_peak p = {.rt = rt, .work_items = units * (cpu ? 32 : 512), .local = cpu ? 8 : 64};
+    p.floats = p.work_items * rt->shapes.peak_chains * rt->shapes.peak_vector;
+    *peak = (gc_peak){.shape = {rt->shapes.peak_vector, rt->shapes.peak_chains},
+                      .host_threads = units,
+                      .host_method = gc_host_fma_method()};
+    peak_timer timers[2] = {{.loop = device_peak_loop, .context = &p},
+                            {.loop = host_peak_loop, .context = &peak->host_threads}};
+    double gflops[2] = {0.0, 0.0};
+    gc_status status = gc_kernel_find(rt, "peak_fma", &p.kernel);
+    if (status == GC_OK) status = gc_tensor_init1(&p.out, rt, p.floats);
+    if (status == GC_OK) status = peak_rates(timers, 2, gflops);
+    peak->gflops = gflops[0];
+    peak->host_gflops = gflops[1];
+    gc_tensor_release(&p.out);
     return status;
 }
 

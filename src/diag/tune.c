@@ -57,18 +57,30 @@ static gc_status time_moons_low(gc_runtime *rt, int quick, double *seconds)
     return time_moons(rt, GC_MEMORY_LOW, quick, seconds);
 }
 
-/* Every pass of every convolution of the image model, summed (batch 4; quick: batch 1 and the
- * first level only). */
+/* Every pass of every convolution of the image model, summed (at bench's batch of 16, whose
+ * shapes the tiles are chosen for; quick: batch 1 and the first level only). */
 static gc_status time_image_conv(gc_runtime *rt, int quick, double *seconds)
 {
     gc_conv_shape shapes[GC_IMAGE_CONV_SHAPES];
-    size_t count = gc_image_conv_shapes(quick ? 1 : 4, shapes);
+    size_t count = gc_image_conv_shapes(quick ? 1 : 16, shapes);
     *seconds = 0.0;
     for (size_t i = 0; i < (quick ? 3 : count); i++) {
         double pass[GC_CONV_PASSES];
         GC_TRY(gc_bench_conv(rt, &shapes[i], quick ? 1 : 3, pass));
         for (int p = 0; p < GC_CONV_PASSES; p++) *seconds += pass[p];
     }
+    return GC_OK;
+}
+
+/* The device's multiply-add peak as seconds per GFLOP, so that less is better as for the
+ * others: the peak's own shape is chosen by the peak it reaches. */
+static gc_status time_peak(gc_runtime *rt, int quick, double *seconds)
+{
+    (void)quick; /* gc_bench_peak calibrates itself to ~50 ms launches */
+    gc_peak peak;
+    GC_TRY(gc_bench_peak(rt, &peak));
+    if (!(peak.gflops > 0.0)) return GC_ERROR(GC_ERR_NUMERIC, "the peak measured no GFLOP/s");
+    *seconds = 1.0 / peak.gflops;
     return GC_OK;
 }
 
@@ -81,6 +93,7 @@ static const struct workload {
     {"moons", "check_flow", time_moons_store},
     {"moons-low", "check_flow", time_moons_low},
     {"image-conv", "check_conv", time_image_conv},
+    {"peak", "check_runtime", time_peak},
 };
 
 static const struct workload *find_workload(const char *name)

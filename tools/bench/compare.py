@@ -8,6 +8,10 @@ number gets "n/a" for every ratio that needs it, so a partial run still prints w
 
     /usr/bin/python3 tools/bench/compare.py [--glowcl build/glowcl] [--out both.json] [...]
 
+PyTorch on the CPU runs at 1 thread and at all the cores (--torch-threads), and each model
+(and each GEMM and convolution shape) is compared with the faster of the two: on a small model
+or a busy machine one thread often wins, as OpenMP's barriers cost more than they share.
+
 Against PyTorch on an NVIDIA GPU: --python python3 --torch-args "--device cuda" (what
 tools/bench/gpu.sh runs on the device machine).
 """
@@ -158,6 +162,97 @@ def merge_rounds(runs):
     return merged
 
 
+def default_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def torch_thread_counts(spec, torch_args):
+    """The thread counts to run PyTorch at: --torch-threads ("1,all" by default; "all" is the
+    cores this process may use), or none to choose among when --torch-args sets --threads or
+    runs on CUDA (None: one run as torch_glow.py is told)."""
+    if any(a == "--threads" or a.startswith("--threads=") or "cuda" in a for a in torch_args):
+        return [None]
+    counts = []
+    for item in spec.split(","):
+        n = default_threads() if item.strip() == "all" else int(item)
+        if n >= 1 and n not in counts:
+            counts.append(n)
+    return counts or [None]
+
+
+# Keys of PyTorch's JSON that come with a model's step: from the run whose step was faster.
+SECTION_PREFIXES = ("moons_", "image_")
+
+
+def best_of_threads(by_threads):
+    """PyTorch at its best: from {threads: JSON dict}, one dict with each model's step (and
+    everything its section measured) from the thread count whose step was faster, each GEMM and
+    convolution pass from the count with the most GFLOP/s; "best_threads" says which count won,
+    per step key and per "gemm M,N,K field" / "conv M,N,K field"."""
+    runs = {n: run for n, run in by_threads.items() if run}
+    if len(runs) <= 1:
+        return dict(next(iter(runs.values()))) if runs else {}
+    counts = sorted(runs)
+    best = dict(runs[counts[-1]])
+    winners = {}
+    for prefix in SECTION_PREFIXES:
+        key = prefix + "step_ms"
+        timed = [(number(runs[n], key), n) for n in counts if number(runs[n], key) is not None]
+        if not timed:
+            continue
+        winner = min(timed)[1]
+        winners[key] = winner
+        best.update({k: v for k, v in runs[winner].items() if k.startswith(prefix)})
+    for list_key in ("gemm", "conv"):
+        tables = {n: by_shape(runs[n], list_key) for n in counts}
+        shapes = list(dict.fromkeys(s for n in counts for s in tables[n]))
+        merged = []
+        for shape in shapes:
+            entry = {}
+            for n in counts:
+                for field, value in tables[n].get(shape, {}).items():
+                    better = field.endswith("gflops") and number({"v": value}, "v") is not None \
+                        and (number(entry, field) is None or value > entry[field])
+                    if field not in entry or better:
+                        entry[field] = value
+                        if field.endswith("gflops"):
+                            winners["%s %d,%d,%d %s" % ((list_key,) + shape + (field,))] = n
+            merged.append(entry)
+        if merged:
+            best[list_key] = merged
+    best["threads"] = ",".join(str(n) for n in counts)
+    best["best_threads"] = winners
+    return best
+
+
+def thread_key(n):
+    """A thread count as a JSON key ("as told": torch_glow.py's own --threads or default)."""
+    return "as told" if n is None else str(n)
+
+
+def threads_text(n):
+    return "%d thread%s" % (n, "" if n == 1 else "s")
+
+
+def thread_report(by_threads, torch):
+    """PyTorch's step at each thread count, and which won."""
+    winners = torch.get("best_threads") or {}
+    for prefix in SECTION_PREFIXES:
+        key = prefix + "step_ms"
+        cells = ["%s %s ms" % (threads_text(n), fmt(number(run, key)))
+                 for n, run in sorted(by_threads.items()) if number(run, key) is not None]
+        if len(cells) > 1 and key in winners:
+            print("PyTorch %s step: %s; %s won" % (prefix[:-1], ", ".join(cells),
+                                                  threads_text(winners[key])))
+    gemm = [(k.split(" ")[1], n) for k, n in winners.items() if k.startswith("gemm ")]
+    if gemm:
+        print("PyTorch GEMM, faster thread count per M,N,K: %s"
+              % ", ".join("%s: %d" % (shape, n) for shape, n in gemm))
+
+
 def peak_bound(glowcl, torch, out):
     """What (b) could be at best: the image step's multiply-adds at the FMA peak glowcl measured
     on its device in the same run, against PyTorch's step (on a CPU, the same cores)."""
@@ -176,10 +271,20 @@ def peak_bound(glowcl, torch, out):
         needed = gflop / (t / 1e3 / 1.5) / peak
         out["image_step_best_ratio"] = best
         line += (", i.e. %.2fx PyTorch's step at best; 1.5x needs %.0f%% of the peak over the "
-                 "whole step (glowcl now %.0f%%, PyTorch %.0f%%)"
-                 % (best, 100 * needed, 100 * gflop / (g / 1e3) / peak,
-                    100 * gflop / (t / 1e3) / peak))
+                 "whole step" % (best, 100 * needed))
     print(line)
+    shares = {"glowcl": gflop / (g / 1e3) / peak}
+    if t:
+        shares["torch"] = gflop / (t / 1e3) / peak
+    out["image_step_peak_share"] = shares
+    print("image step's share of the peak: glowcl %.0f%%%s"
+          % (100 * shares["glowcl"],
+             ", PyTorch %.0f%%" % (100 * shares["torch"]) if "torch" in shares else ""))
+    host = number(glowcl, "host_fma_gflops")
+    if host:
+        out["peak_host_ratio"] = peak / host
+        print("glowcl's device peak against the host's %s loop, %.1f GFLOP/s: %.2f"
+              % (glowcl.get("host_fma_method", "FMA"), host, peak / host))
 
 
 def report(glowcl, torch):
@@ -194,8 +299,11 @@ def report(glowcl, torch):
             continue  # a section neither side ran (e.g. --only gemm)
         r = ratio(kind, g, t)
         out[key] = r
-        print("%-28s %12s %12s %9s  %-8s %s" % ("%s (%s)" % (label, unit), fmt(g), fmt(t),
-                                               fmt(r), target, verdict(r, test)))
+        won = (torch.get("best_threads") or {}).get(key)
+        print("%-28s %12s %12s %9s  %-8s %s%s" % ("%s (%s)" % (label, unit), fmt(g), fmt(t),
+                                                 fmt(r), target, verdict(r, test),
+                                                 "  (PyTorch at %s)" % threads_text(won)
+                                                 if won else ""))
     # glowcl's device buffers against PyTorch's GPU tensors when it ran on CUDA (like for like),
     # else against its whole process: shown, no target.
     g = number(glowcl, "image_device_mib")
@@ -212,9 +320,11 @@ def report(glowcl, torch):
         g, t = number({"v": g}, "v"), number({"v": t}, "v")
         r = ratio("rate", g, t)
         out["gemm %d,%d,%d" % (m, n, k)] = r
-        print("%-28s %12s %12s %9s  %-8s %s" % ("GEMM %dx%dx%d (GFLOP/s)" % (m, n, k), fmt(g, 1),
-                                               fmt(t, 1), fmt(r), GEMM_TARGET[1],
-                                               verdict(r, GEMM_TARGET[0])))
+        won = (torch.get("best_threads") or {}).get("gemm %d,%d,%d gflops" % (m, n, k))
+        print("%-28s %12s %12s %9s  %-8s %s%s" % ("GEMM %dx%dx%d (GFLOP/s)" % (m, n, k), fmt(g, 1),
+                                                 fmt(t, 1), fmt(r), GEMM_TARGET[1],
+                                                 verdict(r, GEMM_TARGET[0]),
+                                                 "  (%d)" % won if won else ""))
     peak_bound(glowcl, torch, out)
     conv_table(glowcl, torch, out)
     for key in ("moons_params", "image_params"):
@@ -235,6 +345,9 @@ def report(glowcl, torch):
         print("PyTorch %s on %s, TF32 %s; image device memory is its peak GPU tensor memory."
               % (torch.get("torch_version", "?"), torch["device"],
                  "on" if torch.get("tf32") else "off"))
+    elif "best_threads" in torch:
+        print("PyTorch %s on the CPU at %s threads, each model and shape at its faster count "
+              "(in brackets)." % (torch.get("torch_version", "?"), torch["threads"]))
     elif "threads" in torch:
         print("PyTorch %s on the CPU, %s threads." % (torch.get("torch_version", "?"),
                                                    torch["threads"]))
@@ -254,6 +367,10 @@ def main():
     p.add_argument("--timeout", type=float, default=1800, help="seconds per side (default 1800)")
     p.add_argument("--quiet", action="store_true", help="do not echo the two sides' tables")
     p.add_argument("--out", help="write both sides' JSON and the ratios to this file")
+    p.add_argument("--torch-threads", default="1,all",
+                   help="thread counts to run PyTorch at, each model compared with the faster "
+                        "(default 1,all: one thread and all the cores this process may use); "
+                        "ignored when --torch-args sets --threads or --device cuda")
     p.add_argument("--rounds", type=int, default=1,
                    help="run the two sides alternately this many times and compare the medians "
                         "of their numbers (default 1): on a shared machine both sides then meet "
@@ -261,31 +378,47 @@ def main():
     args, passed = p.parse_known_args()
 
     glowcl_cmd = [args.glowcl, "bench", "--json"] + passed + shlex.split(args.glowcl_args)
-    torch_cmd = ([args.python, os.path.join(HERE, "torch_glow.py")] + passed +
-                 shlex.split(args.torch_args))
+    torch_args = passed + shlex.split(args.torch_args)
+    torch_cmd = [args.python, os.path.join(HERE, "torch_glow.py")] + torch_args
+    counts = torch_thread_counts(args.torch_threads, torch_args)
+    def torch_at(n):
+        return torch_cmd + ([] if n is None else ["--threads", str(n)])
+
     # One after the other, never together: each side gets the whole machine.
-    glowcl_runs, torch_runs = [], []
+    glowcl_runs, torch_runs = [], []  # torch_runs: per round, {threads: JSON dict}
     for round_index in range(max(1, args.rounds)):
         if args.rounds > 1:
             print("== round %d of %d" % (round_index + 1, args.rounds))
         glowcl_runs.append({} if args.skip_glowcl else
                            run_side("glowcl", glowcl_cmd, args.quiet, args.timeout))
-        torch_runs.append({} if args.skip_torch else
-                          run_side("PyTorch", torch_cmd, args.quiet, args.timeout))
+        torch_runs.append({n: {} if args.skip_torch else
+                           run_side("PyTorch", torch_at(n), args.quiet, args.timeout)
+                           for n in counts})
     if args.rounds > 1:
+        bests = [best_of_threads(runs) for runs in torch_runs]
         for label, key, _, kind, _, _ in ROWS:
             each = [ratio(kind, number(g, key), number(t, key))
-                    for g, t in zip(glowcl_runs, torch_runs)]
+                    for g, t in zip(glowcl_runs, bests)]
             if any(r is not None for r in each):
                 print("%s ratio in each round: %s" % (label, ", ".join(fmt(r) for r in each)))
         print("medians of the %d rounds:\n" % args.rounds)
-    glowcl, torch = merge_rounds(glowcl_runs), merge_rounds(torch_runs)
+    glowcl = merge_rounds(glowcl_runs)
+    torch_by_threads = {n: merge_rounds([runs[n] for runs in torch_runs]) for n in counts}
+    torch = best_of_threads(torch_by_threads)
+    if len(counts) > 1:
+        thread_report(torch_by_threads, torch)
+        print()
     ratios = report(glowcl, torch)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"glowcl": glowcl, "torch": torch, "ratios": ratios,
-                       "rounds": {"glowcl": glowcl_runs, "torch": torch_runs},
-                       "glowcl_command": glowcl_cmd, "torch_command": torch_cmd}, f, indent=2)
+                       "torch_by_threads": {thread_key(n): run
+                                            for n, run in torch_by_threads.items()},
+                       "rounds": {"glowcl": glowcl_runs,
+                                  "torch": [{thread_key(n): run for n, run in runs.items()}
+                                            for runs in torch_runs]},
+                       "glowcl_command": glowcl_cmd,
+                       "torch_commands": [torch_at(n) for n in counts]}, f, indent=2)
             f.write("\n")
         print("wrote %s" % args.out)
     return 0 if glowcl or torch else 1
