@@ -114,6 +114,12 @@ void gc_kernel_shapes_for_class(gc_kernel_shapes *shapes, const char *device_cla
     if (strcmp(device_class, "cpu-avx2") == 0) {
         shapes->peak_vector = 8;
         shapes->peak_chains = 12;
+        /* Likewise the convolutions' float16 accumulators: 8 take all 16 registers. glowcl
+         * bench --tune on pthread-haswell (AMD EPYC, 2026-12-07), the image model's
+         * convolution passes at batch 16: CONV_CHANNELS 4/6/8 180/214/221 ms,
+         * CONV_GRAD_CHANNELS 4/6/8 152/142/164 ms. */
+        shapes->conv_channels = 4;
+        shapes->conv_grad_channels = 6;
     }
     /* GPUs compute float4 as four scalar lanes; their parallelism is in the work-items. */
     if (strcmp(device_class, "gpu") == 0) {
