@@ -19,7 +19,7 @@
  * each: 8 fill half of AVX-512's 32 registers; AVX2's 16 registers of 8 floats hold 8 float16
  * only with nothing left for the operands, and 4 or 6 leave room. */
 #if !defined(CONV_TILE) || !defined(CONV_PARAMS_3X3_OUTPUTS) || !defined(CONV_CHANNELS) ||         \
-    !defined(CONV_GRAD_CHANNELS)
+    !defined(CONV_GRAD_CHANNELS) || !defined(CONV_GRID)
 #error "build with the convolution shape parameters of src/core/shapes.h"
 #endif
 #if CONV_TILE != 8 || CONV_PARAMS_3X3_OUTPUTS != 2
@@ -35,6 +35,19 @@
 #define FOR_EACH_(n, X) FOR_##n(X)
 #define FOR_EACH(n, X) FOR_EACH_(n, X)
 #define FOR_CHANNELS(X) FOR_EACH(CONV_CHANNELS, X)
+/* CONV_GRID says which of conv_3x3's and conv_1x1's two tile indices is the launch's first
+ * dimension, the one a device walks fastest: 1, the pixel blocks (work-items in a row share
+ * their weights and each reads its own pixels); 2, the channel blocks (they share their
+ * pixels, which then stay in cache while each reads its own weights). */
+#if CONV_GRID == 1
+#define PIXEL_BLOCK get_global_id(0)
+#define CHANNEL_BLOCK get_global_id(1)
+#elif CONV_GRID == 2
+#define PIXEL_BLOCK get_global_id(1)
+#define CHANNEL_BLOCK get_global_id(0)
+#else
+#error "CONV_GRID must be 1 or 2"
+#endif
 #if (CONV_CHANNELS != 4 && CONV_CHANNELS != 6 && CONV_CHANNELS != 8) ||                            \
     (CONV_GRAD_CHANNELS != 4 && CONV_GRAD_CHANNELS != 6 && CONV_GRAD_CHANNELS != 8)
 #error "CONV_CHANNELS and CONV_GRAD_CHANNELS must be 4, 6 or 8"
@@ -237,7 +250,7 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
                        uint height, uint width, uint x_blocks, uint n, uint pairs)
 {
-    uint block = get_global_id(0), c0 = get_global_id(1) * CONV_CHANNELS, b = get_global_id(2);
+    uint block = PIXEL_BLOCK, c0 = CHANNEL_BLOCK * CONV_CHANNELS, b = get_global_id(2);
     uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
     int y0 = (int)(row_pair * 2);
     b = pairs ? 2 * b : b;
@@ -320,7 +333,7 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
                        __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
                        uint hw, uint n)
 {
-    uint p0 = get_global_id(0) * 2 * V, c0 = get_global_id(1) * CONV_CHANNELS, b = get_global_id(2);
+    uint p0 = PIXEL_BLOCK * 2 * V, c0 = CHANNEL_BLOCK * CONV_CHANNELS, b = get_global_id(2);
     if (p0 >= hw || c0 >= out_channels || b >= n) return;
     uint valid = min(2u * V, hw - p0), lanes = min((uint)CONV_CHANNELS, out_channels - c0);
     LANES_DECLARE()

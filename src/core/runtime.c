@@ -411,7 +411,7 @@ static const struct kernel_program {
     {"split.cl", {NULL}, {NULL}},
     {"conv.cl",
      {"common.clh"},
-     {"CONV_TILE", "CONV_CHANNELS", "CONV_GRAD_CHANNELS", "CONV_PARAMS_3X3_OUTPUTS"}},
+     {"CONV_TILE", "CONV_CHANNELS", "CONV_GRID", "CONV_GRAD_CHANNELS", "CONV_PARAMS_3X3_OUTPUTS"}},
     {"conv_coupling.cl", {"common.clh"}, {NULL}},
     {"peak.cl", {NULL}, {"PEAK_VECTOR", "PEAK_CHAINS"}},
     {"adam.cl", {NULL}, {NULL}},

@@ -31,6 +31,8 @@ typedef struct gc_kernel_shapes {
     unsigned conv_tile;               /* CONV_TILE: pixels of each of a tile's two rows (8 only) */
     unsigned conv_channels;           /* CONV_CHANNELS: output channels a work-item of conv_3x3
                                        * and conv_1x1 takes (4, 6 or 8) */
+    unsigned conv_grid;               /* CONV_GRID: conv_3x3's and conv_1x1's first launch
+                                       * dimension: 1 pixel blocks, 2 channel blocks */
     unsigned conv_grad_channels;      /* CONV_GRAD_CHANNELS: output channels a work-item of
                                        * conv_params_1x1_packed takes (4, 6 or 8) */
     unsigned conv_params_3x3_outputs; /* CONV_PARAMS_3X3_OUTPUTS: output channels a work-item

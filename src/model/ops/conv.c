@@ -141,8 +141,12 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     /* A work-item's tile: `channels` channels × 2·tile pixels (see cl/conv.cl). */
     size_t tile = rt->shapes.conv_tile, channels = rt->shapes.conv_channels;
     size_t channel_blocks = (out_channels + channels - 1) / channels;
+    /* conv_grid 2 puts the channel blocks first (see cl/conv.cl) */
+    int channels_first = rt->shapes.conv_grid == 2;
     if (c->kernel == 1) {
-        size_t global[3] = {(h * w + 2 * tile - 1) / (2 * tile), channel_blocks, n};
+        size_t pixel_blocks = (h * w + 2 * tile - 1) / (2 * tile);
+        size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
+                            channels_first ? pixel_blocks : channel_blocks, n};
         return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
                          GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
                          GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
@@ -154,7 +158,9 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
      * at a time; otherwise half of every lane would idle. */
     int pairs = w == 4 && n > 1;
-    size_t global[3] = {x_blocks * ((h + 1) / 2), channel_blocks, pairs ? (n + 1) / 2 : n};
+    size_t pixel_blocks = x_blocks * ((h + 1) / 2);
+    size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
+                        channels_first ? pixel_blocks : channel_blocks, pairs ? (n + 1) / 2 : n};
     return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
                      GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
                      GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
