@@ -514,11 +514,15 @@ __kernel void conv_pack_columns(__global float *columns, __global const float *i
             }
 }
 
-/* Samples of a 1×1 layer's input transposed for conv_params_1x1_packed: packed[b][p][i] =
- * in[b][i][p], rows of `width` (in_channels rounded up to 16, the pad zero); in_offset is
- * sample 0's. The arguments are conv_pack_taps'. A work-item transposes a block of 16 pixels ×
- * 16 channels, writing each pixel's 16 channels as one float16 (one work-item per value took
- * ~4 % of the image model's training step). global (⌈h·w/16⌉, width/16, samples). */
+/* Samples of a 1×1 layer's input transposed for conv_params_1x1_packed, in panels of 16
+ * channels: packed[i / 16][q][i % 16] = in[b][i][p] for q = b·h·w + p over the `samples`
+ * samples, in_channels rounded up to `width` (a multiple of 16) with the pad zero; in_offset is
+ * sample 0's. A panel is one contiguous stream over the pixels, which is how the gradient
+ * kernel reads it (rows of the whole width, 2 KiB apart for 512 channels, fell into a few
+ * cache sets and missed the L1 cache at every pixel). The arguments are conv_pack_taps'. A
+ * work-item transposes a block of 16 pixels × 16 channels, writing each pixel's 16 channels as
+ * one float16 (one work-item per value took ~4 % of the image model's training step).
+ * global (⌈h·w/16⌉, width/16, samples). */
 __kernel void conv_pack_pixels(__global float *packed, __global const float *in, uint in_offset,
                                uint in_channels, uint width, uint height, uint image_width,
                                uint samples)
@@ -527,10 +531,10 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
     uint p0 = get_global_id(0) * 2 * V, i0 = get_global_id(1) * 2 * V, b = get_global_id(2);
     if (p0 >= hw || i0 >= width || b >= samples) return;
     __global const float *source = in + in_offset + b * in_channels * hw + p0;
-    __global float *row = packed + (b * hw + p0) * width + i0;
+    __global float *row = packed + (i0 * samples * hw) + (b * hw + p0) * 2 * V;
     /* Channels past the last read the last one and are zeroed. */
     uint last = in_channels - 1;
-    for (uint q = 0; q < min(2u * V, hw - p0); q++, row += width) {
+    for (uint q = 0; q < min(2u * V, hw - p0); q++, row += 2 * V) {
         float lanes[2 * V];
         for (uint c = 0; c < 2 * V; c++)
             lanes[c] = i0 + c < in_channels ? source[min(i0 + c, last) * hw + q] : 0.0f;
@@ -539,8 +543,9 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
 }
 
 /* Samples of a 3×3 layer's input as the columns of its weight gradient (im2col, pixel-major):
- * packed[b][p][i·9 + ky·3 + kx] = in[b][i][y + ky − 1][x + kx − 1] (zero outside the image) for
- * p = y·w + x, rows of `width` (in_channels·9 rounded up to 16, the pad zero), so that
+ * column j = i·9 + ky·3 + kx of pixel q = b·h·w + y·w + x is in[b][i][y + ky − 1][x + kx − 1]
+ * (zero outside the image), stored in conv_pack_pixels' panels, packed[j / 16][q][j % 16], the
+ * columns rounded up to `width` (a multiple of 16) with the pad zero, so that
  * conv_params_1x1_packed with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
  * own order. in_offset is sample 0's. A work-item writes the 9 taps of one (pixel, channel):
  * one a value took ~2 % of the image model's training step, and one a pixel's whole row varies
@@ -556,22 +561,26 @@ __kernel void conv_pack_taps(__global float *packed, __global const float *in, u
     if (p >= hw || i >= in_channels || b >= samples) return;
     uint y = p / image_width, x = p - y * image_width;
     __global const float *plane = in + in_offset + (b * in_channels + i) * hw;
-    __global float *row = packed + (b * hw + p) * width;
+    __global float *pixel = packed + (b * hw + p) * 2 * V;
+    uint panel_floats = samples * hw * 2 * V;
     for (uint ky = 0; ky < 3; ky++) {
         /* The source row and column, each + 1 so that the one before the image is 0. */
         uint sy = y + ky;
         for (uint kx = 0; kx < 3; kx++) {
-            uint sx = x + kx;
-            row[i * 9 + ky * 3 + kx] = sy >= 1 && sy <= height && sx >= 1 && sx <= image_width
-                                           ? plane[(sy - 1) * image_width + sx - 1]
-                                           : 0.0f;
+            uint sx = x + kx, j = i * 9 + ky * 3 + kx;
+            pixel[j / (2 * V) * panel_floats + j % (2 * V)] =
+                sy >= 1 && sy <= height && sx >= 1 && sx <= image_width
+                    ? plane[(sy - 1) * image_width + sx - 1]
+                    : 0.0f;
         }
     }
     if (i + 1 == in_channels) /* the last channel's item also zeroes the row's pad */
-        for (uint j = 9 * in_channels; j < width; j++) row[j] = 0.0f;
+        for (uint j = 9 * in_channels; j < width; j++)
+            pixel[j / (2 * V) * panel_floats + j % (2 * V)] = 0.0f;
 }
 
-/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch, for
+/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch (packed in panels
+ * of 16 columns, see conv_pack_pixels), for
  * CONV_GRAD_CHANNELS output channels × 16 input channels a work-item: per pixel one float16 of
  * `packed` and a scalar of dout per output channel feed that many float16 multiply-adds (with
  * both operands along the pixels, as they come, every 16 multiply-adds would cost 8 loads).
@@ -591,9 +600,9 @@ __kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
 #define ROW_OF(j) __global const float *g##j = g + min(o0 + (j), last) * hw;
         FOR_EACH(CONV_GRAD_CHANNELS, ROW_OF)
 #undef ROW_OF
-        __global const float *x = packed + b * hw * width + i0;
+        __global const float *x = packed + (i0 * n + b * 2 * V) * hw;
         for (uint p = 0; p < hw; p++) {
-            float16 v = vload16(0, x + p * width);
+            float16 v = vload16(p, x);
 #define PIXEL_FMA(j) acc##j = fma((float16)(g##j[p]), v, acc##j);
             FOR_EACH(CONV_GRAD_CHANNELS, PIXEL_FMA)
 #undef PIXEL_FMA
