@@ -194,6 +194,14 @@ static row3 load_row3_pair(__global const float *plane_a, __global const float *
         float16 tile_p_ = (pixels);                                                                \
         FOR_CHANNELS(ACC_ADD)                                                                      \
     } while (0)
+/* The same for weights packed by conv_pack_weights, the channels' weights side by side. */
+#define ACC_ADD_PACKED(j) acc##j += tile_w_[j] * tile_p_;
+#define TILE_ADD_PACKED(w, pixels)                                                                 \
+    do {                                                                                           \
+        __global const float *tile_w_ = (w);                                                       \
+        float16 tile_p_ = (pixels);                                                                \
+        FOR_CHANNELS(ACC_ADD_PACKED)                                                               \
+    } while (0)
 /* Weight offsets lane0, lane1, … of the channels; those past the last channel repeat it, so
  * that they read valid memory (their results are dropped). Needs lane_stride and lanes. */
 #define LANE_DECLARE(j) uint lane##j = min((uint)(j), lanes - 1) * lane_stride;
@@ -323,30 +331,27 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
 #undef FINISH
 }
 
-/* The 1×1 layer: as conv_3x3 without neighbours, so a tile's 16 pixels are taken in a row over
- * the whole image rather than per image row (small images lose no lanes).
- * global (⌈height·width/16⌉, ⌈out_channels/CONV_CHANNELS⌉, n). */
+/* The 1×1 layer, a GEMM over the input channels: as conv_3x3 without neighbours, a tile's 16
+ * pixels taken in a row over the whole image (small images lose no lanes), read from the input
+ * in conv_pack_panels' layout, panels[b][p / 16][r][p % 16], so that a work-item's pixels are
+ * one contiguous stream (whole planes apart, as they come, they fell into a few L1 sets: at
+ * 16×16 pixels every load missed).
+ * global (⌈height·width/16⌉, ⌈out_channels/CONV_CHANNELS⌉, n), in CONV_GRID's order. */
 __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
-                       __global const float *in, uint in_offset, uint in_channels,
-                       __global const float *weights, uint w_offset, uint lane_stride,
-                       uint reduced_stride, uint b_offset, uint has_bias, uint relu,
-                       __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
-                       uint hw, uint n)
+                       __global const float *panels, uint in_channels,
+                       __global const float *packed_weights, __global const float *weights,
+                       uint b_offset, uint has_bias, uint relu, __global const float *mask,
+                       uint mask_offset, uint has_mask, uint accumulate, uint hw, uint n)
 {
-    uint p0 = PIXEL_BLOCK * 2 * V, c0 = CHANNEL_BLOCK * CONV_CHANNELS, b = get_global_id(2);
+    uint pixel_block = PIXEL_BLOCK, c0 = CHANNEL_BLOCK * CONV_CHANNELS, b = get_global_id(2);
+    uint p0 = pixel_block * 2 * V, pixel_blocks = (hw + 2 * V - 1) / (2 * V);
     if (p0 >= hw || c0 >= out_channels || b >= n) return;
     uint valid = min(2u * V, hw - p0), lanes = min((uint)CONV_CHANNELS, out_channels - c0);
-    LANES_DECLARE()
     TILE_DECLARE()
-    __global const float *pixels = in + in_offset + b * in_channels * hw + p0;
-    __global const float *w_channel = weights + w_offset + c0 * lane_stride;
-    /* Two copies of the loop keep the test for a partial tile out of the full tiles' loop. */
-    if (valid == 2 * V)
-        for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
-            TILE_ADD(w_channel, vload16(0, pixels));
-    else
-        for (uint r = 0; r < in_channels; r++, pixels += hw, w_channel += reduced_stride)
-            TILE_ADD(w_channel, load16_first(pixels, valid));
+    __global const float *pixels = panels + (b * pixel_blocks + pixel_block) * in_channels * 2 * V;
+    __global const float *w_block = packed_weights + c0 * in_channels;
+    for (uint r = 0; r < in_channels; r++, w_block += CONV_CHANNELS)
+        TILE_ADD_PACKED(w_block, vload16(r, pixels));
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
@@ -366,6 +371,40 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     }
     FOR_CHANNELS(FINISH)
 #undef FINISH
+}
+
+/* conv_1x1's weights, W(c, r) = weights[w_offset + c·lane_stride + r·reduced_stride] (the
+ * forward pass's W[o][i] or the input gradient's W[o][i] as W(i, o)), as packed[c / CONV_CHANNELS]
+ * [r][c % CONV_CHANNELS]: the CONV_CHANNELS weights a work-item multiplies by one row of pixels
+ * side by side, and the next row's after them, so its weights are one stream too. Channels past
+ * the last repeat it (their sums are not stored). global (reduced, ⌈channels/CONV_CHANNELS⌉). */
+__kernel void conv_pack_weights(__global float *packed, __global const float *weights,
+                                uint w_offset, uint lane_stride, uint reduced_stride, uint channels,
+                                uint reduced)
+{
+    uint r = get_global_id(0), block = get_global_id(1);
+    if (r >= reduced || block * CONV_CHANNELS >= channels) return;
+    __global float *row = packed + (block * reduced + r) * CONV_CHANNELS;
+    for (uint j = 0; j < CONV_CHANNELS; j++) {
+        uint c = min(block * CONV_CHANNELS + j, channels - 1);
+        row[j] = weights[w_offset + c * lane_stride + r * reduced_stride];
+    }
+}
+
+/* conv_1x1's input layout: panels[b][p / 16][r][p % 16] = in[b][r][p] for r < channels, the
+ * pixels past the last of the last panel zero. A work-item moves 16 channels × 16 pixels, each
+ * channel's 16 pixels one load and one store. global (⌈hw/16⌉, ⌈channels/16⌉, n). */
+__kernel void conv_pack_panels(__global float *panels, __global const float *in, uint in_offset,
+                               uint channels, uint hw, uint n)
+{
+    uint pixel_block = get_global_id(0), r0 = get_global_id(1) * 2 * V, b = get_global_id(2);
+    uint p0 = pixel_block * 2 * V, pixel_blocks = (hw + 2 * V - 1) / (2 * V);
+    if (p0 >= hw || r0 >= channels || b >= n) return;
+    uint valid = min(2u * V, hw - p0);
+    __global const float *source = in + in_offset + (b * channels + r0) * hw + p0;
+    __global float *panel = panels + (b * pixel_blocks + pixel_block) * channels * 2 * V;
+    for (uint r = r0; r < min(r0 + 2 * V, channels); r++, source += hw)
+        vstore16(valid == 2 * V ? vload16(0, source) : load16_first(source, valid), r, panel);
 }
 
 /* dW[o][i][ky][kx] += Σ_b Σ_y Σ_x dout[b][o][y][x] · in[b][i][y+ky−1][x+kx−1]: a work-item

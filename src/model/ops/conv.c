@@ -23,6 +23,10 @@ enum { IM2COL_MAX_INPUTS = 32 };
 
 /* The im2col columns, shared by every convolution on a runtime (gc_scratch). */
 static const gc_scratch_key packed_scratch = {"convolution packed"};
+/* conv_1x1's input in panels of 16 pixels and its weights in blocks of a work-item's channels
+ * (see conv_pack_panels and conv_pack_weights), likewise shared. */
+static const gc_scratch_key panel_scratch = {"convolution panels"};
+static const gc_scratch_key packed_weights_scratch = {"convolution packed weights"};
 
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
 
@@ -31,6 +35,8 @@ gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k)
     GC_TRY(gc_kernel_find(rt, "conv_3x3", &k->conv_3x3));
     GC_TRY(gc_kernel_find(rt, "conv_1x1", &k->conv_1x1));
     GC_TRY(gc_kernel_find(rt, "conv_pack_columns", &k->pack_columns));
+    GC_TRY(gc_kernel_find(rt, "conv_pack_panels", &k->pack_panels));
+    GC_TRY(gc_kernel_find(rt, "conv_pack_weights", &k->pack_weights));
     GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &k->pack_pixels));
     GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &k->pack_taps));
     GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &k->params_packed));
@@ -144,15 +150,29 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     /* conv_grid 2 puts the channel blocks first (see cl/conv.cl) */
     int channels_first = rt->shapes.conv_grid == 2;
     if (c->kernel == 1) {
-        size_t pixel_blocks = (h * w + 2 * tile - 1) / (2 * tile);
+        /* conv_1x1 reads its input as panels of 2·tile pixels (see cl/conv.cl) */
+        size_t block = 2 * tile, hw = h * w, pixel_blocks = (hw + block - 1) / block;
+        gc_tensor *panels = NULL;
+        GC_TRY(gc_scratch(rt, &panel_scratch, n * pixel_blocks * block, in_channels, &panels));
+        size_t pack_global[3] = {pixel_blocks, (in_channels + block - 1) / block, n};
+        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_panels, 3, pack_global, NULL, GC_MEM(panels),
+                         GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels), GC_U32(hw),
+                         GC_U32(n)));
+        gc_tensor *packed_weights = NULL;
+        GC_TRY(gc_scratch(rt, &packed_weights_scratch, channel_blocks * channels, in_channels,
+                          &packed_weights));
+        size_t weights_global[2] = {in_channels, channel_blocks};
+        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_weights, 2, weights_global, NULL,
+                         GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->w_offset),
+                         GC_U32(lane_stride), GC_U32(reduced_stride), GC_U32(out_channels),
+                         GC_U32(in_channels)));
         size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
                             channels_first ? pixel_blocks : channel_blocks, n};
         return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
-                         GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
-                         GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
-                         GC_U32(reduced_stride), GC_U32(c->b_offset), GC_U32(has_bias),
-                         GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
-                         GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(h * w), GC_U32(n));
+                         GC_U32(out_channels), GC_MEM(panels), GC_U32(in_channels),
+                         GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset),
+                         GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
+                         GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(hw), GC_U32(n));
     }
     size_t x_blocks = (w + tile - 1) / tile;
     /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples

@@ -9,8 +9,8 @@
 /* The kernels of cl/conv.cl, looked up by gc_conv_kernels_find when a layer is created (all
  * NULL on the reference backend). */
 typedef struct gc_conv_kernels {
-    gc_kernel *conv_3x3, *conv_1x1, *pack_columns, *pack_pixels, *pack_taps, *params_packed,
-        *params_3x3, *params_bias;
+    gc_kernel *conv_3x3, *conv_1x1, *pack_columns, *pack_panels, *pack_weights, *pack_pixels,
+        *pack_taps, *params_packed, *params_3x3, *params_bias;
 } gc_conv_kernels;
 gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k);
 
