@@ -15,15 +15,15 @@
 
 /* The tile comes from the host's table (src/core/shapes.h) as -D options; V is its short
  * name here. CONV_CHANNELS is the number of output channels a work-item of conv_3x3 and
- * conv_1x1 takes, CONV_GRAD_CHANNELS those of conv_params_1x1_packed, one float16 accumulator
+ * conv_1x1 takes, CONV_GRAD_CHANNELS those of conv_params_panels, one float16 accumulator
  * each: 8 fill half of AVX-512's 32 registers; AVX2's 16 registers of 8 floats hold 8 float16
  * only with nothing left for the operands, and 4 or 6 leave room. */
-#if !defined(CONV_TILE) || !defined(CONV_PARAMS_3X3_OUTPUTS) || !defined(CONV_CHANNELS) ||         \
-    !defined(CONV_GRAD_CHANNELS) || !defined(CONV_GRID)
+#if !defined(CONV_TILE) || !defined(CONV_CHANNELS) || !defined(CONV_GRAD_CHANNELS) ||              \
+    !defined(CONV_GRID)
 #error "build with the convolution shape parameters of src/core/shapes.h"
 #endif
-#if CONV_TILE != 8 || CONV_PARAMS_3X3_OUTPUTS != 2
-#error "the pixel tiles are float8 rows, and conv_params_3x3 has two sets of taps"
+#if CONV_TILE != 8
+#error "the pixel tiles are float8 rows"
 #endif
 #define V CONV_TILE
 
@@ -407,89 +407,6 @@ __kernel void conv_pack_panels(__global float *panels, __global const float *in,
         vstore16(valid == 2 * V ? vload16(0, source) : load16_first(source, valid), r, panel);
 }
 
-/* dW[o][i][ky][kx] += Σ_b Σ_y Σ_x dout[b][o][y][x] · in[b][i][y+ky−1][x+kx−1]: a work-item
- * owns the 9 taps of two (o, i) pairs (o and o + 1) and sums 16 pixels at a time (8 of a row
- * and the same 8 of the next, as conv_3x3 groups them), in a fixed order.
- * global (in_channels, ⌈out_channels/2⌉). */
-__kernel void conv_params_3x3(__global float *grads, uint w_offset, __global const float *dout,
-                              uint dout_offset, __global const float *in, uint in_offset,
-                              uint in_channels, uint out_channels, uint height, uint width, uint n)
-{
-    /* Two output channels a work-item, so every input row it loads feeds 18 multiply-adds; an
-     * odd last one computes its pair's second from the first's gradient and drops it. */
-    uint i = get_global_id(0), o = get_global_id(1) * CONV_PARAMS_3X3_OUTPUTS;
-    if (i >= in_channels || o >= out_channels) return;
-    uint o_next = o + 1 < out_channels ? o + 1 : o;
-    uint hw = height * width;
-    float16 t0 = (float16)(0.0f), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0,
-            t8 = t0;
-    float16 u0 = t0, u1 = t0, u2 = t0, u3 = t0, u4 = t0, u5 = t0, u6 = t0, u7 = t0, u8 = t0;
-    for (uint b = 0; b < n; b++) {
-        __global const float *g_plane = dout + dout_offset + (b * out_channels + o) * hw;
-        __global const float *h_plane = dout + dout_offset + (b * out_channels + o_next) * hw;
-        __global const float *x_plane = in + in_offset + (b * in_channels + i) * hw;
-        for (int y0 = 0; y0 < (int)height; y0 += 2) {
-            row_source src_above = row_source_at(y0 - 1, height, width),
-                       src_upper = row_source_at(y0, height, width),
-                       src_lower = row_source_at(y0 + 1, height, width),
-                       src_below = row_source_at(y0 + 2, height, width);
-            /* g's second row is zero below the image, so what the shifted rows hold there
-             * stays out of the sums (and so do the lanes past the row's end). */
-#define PIXELS_3X3(full)                                                                           \
-    do {                                                                                           \
-        float16 g = join16(load_pixels(g_plane, src_upper, cols, full),                            \
-                           load_pixels(g_plane, src_lower, cols, full));                           \
-        float16 h = join16(load_pixels(h_plane, src_upper, cols, full),                            \
-                           load_pixels(h_plane, src_lower, cols, full));                           \
-        row3 above = load_row3(x_plane, src_above, cols, full);                                    \
-        row3 upper = load_row3(x_plane, src_upper, cols, full);                                    \
-        row3 lower = load_row3(x_plane, src_lower, cols, full);                                    \
-        row3 below = load_row3(x_plane, src_below, cols, full);                                    \
-        TAPS_3X3(TAP_SUMS);                                                                        \
-    } while (0)
-#define TAP_SUMS(k, pixels)                                                                        \
-    do {                                                                                           \
-        float16 x = (pixels);                                                                      \
-        t##k += g * x;                                                                             \
-        u##k += h * x;                                                                             \
-    } while (0)
-            /* The full blocks of the row pair, then the partial one, if any. */
-            uint x0 = 0;
-            for (; x0 + V <= width; x0 += V) {
-                columns cols = columns_at(x0, width);
-                PIXELS_3X3(1);
-            }
-            if (x0 < width) {
-                columns cols = columns_at(x0, width);
-                PIXELS_3X3(0);
-            }
-#undef TAP_SUMS
-#undef PIXELS_3X3
-        }
-    }
-    __global float *dw = grads + w_offset + (o * in_channels + i) * 9;
-    dw[0] += sum16(t0);
-    dw[1] += sum16(t1);
-    dw[2] += sum16(t2);
-    dw[3] += sum16(t3);
-    dw[4] += sum16(t4);
-    dw[5] += sum16(t5);
-    dw[6] += sum16(t6);
-    dw[7] += sum16(t7);
-    dw[8] += sum16(t8);
-    if (o_next == o) return;
-    dw = grads + w_offset + (o_next * in_channels + i) * 9;
-    dw[0] += sum16(u0);
-    dw[1] += sum16(u1);
-    dw[2] += sum16(u2);
-    dw[3] += sum16(u3);
-    dw[4] += sum16(u4);
-    dw[5] += sum16(u5);
-    dw[6] += sum16(u6);
-    dw[7] += sum16(u7);
-    dw[8] += sum16(u8);
-}
-
 /* row[x] = source[x + kx − 1], zero where that is outside the row, or everywhere when source
  * is NULL (a row above or below the image). */
 static void shifted_row(__global float *row, __global const float *source, uint kx, uint width)
@@ -553,30 +470,35 @@ __kernel void conv_pack_columns(__global float *columns, __global const float *i
             }
 }
 
-/* Samples of a 1×1 layer's input transposed for conv_params_1x1_packed, in panels of 16
- * channels: packed[i / 16][q][i % 16] = in[b][i][p] for q = b·h·w + p over the `samples`
- * samples, in_channels rounded up to `width` (a multiple of 16) with the pad zero; in_offset is
- * sample 0's. A panel is one contiguous stream over the pixels, which is how the gradient
- * kernel reads it (rows of the whole width, 2 KiB apart for 512 channels, fell into a few
- * cache sets and missed the L1 cache at every pixel). The arguments are conv_pack_taps'. A
- * work-item transposes a block of 16 pixels × 16 channels, writing each pixel's 16 channels as
- * one float16 (one work-item per value took ~4 % of the image model's training step).
- * global (⌈h·w/16⌉, width/16, samples). */
+/* Samples of a layer's input transposed for conv_params_panels, in panels of 16 channels, with
+ * `pad` zero pixels around each image (1 for a 3×3 layer's weight gradient, whose 9 taps then
+ * read shifted windows of the same panels; 0 for a 1×1 layer): for q = (y + pad)·(w + 2·pad) +
+ * x + pad, packed[i / 16][b][q][i % 16] = in[b][i][y][x], in_channels rounded up to `width` (a
+ * multiple of 16) with the pad zero; in_offset is sample 0's. A panel is one contiguous stream
+ * over the pixels, which is how the gradient kernel reads it (rows of the whole width, 2 KiB
+ * apart for 512 channels, fell into a few cache sets and missed the L1 cache at every pixel).
+ * A work-item transposes 16 pixels × 16 channels, writing each pixel's 16 channels as one
+ * float16 (one work-item per value took ~4 % of the image model's training step).
+ * global (⌈(h + 2·pad)·(w + 2·pad)/16⌉, width/16, samples). */
 __kernel void conv_pack_pixels(__global float *packed, __global const float *in, uint in_offset,
                                uint in_channels, uint width, uint height, uint image_width,
-                               uint samples)
+                               uint samples, uint pad)
 {
+    uint padded_width = image_width + 2 * pad, padded = (height + 2 * pad) * padded_width;
+    uint q0 = get_global_id(0) * 2 * V, i0 = get_global_id(1) * 2 * V, b = get_global_id(2);
+    if (q0 >= padded || i0 >= width || b >= samples) return;
     uint hw = height * image_width;
-    uint p0 = get_global_id(0) * 2 * V, i0 = get_global_id(1) * 2 * V, b = get_global_id(2);
-    if (p0 >= hw || i0 >= width || b >= samples) return;
-    __global const float *source = in + in_offset + b * in_channels * hw + p0;
-    __global float *row = packed + (i0 * samples * hw) + (b * hw + p0) * 2 * V;
-    /* Channels past the last read the last one and are zeroed. */
+    __global const float *source = in + in_offset + b * in_channels * hw;
+    __global float *row = packed + (i0 * samples + b * 2 * V) * padded + q0 * 2 * V;
+    /* Channels past the last read the last one and are zeroed, like pixels in the border. */
     uint last = in_channels - 1;
-    for (uint q = 0; q < min(2u * V, hw - p0); q++, row += 2 * V) {
+    for (uint q = q0; q < min(q0 + 2 * V, padded); q++, row += 2 * V) {
+        uint yp = q / padded_width, xp = q - yp * padded_width;
+        int inside = yp >= pad && yp < height + pad && xp >= pad && xp < image_width + pad;
+        uint p = inside ? (yp - pad) * image_width + xp - pad : 0;
         float lanes[2 * V];
         for (uint c = 0; c < 2 * V; c++)
-            lanes[c] = i0 + c < in_channels ? source[min(i0 + c, last) * hw + q] : 0.0f;
+            lanes[c] = inside && i0 + c < in_channels ? source[min(i0 + c, last) * hw + p] : 0.0f;
         vstore16(vload16(0, lanes), 0, row);
     }
 }
@@ -585,7 +507,7 @@ __kernel void conv_pack_pixels(__global float *packed, __global const float *in,
  * column j = i·9 + ky·3 + kx of pixel q = b·h·w + y·w + x is in[b][i][y + ky − 1][x + kx − 1]
  * (zero outside the image), stored in conv_pack_pixels' panels, packed[j / 16][q][j % 16], the
  * columns rounded up to `width` (a multiple of 16) with the pad zero, so that
- * conv_params_1x1_packed with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
+ * conv_params_panels with 9·in_channels "channels" sums dW[o][i][ky][kx] in the weights'
  * own order. in_offset is sample 0's. A work-item writes the 9 taps of one (pixel, channel):
  * one a value took ~2 % of the image model's training step, and one a pixel's whole row varies
  * 85-fold in work between layers, which misleads PoCL's per-kernel estimate of a launch's
@@ -618,20 +540,29 @@ __kernel void conv_pack_taps(__global float *packed, __global const float *in, u
             pixel[j / (2 * V) * panel_floats + j % (2 * V)] = 0.0f;
 }
 
-/* dW[o][i] += Σ_k dout[o][k] · packed[k][i] over every pixel k of the batch (packed in panels
- * of 16 columns, see conv_pack_pixels), for
- * CONV_GRAD_CHANNELS output channels × 16 input channels a work-item: per pixel one float16 of
- * `packed` and a scalar of dout per output channel feed that many float16 multiply-adds (with
+/* Weight gradients from the input in conv_pack_pixels' or conv_pack_taps' panels: for each
+ * column j of the panels (an input channel, or a (channel, tap) pair of im2col) and each tap
+ * (ky, kx) of a `kernel_size` square, dW[o][j][ky][kx] += Σ_b Σ_y Σ_x dout[b][o][y][x] ·
+ * panel_j[b][y + ky][x + kx], the panels' images (kernel_size − 1) wider and higher than dout's
+ * (their zero border). A 3×3 layer with many inputs takes kernel_size 3 over padded panels; a
+ * 1×1 layer, and a 3×3 one through im2col, kernel_size 1 over unpadded ones. A work-item owns
+ * CONV_GRAD_CHANNELS output channels × 16 columns of one tap: per pixel one float16 of the
+ * panel and a scalar of dout per output channel feed that many float16 multiply-adds (with
  * both operands along the pixels, as they come, every 16 multiply-adds would cost 8 loads).
- * Each sum runs over k in order. Rows past the last output channel repeat it and are not
- * stored. global (width/16, ⌈out_channels/CONV_GRAD_CHANNELS⌉). */
-__kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
-                                     __global const float *dout, uint dout_offset,
-                                     __global const float *packed, uint in_channels, uint width,
-                                     uint out_channels, uint hw, uint n)
+ * Each sum runs over b, y, x in order. Rows past the last output channel repeat it and are not
+ * stored. global (width/16 · kernel_size², ⌈out_channels/CONV_GRAD_CHANNELS⌉). */
+__kernel void conv_params_panels(__global float *grads, uint w_offset, __global const float *dout,
+                                 uint dout_offset, __global const float *panels, uint columns,
+                                 uint width, uint out_channels, uint kernel_size, uint height,
+                                 uint image_width, uint n)
 {
-    uint i0 = get_global_id(0) * 2 * V, o0 = get_global_id(1) * CONV_GRAD_CHANNELS;
+    uint taps = kernel_size * kernel_size, block = get_global_id(0) / taps;
+    uint tap = get_global_id(0) - block * taps, i0 = block * 2 * V;
+    uint o0 = get_global_id(1) * CONV_GRAD_CHANNELS;
     if (i0 >= width || o0 >= out_channels) return;
+    uint ky = tap / kernel_size, kx = tap - ky * kernel_size;
+    uint padded_width = image_width + kernel_size - 1;
+    uint padded = (height + kernel_size - 1) * padded_width, hw = height * image_width;
     uint last = out_channels - 1;
     FOR_EACH(CONV_GRAD_CHANNELS, ACC_DECLARE)
     for (uint b = 0; b < n; b++) {
@@ -639,23 +570,27 @@ __kernel void conv_params_1x1_packed(__global float *grads, uint w_offset,
 #define ROW_OF(j) __global const float *g##j = g + min(o0 + (j), last) * hw;
         FOR_EACH(CONV_GRAD_CHANNELS, ROW_OF)
 #undef ROW_OF
-        __global const float *x = packed + (i0 * n + b * 2 * V) * hw;
-        for (uint p = 0; p < hw; p++) {
-            float16 v = vload16(p, x);
+        __global const float *x =
+            panels + ((i0 * n + b * 2 * V) * padded) + ky * padded_width * 2 * V;
+        for (uint y = 0; y < height; y++, x += padded_width * 2 * V) {
+            for (uint xx = 0; xx < image_width; xx++) {
+                float16 v = vload16(xx + kx, x);
+                uint p = y * image_width + xx;
 #define PIXEL_FMA(j) acc##j = fma((float16)(g##j[p]), v, acc##j);
-            FOR_EACH(CONV_GRAD_CHANNELS, PIXEL_FMA)
+                FOR_EACH(CONV_GRAD_CHANNELS, PIXEL_FMA)
 #undef PIXEL_FMA
+            }
         }
     }
-    __global float *dw = grads + w_offset + i0;
-    uint ni = min(16u, in_channels - min(i0, in_channels));
+    __global float *dw = grads + w_offset + i0 * taps + tap;
+    uint ni = min(16u, columns - min(i0, columns));
 #define ROW_VALUE(j) acc##j,
     float16 rows[CONV_GRAD_CHANNELS] = {FOR_EACH(CONV_GRAD_CHANNELS, ROW_VALUE)};
 #undef ROW_VALUE
     for (uint r = 0; r < CONV_GRAD_CHANNELS && o0 + r < out_channels; r++) {
         float values[16];
         vstore16(rows[r], 0, values);
-        for (uint j = 0; j < ni; j++) dw[(o0 + r) * in_channels + j] += values[j];
+        for (uint j = 0; j < ni; j++) dw[((o0 + r) * columns + j) * taps] += values[j];
     }
 }
 

@@ -368,10 +368,10 @@ START_TEST(device_matches_reference)
     gc_runtime *ref = gc_test_open_reference(), *dev = gc_test_open_device(_i);
     /* Small (oclgrind simulates every one), yet with partial 8-channel and 8-pixel blocks,
      * rows wider and narrower than 8, full blocks, and 1×1 images of odd pixel counts; 3×3
-     * layers with 33 and 40 outputs take the im2col weight gradient (32 or more), those with
-     * up to 32 inputs the im2col forward pass, and those with 36 and 40 the direct one; 4×4
-     * images go two samples a tile (an odd count leaves the last alone); and 16-wide rows in
-     * conv_params_3x3 (CIFAR's first level), which no case reached. */
+     * layers with up to 32 inputs take the im2col forward pass and weight gradient, those with
+     * 36 and 40 the direct forward pass and the padded panels' 9-tap weight gradient (three
+     * 16-column blocks, the last partial); 4×4 images go two samples a tile (an odd count
+     * leaves the last alone); and 16-wide rows (CIFAR's first level). */
     const device_case cases[] = {
         {3, 11, 13, 3, 5, 15, 1, 1}, {3, 11, 13, 1, 5, 11, 1, 1}, {2, 9, 17, 3, 6, 4, 0, 0},
         {2, 17, 5, 1, 7, 3, 0, 1},   {2, 16, 24, 3, 8, 8, 1, 0},  {1, 3, 2, 3, 1, 1, 1, 1},

@@ -23,7 +23,6 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
         .conv_channels = 8,
         .conv_grid = 1,
         .conv_grad_channels = 8,
-        .conv_params_3x3_outputs = 2,
         .invconv_pixels = 8,
         .invconv_group = 256,
         .prior_max_components = 8, /* GC_MAX_MIX_COMPONENTS, the most a model may ask for */
@@ -57,7 +56,6 @@ static const struct {
     {"CONV_CHANNELS", offsetof(gc_kernel_shapes, conv_channels), {4, 6, 8}, "image-conv"},
     {"CONV_GRID", offsetof(gc_kernel_shapes, conv_grid), {1, 2}, "image-conv"},
     {"CONV_GRAD_CHANNELS", offsetof(gc_kernel_shapes, conv_grad_channels), {4, 6, 8}, "image-conv"},
-    {"CONV_PARAMS_3X3_OUTPUTS", offsetof(gc_kernel_shapes, conv_params_3x3_outputs), {2}, NULL},
     {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}, NULL},
     /* its one-group kernels run in the per-op passes */
     {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}, "moons-low"},

@@ -28,15 +28,13 @@ typedef struct gc_kernel_shapes {
     unsigned vector_max_dim;    /* VECTOR_MAX_DIM: widest vector of the fused pass (its 1x1
                                  * convolutions keep W in private memory) */
     /* cl/conv.cl */
-    unsigned conv_tile;               /* CONV_TILE: pixels of each of a tile's two rows (8 only) */
-    unsigned conv_channels;           /* CONV_CHANNELS: output channels a work-item of conv_3x3
+    unsigned conv_tile;          /* CONV_TILE: pixels of each of a tile's two rows (8 only) */
+    unsigned conv_channels;      /* CONV_CHANNELS: output channels a work-item of conv_3x3
                                        * and conv_1x1 takes (4, 6 or 8) */
-    unsigned conv_grid;               /* CONV_GRID: conv_3x3's and conv_1x1's first launch
+    unsigned conv_grid;          /* CONV_GRID: conv_3x3's and conv_1x1's first launch
                                        * dimension: 1 pixel blocks, 2 channel blocks */
-    unsigned conv_grad_channels;      /* CONV_GRAD_CHANNELS: output channels a work-item of
-                                       * conv_params_1x1_packed takes (4, 6 or 8) */
-    unsigned conv_params_3x3_outputs; /* CONV_PARAMS_3X3_OUTPUTS: output channels a work-item
-                                       * of conv_params_3x3 takes (2 only) */
+    unsigned conv_grad_channels; /* CONV_GRAD_CHANNELS: output channels a work-item of
+                                       * conv_params_panels takes (4, 6 or 8) */
     /* cl/invconv.cl */
     unsigned invconv_pixels; /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
                                  * the image's pixels are a multiple of it */

@@ -9,12 +9,6 @@
 #include "core/internal.h"
 #include "model/ops/op.h"
 
-/* From this many output channels on, a 3×3 weight gradient goes through im2col and the packed
- * kernel (its work-items take 8 outputs each); below, conv_params_3x3's per-channel sums win.
- * Measured on PoCL at batch 16, GFLOP/s im2col vs direct: 512 outputs 61 vs 21; with all
- * samples in one launch, 48 outputs (4x4) 44-61 vs 23-26, 24 (8x8) 23 vs 38-40, 12 (32x32)
- * 12-13 vs 48-57. */
-enum { IM2COL_MIN_OUTPUTS = 32 };
 /* At most this many floats (32 MiB) of packed columns at a time in a weight gradient. */
 enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
 /* 3×3 forward passes with at most this many input channels go through im2col and the 1×1
@@ -39,8 +33,7 @@ gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k)
     GC_TRY(gc_kernel_find(rt, "conv_pack_weights", &k->pack_weights));
     GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &k->pack_pixels));
     GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &k->pack_taps));
-    GC_TRY(gc_kernel_find(rt, "conv_params_1x1_packed", &k->params_packed));
-    GC_TRY(gc_kernel_find(rt, "conv_params_3x3", &k->params_3x3));
+    GC_TRY(gc_kernel_find(rt, "conv_params_panels", &k->params_panels));
     return gc_kernel_find(rt, "conv_params_bias", &k->params_bias);
 }
 
@@ -307,40 +300,47 @@ static void backward_params_reference(const gc_conv *c, gc_tensor *grads, const 
     }
 }
 
-/* The input as pixel-major rows of its k·k·ci columns first (a 1×1 layer's input transposed,
- * a 3×3 layer's im2col; ⌈k·k·ci/16⌉·16 floats a pixel, in shared scratch): the packed GEMM
- * kernel then reads both operands as it likes them. As many samples at a time as fit in
+/* The weight gradient from the input transposed into panels of 16 channels (in shared scratch)
+ * by one of two packings: a 3×3 layer with few input channels as its im2col columns (9·ci
+ * columns of one tap each, conv_pack_taps), any other layer as its channels with a zero border
+ * of k/2 pixels (conv_pack_pixels), whose k·k taps conv_params_panels reads as shifted windows
+ * (im2col would write 9 copies of a 512-channel input). As many samples at a time as fit in
  * IM2COL_CHUNK_FLOATS (all 16 of a CIFAR batch), accumulating into dW chunk by chunk: two
  * launches a chunk. */
-static gc_status backward_weights_packed(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
+static gc_status backward_weights_panels(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
                                          size_t dout_offset, const gc_tensor *in, size_t in_offset,
                                          size_t n, size_t h, size_t w)
 {
     gc_runtime *rt = grads->rt;
     size_t k = c->kernel, ci = c->in_channels, co = c->out_channels, pixels = h * w;
-    /* conv_params_1x1_packed's work-items take conv_grad_channels output × 2·tile input
-     * channels */
+    int im2col = k == 3 && ci <= IM2COL_MAX_INPUTS;
+    /* conv_params_panels' work-items take conv_grad_channels output × 2·tile input columns */
     size_t tile = rt->shapes.conv_tile, block = 2 * tile, outputs = rt->shapes.conv_grad_channels;
-    size_t columns = k * k * ci, width = (columns + block - 1) / block * block;
-    size_t chunk = IM2COL_CHUNK_FLOATS / (pixels * width);
+    size_t columns = im2col ? k * k * ci : ci, width = (columns + block - 1) / block * block;
+    size_t window = im2col ? 1 : k, pad = window / 2;
+    size_t padded = (h + 2 * pad) * (w + 2 * pad);
+    size_t chunk = IM2COL_CHUNK_FLOATS / (padded * width);
     chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
     gc_tensor *packed = NULL;
-    GC_TRY(gc_scratch(rt, &packed_scratch, chunk * pixels, width, &packed));
-    const gc_kernel *pack = k == 1 ? c->kernels.pack_pixels : c->kernels.pack_taps;
+    GC_TRY(gc_scratch(rt, &packed_scratch, chunk * padded, width, &packed));
     for (size_t b = 0; b < n; b += chunk) {
-        size_t samples = n - b < chunk ? n - b : chunk;
-        /* conv_pack_pixels takes blocks of 2·tile pixels × 2·tile channels, conv_pack_taps a
-         * pixel's 9 taps of one channel */
-        size_t pack_global[3] = {k == 1 ? (pixels + block - 1) / block : pixels,
-                                 k == 1 ? width / block : ci, samples};
-        GC_TRY(GC_LAUNCH(rt, pack, 3, pack_global, NULL, GC_MEM(packed), GC_MEM(in),
-                         GC_U32(in_offset + b * ci * pixels), GC_U32(ci), GC_U32(width), GC_U32(h),
-                         GC_U32(w), GC_U32(samples)));
-        size_t global[2] = {width / block, (co + outputs - 1) / outputs};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.params_packed, 2, global, NULL, GC_MEM(grads),
+        size_t samples = n - b < chunk ? n - b : chunk, first = in_offset + b * ci * pixels;
+        if (im2col) { /* conv_pack_taps: a pixel's 9 taps of one channel a work-item */
+            size_t pack_global[3] = {pixels, ci, samples};
+            GC_TRY(GC_LAUNCH(rt, c->kernels.pack_taps, 3, pack_global, NULL, GC_MEM(packed),
+                             GC_MEM(in), GC_U32(first), GC_U32(ci), GC_U32(width), GC_U32(h),
+                             GC_U32(w), GC_U32(samples)));
+        } else { /* conv_pack_pixels: blocks of 2·tile pixels × 2·tile channels */
+            size_t pack_global[3] = {(padded + block - 1) / block, width / block, samples};
+            GC_TRY(GC_LAUNCH(rt, c->kernels.pack_pixels, 3, pack_global, NULL, GC_MEM(packed),
+                             GC_MEM(in), GC_U32(first), GC_U32(ci), GC_U32(width), GC_U32(h),
+                             GC_U32(w), GC_U32(samples), GC_U32(pad)));
+        }
+        size_t global[2] = {width / block * window * window, (co + outputs - 1) / outputs};
+        GC_TRY(GC_LAUNCH(rt, c->kernels.params_panels, 2, global, NULL, GC_MEM(grads),
                          GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset + b * co * pixels),
-                         GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co), GC_U32(pixels),
-                         GC_U32(samples)));
+                         GC_MEM(packed), GC_U32(columns), GC_U32(width), GC_U32(co), GC_U32(window),
+                         GC_U32(h), GC_U32(w), GC_U32(samples)));
     }
     return GC_OK;
 }
@@ -360,17 +360,8 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
         return GC_OK;
     }
     gc_runtime *rt = grads->rt;
-    size_t ci = c->in_channels, co = c->out_channels;
-    if (c->kernel == 1 || co >= IM2COL_MIN_OUTPUTS) {
-        GC_TRY(backward_weights_packed(c, grads, dout, dout_offset, in, in_offset, n, h, w));
-    } else {
-        size_t outputs = rt->shapes.conv_params_3x3_outputs;
-        size_t global[2] = {ci, (co + outputs - 1) / outputs};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.params_3x3, 2, global, NULL, GC_MEM(grads),
-                         GC_U32(c->w_offset), GC_MEM(dout), GC_U32(dout_offset), GC_MEM(in),
-                         GC_U32(in_offset), GC_U32(ci), GC_U32(co), GC_U32(h), GC_U32(w),
-                         GC_U32(n)));
-    }
+    size_t co = c->out_channels;
+    GC_TRY(backward_weights_panels(c, grads, dout, dout_offset, in, in_offset, n, h, w));
     if (!c->has_bias) return GC_OK;
     return GC_LAUNCH(rt, c->kernels.params_bias, 1, &co, NULL, GC_MEM(grads), GC_U32(c->b_offset),
                      GC_MEM(dout), GC_U32(dout_offset), GC_U32(co), GC_U32(h * w), GC_U32(n));

@@ -10,7 +10,7 @@
  * NULL on the reference backend). */
 typedef struct gc_conv_kernels {
     gc_kernel *conv_3x3, *conv_1x1, *pack_columns, *pack_panels, *pack_weights, *pack_pixels,
-        *pack_taps, *params_packed, *params_3x3, *params_bias;
+        *pack_taps, *params_panels, *params_bias;
 } gc_conv_kernels;
 gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k);
 
