@@ -185,27 +185,15 @@ static row3 load_row3_pair(__global const float *plane_a, __global const float *
 /* The work-item's channel tiles acc0, acc1, …, one float16 of pixels each. */
 #define ACC_DECLARE(j) float16 acc##j = (float16)(0.0f);
 #define TILE_DECLARE() FOR_CHANNELS(ACC_DECLARE)
-/* acc_j += w[lane_j] · pixels for the work-item's channels, w pointing at the tap of the
- * first. */
-#define ACC_ADD(j) acc##j += tile_w_[lane##j] * tile_p_;
+/* acc_j += w[j] · pixels for the work-item's channels, w pointing at their weights side by side
+ * (conv_pack_weights' layout). */
+#define ACC_ADD(j) acc##j += tile_w_[j] * tile_p_;
 #define TILE_ADD(w, pixels)                                                                        \
     do {                                                                                           \
         __global const float *tile_w_ = (w);                                                       \
         float16 tile_p_ = (pixels);                                                                \
         FOR_CHANNELS(ACC_ADD)                                                                      \
     } while (0)
-/* The same for weights packed by conv_pack_weights, the channels' weights side by side. */
-#define ACC_ADD_PACKED(j) acc##j += tile_w_[j] * tile_p_;
-#define TILE_ADD_PACKED(w, pixels)                                                                 \
-    do {                                                                                           \
-        __global const float *tile_w_ = (w);                                                       \
-        float16 tile_p_ = (pixels);                                                                \
-        FOR_CHANNELS(ACC_ADD_PACKED)                                                               \
-    } while (0)
-/* Weight offsets lane0, lane1, … of the channels; those past the last channel repeat it, so
- * that they read valid memory (their results are dropped). Needs lane_stride and lanes. */
-#define LANE_DECLARE(j) uint lane##j = min((uint)(j), lanes - 1) * lane_stride;
-#define LANES_DECLARE() FOR_CHANNELS(LANE_DECLARE)
 
 /* What happens to 8 finished pixels of channel `channel` before they are stored: bias and
  * ReLU in the forward pass, the ReLU mask of the input and accumulation in the
@@ -244,19 +232,19 @@ static void finish16(__global float *out, uint at, uint channel, float16 v, cons
 
 /* One pass of a 3×3 layer, out[b][c][y][x] = Σ_r Σ_taps W(c, r, tap) · in[b][r][y+dy][x+dx]:
  * the forward pass (c = output channel, r = input channel) and, with the kernel flipped and
- * the roles of the channels swapped through the weight strides, the input gradient.
- * W(c, r, tap) is weights[w_offset + c·lane_stride + r·reduced_stride + tap'] with
- * tap' = tap, or 8 − tap when flip is set. The 16 pixels of a tile are 8 of row y0 (the low
+ * the roles of the channels swapped, the input gradient, W coming from conv_pack_weights
+ * (which does the flipping and swapping) with its 9 taps, dy, dx = −1, 0, 1, as the reduced
+ * index r·9 + tap, and the bias, if any, at b_offset of `weights`. The 16 pixels of a tile are 8 of row y0 (the low
  * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
  * With `pairs` (images 4 wide) a tile's rows hold samples 2·b and 2·b + 1 side by side (the last
  * sample alone when n is odd).
  * global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/CONV_CHANNELS⌉, n or ⌈n/2⌉). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
-                       __global const float *weights, uint w_offset, uint lane_stride,
-                       uint reduced_stride, uint flip, uint b_offset, uint has_bias, uint relu,
-                       __global const float *mask, uint mask_offset, uint has_mask, uint accumulate,
-                       uint height, uint width, uint x_blocks, uint n, uint pairs)
+                       __global const float *packed_weights, __global const float *weights,
+                       uint b_offset, uint has_bias, uint relu, __global const float *mask,
+                       uint mask_offset, uint has_mask, uint accumulate, uint height, uint width,
+                       uint x_blocks, uint n, uint pairs)
 {
     uint block = PIXEL_BLOCK, c0 = CHANNEL_BLOCK * CONV_CHANNELS, b = get_global_id(2);
     uint row_pair = block / x_blocks, x0 = (block - row_pair * x_blocks) * V;
@@ -266,35 +254,32 @@ __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
     uint b_second = pairs ? min(b + 1, n - 1) : b;
     uint hw = height * width, valid = min((uint)V, width - x0);
     uint lanes = min((uint)CONV_CHANNELS, out_channels - c0);
-    LANES_DECLARE()
     TILE_DECLARE()
     __global const float *plane = in + in_offset + b * in_channels * hw;
     __global const float *plane_second = in + in_offset + b_second * in_channels * hw;
-    __global const float *w_channel = weights + w_offset + c0 * lane_stride;
+    __global const float *w_channel = packed_weights + c0 * in_channels * 9;
     columns cols = columns_at(x0, width);
     row_source src_above = row_source_at(y0 - 1, height, width),
                src_upper = row_source_at(y0, height, width),
                src_lower = row_source_at(y0 + 1, height, width),
                src_below = row_source_at(y0 + 2, height, width);
-    /* Taps in the order dy, dx = −1, 0, 1; flipped, the weights are walked backwards. */
-    int first = flip ? 8 : 0, step = flip ? -1 : 1;
 #define CHANNEL_3X3(LOAD_ROW)                                                                      \
     do {                                                                                           \
         row3 above = LOAD_ROW(src_above);                                                          \
         row3 upper = LOAD_ROW(src_upper);                                                          \
         row3 lower = LOAD_ROW(src_lower);                                                          \
         row3 below = LOAD_ROW(src_below);                                                          \
-        __global const float *w_tap = w_channel + first;                                           \
+        __global const float *w_tap = w_channel;                                                   \
         TAPS_3X3(TAP_ADD);                                                                         \
     } while (0)
-#define TAP_ADD(k, pixels) TILE_ADD(w_tap + (k)*step, pixels)
+#define TAP_ADD(k, pixels) TILE_ADD(w_tap + (k)*CONV_CHANNELS, pixels)
     /* Three copies of the loop keep the test for the kind of tile out of the loops. */
 #define ROW_FULL(src) load_row3(plane, src, cols, 1)
 #define ROW_PART(src) load_row3(plane, src, cols, 0)
 #define ROW_PAIR(src) load_row3_pair(plane, plane_second, src)
 #define CHANNELS(LOAD_ROW)                                                                         \
     for (uint r = 0; r < in_channels;                                                              \
-         r++, plane += hw, plane_second += hw, w_channel += reduced_stride)                        \
+         r++, plane += hw, plane_second += hw, w_channel += 9 * CONV_CHANNELS)                     \
     CHANNEL_3X3(LOAD_ROW)
     if (pairs)
         CHANNELS(ROW_PAIR);
@@ -351,7 +336,7 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
     __global const float *pixels = panels + (b * pixel_blocks + pixel_block) * in_channels * 2 * V;
     __global const float *w_block = packed_weights + c0 * in_channels;
     for (uint r = 0; r < in_channels; r++, w_block += CONV_CHANNELS)
-        TILE_ADD_PACKED(w_block, vload16(r, pixels));
+        TILE_ADD(w_block, vload16(r, pixels));
     epilogue e = {has_bias ? weights + b_offset : NULL, relu, has_mask ? mask + mask_offset : NULL,
                   accumulate};
     out += out_offset;
@@ -373,22 +358,26 @@ __kernel void conv_1x1(__global float *out, uint out_offset, uint out_channels,
 #undef FINISH
 }
 
-/* conv_1x1's weights, W(c, r) = weights[w_offset + c·lane_stride + r·reduced_stride] (the
- * forward pass's W[o][i] or the input gradient's W[o][i] as W(i, o)), as packed[c / CONV_CHANNELS]
- * [r][c % CONV_CHANNELS]: the CONV_CHANNELS weights a work-item multiplies by one row of pixels
- * side by side, and the next row's after them, so its weights are one stream too. Channels past
- * the last repeat it (their sums are not stored). global (reduced, ⌈channels/CONV_CHANNELS⌉). */
+/* The weights of conv_1x1 and conv_3x3, W(c, r·taps + t) = weights[w_offset + c·lane_stride +
+ * r·reduced_stride + t'] for t < taps, t' = t or, with flip, taps − 1 − t (the forward pass's
+ * W[o][i][t]; the input gradient's W[o][i][taps − 1 − t] as W(i, o·taps + t)), as packed[c /
+ * CONV_CHANNELS][r·taps + t][c % CONV_CHANNELS]: the CONV_CHANNELS weights a work-item
+ * multiplies by one row of pixels side by side, and the next row's after them, so that its
+ * weights are one stream (CONV_CHANNELS rows 18 KiB apart fell into two cache sets). Channels
+ * past the last repeat it (their sums are not stored).
+ * global (reduced·taps, ⌈channels/CONV_CHANNELS⌉). */
 __kernel void conv_pack_weights(__global float *packed, __global const float *weights,
-                                uint w_offset, uint lane_stride, uint reduced_stride, uint channels,
-                                uint reduced)
+                                uint w_offset, uint lane_stride, uint reduced_stride, uint taps,
+                                uint flip, uint channels, uint reduced)
 {
-    uint r = get_global_id(0), block = get_global_id(1);
-    if (r >= reduced || block * CONV_CHANNELS >= channels) return;
-    __global float *row = packed + (block * reduced + r) * CONV_CHANNELS;
-    for (uint j = 0; j < CONV_CHANNELS; j++) {
-        uint c = min(block * CONV_CHANNELS + j, channels - 1);
-        row[j] = weights[w_offset + c * lane_stride + r * reduced_stride];
-    }
+    uint k = get_global_id(0), block = get_global_id(1);
+    if (k >= reduced * taps || block * CONV_CHANNELS >= channels) return;
+    uint r = k / taps, t = k - r * taps;
+    __global const float *source =
+        weights + w_offset + r * reduced_stride + (flip ? taps - 1 - t : t);
+    __global float *row = packed + (block * reduced * taps + k) * CONV_CHANNELS;
+    for (uint j = 0; j < CONV_CHANNELS; j++)
+        row[j] = source[min(block * CONV_CHANNELS + j, channels - 1) * lane_stride];
 }
 
 /* conv_1x1's input layout: panels[b][p / 16][r][p % 16] = in[b][r][p] for r < channels, the

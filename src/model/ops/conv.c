@@ -11,8 +11,9 @@
 
 /* At most this many floats (32 MiB) of packed columns at a time in a weight gradient. */
 enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
-/* 3×3 forward passes with at most this many input channels go through im2col and the 1×1
- * kernel (the image model's first coupling layers: 6, 12, 24 inputs). */
+/* 3×3 passes that sum at most this many channels go through im2col and the 1×1 kernel: the
+ * forward passes of the image model's first coupling layers (6, 12, 24 inputs), the input
+ * gradients of its last ones (12, 24 outputs), and the weight gradients of the first. */
 enum { IM2COL_MAX_INPUTS = 32 };
 
 /* The im2col columns, shared by every convolution on a runtime (gc_scratch). */
@@ -127,11 +128,35 @@ static void reference_pass(double *out, size_t out_channels, const double *in, s
                 }
 }
 
-/* The kernels' launch for either pass; see conv_3x3 and conv_1x1 in cl/conv.cl. */
-static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, size_t out_offset,
-                             size_t out_channels, const gc_tensor *in, size_t in_offset,
-                             size_t in_channels, const gc_tensor *weights, size_t lane_stride,
-                             size_t reduced_stride, int flip, int bias_relu, const gc_tensor *mask,
+/* Where a pass finds W(c, r, t), the weight of summed channel r and tap t for channel c that it
+ * computes: weights[w_offset + c·lane_stride + r·reduced_stride + t'], t' = t or, flipped (the
+ * input gradient), taps − 1 − t. See conv_pack_weights in cl/conv.cl. */
+typedef struct weight_view {
+    size_t lane_stride, reduced_stride, taps;
+    int flip;
+} weight_view;
+
+/* The forward pass's view of the weights W[o][i][t], and the input gradient's W[o][i][t] as
+ * W(i, o, taps − 1 − t). */
+static weight_view forward_view(const gc_conv *c)
+{
+    size_t taps = c->kernel * c->kernel;
+    return (weight_view){c->in_channels * taps, taps, taps, 0};
+}
+
+static weight_view transposed_view(const gc_conv *c)
+{
+    size_t taps = c->kernel * c->kernel;
+    return (weight_view){taps, c->in_channels * taps, taps, 1};
+}
+
+/* A pass's kernels: its weights packed for its work-items, then conv_3x3 (`kernel` 3) over
+ * `in`'s `reduced` channels, or (`kernel` 1) conv_1x1 over `in` as `reduced`·taps channels (a
+ * 1×1 layer, or the im2col columns of a 3×3 one), packed into panels first. */
+static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, size_t kernel, gc_tensor *out,
+                             size_t out_offset, size_t out_channels, const gc_tensor *in,
+                             size_t in_offset, size_t reduced, const gc_tensor *weights,
+                             weight_view view, int bias_relu, const gc_tensor *mask,
                              size_t mask_offset, int accumulate, size_t n, size_t h, size_t w)
 {
     /* Without a mask the kernels still need a valid buffer argument. */
@@ -139,30 +164,29 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     int has_bias = bias_relu && c->has_bias, relu = bias_relu && c->relu;
     /* A work-item's tile: `channels` channels × 2·tile pixels (see cl/conv.cl). */
     size_t tile = rt->shapes.conv_tile, channels = rt->shapes.conv_channels;
-    size_t channel_blocks = (out_channels + channels - 1) / channels;
+    size_t channel_blocks = (out_channels + channels - 1) / channels, summed = reduced * view.taps;
+    gc_tensor *packed_weights = NULL;
+    GC_TRY(gc_scratch(rt, &packed_weights_scratch, channel_blocks * channels, summed,
+                      &packed_weights));
+    size_t weights_global[2] = {summed, channel_blocks};
+    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_weights, 2, weights_global, NULL, GC_MEM(packed_weights),
+                     GC_MEM(weights), GC_U32(c->w_offset), GC_U32(view.lane_stride),
+                     GC_U32(view.reduced_stride), GC_U32(view.taps), GC_U32(view.flip),
+                     GC_U32(out_channels), GC_U32(reduced)));
     /* conv_grid 2 puts the channel blocks first (see cl/conv.cl) */
     int channels_first = rt->shapes.conv_grid == 2;
-    if (c->kernel == 1) {
+    if (kernel == 1) {
         /* conv_1x1 reads its input as panels of 2·tile pixels (see cl/conv.cl) */
         size_t block = 2 * tile, hw = h * w, pixel_blocks = (hw + block - 1) / block;
         gc_tensor *panels = NULL;
-        GC_TRY(gc_scratch(rt, &panel_scratch, n * pixel_blocks * block, in_channels, &panels));
-        size_t pack_global[3] = {pixel_blocks, (in_channels + block - 1) / block, n};
+        GC_TRY(gc_scratch(rt, &panel_scratch, n * pixel_blocks * block, summed, &panels));
+        size_t pack_global[3] = {pixel_blocks, (summed + block - 1) / block, n};
         GC_TRY(GC_LAUNCH(rt, c->kernels.pack_panels, 3, pack_global, NULL, GC_MEM(panels),
-                         GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels), GC_U32(hw),
-                         GC_U32(n)));
-        gc_tensor *packed_weights = NULL;
-        GC_TRY(gc_scratch(rt, &packed_weights_scratch, channel_blocks * channels, in_channels,
-                          &packed_weights));
-        size_t weights_global[2] = {in_channels, channel_blocks};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_weights, 2, weights_global, NULL,
-                         GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->w_offset),
-                         GC_U32(lane_stride), GC_U32(reduced_stride), GC_U32(out_channels),
-                         GC_U32(in_channels)));
+                         GC_MEM(in), GC_U32(in_offset), GC_U32(summed), GC_U32(hw), GC_U32(n)));
         size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
                             channels_first ? pixel_blocks : channel_blocks, n};
         return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
-                         GC_U32(out_channels), GC_MEM(panels), GC_U32(in_channels),
+                         GC_U32(out_channels), GC_MEM(panels), GC_U32(summed),
                          GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset),
                          GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
                          GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(hw), GC_U32(n));
@@ -175,12 +199,35 @@ static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out, s
     size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
                         channels_first ? pixel_blocks : channel_blocks, pairs ? (n + 1) / 2 : n};
     return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
-                     GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(in_channels),
-                     GC_MEM(weights), GC_U32(c->w_offset), GC_U32(lane_stride),
-                     GC_U32(reduced_stride), GC_U32(flip), GC_U32(c->b_offset), GC_U32(has_bias),
+                     GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(reduced),
+                     GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset), GC_U32(has_bias),
                      GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset), GC_U32(mask != NULL),
                      GC_U32(accumulate != 0), GC_U32(h), GC_U32(w), GC_U32(x_blocks), GC_U32(n),
                      GC_U32(pairs));
+}
+
+/* A 3×3 pass summing few channels (`reduced` of `in`): the direct kernel's loop over them is
+ * too short to pay for its tile's set-up and row loads, so their neighbourhoods become 9·reduced
+ * im2col columns (shared scratch) that conv_1x1 sums, in the weights' order. */
+static int im2col_pays(const gc_conv *c, size_t reduced)
+{
+    return c->kernel == 3 && reduced <= IM2COL_MAX_INPUTS;
+}
+
+static gc_status launch_im2col_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out,
+                                    size_t out_offset, size_t out_channels, const gc_tensor *in,
+                                    size_t in_offset, size_t reduced, const gc_tensor *weights,
+                                    weight_view view, int bias_relu, const gc_tensor *mask,
+                                    size_t mask_offset, int accumulate, size_t n, size_t h,
+                                    size_t w)
+{
+    gc_tensor *columns = NULL;
+    GC_TRY(gc_scratch(rt, &packed_scratch, n * 9 * reduced, h * w, &columns));
+    size_t global[2] = {reduced, n};
+    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns), GC_MEM(in),
+                     GC_U32(in_offset), GC_U32(reduced), GC_U32(h), GC_U32(w), GC_U32(n)));
+    return launch_pass(rt, c, 1, out, out_offset, out_channels, columns, 0, reduced, weights, view,
+                       bias_relu, mask, mask_offset, accumulate, n, h, w);
 }
 
 gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
@@ -206,27 +253,12 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         }
         return GC_OK;
     }
-    if (k == 3 && c->in_channels <= IM2COL_MAX_INPUTS) {
-        /* Few input channels: the direct kernel's loop over them is too short to pay for its
-         * tile's set-up and row loads, so the neighbourhoods become 9·in channels (shared
-         * scratch) and the 1×1 kernel sums them, in the same order. */
-        gc_runtime *rt = weights->rt;
-        size_t count = 9 * c->in_channels;
-        gc_tensor *columns = NULL;
-        GC_TRY(gc_scratch(rt, &packed_scratch, n * count, h * w, &columns));
-        size_t global[2] = {c->in_channels, n};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns), GC_MEM(in),
-                         GC_U32(in_offset), GC_U32(c->in_channels), GC_U32(h), GC_U32(w),
-                         GC_U32(n)));
-        gc_conv as_1x1 = *c;
-        as_1x1.kernel = 1;
-        as_1x1.in_channels = count;
-        return launch_pass(rt, &as_1x1, out, out_offset, c->out_channels, columns, 0, count,
-                           weights, count, 1, 0, 1, NULL, 0, 0, n, h, w);
-    }
-    return launch_pass(weights->rt, c, out, out_offset, c->out_channels, in, in_offset,
-                       c->in_channels, weights, c->in_channels * taps, taps, 0, 1, NULL, 0, 0, n, h,
-                       w);
+    gc_runtime *rt = weights->rt;
+    if (im2col_pays(c, c->in_channels))
+        return launch_im2col_pass(rt, c, out, out_offset, c->out_channels, in, in_offset,
+                                  c->in_channels, weights, forward_view(c), 1, NULL, 0, 0, n, h, w);
+    return launch_pass(rt, c, k, out, out_offset, c->out_channels, in, in_offset, c->in_channels,
+                       weights, forward_view(c), 1, NULL, 0, 0, n, h, w);
 }
 
 gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, const gc_tensor *dout,
@@ -259,9 +291,14 @@ gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, con
         free(sums);
         return GC_OK;
     }
-    return launch_pass(weights->rt, c, din, din_offset, c->in_channels, dout, dout_offset,
-                       c->out_channels, weights, taps, c->in_channels * taps, 1, 0, mask,
-                       mask_offset, accumulate, n, h, w);
+    gc_runtime *rt = weights->rt;
+    if (im2col_pays(c, c->out_channels))
+        return launch_im2col_pass(rt, c, din, din_offset, c->in_channels, dout, dout_offset,
+                                  c->out_channels, weights, transposed_view(c), 0, mask,
+                                  mask_offset, accumulate, n, h, w);
+    return launch_pass(rt, c, k, din, din_offset, c->in_channels, dout, dout_offset,
+                       c->out_channels, weights, transposed_view(c), 0, mask, mask_offset,
+                       accumulate, n, h, w);
 }
 
 /* The reference weight and bias gradients, summed in the plain loop order. */
