@@ -234,10 +234,10 @@ static void finish16(__global float *out, uint at, uint channel, float16 v, cons
  * the forward pass (c = output channel, r = input channel) and, with the kernel flipped and
  * the roles of the channels swapped, the input gradient, W coming from conv_pack_weights
  * (which does the flipping and swapping) with its 9 taps, dy, dx = −1, 0, 1, as the reduced
- * index r·9 + tap, and the bias, if any, at b_offset of `weights`. The 16 pixels of a tile are 8 of row y0 (the low
- * half) and the same 8 of row y0 + 1, which share three of the four input rows they read.
- * With `pairs` (images 4 wide) a tile's rows hold samples 2·b and 2·b + 1 side by side (the last
- * sample alone when n is odd).
+ * index r·9 + tap, and the bias, if any, at b_offset of `weights`. The 16 pixels of a tile
+ * are 8 of row y0 (the low half) and the same 8 of row y0 + 1, which share three of the four
+ * input rows they read. With `pairs` (images 4 wide) a tile's rows hold samples 2·b and
+ * 2·b + 1 side by side (the last sample alone when n is odd).
  * global (⌈width/8⌉·⌈height/2⌉, ⌈out_channels/CONV_CHANNELS⌉, n or ⌈n/2⌉). */
 __kernel void conv_3x3(__global float *out, uint out_offset, uint out_channels,
                        __global const float *in, uint in_offset, uint in_channels,
