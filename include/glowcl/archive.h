@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "glowcl/status.h"
 
@@ -92,6 +93,15 @@ gc_status gc_archive_writer_commit(gc_archive_writer *w);
 /* Frees `w` without writing anything. NULL is allowed. */
 void gc_archive_writer_abort(gc_archive_writer *w);
 
+/* Writes a file's contents to an open stream: GC_OK, or a status with its message set. */
+typedef gc_status (*gc_file_contents)(FILE *file, void *context);
+
+/* The commit above for any file: `write` fills "<path>.tmp.<pid>", which is flushed, fsynced and
+ * renamed over `path`, and the folder fsynced, so `path` holds either the old file or the whole
+ * new one, even after a crash. On failure (write's status, or GC_ERR_IO) the temporary file is
+ * removed and an old file at `path` is left as it was. Used by every writer of glowcl's files. */
+gc_status gc_write_file_atomically(const char *path, gc_file_contents write, void *context);
+
 /* ---- reading ---- */
 
 typedef struct gc_archive gc_archive;
@@ -115,6 +125,11 @@ int gc_archive_has_magic(const void *data, size_t size);
 
 /* NULL is allowed. */
 void gc_archive_free(gc_archive *a);
+
+/* The whole of the file at `path` in a malloc'd buffer (*data never NULL on success, even for an
+ * empty file), for readers that parse from memory. GC_ERR_IO naming the file when it cannot be
+ * opened or read, GC_ERR_MEMORY; on error *data is NULL and *size 0. */
+gc_status gc_read_file(const char *path, unsigned char **data, size_t *size);
 
 /* A missing section is GC_ERR_FORMAT "<label>: no section 'x'", and one of another type is
  * GC_ERR_FORMAT too. A verified archive is read-only: the getters may run on several threads. */

@@ -372,8 +372,7 @@ static gc_status write_file(FILE *file, const gc_archive_writer *w)
     }
     if (status == GC_OK) {
         fill_table(w, crcs, table, table_end);
-        if (fseek(file, 0, SEEK_SET) != 0 || fwrite(table, 1, table_end, file) != table_end ||
-            fflush(file) != 0 || fsync(fileno(file)) != 0)
+        if (fseek(file, 0, SEEK_SET) != 0 || fwrite(table, 1, table_end, file) != table_end)
             status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
     }
     free(buffers.values);
@@ -417,35 +416,42 @@ gc_status gc_archive_temporary_path(const char *path, char *out, size_t size)
     return GC_OK;
 }
 
-static gc_status write_atomically(const gc_archive_writer *w)
+gc_status gc_write_file_atomically(const char *path, gc_file_contents write, void *context)
 {
-    size_t temporary_size = strlen(w->path) + 32;
+    if (!path || !write) return GC_ERROR(GC_ERR_ARGUMENT, "gc_write_file_atomically: no path");
+    size_t temporary_size = strlen(path) + 32;
     char *temporary = malloc(temporary_size);
-    if (!temporary) return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", w->path);
-    gc_status status = gc_archive_temporary_path(w->path, temporary, temporary_size);
+    if (!temporary) return GC_ERROR(GC_ERR_MEMORY, "cannot write %s: out of host memory", path);
+    gc_status status = gc_archive_temporary_path(path, temporary, temporary_size);
     FILE *file = status == GC_OK ? fopen(temporary, "wb") : NULL;
     if (status == GC_OK && !file) {
-        status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(errno));
+        status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     } else if (file) {
-        status = write_file(file, w);
+        status = write(file, context);
+        /* fsync before rename: otherwise a crash could leave the new name pointing at a file
+         * whose data never reached the disk, losing the old contents as well. */
+        if (status == GC_OK && (fflush(file) != 0 || fsync(fileno(file)) != 0))
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
         int close_errno = 0;
         if (fclose(file) != 0) close_errno = errno;
         if (status == GC_OK && close_errno)
-            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", w->path, strerror(close_errno));
-        if (status == GC_OK && rename(temporary, w->path) != 0)
-            status = GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temporary, w->path,
-                              strerror(errno));
+            status = GC_ERROR(GC_ERR_IO, "cannot write %s: %s", path, strerror(close_errno));
+        if (status == GC_OK && rename(temporary, path) != 0)
+            status =
+                GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temporary, path, strerror(errno));
         if (status != GC_OK) remove(temporary);
     }
-    if (status == GC_OK) sync_folder_of(w->path);
+    if (status == GC_OK) sync_folder_of(path);
     free(temporary);
     return status;
 }
 
+static gc_status write_archive(FILE *file, void *writer) { return write_file(file, writer); }
+
 gc_status gc_archive_writer_commit(gc_archive_writer *w)
 {
     if (!w) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_writer_commit: no writer");
-    gc_status status = write_atomically(w);
+    gc_status status = gc_write_file_atomically(w->path, write_archive, w);
     gc_archive_writer_abort(w);
     return status;
 }
@@ -652,8 +658,8 @@ gc_status gc_archive_read_memory(gc_archive **out, const void *data, size_t size
     return adopt(out, copy, size, label);
 }
 
-/* The whole of an open file. The size from fstat is only a first guess, since the file may
- * change while it is read; reading goes on to the real end. */
+/* The size from fstat is only a first guess, since the file may change while it is read;
+ * reading goes on to the real end. */
 static gc_status read_whole(FILE *file, const char *path, unsigned char **data_out,
                             size_t *size_out)
 {
@@ -683,18 +689,27 @@ static gc_status read_whole(FILE *file, const char *path, unsigned char **data_o
     return GC_OK;
 }
 
+gc_status gc_read_file(const char *path, unsigned char **data, size_t *size)
+{
+    if (!data || !size) return GC_ERROR(GC_ERR_ARGUMENT, "gc_read_file: no output pointer");
+    *data = NULL;
+    *size = 0;
+    if (!path) return GC_ERROR(GC_ERR_ARGUMENT, "gc_read_file: no path");
+    FILE *file = fopen(path, "rb");
+    if (!file) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    gc_status status = read_whole(file, path, data, size);
+    fclose(file);
+    return status;
+}
+
 gc_status gc_archive_read(gc_archive **out, const char *path)
 {
     if (!out) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read: no output pointer");
     *out = NULL;
     if (!path) return GC_ERROR(GC_ERR_ARGUMENT, "gc_archive_read: no path");
-    FILE *file = fopen(path, "rb");
-    if (!file) return GC_ERROR(GC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     unsigned char *data = NULL;
     size_t size = 0;
-    gc_status status = read_whole(file, path, &data, &size);
-    fclose(file);
-    if (status != GC_OK) return status;
+    GC_TRY(gc_read_file(path, &data, &size));
     return adopt(out, data, size, path);
 }
 

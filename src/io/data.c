@@ -2,7 +2,7 @@
  * shuffle, polar Gaussian) re-implemented so gc_moons equals sklearn's make_moons, and a
  * CSV point reader/writer. See include/glowcl/data.h for the contracts. */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* getline, fileno, fsync, getpid */
+#define _POSIX_C_SOURCE 200809L /* getline */
 #endif
 
 #include "glowcl/archive.h"
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 /* ---- numpy legacy RandomState, only as far as make_moons needs it ---- */
 
@@ -407,17 +405,23 @@ gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size
     return GC_OK;
 }
 
-static bool write_rows(FILE *file, const double *points, size_t n, size_t dim, const char *header)
+typedef struct csv_rows {
+    const char *path, *header;
+    const double *points;
+    size_t n, dim;
+} csv_rows;
+
+static gc_status write_rows(FILE *file, void *context)
 {
-    if (header != NULL && fprintf(file, "%s\n", header) < 0) return false;
-    for (size_t row = 0; row < n; row++) {
-        for (size_t column = 0; column < dim; column++) {
-            if (fprintf(file, column ? ",%.9g" : "%.9g", points[row * dim + column]) < 0)
-                return false;
-        }
-        if (fputc('\n', file) == EOF) return false;
+    const csv_rows *r = context;
+    bool written = r->header == NULL || fprintf(file, "%s\n", r->header) >= 0;
+    for (size_t row = 0; written && row < r->n; row++) {
+        for (size_t column = 0; written && column < r->dim; column++)
+            written =
+                fprintf(file, column ? ",%.9g" : "%.9g", r->points[row * r->dim + column]) >= 0;
+        written = written && fputc('\n', file) != EOF;
     }
-    return true;
+    return written ? GC_OK : GC_ERROR(GC_ERR_IO, "cannot write %s: %s", r->path, strerror(errno));
 }
 
 gc_status gc_csv_write(const char *path, const double *points, size_t n, size_t dim,
@@ -439,42 +443,6 @@ gc_status gc_csv_write(const char *path, const double *points, size_t n, size_t 
                             i / dim + 1, i % dim + 1, points[i]);
     }
 
-    size_t temp_size = strlen(path) + 32;
-    char *temp_path = malloc(temp_size);
-    if (temp_path == NULL) return GC_ERROR(GC_ERR_MEMORY, "%s: out of memory", path);
-    snprintf(temp_path, temp_size, "%s.tmp.%ld", path, (long)getpid());
-
-    FILE *file = fopen(temp_path, "w");
-    if (file == NULL) {
-        gc_status status = GC_ERROR(GC_ERR_IO, "cannot create %s: %s", temp_path, strerror(errno));
-        free(temp_path);
-        return status;
-    }
-
-    /* fsync before rename: otherwise a crash could leave the new name pointing at a file whose
-     * data never reached the disk, losing the old contents as well. */
-    bool written =
-        write_rows(file, points, n, dim, header) && fflush(file) == 0 && fsync(fileno(file)) == 0;
-    int write_errno = errno;
-    if (fclose(file) != 0 && written) {
-        written = false;
-        write_errno = errno;
-    }
-    if (!written) {
-        remove(temp_path);
-        gc_status status =
-            GC_ERROR(GC_ERR_IO, "cannot write %s: %s", temp_path, strerror(write_errno));
-        free(temp_path);
-        return status;
-    }
-    if (rename(temp_path, path) != 0) {
-        int rename_errno = errno;
-        remove(temp_path);
-        gc_status status = GC_ERROR(GC_ERR_IO, "cannot rename %s to %s: %s", temp_path, path,
-                                    strerror(rename_errno));
-        free(temp_path);
-        return status;
-    }
-    free(temp_path);
-    return GC_OK;
+    csv_rows rows = {path, header, points, n, dim};
+    return gc_write_file_atomically(path, write_rows, &rows);
 }
