@@ -1,5 +1,6 @@
 /* Unit tests of the image data sets: CIFAR-10 binary files written here byte by byte (layout,
  * batch order, limits and every malformed case), PNG folders written with gc_png_write_rgb,
+ * MNIST-family IDX files (plain and gzip, both namings, every malformed case), padding,
  * dequantisation into [0,1) and bits per dimension against hand computations. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "glowcl/images.h"
 #include "glowcl/plot.h"
@@ -482,6 +484,191 @@ START_TEST(test_png_folder_without_pngs)
 }
 END_TEST
 
+/* ---- MNIST-family IDX files ---- */
+
+enum { IDX_ROWS = 4, IDX_COLUMNS = 5, IDX_PLANE = IDX_ROWS * IDX_COLUMNS };
+
+static uint8_t idx_pattern(size_t image, size_t y, size_t x)
+{
+    return (uint8_t)(image * 41u + y * 9u + x * 2u + 1u);
+}
+
+/* An IDX file as the MNIST page describes it: 00 00, type, dimensions, each dimension a
+ * big-endian u32, the values. `header_count` is what the header says; `count` images (or labels,
+ * when rows is 0) follow, their values from idx_pattern (labels: image % 10). Written through
+ * zlib's gz stream when the name ends in ".gz", else plainly. */
+static void write_idx(const char *dir, const char *name, uint8_t type, size_t header_count,
+                      size_t count, size_t rows)
+{
+    size_t dims = rows ? 3 : 1, plane = rows ? rows * IDX_COLUMNS : 1;
+    size_t size = 4 + 4 * dims + count * plane;
+    uint8_t *bytes = calloc(size, 1);
+    ck_assert_ptr_nonnull(bytes);
+    bytes[2] = type;
+    bytes[3] = (uint8_t)dims;
+    uint32_t sizes[3] = {(uint32_t)header_count, (uint32_t)rows, IDX_COLUMNS};
+    for (size_t d = 0; d < dims; d++)
+        for (int b = 0; b < 4; b++) bytes[4 + 4 * d + b] = (uint8_t)(sizes[d] >> (24 - 8 * b));
+    uint8_t *values = bytes + 4 + 4 * dims;
+    for (size_t i = 0; i < count; i++)
+        for (size_t p = 0; p < plane; p++)
+            values[i * plane + p] =
+                rows ? idx_pattern(i, p / IDX_COLUMNS, p % IDX_COLUMNS) : (uint8_t)(i % 10);
+    char path[4096];
+    file_in(path, sizeof path, dir, name);
+    size_t length = strlen(name);
+    if (length > 3 && strcmp(name + length - 3, ".gz") == 0) {
+        gzFile file = gzopen(path, "wb");
+        ck_assert_ptr_nonnull(file);
+        ck_assert_int_eq(gzwrite(file, bytes, (unsigned)size), (int)size);
+        ck_assert_int_eq(gzclose(file), Z_OK);
+    } else {
+        write_bytes(path, bytes, size);
+    }
+    free(bytes);
+}
+
+static void assert_idx_set(const gc_image_set *set, size_t count, int with_labels)
+{
+    ck_assert_uint_eq(set->count, count);
+    ck_assert_uint_eq(set->channels, 1);
+    ck_assert_uint_eq(set->height, IDX_ROWS);
+    ck_assert_uint_eq(set->width, IDX_COLUMNS);
+    ck_assert(with_labels ? set->labels != NULL : set->labels == NULL);
+    for (size_t i = 0; i < count; i++) {
+        if (with_labels) ck_assert_int_eq(set->labels[i], i % 10);
+        for (size_t p = 0; p < IDX_PLANE; p++)
+            ck_assert_int_eq(set->pixels[i * IDX_PLANE + p],
+                             idx_pattern(i, p / IDX_COLUMNS, p % IDX_COLUMNS));
+    }
+}
+
+START_TEST(test_idx_plain_and_gzip_names)
+{
+    char dir[4096];
+    make_folder(dir, sizeof dir, "idx_names");
+    write_idx(dir, "train-images-idx3-ubyte", 0x08, 3, 3, IDX_ROWS);
+    write_idx(dir, "train-labels-idx1-ubyte", 0x08, 3, 3, 0);
+    /* The test split in the dotted naming, compressed; no labels. */
+    write_idx(dir, "t10k-images.idx3-ubyte.gz", 0x08, 12, 12, IDX_ROWS);
+    gc_image_set set;
+    ck_assert_int_eq(gc_idx_load(&set, dir, "train", 0), GC_OK);
+    assert_idx_set(&set, 3, 1);
+    gc_image_set_free(&set);
+    ck_assert_int_eq(gc_idx_load(&set, dir, "test", 0), GC_OK);
+    assert_idx_set(&set, 12, 0);
+    gc_image_set_free(&set);
+    ck_assert_int_eq(gc_idx_load(&set, dir, "test", 5), GC_OK);
+    assert_idx_set(&set, 5, 0);
+    gc_image_set_free(&set);
+
+    char gz_dir[4096];
+    make_folder(gz_dir, sizeof gz_dir, "idx_gz");
+    write_idx(gz_dir, "train-images-idx3-ubyte.gz", 0x08, 2, 2, IDX_ROWS);
+    write_idx(gz_dir, "train-labels-idx1-ubyte.gz", 0x08, 2, 2, 0);
+    ck_assert_int_eq(gc_idx_load(&set, gz_dir, "train", 0), GC_OK);
+    assert_idx_set(&set, 2, 1);
+    gc_image_set_free(&set);
+}
+END_TEST
+
+/* Loading `split` of `dir` must fail with `status` and a message holding `fragment`. */
+static void assert_idx_rejected(const char *dir, const char *split, gc_status status,
+                                const char *fragment)
+{
+    gc_image_set set;
+    ck_assert_int_eq(gc_idx_load(&set, dir, split, 0), status);
+    GC_ASSERT_ERROR_CONTAINS(fragment);
+    assert_set_empty(&set);
+}
+
+START_TEST(test_idx_rejects_bad_files)
+{
+    static const struct {
+        const char *images, *labels; /* file names; NULL: none */
+        uint8_t type;
+        size_t said, written, label_count, rows;
+        const char *fragment;
+    } cases[] = {
+        {"train-images-idx3-ubyte", NULL, 0x0d, 2, 2, 0, IDX_ROWS, "IDX data type 0x0d"},
+        {"train-images-idx3-ubyte", NULL, 0x08, 3, 2, 0, IDX_ROWS,
+         "header says 3 images of 4x5 (60 bytes), but the file ends after 40"},
+        {"train-images-idx3-ubyte.gz", NULL, 0x08, 3, 2, 0, IDX_ROWS, "file ends after 40"},
+        {"train-images-idx3-ubyte", NULL, 0x08, 2, 3, 0, IDX_ROWS, "holds more bytes after them"},
+        {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", 0x08, 3, 3, 2, IDX_ROWS,
+         "holds 2 labels, but"},
+        {"train-images-idx3-ubyte", NULL, 0x08, 2, 2, 0, 0, "an IDX file of 1 dimensions"},
+        {"train-images-idx3-ubyte", NULL, 0x08, 0, 0, 0, IDX_ROWS, "holds no images"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[4096], name[32];
+        snprintf(name, sizeof name, "idx_bad_%zu", i);
+        make_folder(dir, sizeof dir, name);
+        write_idx(dir, cases[i].images, cases[i].type, cases[i].said, cases[i].written,
+                  cases[i].rows);
+        if (cases[i].labels)
+            write_idx(dir, cases[i].labels, 0x08, cases[i].label_count, cases[i].label_count, 0);
+        assert_idx_rejected(dir, "train", GC_ERR_FORMAT, cases[i].fragment);
+        GC_ASSERT_ERROR_CONTAINS(dir);
+    }
+}
+END_TEST
+
+START_TEST(test_idx_rejects_wrong_magic_and_missing_files)
+{
+    char dir[4096], path[4096];
+    make_folder(dir, sizeof dir, "idx_magic");
+    file_in(path, sizeof path, dir, "train-images-idx3-ubyte");
+    write_bytes(path, (const uint8_t *)"\x12\x34\x56\x78 and so on", 15);
+    assert_idx_rejected(dir, "train", GC_ERR_FORMAT,
+                        "is not an IDX file: it starts with 12 34 56 78, not 00 00 08 03");
+    write_bytes(path, (const uint8_t *)"\x00\x00\x08\x03\x00\x00", 6);
+    assert_idx_rejected(dir, "train", GC_ERR_FORMAT, "truncated IDX header: 6 of 16 bytes");
+    /* A .gz name whose contents are gzip cut short. */
+    file_in(path, sizeof path, dir, "t10k-images-idx3-ubyte.gz");
+    write_bytes(path, (const uint8_t *)"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xf3\x48", 12);
+    gc_image_set set;
+    ck_assert_int_ne(gc_idx_load(&set, dir, "test", 0), GC_OK);
+    assert_set_empty(&set);
+
+    char empty[4096];
+    make_folder(empty, sizeof empty, "idx_empty");
+    assert_idx_rejected(empty, "test", GC_ERR_IO, "looked for t10k-images-idx3-ubyte");
+    file_in(path, sizeof path, empty, "none");
+    assert_idx_rejected(path, "train", GC_ERR_IO, "cannot open IDX folder");
+    assert_idx_rejected(empty, "validation", GC_ERR_ARGUMENT, "validation");
+}
+END_TEST
+
+/* ---- padding ---- */
+
+START_TEST(test_pad_centres_the_images)
+{
+    uint8_t pixels[2 * 2 * 6];
+    for (int i = 0; i < 24; i++) pixels[i] = (uint8_t)(i + 1);
+    gc_image_set set = {2, 2, 2, 3, malloc(sizeof pixels), NULL};
+    memcpy(set.pixels, pixels, sizeof pixels);
+    ck_assert_int_eq(gc_image_set_pad(&set, 2, 2), GC_ERR_ARGUMENT);
+    GC_ASSERT_ERROR_CONTAINS("cannot pad 2x3 images to 2x2");
+    ck_assert_uint_eq(set.width, 3);
+    ck_assert_int_eq(gc_image_set_pad(&set, 2, 3), GC_OK);
+    ck_assert_int_eq(memcmp(set.pixels, pixels, sizeof pixels), 0);
+    /* 2x3 into 5x6: one row above and two below, one column left and two right. */
+    ck_assert_int_eq(gc_image_set_pad(&set, 5, 6), GC_OK);
+    ck_assert_uint_eq(set.height, 5);
+    ck_assert_uint_eq(set.width, 6);
+    ck_assert_uint_eq(set.count, 2);
+    for (size_t plane = 0; plane < 4; plane++)
+        for (size_t y = 0; y < 5; y++)
+            for (size_t x = 0; x < 6; x++) {
+                int inside = y >= 1 && y < 3 && x >= 1 && x < 4;
+                uint8_t want = inside ? pixels[plane * 6 + (y - 1) * 3 + (x - 1)] : 0;
+                ck_assert_int_eq(set.pixels[plane * 30 + y * 6 + x], want);
+            }
+    gc_image_set_free(&set);
+}
+END_TEST
+
 /* ---- dequantisation ---- */
 
 /* Two 1 x 16 x 16 images: every byte value once, ascending and then descending. */
@@ -638,6 +825,14 @@ static Suite *images_suite(void)
     tcase_add_test(png, test_png_folder_without_pngs);
     tcase_set_timeout(png, 60);
     suite_add_tcase(suite, png);
+
+    TCase *idx = tcase_create("idx");
+    tcase_add_test(idx, test_idx_plain_and_gzip_names);
+    tcase_add_test(idx, test_idx_rejects_bad_files);
+    tcase_add_test(idx, test_idx_rejects_wrong_magic_and_missing_files);
+    tcase_add_test(idx, test_pad_centres_the_images);
+    tcase_set_timeout(idx, 60);
+    suite_add_tcase(suite, idx);
 
     TCase *unit = tcase_create("dequantisation");
     tcase_add_test(unit, test_unit_bounds_and_bins);

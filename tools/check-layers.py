@@ -19,7 +19,7 @@ HEADER_LAYER = {
     "status.h": "base", "rng.h": "base", "archive.h": "base",
     "runtime.h": "core", "tensor.h": "core", "gemm.h": "core",
     "flow.h": "model",
-    "data.h": "io", "images.h": "io", "plot.h": "io",
+    "data.h": "io", "images.h": "io", "plot.h": "io", "npy.h": "io",
     "check.h": "diag", "bench.h": "diag",
 }
 

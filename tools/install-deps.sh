@@ -3,12 +3,15 @@
 # headers and ICD loader, CLBlast, libpng, Check, meson and ninja, PoCL as the CPU OpenCL device
 # every machine has, oclgrind for the kernel checks, and Open MPI for data-parallel training
 # over several devices or machines (`mpirun -np N glowcl train`; meson builds it in when found),
-# and clang-format-15 for the test suite's format check (tools/format.sh). Uses sudo when not
-# run as root.
+# clang-format-15 for the test suite's format check (tools/format.sh), zlib for gzip-compressed
+# IDX files and deflated .npz archives (libpng-dev pulls it in already; named for what glowcl
+# itself uses), and for the tests NumPy (python3-numpy, which loads glowcl's .npy files in
+# tests/numpy_test.sh). Uses sudo when not run as root.
 set -eu
 packages="build-essential meson ninja-build pkg-config python3 \
-ocl-icd-opencl-dev opencl-headers libclblast-dev libpng-dev check \
-pocl-opencl-icd oclgrind libopenmpi-dev openmpi-bin clang-format-15"
+ocl-icd-opencl-dev opencl-headers libclblast-dev libpng-dev zlib1g-dev check \
+pocl-opencl-icd oclgrind libopenmpi-dev openmpi-bin clang-format-15 \
+python3-numpy"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "glowcl/npy.h"
 #include "glowcl/status.h"
 
 #ifdef __cplusplus
@@ -31,6 +32,15 @@ gc_status gc_moons(size_t n, double noise, uint32_t random_state, double *xy, in
  * Errors: GC_ERR_IO, GC_ERR_FORMAT, GC_ERR_MEMORY, GC_ERR_ARGUMENT (NULL pointers).
  * Numbers are parsed with strtod, so the process must use the "C" LC_NUMERIC locale. */
 gc_status gc_csv_read(const char *path, double **points_out, size_t *n_out, size_t *dim_out);
+
+/* The points of a float32 or float64 NumPy array (include/glowcl/npy.h) of n x dim, one point a
+ * row, as a malloc'd row-major array of doubles (*points_out, to be freed). A 1-D array is n
+ * points of one value. Values must be finite. `label` names the array in messages. On error the
+ * outputs are NULL / 0. Errors: GC_ERR_FORMAT (uint8 values, which are images; not 1-D or 2-D;
+ * no points; a value that is not finite, naming its row and column counting from 1),
+ * GC_ERR_ARGUMENT (NULL pointers), GC_ERR_MEMORY. */
+gc_status gc_npy_points(const gc_npy_array *array, const char *label, double **points_out,
+                        size_t *n_out, size_t *dim_out);
 
 /* Writes n rows of dim values with %.9g (float precision), preceded by `header` as its own line
  * if it is not NULL. The file is replaced atomically: it is written to "<path>.tmp.<pid>",

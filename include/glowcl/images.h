@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "glowcl/npy.h"
 #include "glowcl/rng.h"
 #include "glowcl/status.h"
 
@@ -48,6 +49,48 @@ gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split,
  * size mismatch, both sizes), GC_ERR_MEMORY. */
 gc_status gc_png_folder_load(gc_image_set *out, const char *dir, size_t expect_height,
                              size_t expect_width, size_t max_images);
+
+/* Reads an MNIST-family IDX data set (MNIST, Fashion-MNIST, KMNIST, EMNIST) from folder `dir`:
+ * split "train" reads train-images-idx3-ubyte and "test" t10k-images-idx3-ubyte, each also named
+ * with a dot (train-images.idx3-ubyte) and either plain or gzip-compressed (a ".gz" name), the
+ * first of those four names that exists. The labels of the split (train-labels-idx1-ubyte,
+ * t10k-labels-idx1-ubyte, named likewise) are read when present, else labels is NULL. The
+ * images keep their one channel: the set is 1 x rows x columns. max_images (0 = all) keeps the
+ * first that many, after the whole file has been read and checked.
+ * On success *out owns its arrays; on error *out is zeroed.
+ * Errors: GC_ERR_ARGUMENT (NULL pointer, split other than "train"/"test"), GC_ERR_IO (folder or
+ * images missing, naming the names looked for; a file unreadable), GC_ERR_FORMAT (naming the
+ * file: a wrong magic, a data type other than unsigned bytes, the wrong number of dimensions, a
+ * truncated header, data shorter or longer than the header's counts, damaged gzip data, labels
+ * and images of different counts, no images), GC_ERR_MEMORY. */
+gc_status gc_idx_load(gc_image_set *out, const char *dir, const char *split, size_t max_images);
+
+/* Where the channel axis of a 4-D uint8 array of images lies. */
+typedef enum gc_image_layout {
+    GC_LAYOUT_AUTO = 0, /* the one of axes 1 and 3 that is 1, 3 or 4 */
+    GC_LAYOUT_NHWC,     /* count x height x width x channels (NumPy, TensorFlow) */
+    GC_LAYOUT_NCHW,     /* count x channels x height x width (PyTorch) */
+} gc_image_layout;
+
+/* The images of a uint8 NumPy array (include/glowcl/npy.h): 3-D (count x height x width, one
+ * channel) or 4-D in `layout`; GC_LAYOUT_AUTO takes the channel axis from the shape, axis 3 or
+ * axis 1, whichever alone is 1, 3 or 4. `label` names the array in messages. max_images (0 =
+ * all) keeps the first that many. The set has no labels. On error *out is zeroed.
+ * Errors: GC_ERR_FORMAT (not uint8, for example float points; not 3-D or 4-D; no images; a
+ * shape whose channel axis AUTO cannot tell, naming the shape), GC_ERR_ARGUMENT (NULL
+ * pointers), GC_ERR_MEMORY. */
+gc_status gc_npy_images(const gc_npy_array *array, const char *label, gc_image_layout layout,
+                        size_t max_images, gc_image_set *out);
+
+/* Zero-pads every image of the set to height x width, the original in the middle (an odd
+ * difference puts the extra row or column at the bottom or right), so that a 28x28 image padded
+ * to 32x32 can be halved by five squeezes. Padding adds dimensions: bits per dimension over the
+ * padded images count the padding's pixels, which are always 0 and cost a model almost nothing,
+ * so they come out lower than over the originals; total bits per image are unchanged in meaning.
+ * A size equal to the set's changes nothing. Errors: GC_ERR_ARGUMENT (NULL set, a size smaller
+ * than the images' in either direction, naming both), GC_ERR_MEMORY; on error the set is as it
+ * was. */
+gc_status gc_image_set_pad(gc_image_set *set, size_t height, size_t width);
 
 /* Writes the dequantised batch of images indices[0..n) to out (n x C x H x W doubles, same
  * layout as the set): each pixel p becomes x = (floor(p / 2^(8-n_bits)) + u) / 2^n_bits, in

@@ -74,10 +74,11 @@ gc_status gc_png_write_rgb(const char *path, const uint8_t *rgb, int width, int 
 gc_status gc_png_read_rgb(const char *path, uint8_t **rgb_out, int *width_out, int *height_out,
                           int *channels_out);
 
-/* Writes a grid of images (n images, each C x H x W float in [0,1], channel-major, C = 1 or 3)
- * as one PNG with k = min(cols, n) columns and r = ceil(n / k) rows, separated by 2-pixel
- * mid-grey gaps (none at the outer border), so it is (k*w + 2*(k-1)) x (r*h + 2*(r-1)) pixels;
- * values clamped to [0,1] (NaN as 0), rounded to 8 bit. */
+/* Writes a grid of images (n images, each C x H x W float in [0,1], channel-major, C = 1, 3 or
+ * 4, the fourth channel, alpha, not shown) as one PNG with k = min(cols, n) columns and
+ * r = ceil(n / k) rows, separated by 2-pixel mid-grey gaps (none at the outer border), so it is
+ * (k*w + 2*(k-1)) x (r*h + 2*(r-1)) pixels; values clamped to [0,1] (NaN as 0), rounded to 8
+ * bit. */
 gc_status gc_image_grid(const char *path, const float *images, int n, int c, int h, int w,
                         int cols);
 

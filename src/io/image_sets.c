@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "glowcl/plot.h"
+#include "image_internal.h"
 
 void gc_image_set_free(gc_image_set *set)
 {
@@ -137,21 +138,29 @@ static gc_status cifar_read_records(const cifar_file *file, size_t wanted, gc_im
     return GC_OK;
 }
 
-gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split, size_t max_images)
+gc_status gc_split_folder_start(gc_image_set *out, const char *dir, const char *split,
+                                const char *format, const char *function, bool *train)
 {
-    if (out == NULL) return GC_ERROR(GC_ERR_ARGUMENT, "gc_cifar10_load: output is NULL");
+    if (out == NULL) return GC_ERROR(GC_ERR_ARGUMENT, "%s: output is NULL", function);
     memset(out, 0, sizeof *out);
     if (dir == NULL || split == NULL)
-        return GC_ERROR(GC_ERR_ARGUMENT, "gc_cifar10_load: folder or split is NULL");
-    bool train = strcmp(split, "train") == 0;
-    if (!train && strcmp(split, "test") != 0)
-        return GC_ERROR(GC_ERR_ARGUMENT, "CIFAR-10 split must be \"train\" or \"test\", not \"%s\"",
-                        split);
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s: folder or split is NULL", function);
+    *train = strcmp(split, "train") == 0;
+    if (!*train && strcmp(split, "test") != 0)
+        return GC_ERROR(GC_ERR_ARGUMENT, "%s split must be \"train\" or \"test\", not \"%s\"",
+                        format, split);
     struct stat info;
     if (stat(dir, &info) != 0)
-        return GC_ERROR(GC_ERR_IO, "cannot open CIFAR-10 folder %s: %s", dir, strerror(errno));
+        return GC_ERROR(GC_ERR_IO, "cannot open %s folder %s: %s", format, dir, strerror(errno));
     if (!S_ISDIR(info.st_mode))
-        return GC_ERROR(GC_ERR_IO, "CIFAR-10 folder %s is not a folder", dir);
+        return GC_ERROR(GC_ERR_IO, "%s folder %s is not a folder", format, dir);
+    return GC_OK;
+}
+
+gc_status gc_cifar10_load(gc_image_set *out, const char *dir, const char *split, size_t max_images)
+{
+    bool train = false;
+    GC_TRY(gc_split_folder_start(out, dir, split, "CIFAR-10", "gc_cifar10_load", &train));
 
     cifar_file files[CIFAR_MAX_FILES] = {{0}};
     size_t file_count = 0, total = 0;
@@ -353,6 +362,38 @@ gc_status gc_png_folder_load(gc_image_set *out, const char *dir, size_t expect_h
         return status;
     }
     out->count = count;
+    return GC_OK;
+}
+
+/* ---- padding ---- */
+
+gc_status gc_image_set_pad(gc_image_set *set, size_t height, size_t width)
+{
+    if (set == NULL) return GC_ERROR(GC_ERR_ARGUMENT, "gc_image_set_pad: set is NULL");
+    if (height < set->height || width < set->width)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "cannot pad %zux%zu images to %zux%zu (height x width): padding only adds "
+                        "pixels",
+                        set->height, set->width, height, width);
+    if (height == set->height && width == set->width) return GC_OK;
+    if (width > SIZE_MAX / height || set->channels > SIZE_MAX / (height * width) ||
+        (set->count && set->channels * height * width > SIZE_MAX / set->count))
+        return GC_ERROR(GC_ERR_MEMORY, "%zu images of %zux%zu are too many", set->count, height,
+                        width);
+    size_t plane = height * width, old_plane = set->height * set->width;
+    uint8_t *padded = calloc(set->count * set->channels * plane + 1, 1);
+    if (padded == NULL)
+        return GC_ERROR(GC_ERR_MEMORY, "no memory for %zu images of %zux%zu", set->count, height,
+                        width);
+    size_t top = (height - set->height) / 2, left = (width - set->width) / 2;
+    for (size_t plane_index = 0; plane_index < set->count * set->channels; plane_index++)
+        for (size_t y = 0; y < set->height; y++)
+            memcpy(padded + plane_index * plane + (top + y) * width + left,
+                   set->pixels + plane_index * old_plane + y * set->width, set->width);
+    free(set->pixels);
+    set->pixels = padded;
+    set->height = height;
+    set->width = width;
     return GC_OK;
 }
 

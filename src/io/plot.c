@@ -670,7 +670,7 @@ static uint8_t unit_to_byte(float value)
 gc_status gc_image_grid(const char *path, const float *images, int n, int c, int h, int w, int cols)
 {
     enum { gap = 2 };
-    if (!path || !images || n <= 0 || (c != 1 && c != 3) || h <= 0 || w <= 0 || cols <= 0)
+    if (!path || !images || n <= 0 || (c != 1 && c != 3 && c != 4) || h <= 0 || w <= 0 || cols <= 0)
         return GC_ERROR(GC_ERR_ARGUMENT,
                         "gc_image_grid: bad arguments (n=%d, c=%d, h=%d, w=%d, cols=%d)", n, c, h,
                         w, cols);
