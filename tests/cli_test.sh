@@ -9,6 +9,8 @@
 #   priors) reaches its test NLL and writes its pictures; train csv; the multi-scale image Glow
 #   on a tiny CIFAR-format set (bits/dim fall; --learn-top, additive couplings, Adamax;
 #   --minutes);
+# - MNIST-family IDX files (--pad) and NumPy arrays as data, points and images, and each
+#   malformed file;
 # - eval and sample on those models (points, CSV, PNG, image grids, bits/dim, reconstruction);
 #   a non-finite NLL is an error naming the rows, never printed;
 # - exact --resume (moons and images, byte for byte); SIGINT/SIGTERM stops that checkpoint and
@@ -208,6 +210,104 @@ expect_exit 3 "truncated CIFAR file" -- "$glowcl" train images --data "cifar10:$
 expect_text "not a multiple of 3073" "truncated CIFAR file message"
 rm "$work/cifar/data_batch_2.bin"
 expect_exit 2 "odd image size for squeeze" -- "$glowcl" train images --data "cifar10:$work/cifar" --levels 6 --steps 1
+
+# MNIST-family IDX files and NumPy arrays as data, made here byte by byte (no numpy needed): a
+# 1-channel model of 28x28 IDX images padded to 32x32 trains, samples and evaluates, saying
+# what the padding does to bits/dim; points and images from .npy files; and each malformed file
+# with its message. (Fashion-MNIST itself: tests/fashion_mnist_test.sh.)
+python3 - "$work" <<'PY' || fail "making the IDX and .npy files"
+import gzip, os, random, struct, sys
+work = sys.argv[1]
+rng = random.Random(1)
+def idx(folder, name, dims, values, said=None, magic=b"\0\0\x08"):
+    os.makedirs(f"{work}/{folder}", exist_ok=True)
+    header = magic + bytes([len(dims)]) + b"".join(struct.pack(">I", d) for d in (said or dims))
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(f"{work}/{folder}/{name}", "wb") as f:
+        f.write(header + bytes(values))
+def blobs(n):  # a bright disc on a dark ground, at a random place: something to learn
+    out = []
+    for _ in range(n):
+        cx, cy = rng.uniform(8, 20), rng.uniform(8, 20)
+        out += [min(255, int(255 * ((x - cx) ** 2 + (y - cy) ** 2 < 30)) + rng.randrange(20))
+                for y in range(28) for x in range(28)]
+    return out
+idx("idx", "train-images-idx3-ubyte.gz", [64, 28, 28], blobs(64))
+idx("idx", "train-labels-idx1-ubyte.gz", [64], [i % 10 for i in range(64)])
+idx("idx", "t10k-images.idx3-ubyte", [32, 28, 28], blobs(32))
+idx("idx-magic", "train-images-idx3-ubyte", [4, 28, 28], blobs(4), magic=b"\x08\0\x08")
+idx("idx-size", "train-images-idx3-ubyte", [4, 28, 28], blobs(4), said=[5, 28, 28])
+idx("idx-labels", "train-images-idx3-ubyte", [4, 28, 28], blobs(4))
+idx("idx-labels", "train-labels-idx1-ubyte", [3], [1, 2, 3])
+def npy(name, descr, shape, data, cut=None):
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, repr(tuple(shape)))
+    text += " " * (-(10 + len(text) + 1) % 64) + "\n"
+    body = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode() + data
+    with open(f"{work}/{name}", "wb") as f:
+        f.write(body[:cut])
+ring = [rng.gauss(0, 0.1) + v for i in range(400) for v in
+        ((1 + (i % 2)) * __import__("math").cos(i), (1 + (i % 2)) * __import__("math").sin(i))]
+npy("points.npy", "<f8", (400, 2), struct.pack("<800d", *ring))
+npy("rgb.npy", "|u1", (16, 8, 8, 3), bytes(rng.randrange(256) for _ in range(16 * 8 * 8 * 3)))
+npy("rgba.npy", "|u1", (8, 4, 8, 4), bytes(rng.randrange(256) for _ in range(8 * 4 * 8 * 4)))
+npy("int64.npy", "<i8", (4, 2), bytes(64))
+npy("cut.npy", "<f4", (4, 2), bytes(32), cut=40)
+PY
+idx_flags="--levels 2 --depth 1 --hidden 8 --batch 8 --warmup 2 --test-n 16"
+expect_exit 0 "train images on IDX files, --pad 32" -- "$glowcl" train images \
+    --data "idx:$work/idx" --pad 32 $idx_flags --steps 4 --every 2 --out "$work/idx-run"
+expect_text "64 training images 1x32x32 (padded from 28x28: bits/dim counts the padding" \
+    "IDX images keep one channel and say they are padded"
+expect_text "^step 4: test bits/dim .*(16 images, padded: padding counted)" \
+    "IDX: test bits/dim on the t10k split, padding counted"
+expect_exit 0 "eval on IDX files, --pad 32" -- "$glowcl" eval --model "$work/idx-run/model.glowcl" \
+    --data "idx:$work/idx" --pad 32 --n 16
+expect_text "over the 1x32x32 padded images (1024 dims each, 240 of them padding)" \
+    "eval says bits/dim is over the padded images"
+expect_exit 0 "a grey sample grid" -- "$glowcl" sample --model "$work/idx-run/model.glowcl" \
+    --n 16 --out "$work/idx-grid.png"
+expect_exit 2 "eval on IDX files without the model's --pad" -- "$glowcl" eval \
+    --model "$work/idx-run/model.glowcl" --data "idx:$work/idx" --n 16
+expect_text "the data 1x28x28 (pad them as in training: --pad 32)" "eval without --pad says so"
+expect_exit 2 "--pad smaller than the images" -- "$glowcl" train images --data "idx:$work/idx" \
+    --pad 16 --steps 1
+expect_text "--pad 16 is smaller than the 28x28 images" "--pad smaller than the images says so"
+expect_exit 3 "IDX file with a wrong magic" -- "$glowcl" train images \
+    --data "idx:$work/idx-magic" --steps 1
+expect_text "train-images-idx3-ubyte is not an IDX file: it starts with 08 00 08 03" \
+    "wrong IDX magic says so"
+expect_exit 3 "IDX counts that do not match the file size" -- "$glowcl" train images \
+    --data "idx:$work/idx-size" --steps 1
+expect_text "header says 5 images of 28x28 (3920 bytes), but the file ends after 3136" \
+    "IDX counts against the file size say so"
+expect_exit 3 "IDX labels and images of different counts" -- "$glowcl" train images \
+    --data "idx:$work/idx-labels" --pad 32 --steps 1
+expect_text "train-labels-idx1-ubyte holds 3 labels, but .*holds 4 images" "IDX label count says so"
+expect_exit 3 "IDX folder that does not exist" -- "$glowcl" train images \
+    --data "idx:$work/nothing" --steps 1
+expect_exit 0 "train csv on a .npy of points" -- "$glowcl" train csv --data "npy:$work/points.npy" \
+    --steps 30 --batch 100 --out "$work/npy-points"
+expect_exit 0 "eval on a .npy of points" -- "$glowcl" eval --model "$work/npy-points/model.glowcl" \
+    --data "$work/points.npy"
+expect_text "NLL: .* over 400 points" "eval scores the .npy points"
+expect_exit 0 "train images on an NHWC .npy" -- "$glowcl" train images --data "npy:$work/rgb.npy" \
+    --levels 1 --depth 1 --hidden 8 --batch 8 --steps 2 --every 2 --test-n 8 --out "$work/npy-rgb"
+expect_text "16 training images 3x8x8" "an NHWC .npy becomes 3x8x8 images"
+expect_exit 3 "a .npy whose channel axis cannot be told" -- "$glowcl" train images \
+    --data "npy:$work/rgba.npy" --steps 1
+expect_text "shape (8, 4, 8, 4) has a channel axis of 1, 3 or 4 on both sides; say which layout" \
+    "an ambiguous .npy asks for --layout"
+expect_exit 0 "train images on an NCHW .npy, --layout nchw" -- "$glowcl" train images \
+    --data "npy:$work/rgba.npy" --layout nchw --levels 1 --depth 1 --hidden 8 --batch 4 \
+    --steps 1 --every 1 --test-n 4 --out "$work/npy-rgba"
+expect_text "8 training images 4x8x4" "--layout nchw takes axis 1 for channels"
+expect_exit 3 "a .npy of an unsupported dtype" -- "$glowcl" train csv --data "npy:$work/int64.npy"
+expect_text "int64.npy: dtype '<i8' is not supported" "an unsupported dtype says so"
+expect_exit 3 "a .npy with a truncated header" -- "$glowcl" eval --model "$model" --data "$work/cut.npy"
+expect_text "cut.npy: truncated .npy header: 30 of its 118 bytes" "a truncated header says so"
+expect_exit 3 "uint8 images given where points belong" -- "$glowcl" train csv --data "npy:$work/rgb.npy"
+expect_text "holds uint8 values of shape (16, 8, 8, 3), which glowcl takes for images" "images as points says so"
+expect_exit 2 "an unknown --layout" -- "$glowcl" train images --data "npy:$work/rgb.npy" --layout hwc
 
 # Exact resume: N steps, stop, M more with --resume give the bytes of N + M straight steps
 # (same --steps for the same learning-rate schedule; --constant-lr lets the first part stop

@@ -5,13 +5,14 @@
 # over several devices or machines (`mpirun -np N glowcl train`; meson builds it in when found),
 # clang-format-15 for the test suite's format check (tools/format.sh), zlib for gzip-compressed
 # IDX files and deflated .npz archives (libpng-dev pulls it in already; named for what glowcl
-# itself uses), and for the tests NumPy (python3-numpy, which loads glowcl's .npy files in
-# tests/numpy_test.sh). Uses sudo when not run as root.
+# itself uses), and for the tests Fashion-MNIST as IDX files (dataset-fashion-mnist, in
+# /usr/share/datasets/fashion-mnist) and NumPy (python3-numpy, which loads glowcl's .npy files
+# in tests/numpy_test.sh). Uses sudo when not run as root.
 set -eu
 packages="build-essential meson ninja-build pkg-config python3 \
 ocl-icd-opencl-dev opencl-headers libclblast-dev libpng-dev zlib1g-dev check \
 pocl-opencl-icd oclgrind libopenmpi-dev openmpi-bin clang-format-15 \
-python3-numpy"
+dataset-fashion-mnist python3-numpy"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd_eval.h"
+#include "data_files.h"
 #include "device_choice.h"
 #include "errors.h"
 #include "exit_codes.h"
@@ -22,13 +23,33 @@ typedef struct eval_flags {
     const char *model_path, *data;
     long n, seed;
     double noise;
+    cli_image_flags image;
 } eval_flags;
 
-/* Images: bits per dimension on the test split (a PNG folder: all of it). */
-static int eval_images(const eval_flags *f)
+/* The model's config against the images: GC_OK, or why it cannot score them. */
+static gc_status check_image_model(const eval_flags *f, const gc_model_config *c,
+                                   const gc_image_set *set)
+{
+    if (c->kind != GC_MODEL_IMAGE)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s is a model of %zu-dimensional points, not of "
+                        "images; score points with --data moons, FILE.csv or npy:FILE",
+                        f->model_path, c->dim);
+    if (c->dim == set->channels * set->height * set->width) return GC_OK;
+    /* A model trained on padded images, given the originals, wants the same --pad. */
+    int pad_fits = c->channels == set->channels && c->height == c->width &&
+                   c->height > set->height && c->width > set->width;
+    char hint[64] = "";
+    if (pad_fits) snprintf(hint, sizeof hint, " (pad them as in training: --pad %zu)", c->height);
+    return GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data %zux%zux%zu%s",
+                    c->channels, c->height, c->width, set->channels, set->height, set->width, hint);
+}
+
+/* Images: bits per dimension on the test split (a PNG folder or a NumPy array: all of it). */
+static int eval_images(eval_flags *f)
 {
     gc_image_set set = {0};
-    int rc = cli_load_images(f->data, "test", (size_t)f->n, &set);
+    int rc = cli_load_images(f->data, "test", (size_t)f->n, &f->image, &set);
     if (rc) return rc;
     gc_runtime *rt = NULL;
     gc_model *model = NULL;
@@ -40,24 +61,16 @@ static int eval_images(const eval_flags *f)
     const gc_model_config *c = gc_model_get_config(model);
     char source[4200];
     snprintf(source, sizeof source, "the test images of %s", f->data);
-    gc_status status;
-    if (c->kind != GC_MODEL_IMAGE)
-        status = GC_ERROR(GC_ERR_ARGUMENT,
-                          "%s is a model of %zu-dimensional points, not of "
-                          "images; score points with --data moons or FILE.csv",
-                          f->model_path, c->dim);
-    else if (c->dim != set.channels * set.height * set.width)
-        status = GC_ERROR(GC_ERR_ARGUMENT,
-                          "the model is for %zux%zux%zu images, the data "
-                          "%zux%zux%zu",
-                          c->channels, c->height, c->width, set.channels, set.height, set.width);
-    else
+    gc_status status = check_image_model(f, c, &set);
+    if (status == GC_OK)
         status =
             cli_bits_per_dim(model, &set, (size_t)f->n, 8, source, &mean, &se, &reconstruction);
-    if (status == GC_OK)
-        printf("bits/dim: %.4f ± %.4f over %zu images\n"
-               "decode(encode(x)): max |x' - x| = %.3g\n",
-               mean, se, set.count < (size_t)f->n ? set.count : (size_t)f->n, reconstruction);
+    if (status == GC_OK) {
+        printf("bits/dim: %.4f ± %.4f over %zu images\n", mean, se,
+               set.count < (size_t)f->n ? set.count : (size_t)f->n);
+        cli_print_padding_note(&f->image, &set, mean);
+        printf("decode(encode(x)): max |x' - x| = %.3g\n", reconstruction);
+    }
     gc_model_free(model);
     gc_runtime_close(rt);
     gc_image_set_free(&set);
@@ -72,7 +85,7 @@ static gc_status score_points(gc_model *model, const eval_flags *f, const double
     if (c->kind == GC_MODEL_IMAGE)
         return GC_ERROR(GC_ERR_ARGUMENT,
                         "%s is a model of %zux%zux%zu images, not of points "
-                        "(give it images with --data cifar10:DIR or png:DIR)",
+                        "(give it images with --data cifar10:DIR, png:DIR, idx:DIR or npy:FILE)",
                         f->model_path, c->channels, c->height, c->width);
     if (c->dim != dim)
         return GC_ERROR(GC_ERR_ARGUMENT,
@@ -110,7 +123,7 @@ static int eval_points(const eval_flags *f)
         status = x ? gc_moons(count, f->noise, (uint32_t)f->seed, x, NULL)
                    : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     } else {
-        status = gc_csv_read(f->data, &x, &count, &dim);
+        status = cli_read_points(f->data, &x, &count, &dim);
     }
     if (status != GC_OK) {
         free(x);
@@ -131,22 +144,27 @@ static int eval_points(const eval_flags *f)
 
 int cmd_eval(int argc, char **argv)
 {
-    eval_flags f = {CLI_DEVICE_FLAGS_DEFAULT, NULL, "moons", 10000, 12345, 0.05};
+    eval_flags f = {CLI_DEVICE_FLAGS_DEFAULT, NULL, "moons", 10000, 12345, 0.05,
+                    CLI_IMAGE_FLAGS_DEFAULT};
     cli_option options[] = {
         {"model", 'm', OPT_STRING, &f.model_path, "FILE", "a model.glowcl"},
-        {"data", 0, OPT_STRING, &f.data, "moons|FILE.csv|cifar10:DIR|png:DIR",
-         "points or images to score (default moons)"},
+        {"data", 0, OPT_STRING, &f.data, "moons|FILE.csv|cifar10:DIR|png:DIR|idx:DIR|npy:FILE",
+         "points or images to score (default moons); a NumPy array of floats is points, of "
+         "uint8 images"},
+        CLI_IMAGE_OPTIONS(f.image),
         {"n", 'n', OPT_INT, &f.n, "N", "two-moons points, or at most N test images (10000)"},
         {"noise", 0, OPT_DOUBLE, &f.noise, "X", "two-moons noise (default 0.05)"},
         {"seed", 's', OPT_INT, &f.seed, "N", "two-moons random_state (default 12345)"},
         CLI_DEVICE_OPTIONS(f.device),
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
-                       "Usage: glowcl eval --model FILE [--data moons|FILE.csv]\n"
+                       "Usage: glowcl eval --model FILE [--data moons|FILE.csv|npy:FILE|...]\n"
                        "Prints the mean negative log-likelihood (nats) of the points, or the "
                        "bits/dim of the images, with its standard error, and how exactly the model "
                        "inverts on them. Exits 1, naming the rows, if a point or image has no "
-                       "finite log-density or reconstruction under the model.",
+                       "finite log-density or reconstruction under the model. Images padded with "
+                       "--pad are scored padded, as the model saw them in training: bits/dim over "
+                       "the padded image, and beside it the bits per pixel of the originals.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (f.n < 1 || f.n > 100000000 || f.noise < 0 || f.seed < 0 || f.seed > 4294967295L) {
@@ -154,7 +172,7 @@ int cmd_eval(int argc, char **argv)
                         "0..2^32-1\n");
         return EXIT_USAGE;
     }
-    if (strncmp(f.data, "cifar10:", 8) == 0 || strncmp(f.data, "png:", 4) == 0)
-        return eval_images(&f);
+    if ((rc = cli_check_image_flags(&f.image))) return rc;
+    if (cli_is_image_spec(f.data)) return eval_images(&f);
     return eval_points(&f);
 }

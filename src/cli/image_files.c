@@ -4,24 +4,106 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_files.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "glowcl/npy.h"
 #include "glowcl/plot.h"
 #include "image_files.h"
 #include "scores.h"
 
-int cli_load_images(const char *spec, const char *split, size_t max_images, gc_image_set *set)
+int cli_check_image_flags(const cli_image_flags *flags)
+{
+    if (flags->layout && strcmp(flags->layout, "nhwc") != 0 && strcmp(flags->layout, "nchw") != 0) {
+        fprintf(stderr, "glowcl: --layout must be nhwc or nchw, not '%s'\n", flags->layout);
+        return EXIT_USAGE;
+    }
+    if (flags->pad < 0 || flags->pad > 4096) {
+        fprintf(stderr, "glowcl: --pad must be 0..4096 pixels, not %ld\n", flags->pad);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* A uint8 NumPy array of images, read whole: the file has no splits. */
+static gc_status load_npy_images(const char *path, size_t max_images, const char *layout,
+                                 gc_image_set *set)
+{
+    gc_image_layout axes = !layout                       ? GC_LAYOUT_AUTO
+                           : strcmp(layout, "nhwc") == 0 ? GC_LAYOUT_NHWC
+                                                         : GC_LAYOUT_NCHW;
+    gc_npy_array array;
+    GC_TRY(gc_npy_read(path, &array));
+    gc_status status = gc_npy_images(&array, path, axes, max_images, set);
+    gc_npy_free(&array);
+    return status;
+}
+
+/* --pad: the images to N x N, refused when that is smaller than they are. */
+static int pad_images(const char *spec, cli_image_flags *flags, gc_image_set *set)
+{
+    flags->original_height = flags->original_width = 0;
+    if (flags->pad == 0) return EXIT_OK;
+    size_t side = (size_t)flags->pad;
+    if (side < set->height || side < set->width) {
+        fprintf(stderr,
+                "glowcl: --pad %ld is smaller than the %zux%zu images of %s (it pads them "
+                "to N x N; give N >= %zu)\n",
+                flags->pad, set->height, set->width, spec,
+                set->height > set->width ? set->height : set->width);
+        return EXIT_USAGE;
+    }
+    size_t height = set->height, width = set->width;
+    gc_status status = gc_image_set_pad(set, side, side);
+    if (status != GC_OK) return cli_fail(status);
+    if (height != side || width != side) {
+        flags->original_height = height;
+        flags->original_width = width;
+    }
+    return EXIT_OK;
+}
+
+int cli_load_images(const char *spec, const char *split, size_t max_images, cli_image_flags *flags,
+                    gc_image_set *set)
 {
     gc_status status;
+    const char *npy = cli_npy_path(spec);
     if (strncmp(spec, "cifar10:", 8) == 0)
         status = gc_cifar10_load(set, spec + 8, split, max_images);
     else if (strncmp(spec, "png:", 4) == 0)
         status = gc_png_folder_load(set, spec + 4, 0, 0, max_images);
+    else if (strncmp(spec, "idx:", 4) == 0)
+        status = gc_idx_load(set, spec + 4, split, max_images);
+    else if (npy)
+        status = load_npy_images(npy, max_images, flags->layout, set);
     else {
-        fprintf(stderr, "glowcl: --data must be cifar10:DIR or png:DIR, not '%s'\n", spec);
+        fprintf(stderr,
+                "glowcl: --data must be cifar10:DIR, png:DIR, idx:DIR or npy:FILE, not '%s'\n",
+                spec);
         return EXIT_USAGE;
     }
-    return status == GC_OK ? EXIT_OK : cli_fail(status);
+    if (status != GC_OK) return cli_fail(status);
+    /* Sample grids show grey, RGB or RGBA; other channel counts have no picture. */
+    if (set->channels != 1 && set->channels != 3 && set->channels != 4) {
+        fprintf(stderr, "glowcl: %s: images of %zu channels; glowcl takes 1, 3 or 4\n", spec,
+                set->channels);
+        gc_image_set_free(set);
+        return EXIT_INPUT;
+    }
+    return pad_images(spec, flags, set);
+}
+
+void cli_print_padding_note(const cli_image_flags *flags, const gc_image_set *set, double bpd)
+{
+    if (!flags->original_height) return;
+    double dims = (double)(set->height * set->width);
+    double own = (double)(flags->original_height * flags->original_width);
+    printf("padding: that is bits/dim over the %zux%zux%zu padded images (%.0f dims each, %.0f of "
+           "them padding); over the pixels of the %zux%zu originals alone, with all bits charged "
+           "to them, it is %.4f\n",
+           set->channels, set->height, set->width, dims * (double)set->channels,
+           (dims - own) * (double)set->channels, flags->original_height, flags->original_width,
+           bpd * dims / own);
 }
 
 gc_status cli_sample_grid(gc_model *model, const char *path, int count, double temperature,

@@ -8,9 +8,48 @@
 #include "glowcl/flow.h"
 #include "glowcl/images.h"
 
-/* "cifar10:DIR" or "png:DIR" → the split's images (a PNG folder has no splits: all of it).
+#include "options.h"
+
+/* The flags that shape a set of images as it is read (train images, eval). */
+typedef struct cli_image_flags {
+    const char *layout; /* --layout nhwc|nchw, or NULL: from the array's shape */
+    long pad;           /* --pad N, or 0: the images as they are */
+    /* Set by cli_load_images: the size before padding (0 when the set was not padded). */
+    size_t original_height, original_width;
+} cli_image_flags;
+
+#define CLI_IMAGE_FLAGS_DEFAULT                                                                    \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
+
+/* What --pad does to bits/dim, for the commands' --help. */
+#define CLI_PAD_HELP                                                                               \
+    "zero-pad the images to N x N (MNIST's 28x28 to 32x32, so the squeezes can halve them); "      \
+    "bits/dim is then over the padded images, padding pixels counted, which makes it lower "       \
+    "than (not comparable with) bits/dim of unpadded images; eval also prints the bits per "       \
+    "pixel of the originals"
+
+/* The rows of --layout and --pad in an option table. */
+#define CLI_IMAGE_OPTIONS(flags)                                                                   \
+    {"pad", 0, OPT_INT, &(flags).pad, "N", CLI_PAD_HELP},                                          \
+    {                                                                                              \
+        "layout", 0, OPT_STRING, &(flags).layout, "nhwc|nchw",                                     \
+            "axes of a 4-D uint8 .npy (default: the one of axes 1 and 3 that is 1, 3 or 4)"        \
+    }
+
+/* "cifar10:DIR", "png:DIR", "idx:DIR" or "npy:FILE" (also a FILE ending in .npy) → the split's
+ * images (a PNG folder or a NumPy array has no splits: all of it), padded by --pad.
  * EXIT_OK, or an exit code after a message. */
-int cli_load_images(const char *spec, const char *split, size_t max_images, gc_image_set *set);
+int cli_load_images(const char *spec, const char *split, size_t max_images, cli_image_flags *flags,
+                    gc_image_set *set);
+
+/* Checks --layout and --pad: EXIT_OK, or EXIT_USAGE after a message. */
+int cli_check_image_flags(const cli_image_flags *flags);
+
+/* After a bits/dim line: when the images were padded, a line that says so and gives the bits
+ * per pixel of the original images (the whole cost charged to them). */
+void cli_print_padding_note(const cli_image_flags *flags, const gc_image_set *set, double bpd);
 
 /* `count` samples at `temperature` in a grid of 8 columns, as a PNG of n_bits levels per
  * channel; GC_ERR_NUMERIC naming the samples if any is not finite. */

@@ -28,13 +28,16 @@ typedef struct images_flags {
     long epochs, sync_check;
     double lr, clip, minutes;
     int resume, learn_top;
+    cli_image_flags image;
 } images_flags;
 
 /* The flags as given; -1 after --help. */
 static int parse_images_flags(int argc, char **argv, images_flags *f)
 {
     cli_option options[] = {
-        {"data", 0, OPT_STRING, &f->data, "cifar10:DIR|png:DIR", "training images (required)"},
+        {"data", 0, OPT_STRING, &f->data, "cifar10:DIR|png:DIR|idx:DIR|npy:FILE",
+         "training images (required)"},
+        CLI_IMAGE_OPTIONS(f->image),
         {"levels", 0, OPT_INT, &f->levels, "L", "levels of the multi-scale model (3)"},
         {"depth", 0, OPT_INT, &f->depth, "K", "steps per level (16)"},
         {"hidden", 0, OPT_INT, &f->hidden, "N", "channels of the coupling networks (512)"},
@@ -70,9 +73,13 @@ static int parse_images_flags(int argc, char **argv, images_flags *f)
         CLI_DEVICE_OPTIONS(f->device),
     };
     return cli_parse(argc, argv, 3, options, sizeof options / sizeof options[0],
-                     "Usage: glowcl train images --data cifar10:DIR|png:DIR [options]\n"
+                     "Usage: glowcl train images --data cifar10:DIR|png:DIR|idx:DIR|npy:FILE "
+                     "[options]\n"
                      "The multi-scale image Glow (L levels of K steps) on images; reports bits "
-                     "per dimension.",
+                     "per dimension. Data: CIFAR-10 binary batches, a folder of PNGs, MNIST-family "
+                     "IDX files (plain or .gz; the test split is t10k), or a uint8 NumPy array "
+                     "(N x H x W, N x H x W x C or N x C x H x W). With --pad, bits/dim is over "
+                     "the padded images, the padding's pixels counted as dimensions.",
                      NULL, 0, NULL);
 }
 
@@ -89,9 +96,11 @@ static int check_images_flags(const images_flags *f)
         return EXIT_USAGE;
     }
     if (!f->data) {
-        fprintf(stderr, "glowcl: train images needs --data cifar10:DIR or png:DIR\n");
+        fprintf(stderr, "glowcl: train images needs --data cifar10:DIR, png:DIR, idx:DIR or "
+                        "npy:FILE\n");
         return EXIT_USAGE;
     }
+    if ((rc = cli_check_image_flags(&f->image))) return rc;
     if (strcmp(f->optimizer, "adam") != 0 && strcmp(f->optimizer, "adamax") != 0) {
         fprintf(stderr, "glowcl: --optimizer must be adam or adamax, not '%s'\n", f->optimizer);
         return EXIT_USAGE;
@@ -106,8 +115,8 @@ static int check_images_flags(const images_flags *f)
     return cli_dist_check_batch(f->batch);
 }
 
-/* The training images and, for CIFAR-10, the test split (a PNG folder has none: its first
- * images are scored instead). */
+/* The training images and, for CIFAR-10 and IDX files, the test split (a PNG folder or a NumPy
+ * array has none: its first images are scored instead). */
 typedef struct image_data {
     gc_image_set train, test;
     int have_test;
@@ -115,7 +124,7 @@ typedef struct image_data {
 
 static int load_data(images_flags *f, image_data *d)
 {
-    int rc = cli_load_images(f->data, "train", (size_t)f->max_images, &d->train);
+    int rc = cli_load_images(f->data, "train", (size_t)f->max_images, &f->image, &d->train);
     if (rc) return rc;
     if ((size_t)f->batch > d->train.count) {
         fprintf(stderr, "glowcl: --batch %ld is larger than the %zu training images\n", f->batch,
@@ -124,8 +133,9 @@ static int load_data(images_flags *f, image_data *d)
     }
     if (f->epochs > 0)
         f->steps = (long)((f->epochs * (long)d->train.count + f->batch - 1) / f->batch);
-    d->have_test = strncmp(f->data, "cifar10:", 8) == 0 &&
-                   cli_load_images(f->data, "test", (size_t)f->test_n, &d->test) == EXIT_OK;
+    d->have_test =
+        (strncmp(f->data, "cifar10:", 8) == 0 || strncmp(f->data, "idx:", 4) == 0) &&
+        cli_load_images(f->data, "test", (size_t)f->test_n, &f->image, &d->test) == EXIT_OK;
     return EXIT_OK;
 }
 
@@ -178,11 +188,17 @@ static gc_status open_model(const images_flags *f, gc_runtime *rt, const char *c
     }
     gc_model_set_memory(*model, strcmp(f->memory, "low") == 0 ? GC_MEMORY_LOW : GC_MEMORY_STORE);
     const gc_model_config *c = gc_model_get_config(*model);
+    char padded[160] = "";
+    if (f->image.original_height)
+        snprintf(padded, sizeof padded,
+                 " (padded from %zux%zu: bits/dim counts the padding's pixels as dimensions)",
+                 f->image.original_height, f->image.original_width);
     fprintf(stderr,
-            "glowcl: %zu training images %zux%zux%zu; %d levels x %d steps, hidden "
+            "glowcl: %zu training images %zux%zux%zu%s; %d levels x %d steps, hidden "
             "%zu, %s couplings, %zu parameters\n",
-            train->count, train->channels, train->height, train->width, c->levels, c->layers,
-            c->hidden, c->additive ? "additive" : "affine", gc_model_param_count(*model));
+            train->count, train->channels, train->height, train->width, padded, c->levels,
+            c->layers, c->hidden, c->additive ? "additive" : "affine",
+            gc_model_param_count(*model));
     *first = (long)gc_model_steps(*model);
     if (f->resume && has_state) {
         *first = (long)state.step;
@@ -212,9 +228,10 @@ static gc_status test_and_save(cli_training *t, const images_flags *f, const ima
              f->data);
     GC_TRY(cli_bits_per_dim(t->model, scored, (size_t)f->test_n, (int)f->n_bits, source, &mean, &se,
                             NULL));
-    printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images)\n", step,
+    printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images%s)\n", step,
            d->have_test ? "test" : "training", mean, se,
-           scored->count < (size_t)f->test_n ? scored->count : (size_t)f->test_n);
+           scored->count < (size_t)f->test_n ? scored->count : (size_t)f->test_n,
+           f->image.original_height ? ", padded: padding counted" : "");
     snprintf(grid, sizeof grid, "%s/samples-%06ld.png", f->out, step);
     GC_TRY(cli_sample_grid(t->model, grid, 64, 0.7, (uint64_t)f->seed, (int)f->n_bits));
     gc_train_state state = {(uint64_t)step, 0, *rng};
@@ -336,7 +353,8 @@ int cli_train_images(int argc, char **argv)
                       0.0,
                       0.0,
                       0,
-                      0};
+                      0,
+                      CLI_IMAGE_FLAGS_DEFAULT};
     int rc = parse_images_flags(argc, argv, &f);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = check_images_flags(&f))) return rc;

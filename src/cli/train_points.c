@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data_files.h"
 #include "device_choice.h"
 #include "distributed.h"
 #include "errors.h"
@@ -67,7 +68,8 @@ static int parse_points_flags(int argc, char **argv, points_flags *f)
         {"mix-scales", 0, OPT_STRING, &f->mix_scales, "X,Y,...",
          "initial mixture standard deviations (default 0.5)"},
         {"noise", 0, OPT_DOUBLE, &f->noise, "X", "two-moons noise (default 0.05)"},
-        {"data", 0, OPT_STRING, &f->data, "FILE.csv", "points to fit (train csv)"},
+        {"data", 0, OPT_STRING, &f->data, "FILE.csv|npy:FILE",
+         "points to fit (train csv): a CSV file, or a float32/float64 NumPy array of N x D"},
         {"test-n", 0, OPT_INT, &f->test_n, "N", "fresh points for the test NLL (10000)"},
         {"seed", 's', OPT_INT, &f->seed, "N", "seed of everything random (default 1)"},
         {"resume", 0, OPT_FLAG, &f->resume, NULL,
@@ -80,9 +82,9 @@ static int parse_points_flags(int argc, char **argv, points_flags *f)
         CLI_DEVICE_OPTIONS(f->device),
     };
     int rc = cli_parse(argc, argv, 3, options, sizeof options / sizeof options[0],
-                       f->from_csv ? "Usage: glowcl train csv --data FILE.csv [options]\n"
-                                     "Fits a Glow to the points of a CSV file (one point per "
-                                     "row)."
+                       f->from_csv ? "Usage: glowcl train csv --data FILE.csv|npy:FILE [options]\n"
+                                     "Fits a Glow to the points of a CSV file or a NumPy array "
+                                     "(one point per row)."
                                    : "Usage: glowcl train moons [options]\n"
                                      "Trains the 2-D Glow (10 steps of ActNorm, affine "
                                      "coupling and 1x1 convolution) on two-moons and writes "
@@ -91,7 +93,7 @@ static int parse_points_flags(int argc, char **argv, points_flags *f)
     if (rc) return rc;
     if ((rc = check_sizes(f))) return rc;
     if (f->from_csv && !f->data) {
-        fprintf(stderr, "glowcl: train csv needs --data FILE.csv\n");
+        fprintf(stderr, "glowcl: train csv needs --data FILE.csv or npy:FILE\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -171,7 +173,7 @@ static int open_batch_source(const points_flags *f, batch_source *src, double **
     gc_rng_seed_stream(&src->rng, (uint64_t)f->seed, 3);
     *points = NULL;
     if (!f->from_csv) return EXIT_OK;
-    gc_status status = gc_csv_read(f->data, points, &src->count, &src->dim);
+    gc_status status = cli_read_points(f->data, points, &src->count, &src->dim);
     if (status != GC_OK) return cli_fail(status);
     src->points = *points;
     if ((size_t)f->batch > src->count) {
