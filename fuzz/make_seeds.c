@@ -1,7 +1,10 @@
 /* Writes the seed corpora of the fuzz targets: small valid inputs of every kind each parser
- * reads. `fuzz_seeds DIR` fills DIR/archive, DIR/model, DIR/csv, DIR/cifar and DIR/png (the
- * folders must exist); the committed fuzz/corpus/ was made with `fuzz_seeds fuzz/corpus`, plus
- * the regression inputs of two loader bugs (the *-wraps.txt files of fuzz/corpus/model). */
+ * reads. `fuzz_seeds DIR` fills DIR/archive, DIR/model, DIR/csv, DIR/cifar, DIR/png, DIR/idx and
+ * DIR/npy (the folders must exist); the committed fuzz/corpus/ was made with `fuzz_seeds
+ * fuzz/corpus`, plus the regression inputs of two loader bugs (the *-wraps.txt files of
+ * fuzz/corpus/model) and one archive NumPy wrote, fuzz/corpus/npy/savez-compressed.npz (flag
+ * byte 1, then numpy.savez_compressed of a 2x3 float32 `a` and a uint8 `b` of 4), whose members
+ * are deflated. */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 
 #include "glowcl/archive.h"
 #include "glowcl/flow.h"
+#include "glowcl/npy.h"
 #include "glowcl/runtime.h"
 
 static const char *root;
@@ -196,10 +200,83 @@ static void pngs(void)
     png("rgb8-adam7.png", PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_ADAM7);
 }
 
+/* IDX inputs of fuzz_idx: flags, max_images, the images file's length (u16), the images file,
+ * the labels file. */
+static void idx_seed(const char *name, unsigned flags, unsigned max_images, size_t count)
+{
+    enum { ROWS = 3, COLUMNS = 4 };
+    static unsigned char input[4 + 16 + 8 * ROWS * COLUMNS + 8 + 8];
+    size_t images = 16 + count * ROWS * COLUMNS, labels = 8 + count;
+    unsigned char *p = input;
+    *p++ = (unsigned char)flags, *p++ = (unsigned char)max_images;
+    *p++ = (unsigned char)images, *p++ = (unsigned char)(images >> 8);
+    const unsigned char image_header[16] = {0, 0, 8, 3,    0, 0, 0, (unsigned char)count,
+                                            0, 0, 0, ROWS, 0, 0, 0, COLUMNS};
+    memcpy(p, image_header, 16);
+    p += 16;
+    for (size_t i = 0; i < count * ROWS * COLUMNS; i++) *p++ = (unsigned char)(i * 29);
+    const unsigned char label_header[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)count};
+    memcpy(p, label_header, 8);
+    p += 8;
+    for (size_t i = 0; i < count; i++) *p++ = (unsigned char)i;
+    write_bytes("idx", name, input, 4 + images + (flags & 4 ? labels : 0));
+}
+
+static void idxs(void)
+{
+    idx_seed("train-labels.bin", 4, 0, 5);        /* plain, with labels */
+    idx_seed("test-gz.bin", 1 | 2 | 4 | 8, 2, 3); /* compressed, labels, at most 2 */
+    idx_seed("train-dotted.bin", 16, 0, 2);       /* dotted names, no labels */
+}
+
+/* NumPy inputs of fuzz_npy: a flag byte (bit 0: a .npz), then the file gc_npy_write or the
+ * .npz writer writes. */
+static void npy_seed(const char *name, int npz, const gc_npy_array *a, const gc_npy_array *b)
+{
+    char path[512];
+    seed_path(path, sizeof path, "npy", "seed.tmp");
+    gc_npz_writer *w = NULL;
+    gc_status status = npz ? gc_npz_writer_open(&w, path) : gc_npy_write(path, a);
+    if (npz && status == GC_OK && (status = gc_npz_put(w, "a", a)) == GC_OK)
+        status = gc_npz_put(w, "b", b);
+    if (npz && status == GC_OK)
+        status = gc_npz_writer_commit(w);
+    else if (npz)
+        gc_npz_writer_abort(w);
+    unsigned char *file = NULL, *input = NULL;
+    size_t size = 0;
+    if (status != GC_OK || gc_read_file(path, &file, &size) != GC_OK || !(input = malloc(size + 1)))
+        fail(name);
+    input[0] = (unsigned char)npz;
+    memcpy(input + 1, file, size);
+    write_bytes("npy", name, input, size + 1);
+    remove(path);
+    free(file);
+    free(input);
+}
+
+static void npys(void)
+{
+    float points[6] = {0.5f, -1, 2, 3.25f, -4, 1e-3f};
+    double scalar = 2.5;
+    unsigned char pixels[2 * 2 * 3 * 3];
+    for (size_t i = 0; i < sizeof pixels; i++) pixels[i] = (unsigned char)(i * 7);
+    gc_npy_array f32 = {GC_NPY_F32, 2, {3, 2}, points};
+    gc_npy_array f64 = {GC_NPY_F64, 0, {0}, &scalar};
+    gc_npy_array nhwc = {GC_NPY_U8, 4, {2, 2, 3, 3}, pixels};
+    gc_npy_array grey = {GC_NPY_U8, 3, {2, 3, 6}, pixels};
+    npy_seed("points.npy.bin", 0, &f32, NULL);
+    npy_seed("scalar.npy.bin", 0, &f64, NULL);
+    npy_seed("nhwc.npy.bin", 0, &nhwc, NULL);
+    npy_seed("grey.npy.bin", 0, &grey, NULL);
+    npy_seed("pair.npz.bin", 1, &f32, &nhwc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: fuzz_seeds DIR (with subfolders archive model csv cifar png)\n");
+        fprintf(stderr, "usage: fuzz_seeds DIR (with subfolders archive model csv cifar png idx "
+                        "npy)\n");
         return 2;
     }
     root = argv[1];
@@ -208,5 +285,7 @@ int main(int argc, char **argv)
     csvs();
     cifars();
     pngs();
+    idxs();
+    npys();
     return 0;
 }

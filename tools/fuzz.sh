@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzzes glowcl's input parsers with libFuzzer, one target after another:
 #   tools/fuzz.sh [SECONDS] [TARGET...]      (SECONDS per target, default 60; targets: archive
-#                                             model csv cifar png, default all)
+#                                             model csv cifar png idx npy, default all)
 # Sets up build-fuzz with clang and -Dfuzz=true if needed, builds the targets of fuzz/, runs each
 # for SECONDS from its seeds in fuzz/corpus/TARGET (new inputs go to build-fuzz/fuzz-corpus/,
 # crashing ones to build-fuzz/fuzz-artifacts/TARGET/, the log to build-fuzz/fuzz-logs/), and
@@ -14,7 +14,7 @@ case $seconds in
 '' | *[!0-9]*) echo "usage: tools/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;;
 esac
 [ $# -gt 0 ] && shift
-targets=${*:-archive model csv cifar png}
+targets=${*:-archive model csv cifar png idx npy}
 build="build-fuzz"
 
 if [ ! -f "$build/build.ninja" ]; then
