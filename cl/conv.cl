@@ -396,20 +396,28 @@ __kernel void conv_pack_panels(__global float *panels, __global const float *in,
         vstore16(valid == 2 * V ? vload16(0, source) : load16_first(source, valid), r, panel);
 }
 
-/* row[x] = source[x + kx − 1], zero where that is outside the row, or everywhere when source
- * is NULL (a row above or below the image). */
-static void shifted_row(__global float *row, __global const float *source, uint kx, uint width)
+/* Pixel p of a column of conv_1x1's panels (see conv_pack_panels), `stride` floats from one
+ * panel of 16 pixels to the next. */
+#define PANEL_AT(column, stride, p) ((column) + (p) / (2 * V) * (stride) + (p) % (2 * V))
+
+/* Pixels p0 … p0 + width − 1 of a column: source[x + kx − 1], zero where that is outside the
+ * row, or everywhere when source is NULL (a row above or below the image). */
+static void shifted_row(__global float *column, uint stride, uint p0, __global const float *source,
+                        uint kx, uint width)
 {
     for (uint x = 0; x < width; x++) {
         uint sx = x + kx; /* the source column + 1 */
-        row[x] = source && sx >= 1 && sx <= width ? source[sx - 1] : 0.0f;
+        *PANEL_AT(column, stride, p0 + x) =
+            source && sx >= 1 && sx <= width ? source[sx - 1] : 0.0f;
     }
 }
 
-/* shifted_row for rows of whole groups of 4 (every CIFAR level's): 4 columns a store. The
- * edge's zero goes in by select, like join16's (a swizzle then a lane store of 0.0f folds into
- * a shuffle with a zero vector, which crashes oclgrind 21.10). */
-static void shifted_row4(__global float *row, __global const float *source, uint kx, uint width)
+/* shifted_row for rows of whole groups of 4 (every CIFAR level's): 4 columns a store, which
+ * stay within a panel as p0 is a multiple of 4 too. The edge's zero goes in by select, like
+ * join16's (a swizzle then a lane store of 0.0f folds into a shuffle with a zero vector, which
+ * crashes oclgrind 21.10). */
+static void shifted_row4(__global float *column, uint stride, uint p0, __global const float *source,
+                         uint kx, uint width)
 {
     for (uint x0 = 0; x0 < width; x0 += 4) {
         float4 v = 0.0f;
@@ -428,35 +436,39 @@ static void shifted_row4(__global float *row, __global const float *source, uint
                 v = select(vload4(0, source + x0).s1233, (float4)(0.0f), (int4)(0, 0, 0, -1));
             }
         }
-        vstore4(v, 0, row + x0);
+        vstore4(v, 0, PANEL_AT(column, stride, p0 + x0));
     }
 }
 
-/* The 3×3 neighbourhoods of a batch as channels (im2col, channel-major), so that conv_1x1 over
- * the 9·in_channels columns is the 3×3 layer: columns[b][i·9 + ky·3 + kx][p] =
- * in[b][i][y + ky − 1][x + kx − 1], zero outside the image, p = y·w + x. The column order is
- * the weights' own, W[o][i][ky][kx]. A work-item writes the 9 columns of one input plane, row
- * by row: each row a copy of an input row shifted by kx − 1, its edge zero (one work-item per
- * value, with its divisions and tests, took ~20 % of the 3×3 forward pass). global
- * (in_channels, n). */
-__kernel void conv_pack_columns(__global float *columns, __global const float *in, uint in_offset,
+/* The 3×3 neighbourhoods of a batch as channels (im2col), written straight into conv_1x1's
+ * panels, so that conv_1x1 over the 9·in_channels columns is the 3×3 layer: column
+ * j = i·9 + ky·3 + kx of pixel p = y·w + x is in[b][i][y + ky − 1][x + kx − 1], zero outside the
+ * image, at panels[b][p / 16][j][p % 16]; the pixels past the last of the last panel are zero.
+ * The column order is the weights' own, W[o][i][ky][kx]. A work-item writes the 9 columns of
+ * one input plane, row by row: each row a copy of an input row shifted by kx − 1, its edge
+ * zero (one work-item per value, with its divisions and tests, took ~20 % of the 3×3 forward
+ * pass). global (in_channels, n). */
+__kernel void conv_pack_columns(__global float *panels, __global const float *in, uint in_offset,
                                 uint in_channels, uint height, uint width, uint n)
 {
     uint i = get_global_id(0), b = get_global_id(1), hw = height * width;
     if (i >= in_channels || b >= n) return;
+    uint pixel_blocks = (hw + 2 * V - 1) / (2 * V), stride = 9 * in_channels * 2 * V;
     __global const float *plane = in + in_offset + (b * in_channels + i) * hw;
-    __global float *column = columns + (b * in_channels + i) * 9 * hw;
+    __global float *column = panels + (b * pixel_blocks * 9 * in_channels + i * 9) * 2 * V;
     for (uint ky = 0; ky < 3; ky++)
-        for (uint kx = 0; kx < 3; kx++, column += hw)
+        for (uint kx = 0; kx < 3; kx++, column += 2 * V) {
             for (uint y = 0; y < height; y++) {
                 int sy = (int)y + (int)ky - 1;
                 __global const float *source =
                     sy < 0 || sy >= (int)height ? NULL : plane + (uint)sy * width;
                 if (width % 4 == 0)
-                    shifted_row4(column + y * width, source, kx, width);
+                    shifted_row4(column, stride, y * width, source, kx, width);
                 else
-                    shifted_row(column + y * width, source, kx, width);
+                    shifted_row(column, stride, y * width, source, kx, width);
             }
+            for (uint p = hw; p < pixel_blocks * 2 * V; p++) *PANEL_AT(column, stride, p) = 0.0f;
+        }
 }
 
 /* Samples of a layer's input transposed for conv_params_panels, in panels of 16 channels, with

@@ -16,11 +16,9 @@ enum { IM2COL_CHUNK_FLOATS = 1 << 23 };
  * gradients of its last ones (12, 24 outputs), and the weight gradients of the first. */
 enum { IM2COL_MAX_INPUTS = 32 };
 
-/* The im2col columns, shared by every convolution on a runtime (gc_scratch). */
+/* The packed operands of a pass (conv_1x1's panels, im2col's, a weight gradient's), shared by
+ * every convolution on a runtime (gc_scratch), and the packed weights. */
 static const gc_scratch_key packed_scratch = {"convolution packed"};
-/* conv_1x1's input in panels of 16 pixels and its weights in blocks of a work-item's channels
- * (see conv_pack_panels and conv_pack_weights), likewise shared. */
-static const gc_scratch_key panel_scratch = {"convolution panels"};
 static const gc_scratch_key packed_weights_scratch = {"convolution packed weights"};
 
 static int is_reference(const gc_tensor *t) { return t->rt->backend == GC_BACKEND_REFERENCE; }
@@ -150,84 +148,131 @@ static weight_view transposed_view(const gc_conv *c)
     return (weight_view){taps, c->in_channels * taps, taps, 1};
 }
 
-/* A pass's kernels: its weights packed for its work-items, then conv_3x3 (`kernel` 3) over
- * `in`'s `reduced` channels, or (`kernel` 1) conv_1x1 over `in` as `reduced`·taps channels (a
- * 1×1 layer, or the im2col columns of a 3×3 one), packed into panels first. */
-static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, size_t kernel, gc_tensor *out,
-                             size_t out_offset, size_t out_channels, const gc_tensor *in,
-                             size_t in_offset, size_t reduced, const gc_tensor *weights,
-                             weight_view view, int bias_relu, const gc_tensor *mask,
-                             size_t mask_offset, int accumulate, size_t n, size_t h, size_t w)
+/* A pass's weights packed for its work-items (conv_pack_weights). */
+static gc_status pack_weights(gc_runtime *rt, const gc_conv *c, const gc_tensor *weights,
+                              weight_view view, size_t out_channels, size_t reduced,
+                              gc_tensor **packed)
 {
-    /* Without a mask the kernels still need a valid buffer argument. */
-    const gc_tensor *mask_or_any = mask ? mask : weights;
-    int has_bias = bias_relu && c->has_bias, relu = bias_relu && c->relu;
-    /* A work-item's tile: `channels` channels × 2·tile pixels (see cl/conv.cl). */
-    size_t tile = rt->shapes.conv_tile, channels = rt->shapes.conv_channels;
-    size_t channel_blocks = (out_channels + channels - 1) / channels, summed = reduced * view.taps;
-    gc_tensor *packed_weights = NULL;
-    GC_TRY(gc_scratch(rt, &packed_weights_scratch, channel_blocks * channels, summed,
-                      &packed_weights));
-    size_t weights_global[2] = {summed, channel_blocks};
-    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_weights, 2, weights_global, NULL, GC_MEM(packed_weights),
-                     GC_MEM(weights), GC_U32(c->w_offset), GC_U32(view.lane_stride),
-                     GC_U32(view.reduced_stride), GC_U32(view.taps), GC_U32(view.flip),
-                     GC_U32(out_channels), GC_U32(reduced)));
-    /* conv_grid 2 puts the channel blocks first (see cl/conv.cl) */
+    size_t channels = rt->shapes.conv_channels, summed = reduced * view.taps;
+    size_t channel_blocks = (out_channels + channels - 1) / channels;
+    GC_TRY(gc_scratch(rt, &packed_weights_scratch, channel_blocks * channels, summed, packed));
+    size_t global[2] = {summed, channel_blocks};
+    return GC_LAUNCH(rt, c->kernels.pack_weights, 2, global, NULL, GC_MEM(*packed), GC_MEM(weights),
+                     GC_U32(c->w_offset), GC_U32(view.lane_stride), GC_U32(view.reduced_stride),
+                     GC_U32(view.taps), GC_U32(view.flip), GC_U32(out_channels), GC_U32(reduced));
+}
+
+/* What a pass does with its sums, and where: see the epilogue in cl/conv.cl. */
+typedef struct pass_output {
+    gc_tensor *out;
+    size_t offset, channels;
+    int bias_relu;
+    const gc_tensor *mask;
+    size_t mask_offset;
+    int accumulate;
+} pass_output;
+
+/* A work-item's tile is conv_channels channels × 2·tile pixels (see cl/conv.cl); conv_grid 2
+ * puts the channel blocks first in the launch. */
+static void tile_grid(const gc_runtime *rt, size_t channels, size_t pixel_blocks, size_t third,
+                      size_t global[3])
+{
+    size_t per_item = rt->shapes.conv_channels, blocks = (channels + per_item - 1) / per_item;
     int channels_first = rt->shapes.conv_grid == 2;
-    if (kernel == 1) {
-        /* conv_1x1 reads its input as panels of 2·tile pixels (see cl/conv.cl) */
-        size_t block = 2 * tile, hw = h * w, pixel_blocks = (hw + block - 1) / block;
-        gc_tensor *panels = NULL;
-        GC_TRY(gc_scratch(rt, &panel_scratch, n * pixel_blocks * block, summed, &panels));
-        size_t pack_global[3] = {pixel_blocks, (summed + block - 1) / block, n};
-        GC_TRY(GC_LAUNCH(rt, c->kernels.pack_panels, 3, pack_global, NULL, GC_MEM(panels),
-                         GC_MEM(in), GC_U32(in_offset), GC_U32(summed), GC_U32(hw), GC_U32(n)));
-        size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
-                            channels_first ? pixel_blocks : channel_blocks, n};
-        return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
-                         GC_U32(out_channels), GC_MEM(panels), GC_U32(summed),
-                         GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset),
-                         GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset),
-                         GC_U32(mask != NULL), GC_U32(accumulate != 0), GC_U32(hw), GC_U32(n));
-    }
-    size_t x_blocks = (w + tile - 1) / tile;
-    /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
-     * at a time; otherwise half of every lane would idle. */
-    int pairs = w == 4 && n > 1;
-    size_t pixel_blocks = x_blocks * ((h + 1) / 2);
-    size_t global[3] = {channels_first ? channel_blocks : pixel_blocks,
-                        channels_first ? pixel_blocks : channel_blocks, pairs ? (n + 1) / 2 : n};
-    return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(out), GC_U32(out_offset),
-                     GC_U32(out_channels), GC_MEM(in), GC_U32(in_offset), GC_U32(reduced),
-                     GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset), GC_U32(has_bias),
-                     GC_U32(relu), GC_MEM(mask_or_any), GC_U32(mask_offset), GC_U32(mask != NULL),
-                     GC_U32(accumulate != 0), GC_U32(h), GC_U32(w), GC_U32(x_blocks), GC_U32(n),
-                     GC_U32(pairs));
+    global[0] = channels_first ? blocks : pixel_blocks;
+    global[1] = channels_first ? pixel_blocks : blocks;
+    global[2] = third;
+}
+
+/* conv_1x1 over `summed` channels already in panels of 2·tile pixels. */
+static gc_status launch_1x1(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                            const gc_tensor *panels, size_t summed, const gc_tensor *weights,
+                            weight_view view, size_t n, size_t hw)
+{
+    gc_tensor *packed_weights = NULL;
+    GC_TRY(pack_weights(rt, c, weights, view, o->channels, summed / view.taps, &packed_weights));
+    size_t block = 2 * rt->shapes.conv_tile, global[3];
+    tile_grid(rt, o->channels, (hw + block - 1) / block, n, global);
+    /* Without a mask the kernel still needs a valid buffer argument. */
+    const gc_tensor *mask_or_any = o->mask ? o->mask : weights;
+    return GC_LAUNCH(rt, c->kernels.conv_1x1, 3, global, NULL, GC_MEM(o->out), GC_U32(o->offset),
+                     GC_U32(o->channels), GC_MEM(panels), GC_U32(summed), GC_MEM(packed_weights),
+                     GC_MEM(weights), GC_U32(c->b_offset), GC_U32(o->bias_relu && c->has_bias),
+                     GC_U32(o->bias_relu && c->relu), GC_MEM(mask_or_any), GC_U32(o->mask_offset),
+                     GC_U32(o->mask != NULL), GC_U32(o->accumulate != 0), GC_U32(hw), GC_U32(n));
+}
+
+/* A pass of a 1×1 layer: its input packed into panels (conv_pack_panels), then conv_1x1. */
+static gc_status launch_pass_1x1(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                                 const gc_tensor *in, size_t in_offset, size_t reduced,
+                                 const gc_tensor *weights, weight_view view, size_t n, size_t hw)
+{
+    size_t block = 2 * rt->shapes.conv_tile, pixel_blocks = (hw + block - 1) / block;
+    gc_tensor *panels = NULL;
+    GC_TRY(gc_scratch(rt, &packed_scratch, n * pixel_blocks * block, reduced, &panels));
+    size_t global[3] = {pixel_blocks, (reduced + block - 1) / block, n};
+    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_panels, 3, global, NULL, GC_MEM(panels), GC_MEM(in),
+                     GC_U32(in_offset), GC_U32(reduced), GC_U32(hw), GC_U32(n)));
+    return launch_1x1(rt, c, o, panels, reduced, weights, view, n, hw);
 }
 
 /* A 3×3 pass summing few channels (`reduced` of `in`): the direct kernel's loop over them is
- * too short to pay for its tile's set-up and row loads, so their neighbourhoods become 9·reduced
- * im2col columns (shared scratch) that conv_1x1 sums, in the weights' order. */
+ * too short to pay for its tile's set-up and row loads, so their neighbourhoods become
+ * 9·reduced im2col columns in panels (shared scratch) that conv_1x1 sums, in the weights'
+ * order. */
 static int im2col_pays(const gc_conv *c, size_t reduced)
 {
     return c->kernel == 3 && reduced <= IM2COL_MAX_INPUTS;
 }
 
-static gc_status launch_im2col_pass(gc_runtime *rt, const gc_conv *c, gc_tensor *out,
-                                    size_t out_offset, size_t out_channels, const gc_tensor *in,
-                                    size_t in_offset, size_t reduced, const gc_tensor *weights,
-                                    weight_view view, int bias_relu, const gc_tensor *mask,
-                                    size_t mask_offset, int accumulate, size_t n, size_t h,
+static gc_status launch_pass_im2col(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                                    const gc_tensor *in, size_t in_offset, size_t reduced,
+                                    const gc_tensor *weights, weight_view view, size_t n, size_t h,
                                     size_t w)
 {
-    gc_tensor *columns = NULL;
-    GC_TRY(gc_scratch(rt, &packed_scratch, n * 9 * reduced, h * w, &columns));
+    size_t block = 2 * rt->shapes.conv_tile, pixel_blocks = (h * w + block - 1) / block;
+    gc_tensor *panels = NULL;
+    GC_TRY(gc_scratch(rt, &packed_scratch, n * pixel_blocks * block, 9 * reduced, &panels));
     size_t global[2] = {reduced, n};
-    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(columns), GC_MEM(in),
+    GC_TRY(GC_LAUNCH(rt, c->kernels.pack_columns, 2, global, NULL, GC_MEM(panels), GC_MEM(in),
                      GC_U32(in_offset), GC_U32(reduced), GC_U32(h), GC_U32(w), GC_U32(n)));
-    return launch_pass(rt, c, 1, out, out_offset, out_channels, columns, 0, reduced, weights, view,
-                       bias_relu, mask, mask_offset, accumulate, n, h, w);
+    return launch_1x1(rt, c, o, panels, 9 * reduced, weights, view, n, h * w);
+}
+
+/* A pass of a 3×3 layer through the direct kernel, conv_3x3. */
+static gc_status launch_pass_3x3(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                                 const gc_tensor *in, size_t in_offset, size_t reduced,
+                                 const gc_tensor *weights, weight_view view, size_t n, size_t h,
+                                 size_t w)
+{
+    gc_tensor *packed_weights = NULL;
+    GC_TRY(pack_weights(rt, c, weights, view, o->channels, reduced, &packed_weights));
+    size_t tile = rt->shapes.conv_tile, x_blocks = (w + tile - 1) / tile, global[3];
+    /* Images 4 wide (the last level of a CIFAR Glow) fill a tile's 8-pixel rows two samples
+     * at a time; otherwise half of every lane would idle. */
+    int pairs = w == 4 && n > 1;
+    tile_grid(rt, o->channels, x_blocks * ((h + 1) / 2), pairs ? (n + 1) / 2 : n, global);
+    const gc_tensor *mask_or_any = o->mask ? o->mask : weights;
+    return GC_LAUNCH(rt, c->kernels.conv_3x3, 3, global, NULL, GC_MEM(o->out), GC_U32(o->offset),
+                     GC_U32(o->channels), GC_MEM(in), GC_U32(in_offset), GC_U32(reduced),
+                     GC_MEM(packed_weights), GC_MEM(weights), GC_U32(c->b_offset),
+                     GC_U32(o->bias_relu && c->has_bias), GC_U32(o->bias_relu && c->relu),
+                     GC_MEM(mask_or_any), GC_U32(o->mask_offset), GC_U32(o->mask != NULL),
+                     GC_U32(o->accumulate != 0), GC_U32(h), GC_U32(w), GC_U32(x_blocks), GC_U32(n),
+                     GC_U32(pairs));
+}
+
+/* A forward or input-gradient pass by whichever of the three ways suits its layer. */
+static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                             const gc_tensor *in, size_t in_offset, size_t reduced,
+                             const gc_tensor *weights, weight_view view, size_t n, size_t h,
+                             size_t w)
+{
+    if (c->kernel == 1)
+        return launch_pass_1x1(rt, c, o, in, in_offset, reduced, weights, view, n, h * w);
+    if (im2col_pays(c, reduced))
+        return launch_pass_im2col(rt, c, o, in, in_offset, reduced, weights, view, n, h, w);
+    return launch_pass_3x3(rt, c, o, in, in_offset, reduced, weights, view, n, h, w);
 }
 
 gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_tensor *in,
@@ -253,12 +298,9 @@ gc_status gc_conv_forward(const gc_conv *c, const gc_tensor *weights, const gc_t
         }
         return GC_OK;
     }
-    gc_runtime *rt = weights->rt;
-    if (im2col_pays(c, c->in_channels))
-        return launch_im2col_pass(rt, c, out, out_offset, c->out_channels, in, in_offset,
-                                  c->in_channels, weights, forward_view(c), 1, NULL, 0, 0, n, h, w);
-    return launch_pass(rt, c, k, out, out_offset, c->out_channels, in, in_offset, c->in_channels,
-                       weights, forward_view(c), 1, NULL, 0, 0, n, h, w);
+    pass_output o = {out, out_offset, c->out_channels, 1, NULL, 0, 0};
+    return launch_pass(weights->rt, c, &o, in, in_offset, c->in_channels, weights, forward_view(c),
+                       n, h, w);
 }
 
 gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, const gc_tensor *dout,
@@ -291,14 +333,9 @@ gc_status gc_conv_backward_input(const gc_conv *c, const gc_tensor *weights, con
         free(sums);
         return GC_OK;
     }
-    gc_runtime *rt = weights->rt;
-    if (im2col_pays(c, c->out_channels))
-        return launch_im2col_pass(rt, c, din, din_offset, c->in_channels, dout, dout_offset,
-                                  c->out_channels, weights, transposed_view(c), 0, mask,
-                                  mask_offset, accumulate, n, h, w);
-    return launch_pass(rt, c, k, din, din_offset, c->in_channels, dout, dout_offset,
-                       c->out_channels, weights, transposed_view(c), 0, mask, mask_offset,
-                       accumulate, n, h, w);
+    pass_output o = {din, din_offset, c->in_channels, 0, mask, mask_offset, accumulate};
+    return launch_pass(weights->rt, c, &o, dout, dout_offset, c->out_channels, weights,
+                       transposed_view(c), n, h, w);
 }
 
 /* The reference weight and bias gradients, summed in the plain loop order. */
