@@ -18,8 +18,8 @@
     !defined(COUPLING_TILE_OUT) || !defined(VECTOR_FIELDS) || !defined(VECTOR_MAX_DIM)
 #error "build with the coupling shape parameters of src/core/shapes.h"
 #endif
-#if COUPLING_VECTOR != 8 || COUPLING_TILE_OUT != 16
-#error "the dense layers' sums are written out in float8 and float16"
+#if COUPLING_VECTOR != 8 || COUPLING_TILE_OUT != 16 || COUPLING_TILE_IN != 4
+#error "the dense layers' sums are written out in float8 and float16, a gradient tile's in 4"
 #endif
 
 /* Short names: the vector width, and the rows per work-item. Each weight loaded feeds R rows
@@ -343,35 +343,43 @@ static uint params_tiles(uint in_dim, uint out_dim)
                : (columns + V - 1) / V;
 }
 
-/* Tile `tile` of dWᵀ += Σ_r x[r]ᵀ dy[r] and db += Σ_r dy[r] for one group of a layer. */
-static void params_tile(__global float *dw, __global float *db, __global const float *dy,
-                        uint dout_ld, __global const float *x, uint in_ld, uint in_dim,
-                        uint out_dim, uint rows, uint tile)
+/* Tile `tile` of dWᵀ += Σ_r x[r]ᵀ dy[r] and db += Σ_r dy[r] for one group of a layer. Not
+ * inlined: inside vector_glow_params the values live across its loop took the registers, and
+ * its sums went to the stack and back at every multiply-add. */
+__attribute__((noinline)) static void params_tile(__global float *dw, __global float *db,
+                                                  __global const float *dy, uint dout_ld,
+                                                  __global const float *x, uint in_ld, uint in_dim,
+                                                  uint out_dim, uint rows, uint tile)
 {
     uint columns = in_dim + 1;
     if (out_dim >= TILE_OUT) {
         uint o_tiles = (out_dim + TILE_OUT - 1) / TILE_OUT, i_tile = tile / o_tiles;
         uint o0 = (tile - i_tile * o_tiles) * TILE_OUT, i0 = i_tile * TILE_IN;
         if (o0 + TILE_OUT <= out_dim) {
-            float16 a[TILE_IN];
-#pragma unroll
-            for (uint c = 0; c < TILE_IN; c++) a[c] = 0.0f;
+            /* Named sums, not an array: PoCL kept an array of them on the stack, a store and a
+             * load around every multiply-add (half of the 2-D step's parameter pass). */
+            float16 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
             if (i0 + TILE_IN <= in_dim) {
                 /* No bias column, nothing past the end: each input broadcast from memory. */
                 for (uint r = 0; r < rows; r++) {
                     __global const float *xr = x + r * in_ld + i0;
                     float16 d = vload16(0, dy + r * dout_ld + o0);
-#pragma unroll
-                    for (uint c = 0; c < TILE_IN; c++) a[c] += xr[c] * d;
+                    a0 += xr[0] * d;
+                    a1 += xr[1] * d;
+                    a2 += xr[2] * d;
+                    a3 += xr[3] * d;
                 }
             } else {
                 for (uint r = 0; r < rows; r++) {
                     __global const float *xr = x + r * in_ld;
                     float16 d = vload16(0, dy + r * dout_ld + o0);
-#pragma unroll
-                    for (uint c = 0; c < TILE_IN; c++) a[c] += input_or_one(xr, i0 + c, in_dim) * d;
+                    a0 += input_or_one(xr, i0, in_dim) * d;
+                    a1 += input_or_one(xr, i0 + 1, in_dim) * d;
+                    a2 += input_or_one(xr, i0 + 2, in_dim) * d;
+                    a3 += input_or_one(xr, i0 + 3, in_dim) * d;
                 }
             }
+            float16 a[TILE_IN] = {a0, a1, a2, a3};
             for (uint c = 0; c < TILE_IN && i0 + c < columns; c++) {
                 __global float *target = i0 + c < in_dim ? dw + (i0 + c) * out_dim + o0 : db + o0;
                 vstore16(vload16(0, target) + a[c], 0, target);
