@@ -75,6 +75,27 @@ gc_status gc_model_decode(gc_model *model, const double *z, size_t n, double *x,
 /* Draws n points: z from the prior with its standard deviations times `temperature`, decoded. */
 gc_status gc_model_sample(gc_model *model, size_t n, double temperature, gc_rng *rng, double *x);
 
+/* The latent of a sample is packed (gc_model_encode's z) as its parts one after the other: an
+ * image model's splits in order, from the first level (nearest the data) to the last, then the
+ * top (the last level's output, what the prior scores); a model of points has one part. */
+#define GC_MAX_LATENT_PARTS 9
+typedef struct gc_latent_part {
+    char name[16];                  /* "z_level1" ... "z_level{L-1}" (splits), "z_top"; "z" */
+    size_t offset, count;           /* where its values lie in a sample's packed latent */
+    size_t channels, height, width; /* its shape (channel-major); points: dim, 1, 1 */
+} gc_latent_part;
+
+/* Fills parts[0 .. n) (at most GC_MAX_LATENT_PARTS) and returns n. */
+size_t gc_model_latent_parts(const gc_model *model, gc_latent_part *parts);
+
+/* Decodes n latents of which only some parts are known: for part k (gc_model_latent_parts'
+ * order), given[k] != 0 takes its values from z as gc_model_decode does; given[k] == 0 draws it
+ * with rng at `temperature` (standard deviations scaled by it), a split's part from its prior
+ * given the levels above it, the top from the model's prior, and ignores those values of z
+ * (z may be NULL when no part is given: that is gc_model_sample, draw for draw). */
+gc_status gc_model_decode_parts(gc_model *model, const double *z, size_t n, const int *given,
+                                double temperature, gc_rng *rng, double *x);
+
 typedef struct gc_adam_config {
     double lr, beta1, beta2, eps;
     double clip_norm; /* > 0: gradients scaled down to at most this L2 norm */

@@ -465,30 +465,89 @@ gc_status gc_model_log_prob(gc_model *m, const double *x, size_t n, double *log_
     return status;
 }
 
+size_t gc_model_latent_parts(const gc_model *m, gc_latent_part *parts)
+{
+    const gc_model_config *c = &m->config;
+    if (c->kind != GC_MODEL_IMAGE) {
+        parts[0] = (gc_latent_part){"z", 0, c->dim, c->dim, 1, 1};
+        return 1;
+    }
+    /* The shapes build_image_ops gives the ops: each level squeezes, each split but the last
+     * level's factors out the second half of the channels (gc_split_create keeps c / 2). */
+    size_t channels = c->channels, height = c->height, width = c->width, offset = 0, count = 0;
+    for (int level = 0; level < c->levels && count < GC_MAX_LATENT_PARTS; level++) {
+        channels *= 4, height /= 2, width /= 2;
+        int last = level + 1 == c->levels;
+        size_t kept = last ? 0 : channels / 2;
+        gc_latent_part *p = &parts[count++];
+        if (last)
+            snprintf(p->name, sizeof p->name, "z_top");
+        else
+            snprintf(p->name, sizeof p->name, "z_level%d", level + 1);
+        p->channels = channels - kept, p->height = height, p->width = width;
+        p->offset = offset;
+        p->count = p->channels * height * width;
+        offset += p->count;
+        channels = kept;
+    }
+    return count;
+}
+
+/* The packed latents of n samples with the parts not given drawn: the top from the prior, a
+ * split's as ε ~ N(0, I) that the split turns into its prior's draw (gc_split_set_sampling). The
+ * draws come in gc_model_sample's order: every top first, then each sample's splits. */
+static gc_status draw_missing(gc_model *m, const double *given_z, size_t n, const int *given,
+                              const gc_latent_part *parts, size_t count, double temperature,
+                              gc_rng *rng, double *z)
+{
+    size_t d = m->config.dim, prior_count = gc_prior_param_count(&m->prior);
+    const gc_latent_part *top = &parts[count - 1];
+    if (given_z) memcpy(z, given_z, n * d * sizeof *z);
+    if (!given[count - 1]) {
+        double *drawn = malloc(n * top->count * sizeof *drawn);
+        double *prior = malloc((prior_count + 1) * sizeof *prior);
+        gc_status status = drawn && prior ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        if (status == GC_OK && prior_count)
+            status = gc_tensor_read(&m->params, m->prior.offset, prior, prior_count);
+        if (status == GC_OK) gc_prior_sample(&m->prior, prior, rng, n, temperature, drawn);
+        for (size_t i = 0; status == GC_OK && i < n; i++)
+            memcpy(z + i * d + top->offset, drawn + i * top->count, top->count * sizeof *z);
+        free(drawn);
+        free(prior);
+        GC_TRY(status);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k + 1 < count; k++)
+            for (size_t j = 0; j < parts[k].count && !given[k]; j++)
+                z[i * d + parts[k].offset + j] = gc_rng_normal(rng);
+    return GC_OK;
+}
+
+gc_status gc_model_decode_parts(gc_model *m, const double *z, size_t n, const int *given,
+                                double temperature, gc_rng *rng, double *x)
+{
+    gc_latent_part parts[GC_MAX_LATENT_PARTS];
+    size_t count = gc_model_latent_parts(m, parts), d = m->config.dim;
+    int all = 1;
+    for (size_t k = 0; k < count; k++) all = all && given[k];
+    if (all) return gc_model_decode(m, z, n, x, NULL);
+    double *packed = malloc(n * d * sizeof *packed);
+    if (!packed) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = draw_missing(m, z, n, given, parts, count, temperature, rng, packed);
+    /* The splits follow the parts' order, one op each. */
+    for (size_t i = 0, k = 0; i < m->op_count; i++)
+        if (strcmp(m->ops[i]->vt->kind, "split") == 0)
+            gc_split_set_sampling(m->ops[i], given[k++] ? -1.0 : temperature);
+    if (status == GC_OK) status = gc_model_decode(m, packed, n, x, NULL);
+    for (size_t i = 0; i < m->op_count; i++) gc_split_set_sampling(m->ops[i], -1.0);
+    free(packed);
+    return status;
+}
+
 gc_status gc_model_sample(gc_model *m, size_t n, double temperature, gc_rng *rng, double *x)
 {
-    size_t d = m->config.dim, fd = final_dim(m), prior_count = gc_prior_param_count(&m->prior);
-    double *z = malloc(n * d * sizeof *z), *top = malloc(n * fd * sizeof *top);
-    double *prior = malloc((prior_count + 1) * sizeof *prior);
-    gc_status status = z && top && prior ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    if (status == GC_OK && prior_count)
-        status = gc_tensor_read(&m->params, m->prior.offset, prior, prior_count);
-    if (status == GC_OK) {
-        /* The last output comes from the prior; each split reads ε ~ N(0, I) and draws its
-         * half from its own prior; all with the standard deviations times the temperature. */
-        gc_prior_sample(&m->prior, prior, rng, n, temperature, top);
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < d - fd; j++) z[i * d + j] = gc_rng_normal(rng);
-            memcpy(z + i * d + (d - fd), top + i * fd, fd * sizeof *z);
-        }
-        for (size_t k = 0; k < m->op_count; k++) gc_split_set_sampling(m->ops[k], temperature);
-        status = gc_model_decode(m, z, n, x, NULL);
-        for (size_t k = 0; k < m->op_count; k++) gc_split_set_sampling(m->ops[k], -1.0);
-    }
-    free(z);
-    free(top);
-    free(prior);
-    return status;
+    int given[GC_MAX_LATENT_PARTS] = {0};
+    return gc_model_decode_parts(m, NULL, n, given, temperature, rng, x);
 }
 
 static void set_activation_flags(gc_model *m, int keep, int reuse)
