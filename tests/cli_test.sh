@@ -29,21 +29,7 @@ failures=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# expect_exit CODE DESCRIPTION -- COMMAND...: runs, keeps stdout+stderr in $work/out
-expect_exit() {
-    want=$1; what=$2; shift 3
-    "$@" >"$work/out" 2>&1
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want"; sed 's/^/    /' "$work/out"
-    else
-        echo "ok: $what (exit $got)"
-    fi
-}
-expect_text() {
-    grep -q -- "$1" "$work/out" || { fail "$2: output lacks '$1'"; sed 's/^/    /' "$work/out"; }
-}
+. "$(dirname "$0")/expect.sh"
 
 unset GLOWCL_DEVICE GLOWCL_KERNEL_DIR
 

@@ -26,25 +26,6 @@ typedef struct eval_flags {
     cli_image_flags image;
 } eval_flags;
 
-/* The model's config against the images: GC_OK, or why it cannot score them. */
-static gc_status check_image_model(const eval_flags *f, const gc_model_config *c,
-                                   const gc_image_set *set)
-{
-    if (c->kind != GC_MODEL_IMAGE)
-        return GC_ERROR(GC_ERR_ARGUMENT,
-                        "%s is a model of %zu-dimensional points, not of "
-                        "images; score points with --data moons, FILE.csv or npy:FILE",
-                        f->model_path, c->dim);
-    if (c->dim == set->channels * set->height * set->width) return GC_OK;
-    /* A model trained on padded images, given the originals, wants the same --pad. */
-    int pad_fits = c->channels == set->channels && c->height == c->width &&
-                   c->height > set->height && c->width > set->width;
-    char hint[64] = "";
-    if (pad_fits) snprintf(hint, sizeof hint, " (pad them as in training: --pad %zu)", c->height);
-    return GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data %zux%zux%zu%s",
-                    c->channels, c->height, c->width, set->channels, set->height, set->width, hint);
-}
-
 /* Images: bits per dimension on the test split (a PNG folder or a NumPy array: all of it). */
 static int eval_images(eval_flags *f)
 {
@@ -61,7 +42,7 @@ static int eval_images(eval_flags *f)
     const gc_model_config *c = gc_model_get_config(model);
     char source[4200];
     snprintf(source, sizeof source, "the test images of %s", f->data);
-    gc_status status = check_image_model(f, c, &set);
+    gc_status status = cli_check_image_model(f->model_path, c, &set);
     if (status == GC_OK)
         status =
             cli_bits_per_dim(model, &set, (size_t)f->n, 8, source, &mean, &se, &reconstruction);
@@ -81,17 +62,7 @@ static int eval_images(eval_flags *f)
 static gc_status score_points(gc_model *model, const eval_flags *f, const double *x, size_t n,
                               size_t dim)
 {
-    const gc_model_config *c = gc_model_get_config(model);
-    if (c->kind == GC_MODEL_IMAGE)
-        return GC_ERROR(GC_ERR_ARGUMENT,
-                        "%s is a model of %zux%zux%zu images, not of points "
-                        "(give it images with --data cifar10:DIR, png:DIR, idx:DIR or npy:FILE)",
-                        f->model_path, c->channels, c->height, c->width);
-    if (c->dim != dim)
-        return GC_ERROR(GC_ERR_ARGUMENT,
-                        "the model is %zu-dimensional, the data "
-                        "%zu-dimensional",
-                        c->dim, dim);
+    GC_TRY(cli_check_points_model(f->model_path, gc_model_get_config(model), dim));
     char source[4200];
     if (strcmp(f->data, "moons") == 0)
         snprintf(source, sizeof source, "the two-moons points");

@@ -12,14 +12,9 @@
 #include "glowcl/flow.h"
 #include "glowcl/plot.h"
 #include "image_files.h"
+#include "latents.h"
 #include "options.h"
 #include "scores.h"
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
 
 int cmd_sample(int argc, char **argv)
 {
@@ -48,7 +43,7 @@ int cmd_sample(int argc, char **argv)
                         "negative\n");
         return EXIT_USAGE;
     }
-    if (!out || !(ends_with(out, ".csv") || ends_with(out, ".png"))) {
+    if (!out || !(cli_ends_with(out, ".csv") || cli_ends_with(out, ".png"))) {
         fprintf(stderr, "glowcl: --out FILE.csv or FILE.png is required\n");
         return EXIT_USAGE;
     }
@@ -57,7 +52,7 @@ int cmd_sample(int argc, char **argv)
     if ((rc = cli_open_model(&device, model_path, &rt, &model))) return rc;
     size_t dim = gc_model_get_config(model)->dim;
     gc_status status = GC_OK;
-    if (gc_model_get_config(model)->kind == GC_MODEL_IMAGE && ends_with(out, ".png")) {
+    if (gc_model_get_config(model)->kind == GC_MODEL_IMAGE && cli_ends_with(out, ".png")) {
         /* An image model's samples go into a grid of 8 columns, as 8-bit images. */
         status = cli_sample_grid(model, out, (int)n, temperature, (uint64_t)seed, 8);
         if (status == GC_OK) printf("wrote a grid of %ld samples to %s\n", n, out);
@@ -65,7 +60,7 @@ int cmd_sample(int argc, char **argv)
         gc_runtime_close(rt);
         return status == GC_OK ? EXIT_OK : cli_fail(status);
     }
-    if (ends_with(out, ".png") && dim != 2)
+    if (cli_ends_with(out, ".png") && dim != 2)
         status = GC_ERROR(GC_ERR_ARGUMENT,
                           "a PNG scatter plot needs a 2-D model (this one is "
                           "%zu-D); write a .csv",
@@ -77,7 +72,7 @@ int cmd_sample(int argc, char **argv)
     if (status == GC_OK) status = gc_model_sample(model, (size_t)n, temperature, &rng, x);
     if (status == GC_OK)
         status = cli_require_finite(x, (size_t)n, dim, "the model's output", "sample", out);
-    if (status == GC_OK && ends_with(out, ".csv")) {
+    if (status == GC_OK && cli_ends_with(out, ".csv")) {
         char header[64] = "x,y";
         status = gc_csv_write(out, x, (size_t)n, dim, dim == 2 ? header : NULL);
     } else if (status == GC_OK) {

@@ -93,6 +93,25 @@ int cli_load_images(const char *spec, const char *split, size_t max_images, cli_
     return pad_images(spec, flags, set);
 }
 
+/* The model's config against the images: GC_OK, or why it cannot score them. */
+gc_status cli_check_image_model(const char *model_path, const gc_model_config *c,
+                                const gc_image_set *set)
+{
+    if (c->kind != GC_MODEL_IMAGE)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s is a model of %zu-dimensional points, not of "
+                        "images; score points with --data moons, FILE.csv or npy:FILE",
+                        model_path, c->dim);
+    if (c->dim == set->channels * set->height * set->width) return GC_OK;
+    /* A model trained on padded images, given the originals, wants the same --pad. */
+    int pad_fits = c->channels == set->channels && c->height == c->width &&
+                   c->height > set->height && c->width > set->width;
+    char hint[64] = "";
+    if (pad_fits) snprintf(hint, sizeof hint, " (pad them as in training: --pad %zu)", c->height);
+    return GC_ERROR(GC_ERR_ARGUMENT, "the model is for %zux%zux%zu images, the data %zux%zux%zu%s",
+                    c->channels, c->height, c->width, set->channels, set->height, set->width, hint);
+}
+
 void cli_print_padding_note(const cli_image_flags *flags, const gc_image_set *set, double bpd)
 {
     if (!flags->original_height) return;
@@ -106,29 +125,34 @@ void cli_print_padding_note(const cli_image_flags *flags, const gc_image_set *se
            bpd * dims / own);
 }
 
+gc_status cli_image_grid(const char *path, const double *x, size_t count, size_t columns,
+                         const gc_model_config *c, int n_bits, const char *what)
+{
+    size_t dims = c->channels * c->height * c->width;
+    /* A non-finite value would show as a black or white pixel, as if it were one. */
+    GC_TRY(cli_require_finite(x, count, dims, "the model's output", what, "the grid"));
+    float *pixels = malloc(count * dims * sizeof *pixels);
+    if (!pixels) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    /* Back to the n-bit levels the data had, as the Glow paper shows its samples. */
+    double levels = (double)(1 << n_bits);
+    for (size_t i = 0; i < count * dims; i++)
+        pixels[i] = (float)(floor(fmin(fmax(x[i], 0.0), 0.999999) * levels) / (levels - 1));
+    gc_status status = gc_image_grid(path, pixels, (int)count, (int)c->channels, (int)c->height,
+                                     (int)c->width, (int)columns);
+    free(pixels);
+    return status;
+}
+
 gc_status cli_sample_grid(gc_model *model, const char *path, int count, double temperature,
                           uint64_t seed, int n_bits)
 {
     const gc_model_config *c = gc_model_get_config(model);
-    size_t dims = c->channels * c->height * c->width;
-    double *x = malloc((size_t)count * dims * sizeof *x);
-    float *pixels = malloc((size_t)count * dims * sizeof *pixels);
-    gc_status status = x && pixels ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    double *x = malloc((size_t)count * c->dim * sizeof *x);
+    gc_status status = x ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_rng rng;
     gc_rng_seed_stream(&rng, seed, 5);
     if (status == GC_OK) status = gc_model_sample(model, (size_t)count, temperature, &rng, x);
-    /* A non-finite value would show as a black or white pixel, as if it were one. */
-    if (status == GC_OK)
-        status =
-            cli_require_finite(x, (size_t)count, dims, "the model's output", "sample", "the grid");
-    /* Back to the n-bit levels the data had, as the Glow paper shows its samples. */
-    double levels = (double)(1 << n_bits);
-    for (size_t i = 0; status == GC_OK && i < (size_t)count * dims; i++)
-        pixels[i] = (float)(floor(fmin(fmax(x[i], 0.0), 0.999999) * levels) / (levels - 1));
-    if (status == GC_OK)
-        status =
-            gc_image_grid(path, pixels, count, (int)c->channels, (int)c->height, (int)c->width, 8);
+    if (status == GC_OK) status = cli_image_grid(path, x, (size_t)count, 8, c, n_bits, "sample");
     free(x);
-    free(pixels);
     return status;
 }

@@ -47,9 +47,20 @@ int cli_load_images(const char *spec, const char *split, size_t max_images, cli_
 /* Checks --layout and --pad: EXIT_OK, or EXIT_USAGE after a message. */
 int cli_check_image_flags(const cli_image_flags *flags);
 
+/* The model's config against the images: GC_OK, or GC_ERR_ARGUMENT saying why it cannot take
+ * them (a model of points; another size, with the --pad that would fit). */
+gc_status cli_check_image_model(const char *model_path, const gc_model_config *c,
+                                const gc_image_set *set);
+
 /* After a bits/dim line: when the images were padded, a line that says so and gives the bits
  * per pixel of the original images (the whole cost charged to them). */
 void cli_print_padding_note(const cli_image_flags *flags, const gc_image_set *set, double bpd);
+
+/* `count` images x (count × the model's C·H·W, values in [0, 1)) in a grid of `columns`, as a
+ * PNG of n_bits levels per channel; GC_ERR_NUMERIC naming the `what`s (e.g. "sample") that are
+ * not finite. */
+gc_status cli_image_grid(const char *path, const double *x, size_t count, size_t columns,
+                         const gc_model_config *c, int n_bits, const char *what);
 
 /* `count` samples at `temperature` in a grid of 8 columns, as a PNG of n_bits levels per
  * channel; GC_ERR_NUMERIC naming the samples if any is not finite. */

@@ -7,6 +7,7 @@
 #include "cmd_check.h"
 #include "cmd_devices.h"
 #include "cmd_eval.h"
+#include "cmd_latents.h"
 #include "cmd_sample.h"
 #include "device_choice.h"
 #include "distributed.h"
@@ -127,6 +128,8 @@ static int run_command(int argc, char **argv)
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc, argv);
     if (strcmp(argv[1], "sample") == 0) return cmd_sample(argc, argv);
     if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc, argv);
+    if (strcmp(argv[1], "encode") == 0) return cmd_encode(argc, argv);
+    if (strcmp(argv[1], "decode") == 0) return cmd_decode(argc, argv);
     fprintf(stderr, "glowcl: unknown command '%s' (see glowcl --help)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -29,6 +29,19 @@ gc_status cli_require_finite(const double *values, size_t rows, size_t width, co
                     bad > 1 ? "s" : "", list, source);
 }
 
+gc_status cli_check_points_model(const char *model_path, const gc_model_config *c, size_t dim)
+{
+    if (c->kind == GC_MODEL_IMAGE)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "%s is a model of %zux%zux%zu images, not of points "
+                        "(give it images with --data cifar10:DIR, png:DIR, idx:DIR or npy:FILE)",
+                        model_path, c->channels, c->height, c->width);
+    if (c->dim != dim)
+        return GC_ERROR(GC_ERR_ARGUMENT, "the model is %zu-dimensional, the data %zu-dimensional",
+                        c->dim, dim);
+    return GC_OK;
+}
+
 gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source, double *mean,
                        double *se)
 {

@@ -15,6 +15,10 @@
 gc_status cli_require_finite(const double *values, size_t rows, size_t width, const char *what,
                              const char *unit, const char *source);
 
+/* GC_OK if the model (file `model_path`) is one of `dim`-dimensional points, else
+ * GC_ERR_ARGUMENT saying what it is. */
+gc_status cli_check_points_model(const char *model_path, const gc_model_config *c, size_t dim);
+
 /* Mean negative log-likelihood (nats) of the model over the n points x (n × its dim), and its
  * standard error; `source` names the points for a message about rows without a finite
  * log-density. */
