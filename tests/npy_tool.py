@@ -2,12 +2,10 @@
 """Reads .npy and .npz files without NumPy (the test machines lack it), for the shell tests of
 the latent tools. Usage:
   npy_tool.py shapes FILE.npz                 prints "name dtype shape" per array
-  npy_tool.py get FILE.npz|FILE.npy [NAME]    prints the values, one a line
-  npy_tool.py mean FILE.npz NAME              prints the mean of an array
-  npy_tool.py images-diff X.npy CIFAR_BATCH N [ROW COL...]
-      max |x - (pixel + 0.5) / 256| over the first N images of a CIFAR-10 batch file (3x32x32),
-      against x of shape (N, C, H, W), or (with ROW COL pairs) x of shape (P, S, C, H, W) at
-      [P, S] for the image index given after each pair: "p s index"."""
+  npy_tool.py images-diff X.npy CIFAR_BATCH N [AT,INDEX ...]
+      max |x - (pixel + 0.5) / 256| between the images of x (float, any shape ending in
+      3 x 32 x 32, taken as rows of 3072) and the images of a CIFAR-10 batch file at their bin
+      centres: row i against image i for i < N, or row AT against image INDEX for each pair."""
 import ast
 import struct
 import sys
@@ -24,7 +22,9 @@ def parse_npy(data):
     for axis in header["shape"]:
         count *= axis
     code = FORMATS[header["descr"]]
-    values = struct.unpack("<%d%s" % (count, code), data[10 + length:10 + length + count * struct.calcsize(code)])
+    start = 10 + length
+    payload = data[start:start + count * struct.calcsize(code)]
+    values = struct.unpack("<%d%s" % (count, code), payload)
     return header["descr"], tuple(header["shape"]), values
 
 
@@ -42,12 +42,6 @@ def main():
     if what == "shapes":
         for name, (descr, shape, _) in found.items():
             print(name, descr, shape)
-    elif what == "get":
-        for v in found[sys.argv[3] if len(sys.argv) > 3 else ""][2]:
-            print(repr(v))
-    elif what == "mean":
-        values = found[sys.argv[3]][2]
-        print(repr(sum(values) / len(values)))
     elif what == "images-diff":
         descr, shape, x = found[""]
         with open(sys.argv[3], "rb") as f:

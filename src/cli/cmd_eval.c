@@ -15,12 +15,13 @@
 #include "glowcl/flow.h"
 #include "glowcl/images.h"
 #include "image_files.h"
+#include "latents.h"
 #include "options.h"
 #include "scores.h"
 
 typedef struct eval_flags {
     cli_device_flags device;
-    const char *model_path, *data;
+    const char *model_path, *data, *per_sample;
     long n, seed;
     double noise;
     cli_image_flags image;
@@ -42,13 +43,19 @@ static int eval_images(eval_flags *f)
     const gc_model_config *c = gc_model_get_config(model);
     char source[4200];
     snprintf(source, sizeof source, "the test images of %s", f->data);
+    size_t count = set.count < (size_t)f->n ? set.count : (size_t)f->n;
+    double *logp = f->per_sample ? malloc(count * sizeof *logp) : NULL;
     gc_status status = cli_check_image_model(f->model_path, c, &set);
+    if (status == GC_OK && f->per_sample && !logp)
+        status = GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     if (status == GC_OK)
-        status =
-            cli_bits_per_dim(model, &set, (size_t)f->n, 8, source, &mean, &se, &reconstruction);
+        status = cli_bits_per_dim(model, &set, count, CLI_N_BITS, source, &mean, &se,
+                                  &reconstruction, logp);
+    if (status == GC_OK && f->per_sample)
+        status = cli_write_per_sample(f->per_sample, logp, set.labels, count, c->dim, CLI_N_BITS);
+    free(logp);
     if (status == GC_OK) {
-        printf("bits/dim: %.4f ± %.4f over %zu images\n", mean, se,
-               set.count < (size_t)f->n ? set.count : (size_t)f->n);
+        printf("bits/dim: %.4f ± %.4f over %zu images\n", mean, se, count);
         cli_print_padding_note(&f->image, &set, mean);
         printf("decode(encode(x)): max |x' - x| = %.3g\n", reconstruction);
     }
@@ -69,10 +76,12 @@ static gc_status score_points(gc_model *model, const eval_flags *f, const double
     else
         snprintf(source, sizeof source, "%s (counting data rows from 1)", f->data);
     double mean = 0.0, se = 0.0;
-    GC_TRY(cli_mean_nll(model, x, n, source, &mean, &se));
-    double *errors = malloc(n * sizeof *errors);
-    if (!errors) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
-    gc_status status = cli_reconstruction_errors(model, x, n, dim, errors);
+    double *errors = malloc(n * sizeof *errors), *logp = malloc(n * sizeof *logp);
+    gc_status status = errors && logp ? GC_OK : GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    if (status == GC_OK) status = cli_mean_nll(model, x, n, source, &mean, &se, logp);
+    if (status == GC_OK && f->per_sample)
+        status = cli_write_per_sample(f->per_sample, logp, NULL, n, dim, 0);
+    if (status == GC_OK) status = cli_reconstruction_errors(model, x, n, dim, errors);
     if (status == GC_OK)
         status = cli_require_finite(errors, n, 1, "decode(encode(x))", "row", source);
     if (status == GC_OK)
@@ -80,6 +89,7 @@ static gc_status score_points(gc_model *model, const eval_flags *f, const double
                "decode(encode(x)): max |x' - x| = %.3g\n",
                mean, se, n, mean / (double)dim / log(2.0), cli_max(errors, n));
     free(errors);
+    free(logp);
     return status;
 }
 
@@ -115,7 +125,7 @@ static int eval_points(const eval_flags *f)
 
 int cmd_eval(int argc, char **argv)
 {
-    eval_flags f = {CLI_DEVICE_FLAGS_DEFAULT, NULL, "moons", 10000, 12345, 0.05,
+    eval_flags f = {CLI_DEVICE_FLAGS_DEFAULT, NULL, "moons", NULL, 10000, 12345, 0.05,
                     CLI_IMAGE_FLAGS_DEFAULT};
     cli_option options[] = {
         {"model", 'm', OPT_STRING, &f.model_path, "FILE", "a model.glowcl"},
@@ -126,6 +136,8 @@ int cmd_eval(int argc, char **argv)
         {"n", 'n', OPT_INT, &f.n, "N", "two-moons points, or at most N test images (10000)"},
         {"noise", 0, OPT_DOUBLE, &f.noise, "X", "two-moons noise (default 0.05)"},
         {"seed", 's', OPT_INT, &f.seed, "N", "two-moons random_state (default 12345)"},
+        {"per-sample", 0, OPT_STRING, &f.per_sample, "FILE.csv|FILE.npy",
+         "also write each sample's index, label (-1: none), log p (nats) and bits/dim"},
         CLI_DEVICE_OPTIONS(f.device),
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
@@ -144,6 +156,12 @@ int cmd_eval(int argc, char **argv)
         return EXIT_USAGE;
     }
     if ((rc = cli_check_image_flags(&f.image))) return rc;
+    if (f.per_sample && !cli_ends_with(f.per_sample, ".csv") &&
+        !cli_ends_with(f.per_sample, ".npy")) {
+        fprintf(stderr, "glowcl: --per-sample %s: give a file ending in .csv or .npy\n",
+                f.per_sample);
+        return EXIT_USAGE;
+    }
     if (cli_is_image_spec(f.data)) return eval_images(&f);
     return eval_points(&f);
 }

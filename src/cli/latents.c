@@ -95,8 +95,7 @@ static gc_status put_part(gc_npz_writer *w, const gc_latent_part *part, const do
 static gc_status put_scores(gc_npz_writer *w, const cli_inputs *in, double *logp, double *bpd)
 {
     for (size_t i = 0; i < in->n; i++)
-        bpd[i] = in->images ? gc_bits_per_dim(-logp[i], in->dim, CLI_N_BITS)
-                            : -logp[i] / (double)in->dim / log(2.0);
+        bpd[i] = cli_bits_of(logp[i], in->dim, in->images ? CLI_N_BITS : 0);
     gc_npy_array a = {GC_NPY_F64, 1, {in->n}, logp};
     GC_TRY(gc_npz_put(w, "log_prob", &a));
     a.data = bpd;
@@ -267,15 +266,15 @@ static gc_status write_npy(const gc_model_config *c, const double *x, size_t row
     return status;
 }
 
-gc_status cli_write_decoded(const gc_model *model, const double *x, size_t rows,
-                            const size_t *lead, size_t nlead, size_t columns, const char *path)
+gc_status cli_write_decoded(const gc_model *model, const double *x, size_t rows, const size_t *lead,
+                            size_t nlead, size_t columns, const char *path)
 {
     const gc_model_config *c = gc_model_get_config(model);
     int images = c->kind == GC_MODEL_IMAGE;
     if (images && cli_ends_with(path, ".png"))
         return cli_image_grid(path, x, rows, columns, c, CLI_N_BITS, "image");
-    GC_TRY(cli_require_finite(x, rows, c->dim, "the model's output", images ? "image" : "row",
-                              path));
+    GC_TRY(
+        cli_require_finite(x, rows, c->dim, "the model's output", images ? "image" : "row", path));
     if (cli_ends_with(path, ".npy")) return write_npy(c, x, rows, lead, nlead, path);
     if (!images && cli_ends_with(path, ".csv"))
         return gc_csv_write(path, x, rows, c->dim, c->dim == 2 ? "x,y" : NULL);

@@ -43,8 +43,8 @@ gc_status cli_read_latents(const gc_model *model, const char *path, double **z, 
 /* Decoded data x (rows × the model's dim) written to `path`: image models to .png (a grid of
  * `columns`) or .npy (float32 in [0, 1), shape lead[0..nlead) × C × H × W); models of points to
  * .csv or .npy (float64, rows × D). Another suffix is GC_ERR_ARGUMENT. */
-gc_status cli_write_decoded(const gc_model *model, const double *x, size_t rows,
-                            const size_t *lead, size_t nlead, size_t columns, const char *path);
+gc_status cli_write_decoded(const gc_model *model, const double *x, size_t rows, const size_t *lead,
+                            size_t nlead, size_t columns, const char *path);
 
 /* 1 if `path` ends in `suffix`. */
 int cli_ends_with(const char *path, const char *suffix);

@@ -7,6 +7,7 @@
 #include "cmd_check.h"
 #include "cmd_devices.h"
 #include "cmd_eval.h"
+#include "cmd_interpolate.h"
 #include "cmd_latents.h"
 #include "cmd_sample.h"
 #include "device_choice.h"
@@ -130,6 +131,7 @@ static int run_command(int argc, char **argv)
     if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(argv[1], "encode") == 0) return cmd_encode(argc, argv);
     if (strcmp(argv[1], "decode") == 0) return cmd_decode(argc, argv);
+    if (strcmp(argv[1], "interpolate") == 0) return cmd_interpolate(argc, argv);
     fprintf(stderr, "glowcl: unknown command '%s' (see glowcl --help)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -2,6 +2,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "glowcl/data.h"
+#include "glowcl/npy.h"
 
 #include "scores.h"
 
@@ -43,9 +47,9 @@ gc_status cli_check_points_model(const char *model_path, const gc_model_config *
 }
 
 gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *source, double *mean,
-                       double *se)
+                       double *se, double *per_sample)
 {
-    double *logp = malloc(n * sizeof *logp);
+    double *logp = per_sample ? per_sample : malloc(n * sizeof *logp);
     if (!logp) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
     gc_status status = gc_model_log_prob(model, x, n, logp);
     if (status == GC_OK) status = cli_require_finite(logp, n, 1, "the log-density", "row", source);
@@ -56,7 +60,7 @@ gc_status cli_mean_nll(gc_model *model, const double *x, size_t n, const char *s
         for (size_t i = 0; i < n; i++) sq += (-logp[i] - *mean) * (-logp[i] - *mean);
         *se = n > 1 ? sqrt(sq / (double)(n - 1) / (double)n) : 0.0;
     }
-    free(logp);
+    if (!per_sample) free(logp);
     return status;
 }
 
@@ -87,7 +91,8 @@ double cli_max(const double *values, size_t n)
 }
 
 gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limit, int n_bits,
-                           const char *source, double *mean, double *se, double *reconstruction)
+                           const char *source, double *mean, double *se, double *reconstruction,
+                           double *per_sample)
 {
     size_t n = set->count < limit ? set->count : limit;
     size_t dims = set->channels * set->height * set->width;
@@ -103,8 +108,10 @@ gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limi
         for (size_t i = 0; i < rows; i++) indices[i] = start + i;
         status = gc_images_to_unit(set, indices, rows, n_bits, &rng, x);
         if (status == GC_OK) status = gc_model_log_prob(model, x, rows, logp);
-        for (size_t i = 0; status == GC_OK && i < rows; i++)
+        for (size_t i = 0; status == GC_OK && i < rows; i++) {
             bpd[start + i] = gc_bits_per_dim(-logp[i], dims, n_bits);
+            if (per_sample) per_sample[start + i] = logp[i];
+        }
         if (status == GC_OK && reconstruction)
             status = cli_reconstruction_errors(model, x, rows, dims, errors + start);
     }
@@ -125,5 +132,30 @@ gc_status cli_bits_per_dim(gc_model *model, const gc_image_set *set, size_t limi
     free(x);
     free(bpd);
     free(errors);
+    return status;
+}
+
+double cli_bits_of(double logp, size_t dims, int n_bits)
+{
+    return n_bits ? gc_bits_per_dim(-logp, dims, n_bits) : -logp / (double)dims / log(2.0);
+}
+
+gc_status cli_write_per_sample(const char *path, const double *logp, const uint8_t *labels,
+                               size_t n, size_t dims, int n_bits)
+{
+    double *rows = malloc(n * 4 * sizeof *rows);
+    if (!rows) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    for (size_t i = 0; i < n; i++) {
+        rows[i * 4] = (double)i;
+        rows[i * 4 + 1] = labels ? labels[i] : -1.0;
+        rows[i * 4 + 2] = logp[i];
+        rows[i * 4 + 3] = cli_bits_of(logp[i], dims, n_bits);
+    }
+    gc_npy_array a = {GC_NPY_F64, 2, {n, 4}, rows};
+    size_t length = strlen(path);
+    gc_status status = length > 4 && strcmp(path + length - 4, ".npy") == 0
+                           ? gc_npy_write(path, &a)
+                           : gc_csv_write(path, rows, n, 4, "index,label,log_prob,bits_per_dim");
+    free(rows);
     return status;
 }

@@ -227,7 +227,7 @@ static gc_status test_and_save(cli_training *t, const images_flags *f, const ima
     snprintf(source, sizeof source, "the %s images of %s", d->have_test ? "test" : "training",
              f->data);
     GC_TRY(cli_bits_per_dim(t->model, scored, (size_t)f->test_n, (int)f->n_bits, source, &mean, &se,
-                            NULL));
+                            NULL, NULL));
     printf("step %ld: %s bits/dim %.4f ± %.4f (%zu images%s)\n", step,
            d->have_test ? "test" : "training", mean, se,
            scored->count < (size_t)f->test_n ? scored->count : (size_t)f->test_n,

@@ -305,7 +305,7 @@ static int final_test(gc_model *model, const points_flags *f, const batch_source
     char source[4200];
     snprintf(source, sizeof source, "%s", f->from_csv ? f->data : "the fresh two-moons points");
     double mean = 0.0, se = 0.0;
-    if (status == GC_OK) status = cli_mean_nll(model, test, test_n, source, &mean, &se);
+    if (status == GC_OK) status = cli_mean_nll(model, test, test_n, source, &mean, &se, NULL);
     if (status == GC_OK)
         printf("%s NLL: %.4f ± %.4f nats (%zu %s points)\n", f->from_csv ? "training" : "test",
                mean, se, test_n, f->from_csv ? "training" : "fresh");
