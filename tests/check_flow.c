@@ -1,6 +1,7 @@
 /* Flow ops and models: the self-checks of `glowcl check` (inverse, log-det and gradients
  * against finite differences, device against reference), the affine warm-up recovering μ and
- * σ, determinism given a seed, and the model API's argument checks. */
+ * σ, determinism given a seed, the model API's argument checks, and the latent's parts by
+ * level with decoding from some of them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -671,6 +672,55 @@ START_TEST(full_model_low_memory_gradient)
 }
 END_TEST
 
+/* An image model's latent by level: the parts tile a sample's packed latent in order, with
+ * the split's and the top's shapes; decoding with every part given is decode, with only the
+ * top given keeps the top exactly and draws the split, with none given is sample. */
+START_TEST(latent_parts_and_partial_decoding)
+{
+    gc_runtime *rt = gc_test_open_reference();
+    gc_model_config config;
+    gc_model_config_image(&config, 3, 8, 8);
+    config.levels = 2, config.layers = 1, config.hidden = 4;
+    gc_model *model = create_model(rt, &config, 5);
+    gc_latent_part parts[GC_MAX_LATENT_PARTS];
+    ck_assert_uint_eq(gc_model_latent_parts(model, parts), 2);
+    ck_assert_str_eq(parts[0].name, "z_level1");
+    ck_assert_str_eq(parts[1].name, "z_top");
+    size_t shapes[2][5] = {{0, 96, 6, 4, 4}, {96, 96, 24, 2, 2}};
+    for (int k = 0; k < 2; k++) {
+        size_t got[5] = {parts[k].offset, parts[k].count, parts[k].channels, parts[k].height,
+                         parts[k].width};
+        for (int j = 0; j < 5; j++) ck_assert_uint_eq(got[j], shapes[k][j]);
+    }
+    enum { N = 3, D = 192 };
+    double x[N * D], z[N * D], back[N * D], again[N * D], drawn[N * D];
+    gc_rng rng;
+    gc_rng_seed(&rng, 9);
+    for (size_t i = 0; i < N * D; i++) x[i] = gc_rng_uniform(&rng);
+    ck_assert_int_eq(gc_model_data_init(model, x, N), GC_OK);
+    ck_assert_int_eq(gc_model_encode(model, x, N, z, NULL), GC_OK);
+    int all[2] = {1, 1}, top[2] = {0, 1}, none[2] = {0, 0};
+    ck_assert_int_eq(gc_model_decode_parts(model, z, N, all, 1.0, &rng, back), GC_OK);
+    for (size_t i = 0; i < N * D; i++) ck_assert_double_eq_tol(back[i], x[i], 1e-9);
+    ck_assert_int_eq(gc_model_decode_parts(model, z, N, top, 0.7, &rng, back), GC_OK);
+    ck_assert_int_eq(gc_model_encode(model, back, N, again, NULL), GC_OK);
+    double split_change = 0.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < D; j++) {
+            if (j >= 96) ck_assert_double_eq_tol(again[i * D + j], z[i * D + j], 1e-8);
+            if (j < 96) split_change += fabs(again[i * D + j] - z[i * D + j]);
+        }
+    ck_assert_double_gt(split_change, 1.0);
+    gc_rng_seed(&rng, 4);
+    ck_assert_int_eq(gc_model_decode_parts(model, NULL, N, none, 0.5, &rng, drawn), GC_OK);
+    gc_rng_seed(&rng, 4);
+    ck_assert_int_eq(gc_model_sample(model, N, 0.5, &rng, back), GC_OK);
+    for (size_t i = 0; i < N * D; i++) ck_assert_double_eq(drawn[i], back[i]);
+    gc_model_free(model);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("flow");
@@ -682,6 +732,7 @@ int main(void)
     tcase_add_test(ref, gradient_reducer_reproduces_the_whole_batch);
     tcase_add_test(ref, squeeze_layout_matches_glow);
     tcase_add_test(ref, non_finite_model_is_not_saved);
+    tcase_add_test(ref, latent_parts_and_partial_decoding);
     suite_add_tcase(s, ref);
     TCase *device = tcase_create("on every OpenCL device");
     tcase_set_timeout(device, 300);

@@ -106,8 +106,9 @@ static int run(interpolate_flags *f)
                 f->model_path);
         rc = EXIT_USAGE;
     }
-    if (!rc) rc = cli_load_inputs(f->model_path, model, f->data, f->split, f->highest + 1,
-                                  &f->image, &in);
+    if (!rc)
+        rc = cli_load_inputs(f->model_path, model, f->data, f->split, f->highest + 1, &f->image,
+                             &in);
     if (!rc && f->highest >= in.n) {
         fprintf(stderr, "glowcl: --pairs %s: image %zu is not in %s (it has %zu, counted from 0)\n",
                 f->pairs, f->highest, f->data, in.n);
