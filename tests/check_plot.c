@@ -749,6 +749,37 @@ START_TEST(test_lines_rising_curve_without_x)
 }
 END_TEST
 
+static int is_second_line_colour(const uint8_t *p)
+{
+    gc_rgb line = gc_plot_palette_color(1);
+    return abs(p[0] - line.r) < 30 && abs(p[1] - line.g) < 30 && abs(p[2] - line.b) < 30;
+}
+
+/* Two series on shared axes: a falling line over the whole range and a short one on top of the
+ * range's right half, each in its colour, with a legend. */
+START_TEST(test_line_series_share_the_axes)
+{
+    const double steps[] = {0, 10, 20, 30, 40}, loss[] = {8, 6, 5, 4.5, 4};
+    const double tests_at[] = {20, 40}, tested[] = {8, 8};
+    gc_line_series series[2] = {{steps, loss, 5, gc_plot_palette_color(0), "training"},
+                                {tests_at, tested, 2, gc_plot_palette_color(1), "test"}};
+    const char *path = temp_path("series.png");
+    ck_assert_int_eq(gc_plot_line_series(path, "curve", "step", "bits/dim", series, 2, 640, 480),
+                     GC_OK);
+    image im = load(path);
+    frame f = find_frame(&im);
+    int mid_x = (int)frame_x(f, 0.5), mid_y = (int)frame_y(f, 0.5);
+    /* the falling line starts high on the left; the flat one lies at the top, right half only */
+    ck_assert_int_gt(find_pixels(&im, is_line_colour, f.left, f.top, mid_x, mid_y).count, 20);
+    blob second = find_pixels(&im, is_second_line_colour, f.left, f.top, f.right, mid_y);
+    ck_assert_int_gt(second.count, 50);
+    ck_assert_int_ge(second.min_x, mid_x - 5);
+    ck_assert_int_eq(gc_plot_line_series(path, NULL, NULL, NULL, series, 9, 640, 480),
+                     GC_ERR_ARGUMENT);
+    free(im.rgb);
+}
+END_TEST
+
 /* ---- image grid ------------------------------------------------------------------------ */
 
 START_TEST(test_image_grid_layout_and_values)
@@ -823,6 +854,7 @@ static Suite *plot_suite(void)
     tcase_add_test(plots, test_density_draws_missing_values_grey);
     tcase_add_test(plots, test_lines_follow_data_and_break_at_non_finite);
     tcase_add_test(plots, test_lines_rising_curve_without_x);
+    tcase_add_test(plots, test_line_series_share_the_axes);
     tcase_add_test(plots, test_image_grid_layout_and_values);
     suite_add_tcase(suite, plots);
     return suite;

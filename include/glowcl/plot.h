@@ -55,6 +55,23 @@ gc_status gc_plot_scatter(const char *path, const char *title, const gc_scatter_
 gc_status gc_plot_density(const char *path, const char *title, const double *values, int gw, int gh,
                           gc_plot_range range, int width, int height);
 
+/* One line of gc_plot_line_series: n values y[i] at x[i] (x NULL: x[i] = i), its colour, and
+ * its legend text (NULL: none; no legend is drawn when no series has one). */
+typedef struct gc_line_series {
+    const double *x, *y;
+    size_t n;
+    gc_rgb color;
+    const char *label;
+} gc_line_series;
+enum { GC_PLOT_MAX_LINES = 8 };
+
+/* Writes a PNG of up to GC_PLOT_MAX_LINES lines on one pair of axes that covers them all (e.g.
+ * a training loss per step and a test score every so often), drawn in order, with a legend,
+ * like gc_plot_lines otherwise. */
+gc_status gc_plot_line_series(const char *path, const char *title, const char *xlabel,
+                              const char *ylabel, const gc_line_series *series, size_t nseries,
+                              int width, int height);
+
 /* Writes a PNG line plot y(x) (e.g. a training loss curve) with axes, ticks, labels, title, and
  * axis labels xlabel/ylabel (each may be NULL). x may be NULL, meaning x[i] = i. Non-finite
  * points are skipped and break the line. */

@@ -607,17 +607,47 @@ gc_status gc_plot_density(const char *path, const char *title, const double *val
 
 /* ---- lines ----------------------------------------------------------------------------- */
 
-gc_status gc_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
-                        const double *x, const double *y, size_t n, int width, int height)
+/* Strokes one series into mask (the canvas's size, cleared first) along the axes. */
+static void stroke_series(const canvas *c, const axes *a, float *mask, const gc_line_series *line)
 {
-    if (!path || (n > 0 && !y))
-        return GC_ERROR(GC_ERR_ARGUMENT, "gc_plot_lines: missing path or y values");
+    memset(mask, 0, (size_t)c->width * (size_t)c->height * sizeof *mask);
+    double half_width = 0.9 * a->scale;
+    bool previous_finite = false;
+    for (size_t i = 0; i < line->n; i++) {
+        double xi = line->x ? line->x[i] : (double)i;
+        bool finite = isfinite(xi) && isfinite(line->y[i]);
+        if (finite) {
+            double sx = axes_px(a, xi), sy = axes_py(a, line->y[i]);
+            /* a point with no finite neighbour is stroked as a dot so it stays visible */
+            size_t j = previous_finite ? i - 1 : i;
+            double xj = line->x ? line->x[j] : (double)j;
+            stroke_segment(c, mask, axes_px(a, xj), axes_py(a, line->y[j]), sx, sy, half_width);
+        }
+        previous_finite = finite;
+    }
+}
+
+gc_status gc_plot_line_series(const char *path, const char *title, const char *xlabel,
+                              const char *ylabel, const gc_line_series *series, size_t nseries,
+                              int width, int height)
+{
+    if (!path || (nseries > 0 && !series) || nseries > GC_PLOT_MAX_LINES)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "gc_plot_line_series: missing path or series, or more "
+                        "than %d series",
+                        GC_PLOT_MAX_LINES);
     interval xs = empty_interval(), ys = empty_interval();
-    for (size_t i = 0; i < n; i++) {
-        double xi = x ? x[i] : (double)i;
-        if (!isfinite(xi) || !isfinite(y[i])) continue;
-        interval_include(&xs, xi);
-        interval_include(&ys, y[i]);
+    gc_scatter_series legend[GC_PLOT_MAX_LINES];
+    for (size_t k = 0; k < nseries; k++) {
+        if (series[k].n > 0 && !series[k].y)
+            return GC_ERROR(GC_ERR_ARGUMENT, "gc_plot_line_series: series %zu has no values", k);
+        for (size_t i = 0; i < series[k].n; i++) {
+            double xi = series[k].x ? series[k].x[i] : (double)i;
+            if (!isfinite(xi) || !isfinite(series[k].y[i])) continue;
+            interval_include(&xs, xi);
+            interval_include(&ys, series[k].y[i]);
+        }
+        legend[k] = (gc_scatter_series){NULL, 0, series[k].color, series[k].label};
     }
     interval xrange = interval_padded(xs, 0.02), yrange = interval_padded(ys, 0.05);
 
@@ -633,29 +663,26 @@ gc_status gc_plot_lines(const char *path, const char *title, const char *xlabel,
         return GC_ERROR(GC_ERR_MEMORY, "cannot allocate a %dx%d line mask", width, height);
     }
     draw_grid(&c, &a);
-
-    double half_width = 0.9 * a.scale;
-    bool previous_finite = false;
-    for (size_t i = 0; i < n; i++) {
-        double xi = x ? x[i] : (double)i;
-        bool finite = isfinite(xi) && isfinite(y[i]);
-        if (finite) {
-            double sx = axes_px(&a, xi), sy = axes_py(&a, y[i]);
-            /* a point with no finite neighbour is stroked as a dot so it stays visible */
-            size_t j = previous_finite ? i - 1 : i;
-            double xj = x ? x[j] : (double)j;
-            stroke_segment(&c, mask, axes_px(&a, xj), axes_py(&a, y[j]), sx, sy, half_width);
-        }
-        previous_finite = finite;
-    }
     canvas_clip(&c, a.x0, a.y0, a.x1, a.y1);
-    gc_rgb line_color = gc_plot_palette_color(0);
-    for (int py = a.y0; py < a.y1; py++)
-        for (int px = a.x0; px < a.x1; px++)
-            blend(&c, px, py, line_color, mask[(size_t)py * (size_t)width + (size_t)px]);
+    for (size_t k = 0; k < nseries; k++) {
+        stroke_series(&c, &a, mask, &series[k]);
+        for (int py = a.y0; py < a.y1; py++)
+            for (int px = a.x0; px < a.x1; px++)
+                blend(&c, px, py, series[k].color, mask[(size_t)py * (size_t)width + (size_t)px]);
+    }
     free(mask);
+    draw_legend(&c, &a, legend, nseries);
     draw_axes(&c, &a, title, xlabel, ylabel);
     return finish_plot(&c, path);
+}
+
+gc_status gc_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                        const double *x, const double *y, size_t n, int width, int height)
+{
+    if (!path || (n > 0 && !y))
+        return GC_ERROR(GC_ERR_ARGUMENT, "gc_plot_lines: missing path or y values");
+    gc_line_series line = {x, y, n, gc_plot_palette_color(0), NULL};
+    return gc_plot_line_series(path, title, xlabel, ylabel, &line, 1, width, height);
 }
 
 /* ---- image grid ------------------------------------------------------------------------ */
