@@ -175,6 +175,7 @@ expect_exit 0 "train images (tiny)" -- "$glowcl" train images --data "cifar10:$w
 sed 's/^/    /' "$work/out" | grep "bits/dim" | tail -3
 awk '/test bits\/dim/ { v[n++] = $5 } END { exit !(n == 2 && v[1] < v[0]) }' "$work/out" ||
     fail "test bits/dim did not fall"
+[ -s "$work/images/curve.png" ] || fail "train images wrote no curve.png"
 expect_exit 0 "train images --learn-top --coupling additive --split-prior standard" -- \
     "$glowcl" train images --data "cifar10:$work/cifar" --levels 2 --depth 1 --hidden 8 \
     --batch 8 --steps 4 --every 4 --test-n 8 --learn-top --coupling additive \

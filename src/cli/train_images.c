@@ -13,6 +13,7 @@
 #include "exit_codes.h"
 #include "glowcl/flow.h"
 #include "glowcl/images.h"
+#include "glowcl/plot.h"
 #include "image_files.h"
 #include "options.h"
 #include "output_dir.h"
@@ -217,9 +218,51 @@ static gc_status open_model(const images_flags *f, gc_runtime *rt, const char *c
     return GC_OK;
 }
 
-/* After step `step`: the test bits/dim, a sample grid, and the checkpoint (rank 0). */
+/* The run's bits/dim for curve.png: the training batch's at each good step, the test's at each
+ * test (of this run: a resumed run's curve starts where it resumed). */
+typedef struct curve_points {
+    double *x, *y;
+    size_t n, capacity;
+} curve_points;
+typedef struct run_curve {
+    curve_points train, test;
+} run_curve;
+
+static gc_status curve_add(curve_points *c, double x, double y)
+{
+    if (c->n == c->capacity) {
+        size_t grown = c->capacity ? 2 * c->capacity : 256;
+        double *xs = realloc(c->x, grown * sizeof *xs);
+        if (xs) c->x = xs;
+        double *ys = xs ? realloc(c->y, grown * sizeof *ys) : NULL;
+        if (!ys) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+        c->y = ys;
+        c->capacity = grown;
+    }
+    c->x[c->n] = x, c->y[c->n] = y, c->n++;
+    return GC_OK;
+}
+
+static void curve_free(run_curve *c)
+{
+    free(c->train.x), free(c->train.y), free(c->test.x), free(c->test.y);
+}
+
+/* OUT/curve.png, written over at each test. */
+static gc_status write_curve(const run_curve *c, const images_flags *f, int have_test)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/curve.png", f->out);
+    gc_line_series series[2] = {
+        {c->train.x, c->train.y, c->train.n, gc_plot_palette_color(0), "training batch"},
+        {c->test.x, c->test.y, c->test.n, gc_plot_palette_color(1),
+         have_test ? "test" : "training set"}};
+    return gc_plot_line_series(path, "bits/dim", "step", "bits/dim", series, 2, 640, 480);
+}
+
+/* After step `step`: the test bits/dim, a sample grid, the curve and the checkpoint (rank 0). */
 static gc_status test_and_save(cli_training *t, const images_flags *f, const image_data *d,
-                               long step, const gc_rng *rng)
+                               long step, const gc_rng *rng, run_curve *curve)
 {
     double mean = 0.0, se = 0.0;
     const gc_image_set *scored = d->have_test ? &d->test : &d->train;
@@ -232,6 +275,8 @@ static gc_status test_and_save(cli_training *t, const images_flags *f, const ima
            d->have_test ? "test" : "training", mean, se,
            scored->count < (size_t)f->test_n ? scored->count : (size_t)f->test_n,
            f->image.original_height ? ", padded: padding counted" : "");
+    GC_TRY(curve_add(&curve->test, (double)step, mean));
+    GC_TRY(write_curve(curve, f, d->have_test));
     snprintf(grid, sizeof grid, "%s/samples-%06ld.png", f->out, step);
     GC_TRY(cli_sample_grid(t->model, grid, 64, 0.7, (uint64_t)f->seed, (int)f->n_bits));
     gc_train_state state = {(uint64_t)step, 0, *rng};
@@ -270,6 +315,7 @@ static int train_loop(cli_training *t, const images_flags *f, const image_data *
         return cli_fail(GC_ERROR(GC_ERR_MEMORY, "out of memory"));
     }
     cli_training_start(t, first, 0, rng, 2.0);
+    run_curve curve = {{0}, {0}};
     gc_status status = GC_OK;
     int rc = EXIT_OK;
     for (*step = first; rc == EXIT_OK && status == GC_OK && *step < t->end; ++*step) {
@@ -295,11 +341,15 @@ static int train_loop(cli_training *t, const images_flags *f, const image_data *
         rc = cli_training_step(t, *step, x, (size_t)f->batch, dims, &adam, 0, rng, &loss, &good);
         if (rc || !good) continue;
         show_progress(t, f, *step + 1, loss, dims);
-        if (cli_dist_is_root() && ((*step + 1) % f->every == 0 || *step + 1 == t->end))
-            status = test_and_save(t, f, d, *step + 1, rng);
+        double bits = gc_bits_per_dim(loss, dims, (int)f->n_bits);
+        if (cli_dist_is_root()) status = curve_add(&curve.train, (double)(*step + 1), bits);
+        if (status == GC_OK && cli_dist_is_root() &&
+            ((*step + 1) % f->every == 0 || *step + 1 == t->end))
+            status = test_and_save(t, f, d, *step + 1, rng, &curve);
     }
     free(x);
     free(indices);
+    curve_free(&curve);
     return status == GC_OK ? rc : cli_training_fail(t, status);
 }
 
