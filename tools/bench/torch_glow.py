@@ -13,6 +13,10 @@ goes to stdout and the last line is `JSON {...}`, the format tools/bench/compare
 
 Run it with Debian's PyTorch: /usr/bin/python3 tools/bench/torch_glow.py [--only image] ...
 On an NVIDIA GPU: python3 tools/bench/torch_glow.py --device cuda (tools/bench/gpu.sh runs it).
+
+Training on real data: torch_glow.py --train-idx DIR --pad 32 --levels L --depth K ... trains the
+image Glow on MNIST-family IDX files as `glowcl train images --data idx:DIR` does and prints its
+test bits/dim in glowcl's format (see train_idx; tools/bench/fashion_mnist.sh runs both sides).
 """
 import argparse
 import ctypes
@@ -549,6 +553,220 @@ def self_check(seed=0):
     return worst < 1e-8
 
 
+# ---------------------------------------------------------------- training on IDX images
+#
+# `--train-idx DIR` trains the image Glow above on MNIST-family IDX files the way
+# `glowcl train images --data idx:DIR` does (src/cli/train_images.c, src/cli/training.c,
+# src/cli/scores.c, src/io/image_sets.c, src/io/idx.c), and prints its test bits/dim in glowcl's
+# format. What matches glowcl's defaults:
+#   - model: gc_model_config_image with --levels/--depth/--hidden: per level a squeeze, K x
+#     (ActNorm, LU 1x1 conv, affine conv coupling with a sigmoid scale), a split with the learned
+#     conditional prior after every level but the last, a standard normal top prior (glowcl's
+#     --coupling affine, --split-prior learned, no --learn-top);
+#   - data: 1 channel, zero-padded to --pad centred (gc_image_set_pad: top = (pad - 28) / 2,
+#     left likewise, so a 28x28 image sits at offset 2,2 of 32x32); each batch draws --batch
+#     training images uniformly with replacement; dequantisation x = ((v >> (8 - n_bits)) + u)
+#     / 2^n_bits with u ~ U[0, 1) (gc_images_to_unit), values at 1 pulled below it;
+#   - loss: mean NLL in nats per image, -(1/n) sum (log p(z) + logdet), split priors included;
+#     ActNorm initialised from the first training batch;
+#   - optimiser: Adam, betas 0.9/0.999, eps 1e-8 (GC_ADAM_DEFAULT; torch.optim.Adam's bias
+#     correction is the same arithmetic as glowcl's adam_step), lr linearly warmed up:
+#     lr * (step + 1) / warmup for 0-based steps below --warmup (cli_lr_warmup), no clipping;
+#     a step whose loss or gradient is not finite is skipped (no update) and 5 in a row stop
+#     the run, as in cli_training_step;
+#   - evaluation after step s when s % every == 0 or s is the last: the first --test-n images of
+#     t10k, each dequantised once with uniform noise, bits/dim per image
+#     (-log p(x) + D n_bits log 2) / (D log 2) with D the padded image's sub-pixels (1 x 32 x 32;
+#     gc_bits_per_dim: the padding's pixels count as dimensions), then their mean and standard
+#     error sqrt(var / n), var with n - 1 (cli_bits_per_dim).
+# What cannot match exactly: the random streams. glowcl draws batch indices, dequantisation
+# noise and initial weights from its own xoshiro256** generator (seed --seed, stream = first
+# step + 1), and its evaluation noise from a fixed stream (2018, 3); here numpy's PCG64 seeded
+# with --seed draws the batches and noise, torch.manual_seed(--seed) the initial weights (the
+# same distributions: N(0, 0.05^2) hidden convolutions, zero output layers, a random rotation's
+# LU factors for each 1x1 conv), and the evaluation noise comes from a fixed numpy stream (2018).
+# So data order and initialisation are equal in distribution, not draw for draw; the seeds of
+# the two sides are unrelated. glowcl computes in float32 on its OpenCL device, this in float32.
+
+
+def read_idx_images(directory, split):
+    """uint8 array (N, rows, cols) of DIR/{train,t10k}-images-idx3-ubyte[.gz] (or the
+    "-images.idx3-ubyte" spelling), as src/io/idx.c looks for them."""
+    import gzip
+    import numpy as np
+    for name in ("%s-images-idx3-ubyte" % split, "%s-images.idx3-ubyte" % split):
+        for suffix, opener in (("", open), (".gz", gzip.open)):
+            path = os.path.join(directory, name + suffix)
+            if os.path.exists(path):
+                with opener(path, "rb") as f:
+                    data = f.read()
+                magic, count, rows, cols = (int.from_bytes(data[i:i + 4], "big")
+                                            for i in range(0, 16, 4))
+                if magic != 2051 or len(data) != 16 + count * rows * cols:
+                    raise SystemExit("torch_glow.py: %s is not an IDX image file of %d images"
+                                     % (path, count))
+                return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+    raise SystemExit("torch_glow.py: no %s images (%s-images-idx3-ubyte[.gz]) in %s"
+                     % (split, split, directory))
+
+
+def pad_images(images, size):
+    """(N, 1, size, size) uint8, each image centred as gc_image_set_pad places it."""
+    import numpy as np
+    n, h, w = images.shape
+    if size < max(h, w):
+        raise SystemExit("torch_glow.py: --pad %d is smaller than the %dx%d images" % (size, h, w))
+    out = np.zeros((n, 1, size, size), dtype=np.uint8)
+    top, left = (size - h) // 2, (size - w) // 2
+    out[:, 0, top:top + h, left:left + w] = images
+    return out
+
+
+def dequantise(pixels, n_bits, rng):
+    """gc_images_to_unit: ((v >> (8 - n_bits)) + u) / 2^n_bits, u ~ U[0, 1), in [0, 1)."""
+    import numpy as np
+    levels = float(1 << n_bits)
+    u = rng.random(pixels.shape)
+    x = ((pixels >> (8 - n_bits)).astype(np.float64) + u) / levels
+    return np.minimum(x, np.nextafter(1.0, 0.0)).astype(np.float32)
+
+
+def bits_per_dim(nll_nats, dims, n_bits):
+    """gc_bits_per_dim: the discrete NLL of n_bits-bit values, in bits per sub-pixel."""
+    return (nll_nats + dims * n_bits * math.log(2.0)) / (dims * math.log(2.0))
+
+
+def log_prob(model, x):
+    """Per-sample log p(x) in nats under the flow (what Flow.nll averages and negates)."""
+    logdet = x.new_zeros(x.shape[0])
+    for op in model.ops:
+        x, ld = op(x)
+        logdet = logdet + ld
+    z = x.flatten(1)
+    return -0.5 * (z * z).sum(dim=1) - 0.5 * z.shape[1] * LOG_2PI + logdet
+
+
+def evaluate(model, test, n_bits, device, chunk=500):
+    """cli_bits_per_dim: (mean, standard error) of the test images' bits/dim."""
+    import numpy as np
+    rng = np.random.default_rng(2018)  # the same noise at every evaluation, as glowcl's
+    dims = test[0].size
+    bpd = []
+    with torch.no_grad():
+        for start in range(0, len(test), chunk):
+            x = torch.from_numpy(dequantise(test[start:start + chunk], n_bits, rng)).to(device)
+            logp = log_prob(model, x).double().cpu().numpy()
+            bpd.extend(bits_per_dim(-lp, dims, n_bits) for lp in logp)
+    bpd = np.array(bpd)
+    if not np.all(np.isfinite(bpd)):
+        raise SystemExit("torch_glow.py: non-finite test log-density")
+    n = len(bpd)
+    var = bpd.var(ddof=1) if n > 1 else 0.0
+    return float(bpd.mean()), float(math.sqrt(var / n)) if var > 0 else 0.0
+
+
+def make_train_parser():
+    p = argparse.ArgumentParser(
+        prog="torch_glow.py --train-idx DIR",
+        description="Trains the image Glow on MNIST-family IDX files as `glowcl train images "
+                    "--data idx:DIR` does (defaults are glowcl's) and prints its test bits/dim "
+                    "in glowcl's format, with wall times; last line `JSON {...}`.")
+    p.add_argument("--train-idx", required=True, metavar="DIR",
+                   help="folder with train-/t10k-images-idx3-ubyte[.gz]")
+    p.add_argument("--pad", type=int, default=0, help="zero-pad to N x N, centred (0: none)")
+    p.add_argument("--levels", type=int, default=3)
+    p.add_argument("--depth", type=int, default=16)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--every", type=int, default=500)
+    p.add_argument("--test-n", type=int, default=1000)
+    p.add_argument("--n-bits", type=int, default=8)
+    p.add_argument("--max-images", type=int, default=0, help="use at most N training images")
+    p.add_argument("--seed", "-s", type=int, default=1)
+    p.add_argument("--threads", type=int, default=default_threads())
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    return p
+
+
+def train_idx(argv):
+    import numpy as np
+    args = make_train_parser().parse_args(argv)
+    if min(args.levels, args.depth, args.hidden, args.batch, args.steps, args.every,
+           args.threads) < 1 or args.warmup < 0 or args.test_n < 0 or not args.lr > 0 \
+            or not 1 <= args.n_bits <= 8:
+        raise SystemExit("torch_glow.py: sizes, steps and --lr must be positive, --n-bits 1..8")
+    t0 = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    set_blas_threads(args.threads)
+    device = torch.device(args.device)
+    train = read_idx_images(args.train_idx, "train")
+    if args.max_images:
+        train = train[:args.max_images]
+    test = read_idx_images(args.train_idx, "t10k")[:args.test_n]
+    original = train.shape[1:]
+    if args.pad:
+        train, test = pad_images(train, args.pad), pad_images(test, args.pad)
+    else:
+        train, test = train[:, None], test[:, None]
+    dims = train[0].size
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = image_glow(channels=1, levels=args.levels, steps=args.depth,
+                       hidden=args.hidden).to(device)
+    params, _ = model.param_counts()
+    print("torch_glow.py: %d training images 1x%dx%d%s; %d levels x %d steps, hidden %d, affine "
+          "couplings, %d parameters; PyTorch %s, %d threads"
+          % (len(train), train.shape[2], train.shape[3],
+             " (padded from %dx%d)" % original if args.pad else "", args.levels, args.depth,
+             args.hidden, params, torch.__version__, args.threads), file=sys.stderr)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    evals, bad, train_seconds = [], 0, 0.0
+    padded = ", padded: padding counted" if args.pad else ""
+    for step in range(args.steps):
+        start = time.perf_counter()
+        idx = rng.integers(0, len(train), size=args.batch)
+        x = torch.from_numpy(dequantise(train[idx], args.n_bits, rng)).to(device)
+        for group in opt.param_groups:
+            group["lr"] = args.lr * ((step + 1) / args.warmup
+                                     if args.warmup > 0 and step < args.warmup else 1.0)
+        opt.zero_grad(set_to_none=True)
+        loss = model.nll(x)
+        loss.backward()
+        norm2 = torch.stack([p.grad.detach().double().pow(2).sum() for p in model.parameters()
+                             if p.grad is not None]).sum().item()
+        loss_value = loss.item()
+        if not (math.isfinite(loss_value) and math.isfinite(norm2)):
+            bad += 1
+            print("torch_glow.py: warning: non-finite loss or gradient at step %d; step skipped"
+                  % (step + 1), file=sys.stderr)
+            if bad == 5:
+                raise SystemExit("torch_glow.py: training diverged: 5 non-finite steps in a row")
+            train_seconds += time.perf_counter() - start
+            continue
+        bad = 0
+        opt.step()
+        sync(device)
+        train_seconds += time.perf_counter() - start
+        done = step + 1
+        if done % 50 == 0 or done == args.steps:
+            print("step %d/%d  %.3f bits/dim  |grad| %.3g  %.1f images/s"
+                  % (done, args.steps, bits_per_dim(loss_value, dims, args.n_bits),
+                     math.sqrt(norm2), done * args.batch / train_seconds), file=sys.stderr)
+        if done % args.every == 0 or done == args.steps:
+            mean, se = evaluate(model, test, args.n_bits, device)
+            wall = time.perf_counter() - t0
+            evals.append({"step": done, "bpd": mean, "se": se, "train_s": train_seconds,
+                          "wall_s": wall})
+            print("step %d: test bits/dim %.4f ± %.4f (%d images%s)  [%.1f s training, %.1f s "
+                  "wall]" % (done, mean, se, len(test), padded, train_seconds, wall), flush=True)
+    print("JSON " + json.dumps({"torch_version": torch.__version__, "threads": args.threads,
+                                "params": params, "settings": vars(args), "evals": evals}))
+    return 0
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -714,6 +932,8 @@ def run_child(section, argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if any(a == "--train-idx" or a.startswith("--train-idx=") for a in argv):
+        return train_idx(argv)
     args, unknown = parse_args(argv)
     torch.set_num_threads(args.threads)
     blas_threads = set_blas_threads(args.threads)
