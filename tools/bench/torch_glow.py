@@ -579,14 +579,89 @@ def self_check(seed=0):
 #     (-log p(x) + D n_bits log 2) / (D log 2) with D the padded image's sub-pixels (1 x 32 x 32;
 #     gc_bits_per_dim: the padding's pixels count as dimensions), then their mean and standard
 #     error sqrt(var / n), var with n - 1 (cli_bits_per_dim).
-# What cannot match exactly: the random streams. glowcl draws batch indices, dequantisation
-# noise and initial weights from its own xoshiro256** generator (seed --seed, stream = first
-# step + 1), and its evaluation noise from a fixed stream (2018, 3); here numpy's PCG64 seeded
-# with --seed draws the batches and noise, torch.manual_seed(--seed) the initial weights (the
-# same distributions: N(0, 0.05^2) hidden convolutions, zero output layers, a random rotation's
-# LU factors for each 1x1 conv), and the evaluation noise comes from a fixed numpy stream (2018).
-# So data order and initialisation are equal in distribution, not draw for draw; the seeds of
-# the two sides are unrelated. glowcl computes in float32 on its OpenCL device, this in float32.
+#   - random streams for the data (--rng glowcl, the default): GlowclRng is glowcl's
+#     xoshiro256** generator (src/base/rng.c) bit for bit, so with the same --seed the batches
+#     (gc_rng_below, seed --seed, stream 1 as a run from step 0 seeds it) and the dequantisation
+#     noise (gc_rng_uniform after each batch's indices) are glowcl's, draw for draw, and the
+#     test noise is glowcl's fixed stream (2018, 3). Pure Python: about 40 ms a step at batch 32
+#     and 1x32x32, and once about 10 s for the 10,000 test images' noise (kept). --rng numpy
+#     uses numpy's PCG64 (seed --seed; the tests' noise seed 2018) instead: equal in
+#     distribution only.
+# What cannot match exactly: the initial weights, which glowcl draws from the same generator in
+# its own order and by its own methods (Gram-Schmidt rotations, polar-method normals); here
+# torch.manual_seed(--seed) draws them, from the same distributions (N(0, 0.05^2) hidden
+# convolutions, zero output layers and gains, a random rotation's LU factors for each 1x1 conv).
+# So the two sides' seeds give the same data stream but different starting models. And the
+# arithmetic: glowcl computes in float32 on its OpenCL device with its own summation orders,
+# this in float32 on torch's CPU (or CUDA) kernels.
+
+
+M64 = (1 << 64) - 1
+
+
+class GlowclRng:
+    """glowcl's generator (src/base/rng.c), bit for bit."""
+
+    def __init__(self, seed, stream=0):
+        def splitmix(counter):
+            counter = (counter + 0x9e3779b97f4a7c15) & M64
+            z = counter
+            z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M64
+            z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M64
+            return counter, z ^ (z >> 31)
+        sc, tc, s = seed & M64, (stream ^ 0x6a09e667f3bcc909) & M64, []
+        for _ in range(4):
+            sc, word = splitmix(sc)
+            if stream:
+                tc, other = splitmix(tc)
+                word ^= other
+            s.append(word)
+        if not any(s):
+            s[0] = 1
+        self.s = s
+
+    def u64(self):
+        s0, s1, s2, s3 = self.s
+        x = (s1 * 5) & M64
+        result = ((((x << 7) | (x >> 57)) & M64) * 9) & M64
+        t = (s1 << 17) & M64
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = ((s3 << 45) | (s3 >> 19)) & M64
+        self.s = [s0, s1, s2, s3]
+        return result
+
+    def below(self, n):
+        if n <= 1:
+            return 0
+        product = (self.u64() >> 32) * n
+        low = product & 0xffffffff
+        if low < n:
+            threshold = ((1 << 32) - n) % n
+            while low < threshold:
+                product = (self.u64() >> 32) * n
+                low = product & 0xffffffff
+        return product >> 32
+
+    def uniforms(self, count):
+        """count draws of gc_rng_uniform, as a list of ints k (the value is k * 2^-53)."""
+        s0, s1, s2, s3 = self.s
+        out = [0] * count
+        for i in range(count):
+            x = (s1 * 5) & M64
+            out[i] = (((((x << 7) | (x >> 57)) & M64) * 9) & M64) >> 11
+            t = (s1 << 17) & M64
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = ((s3 << 45) | (s3 >> 19)) & M64
+        self.s = [s0, s1, s2, s3]
+        return out
 
 
 def read_idx_images(directory, split):
@@ -623,10 +698,16 @@ def pad_images(images, size):
 
 
 def dequantise(pixels, n_bits, rng):
-    """gc_images_to_unit: ((v >> (8 - n_bits)) + u) / 2^n_bits, u ~ U[0, 1), in [0, 1)."""
+    """gc_images_to_unit: ((v >> (8 - n_bits)) + u) / 2^n_bits, u ~ U[0, 1), in [0, 1); the
+    noise from a GlowclRng (in glowcl's order: image by image, each C x H x W row-major) or a
+    numpy Generator."""
     import numpy as np
     levels = float(1 << n_bits)
-    u = rng.random(pixels.shape)
+    if isinstance(rng, GlowclRng):
+        u = (np.array(rng.uniforms(pixels.size), dtype=np.uint64).astype(np.float64)
+             * 2.0 ** -53).reshape(pixels.shape)
+    else:
+        u = rng.random(pixels.shape)
     x = ((pixels >> (8 - n_bits)).astype(np.float64) + u) / levels
     return np.minimum(x, np.nextafter(1.0, 0.0)).astype(np.float32)
 
@@ -646,15 +727,24 @@ def log_prob(model, x):
     return -0.5 * (z * z).sum(dim=1) - 0.5 * z.shape[1] * LOG_2PI + logdet
 
 
-def evaluate(model, test, n_bits, device, chunk=500):
-    """cli_bits_per_dim: (mean, standard error) of the test images' bits/dim."""
+def dequantise_test(test, n_bits, which, chunk=32):
+    """The test images dequantised once, as every glowcl evaluation does them: glowcl's fixed
+    stream (2018, 3), or numpy's seed 2018 with --rng numpy."""
     import numpy as np
-    rng = np.random.default_rng(2018)  # the same noise at every evaluation, as glowcl's
-    dims = test[0].size
+    rng = GlowclRng(2018, 3) if which == "glowcl" else np.random.default_rng(2018)
+    return np.concatenate([dequantise(test[i:i + chunk], n_bits, rng)
+                           for i in range(0, len(test), chunk)]) if len(test) else \
+        np.zeros(test.shape, dtype=np.float32)
+
+
+def evaluate(model, test_x, n_bits, device, chunk=500):
+    """cli_bits_per_dim: (mean, standard error) of the dequantised test images' bits/dim."""
+    import numpy as np
+    dims = test_x[0].size
     bpd = []
     with torch.no_grad():
-        for start in range(0, len(test), chunk):
-            x = torch.from_numpy(dequantise(test[start:start + chunk], n_bits, rng)).to(device)
+        for start in range(0, len(test_x), chunk):
+            x = torch.from_numpy(test_x[start:start + chunk]).to(device)
             logp = log_prob(model, x).double().cpu().numpy()
             bpd.extend(bits_per_dim(-lp, dims, n_bits) for lp in logp)
     bpd = np.array(bpd)
@@ -686,6 +776,9 @@ def make_train_parser():
     p.add_argument("--n-bits", type=int, default=8)
     p.add_argument("--max-images", type=int, default=0, help="use at most N training images")
     p.add_argument("--seed", "-s", type=int, default=1)
+    p.add_argument("--rng", choices=("glowcl", "numpy"), default="glowcl",
+                   help="batches and dequantisation noise from glowcl's generator, draw for "
+                        "draw as glowcl with the same --seed (default), or from numpy's")
     p.add_argument("--threads", type=int, default=default_threads())
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return p
@@ -713,7 +806,9 @@ def train_idx(argv):
         train, test = train[:, None], test[:, None]
     dims = train[0].size
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    # glowcl seeds a run from step 0 with gc_rng_seed_stream(seed, 0 + 1).
+    rng = GlowclRng(args.seed, 1) if args.rng == "glowcl" else np.random.default_rng(args.seed)
+    test_x = dequantise_test(test, args.n_bits, args.rng)
     model = image_glow(channels=1, levels=args.levels, steps=args.depth,
                        hidden=args.hidden).to(device)
     params, _ = model.param_counts()
@@ -727,7 +822,10 @@ def train_idx(argv):
     padded = ", padded: padding counted" if args.pad else ""
     for step in range(args.steps):
         start = time.perf_counter()
-        idx = rng.integers(0, len(train), size=args.batch)
+        if args.rng == "glowcl":
+            idx = np.array([rng.below(len(train)) for _ in range(args.batch)], dtype=np.int64)
+        else:
+            idx = rng.integers(0, len(train), size=args.batch)
         x = torch.from_numpy(dequantise(train[idx], args.n_bits, rng)).to(device)
         for group in opt.param_groups:
             group["lr"] = args.lr * ((step + 1) / args.warmup
@@ -756,7 +854,7 @@ def train_idx(argv):
                   % (done, args.steps, bits_per_dim(loss_value, dims, args.n_bits),
                      math.sqrt(norm2), done * args.batch / train_seconds), file=sys.stderr)
         if done % args.every == 0 or done == args.steps:
-            mean, se = evaluate(model, test, args.n_bits, device)
+            mean, se = evaluate(model, test_x, args.n_bits, device)
             wall = time.perf_counter() - t0
             evals.append({"step": done, "bpd": mean, "se": se, "train_s": train_seconds,
                           "wall_s": wall})
