@@ -13,8 +13,9 @@ Settings (the defaults below; each has a flag):
     data       /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), 1 x 28 x 28
                zero-padded to 1 x 32 x 32 (centred), bits/dim over the padded image
     evaluation the first --test-n t10k images (10000: the full test set)
-    seeds      1 and 2 on each side (the two sides' random streams are unrelated: see
-               torch_glow.py's train_idx notes on what cannot match draw for draw)
+    seeds      1 and 2 on each side; with the same seed both sides draw the same batches and
+               dequantisation noise (torch_glow.py runs glowcl's generator), but their initial
+               weights differ (see torch_glow.py's notes above train_idx)
 
 Runs go one after the other, never two at once, alternating sides (glowcl seed 1, PyTorch seed 1,
 glowcl seed 2, PyTorch seed 2) so that a spell of load on a shared machine falls on both. Each
