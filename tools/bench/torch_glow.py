@@ -755,6 +755,90 @@ def evaluate(model, test_x, n_bits, device, chunk=500):
     return float(bpd.mean()), float(math.sqrt(var / n)) if var > 0 else 0.0
 
 
+def read_glowcl_model(path):
+    """(config dict, {block name: float64 numpy array}) of a model.glowcl (docs/model-format.md's
+    minimal reader, CRCs checked)."""
+    import struct
+    import zlib
+    import numpy as np
+    with open(path, "rb") as f:
+        d = f.read()
+    magic, version, n, size, crc, _ = struct.unpack_from("<8sIIQII", d, 0)
+    if magic != b"\x89GLC\r\n\x1a\n" or version != 1 or size != len(d):
+        raise SystemExit("torch_glow.py: %s is not a glowcl model file" % path)
+    table = bytearray(d[:32 + 56 * n])
+    table[24:28] = bytes(4)
+    if zlib.crc32(bytes(table)) != crc:
+        raise SystemExit("torch_glow.py: %s: header CRC mismatch" % path)
+    sections = {}
+    for i in range(n):
+        name, _, c, off, length = struct.unpack_from("<32sIIQQ", d, 32 + 56 * i)
+        payload = d[off:off + length]
+        if zlib.crc32(payload) != c:
+            raise SystemExit("torch_glow.py: %s: section CRC mismatch" % path)
+        sections[name.rstrip(b"\0").decode()] = payload
+    config = dict(line.split("=", 1) for line in sections["config"].decode().splitlines())
+    params = np.frombuffer(sections["params"], dtype="<f8")
+    blocks = {}
+    for line in sections["layout"].decode().splitlines():
+        name, offset, count = line.split()
+        blocks[name] = params[int(offset):int(offset) + int(count)]
+    return config, blocks
+
+
+def load_glowcl_params(model, path, levels, depth, hidden, channels=1, height=32, width=32):
+    """Copies a glowcl image model's parameters (a `glowcl train images` checkpoint of the same
+    settings) into image_glow()'s modules, block by block as docs/model-format.md lays them out;
+    every block must be used and every shape must agree."""
+    config, blocks = read_glowcl_model(path)
+    want = {"kind": "image", "levels": str(levels), "layers": str(depth), "hidden": str(hidden),
+            "channels": str(channels), "height": str(height), "width": str(width),
+            "additive": "0", "split_standard": "0", "prior": "gauss"}
+    wrong = ["%s=%s (want %s)" % (k, config.get(k), v) for k, v in want.items()
+             if config.get(k) != v]
+    if wrong:
+        raise SystemExit("torch_glow.py: %s does not match the model: %s" % (path, ", ".join(wrong)))
+    used = set()
+
+    def put(name, tensor):
+        value = blocks[name]
+        if value.size != tensor.numel():
+            raise SystemExit("torch_glow.py: %s has %d values, the model %d" % (name, value.size,
+                                                                                 tensor.numel()))
+        with torch.no_grad():
+            tensor.copy_(torch.from_numpy(value.copy()).view_as(tensor))
+        used.add(name)
+
+    level, step = 0, 0
+    for op in model.ops:
+        prefix = "level%d.step%d." % (level, step)
+        if isinstance(op, ActNorm):
+            put(prefix + "actnorm.log_scale", op.log_scale)
+            put(prefix + "actnorm.shift", op.shift)
+            op.initialized = True
+        elif isinstance(op, InvConvLU):
+            for name in ("lower", "upper", "log_s", "perm", "sign"):
+                put(prefix + "invconv." + name, getattr(op, name))
+        elif isinstance(op, ConvCoupling):
+            for j, layer in enumerate((op.net[0], op.net[2], op.net[4].conv)):
+                put(prefix + "coupling.conv%d.weight" % j, layer.weight)
+                put(prefix + "coupling.conv%d.bias" % j, layer.bias)
+            put(prefix + "coupling.log_gain", op.net[4].log_gain)
+            step += 1
+        elif isinstance(op, Split):
+            put("level%d.split.prior.weight" % level, op.prior.conv.weight)
+            put("level%d.split.prior.bias" % level, op.prior.conv.bias)
+            put("level%d.split.prior.log_gain" % level, op.prior.log_gain)
+            level, step = level + 1, 0
+        elif isinstance(op, Squeeze) and step == depth:
+            level, step = level + 1, 0
+    unused = sorted(set(blocks) - used)
+    if unused:
+        raise SystemExit("torch_glow.py: %s has blocks this model lacks: %s" % (path,
+                                                                               ", ".join(unused)))
+    return config
+
+
 def make_train_parser():
     p = argparse.ArgumentParser(
         prog="torch_glow.py --train-idx DIR",
@@ -779,6 +863,11 @@ def make_train_parser():
     p.add_argument("--rng", choices=("glowcl", "numpy"), default="glowcl",
                    help="batches and dequantisation noise from glowcl's generator, draw for "
                         "draw as glowcl with the same --seed (default), or from numpy's")
+    p.add_argument("--eval-glowcl", metavar="MODEL",
+                   help="no training: load a `glowcl train images` checkpoint of these settings "
+                        "into the PyTorch model and print its test bits/dim, to set beside "
+                        "glowcl's own line for the same model (a check that the two sides "
+                        "compute the same model and the same bits/dim)")
     p.add_argument("--threads", type=int, default=default_threads())
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return p
@@ -817,6 +906,15 @@ def train_idx(argv):
           % (len(train), train.shape[2], train.shape[3],
              " (padded from %dx%d)" % original if args.pad else "", args.levels, args.depth,
              args.hidden, params, torch.__version__, args.threads), file=sys.stderr)
+    if args.eval_glowcl:
+        config = load_glowcl_params(model, args.eval_glowcl, args.levels, args.depth, args.hidden,
+                                    1, train.shape[2], train.shape[3])
+        model.to(device)
+        mean, se = evaluate(model, test_x, args.n_bits, device)
+        print("step %s: test bits/dim %.4f ± %.4f (%d images%s)  [glowcl's %s in PyTorch]"
+              % (config.get("steps"), mean, se, len(test),
+                 ", padded: padding counted" if args.pad else "", args.eval_glowcl), flush=True)
+        return 0
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     evals, bad, train_seconds = [], 0, 0.0
     padded = ", padded: padding counted" if args.pad else ""
