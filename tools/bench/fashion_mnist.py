@@ -97,6 +97,9 @@ def parse_args(argv):
                    help="torch_glow.py --threads: a count, 'all' (every core this process may "
                         "use) or 'best' (default: PyTorch at its best, as compare.py gives it: "
                         "20 training steps at 1 thread and at all, the faster count is used)")
+    p.add_argument("--no-cross-check", action="store_true",
+                   help="skip scoring each glowcl run's final model in PyTorch "
+                        "(torch_glow.py --eval-glowcl)")
     p.add_argument("--out", default="runs/fashion-mnist", help="logs, table, grids (%(default)s)")
     args = p.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -187,6 +190,27 @@ def pick_torch_threads(args):
     best = min(counts, key=lambda t: timing[t])
     print("PyTorch runs at %d thread%s" % (best, "" if best == 1 else "s"), flush=True)
     return str(best)
+
+
+def cross_check(args, seed, glowcl_evals):
+    """glowcl's final checkpoint of this seed scored by torch_glow.py --eval-glowcl: the same
+    parameters, test images and noise, so the two bits/dim must agree (to float32 rounding);
+    returns a Markdown line."""
+    model = os.path.join(args.out, "glowcl-seed%d" % seed, "model.glowcl")
+    if not glowcl_evals or not os.path.exists(model):
+        return "- glowcl seed %d: no checkpoint to cross-check" % seed
+    step = max(glowcl_evals)
+    cmd = [sys.executable, os.path.join(HERE, "torch_glow.py"), "--train-idx", args.data]
+    cmd += common_flags(args, 1) + ["--eval-glowcl", model]
+    if args.torch_threads not in ("all", "best"):
+        cmd += ["--threads", str(args.torch_threads)]
+    evals, rc, _ = run(cmd, os.path.join(args.out, "cross-check-seed%d.log" % seed))
+    if rc != 0 or step not in evals:
+        return "- glowcl seed %d: the cross-check failed (see cross-check-seed%d.log)" % (seed, seed)
+    ours, theirs = evals[step][0], glowcl_evals[step][0]
+    return ("- glowcl seed %d's model after step %d scored by PyTorch: %.4f bits/dim, by glowcl "
+            "%.4f: %s" % (seed, step, ours, theirs,
+                          "agree" if abs(ours - theirs) <= 2e-4 else "**DIFFER**"))
 
 
 def fmt(v, digits=4):
@@ -302,6 +326,12 @@ def main(argv=None):
         results[(side, seed)] = {"evals": evals, "rc": rc, "wall_s": total}
         failed |= rc != 0
     lines = table(args, results, steps)
+    if "glowcl" in args.sides and not args.no_cross_check:
+        checks = [cross_check(args, seed, results[("glowcl", seed)]["evals"])
+                  for seed in args.seeds]
+        lines += ["", "Cross-check (torch_glow.py --eval-glowcl: glowcl's last checkpoint, its "
+                      "parameters copied into the PyTorch model, the same test images and "
+                      "noise):", ""] + checks
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     with open(os.path.join(args.out, "table.md"), "w") as f:
