@@ -258,8 +258,9 @@ START_TEST(test_npy_rejects_bad_preambles)
     assert_rejected(file, size, "format version 1.1");
     file[6] = 2, file[7] = 0, file[10] = 0xff, file[11] = 0x7f;
     assert_rejected(file, size, "more than");
-    assert_rejected((const unsigned char *)"PK\x03\x04 and more", 16, "zip (.npz) archive");
-    assert_rejected((const unsigned char *)"x,y\n1,2\n", 8, "not a NumPy .npy file");
+    static const char zip[] = "PK\x03\x04 and more", csv[] = "x,y\n1,2\n";
+    assert_rejected((const unsigned char *)zip, sizeof zip - 1, "zip (.npz) archive");
+    assert_rejected((const unsigned char *)csv, sizeof csv - 1, "not a NumPy .npy file");
 }
 END_TEST
 
