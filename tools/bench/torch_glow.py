@@ -737,7 +737,7 @@ def dequantise_test(test, n_bits, which, chunk=32):
         np.zeros(test.shape, dtype=np.float32)
 
 
-def evaluate(model, test_x, n_bits, device, chunk=500):
+def evaluate(model, test_x, n_bits, device, chunk=64):
     """cli_bits_per_dim: (mean, standard error) of the dequantised test images' bits/dim."""
     import numpy as np
     dims = test_x[0].size
