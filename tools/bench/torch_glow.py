@@ -647,7 +647,10 @@ class GlowclRng:
         return product >> 32
 
     def uniforms(self, count):
-        """count draws of gc_rng_uniform, as a list of ints k (the value is k * 2^-53)."""
+        """count draws of gc_rng_uniform, as a list of ints k (the value is k * 2^-53).
+        u64's steps written out with the state in locals: this runs once per dequantised
+        sub-pixel of every batch, where a method call and list unpacking per draw cost more
+        than the arithmetic."""
         s0, s1, s2, s3 = self.s
         out = [0] * count
         for i in range(count):
