@@ -306,7 +306,7 @@ START_TEST(broken_kernel_fails_with_build_log)
     ck_assert_ptr_nonnull(log);
     char spec[16];
     snprintf(spec, sizeof spec, "%d", _i);
-    gc_runtime_options options = {GC_DEVICE_REQUEST_DEFAULT, log, NULL, NULL};
+    gc_runtime_options options = {.request = GC_DEVICE_REQUEST_DEFAULT, .log = log};
     options.request.device = spec;
     gc_runtime *rt = NULL;
     ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_ERR_BUILD);

@@ -40,7 +40,7 @@ gc_runtime *gc_test_open_device(int index)
 {
     char spec[16];
     snprintf(spec, sizeof spec, "%d", index);
-    gc_runtime_options options = {GC_DEVICE_REQUEST_DEFAULT, stderr, NULL, NULL};
+    gc_runtime_options options = {.request = GC_DEVICE_REQUEST_DEFAULT, .log = stderr};
     options.request.device = spec;
     gc_runtime *rt = NULL;
     gc_status status = gc_runtime_open(&rt, &options);

@@ -99,6 +99,9 @@ typedef struct gc_runtime_options {
      * its class's defaults, then what `glowcl bench --tune` cached for it (unless
      * GLOWCL_TUNE=off), then these, then GLOWCL_SHAPES: each overrides the ones before. */
     const char *shapes;
+    /* The kernel set, "auto" (or NULL: the device's class decides), "cpu" or "gpu";
+     * GLOWCL_KERNELS overrides it. */
+    const char *kernels;
 } gc_runtime_options;
 
 /* Opens the requested device (or the best one), builds every kernel for it and creates one

@@ -70,7 +70,7 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
 
 int cli_open_runtime(const cli_device_flags *flags, gc_runtime **rt_out)
 {
-    gc_runtime_options options = {cli_device_request(flags), stderr, NULL, NULL};
+    gc_runtime_options options = {.request = cli_device_request(flags), .log = stderr};
     char chosen[64]; /* the device index this rank takes in a distributed run */
     int rc = cli_dist_device_request(&options.request, chosen, sizeof chosen);
     if (rc) return rc;

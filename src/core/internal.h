@@ -86,6 +86,7 @@ struct gc_runtime {
     size_t kernel_count;
     gc_core_kernels core;
     gc_kernel_shapes shapes; /* the kernels' shape parameters, given to them as -D options */
+    gc_kernel_set kernel_set; /* which kernels launch (shapes.h) */
     void *gemm_state;        /* per-runtime state of the GEMM implementation */
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
     struct gc_scratch_entry *scratch;       /* gc_scratch's tensors, a list */

@@ -561,7 +561,9 @@ static int tune_cache_wanted(void)
  * once, on the log, so that a run with them is never mistaken for one without. */
 static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options)
 {
-    gc_kernel_shapes_for_class(&rt->shapes, gc_device_class(&rt->device));
+    const char *device_class = gc_device_class(&rt->device);
+    gc_kernel_shapes_for_class(&rt->shapes, device_class);
+    rt->kernel_set = strcmp(device_class, "gpu") == 0 ? GC_KERNELS_GPU : GC_KERNELS_CPU;
     if (tune_cache_wanted()) gc_tune_cache_apply(&rt->device, &rt->shapes, options->log);
     if (options->shapes && *options->shapes)
         GC_TRY(gc_kernel_shapes_parse(&rt->shapes, options->shapes, "kernel shapes"));

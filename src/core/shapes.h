@@ -11,6 +11,13 @@
 
 #include "glowcl/runtime.h"
 
+/* The two kernel sets (issue 16): `cpu`, shaped for a CPU's vector units (a work-item's loop
+ * runs as vector code), and `gpu`, shaped for many work-items tiled in local memory. A device
+ * gets the one its class calls for (gc_device_class: "gpu" → gpu), unless the caller asks
+ * otherwise (gc_runtime_options.kernels, GLOWCL_KERNELS). Results agree within float rounding
+ * and a model trained with either runs with the other. */
+typedef enum gc_kernel_set { GC_KERNELS_CPU, GC_KERNELS_GPU } gc_kernel_set;
+
 typedef struct gc_kernel_shapes {
     /* cl/coupling.cl (the vector coupling and the fused vector Glow) */
     unsigned coupling_rows;     /* COUPLING_ROWS: samples a work-item takes (4, the float4 rows) */

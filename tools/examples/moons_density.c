@@ -14,7 +14,7 @@ int main(int argc, char **argv)
         return 2;
     }
     /* The best OpenCL device, or the reference path when there is none. */
-    gc_runtime_options options = {GC_DEVICE_REQUEST_DEFAULT, stderr, NULL, NULL};
+    gc_runtime_options options = {.request = GC_DEVICE_REQUEST_DEFAULT, .log = stderr};
     gc_runtime *rt = NULL;
     gc_model *model = NULL;
     gc_status status = gc_runtime_open(&rt, &options);
