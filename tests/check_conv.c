@@ -9,6 +9,7 @@
 #include "glowcl/rng.h"
 #include "glowcl/tensor.h"
 #include "harness.h"
+#include "core/internal.h"
 #include "model/ops/conv.h"
 
 static size_t taps_of(const gc_conv *c) { return c->kernel * c->kernel; }
@@ -381,6 +382,22 @@ START_TEST(device_matches_reference)
     };
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
         check_device_case(ref, dev, &cases[j], 100 + j);
+    /* The gpu set (cl/gpu_conv.cl) on the same cases, with each register tile and without
+     * splits of the sum, then as its launches would be planned on a GPU: small as these
+     * layers are, that is the 2 × 2 tile with the sum split where it is long (the 3×3 layers
+     * with 16 or more inputs, every weight gradient of 100 or more pixels). The shapes are
+     * host-side, so the kernels need no rebuild; GPU_CONV_SIDE's values are tests/shapes_test.sh's
+     * business. */
+    gc_kernel_shapes planned = dev->shapes;
+    const unsigned tiles[3][2] = {
+        {4, 1}, {2, 1}, {planned.gpu_conv_item, planned.gpu_conv_min_items}};
+    dev->kernel_set = GC_KERNELS_GPU;
+    for (size_t t = 0; t < 3; t++) {
+        dev->shapes.gpu_conv_item = tiles[t][0];
+        dev->shapes.gpu_conv_min_items = tiles[t][1];
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
+            check_device_case(ref, dev, &cases[j], 100 + j);
+    }
     gc_runtime_close(dev);
     gc_runtime_close(ref);
 }

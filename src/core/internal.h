@@ -85,9 +85,9 @@ struct gc_runtime {
     gc_kernel *kernels;
     size_t kernel_count;
     gc_core_kernels core;
-    gc_kernel_shapes shapes; /* the kernels' shape parameters, given to them as -D options */
+    gc_kernel_shapes shapes;  /* the kernels' shape parameters, given to them as -D options */
     gc_kernel_set kernel_set; /* which kernels launch (shapes.h) */
-    void *gemm_state;        /* per-runtime state of the GEMM implementation */
+    void *gemm_state;         /* per-runtime state of the GEMM implementation */
     size_t tensor_bytes, tensor_bytes_peak; /* held by live tensors, and its high-water mark */
     struct gc_scratch_entry *scratch;       /* gc_scratch's tensors, a list */
     int profile;             /* GLOWCL_PROFILE set: time every launch, print a table when closing */

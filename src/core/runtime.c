@@ -391,28 +391,36 @@ static gc_status add_program_kernels(gc_runtime *rt, cl_program program)
     return status;
 }
 
-/* Each program: its kernel file, the headers placed in front of it (in this order), and the
- * shape parameters (core/shapes.h) it is built with. */
+/* Each program: its kernel file, the headers placed in front of it (in this order), the
+ * shape parameters (core/shapes.h) it is built with, and options of its own (a file built
+ * twice, e.g. for two register tiles, is told which build it is). */
 enum { PROGRAM_HEADERS = 2, PROGRAM_DEFINES = 6 };
 static const struct kernel_program {
     const char *file;
     const char *headers[PROGRAM_HEADERS];
     const char *defines[PROGRAM_DEFINES];
+    const char *own_options;
 } kernel_programs[] = {
-    {"tensor.cl", {"common.clh"}, {NULL}},
-    {"affine.cl", {"common.clh"}, {NULL}},
+    {"tensor.cl", {"common.clh"}, {NULL}, NULL},
+    {"affine.cl", {"common.clh"}, {NULL}, NULL},
     {"coupling.cl",
      {"common.clh", "invconv.clh"},
      {"COUPLING_ROWS", "COUPLING_VECTOR", "COUPLING_TILE_IN", "COUPLING_TILE_OUT", "VECTOR_FIELDS",
-      "VECTOR_MAX_DIM"}},
-    {"invconv.cl", {"common.clh", "invconv.clh"}, {"INVCONV_PIXELS"}},
-    {"prior.cl", {NULL}, {"PRIOR_MAX_COMPONENTS"}},
-    {"squeeze.cl", {NULL}, {NULL}},
-    {"split.cl", {NULL}, {NULL}},
-    {"conv.cl", {"common.clh"}, {"CONV_TILE", "CONV_CHANNELS", "CONV_GRID", "CONV_GRAD_CHANNELS"}},
-    {"conv_coupling.cl", {"common.clh"}, {NULL}},
-    {"peak.cl", {NULL}, {"PEAK_VECTOR", "PEAK_CHAINS"}},
-    {"adam.cl", {NULL}, {NULL}},
+      "VECTOR_MAX_DIM"},
+     NULL},
+    {"invconv.cl", {"common.clh", "invconv.clh"}, {"INVCONV_PIXELS"}, NULL},
+    {"prior.cl", {NULL}, {"PRIOR_MAX_COMPONENTS"}, NULL},
+    {"squeeze.cl", {NULL}, {NULL}, NULL},
+    {"split.cl", {NULL}, {NULL}, NULL},
+    {"conv.cl",
+     {"common.clh"},
+     {"CONV_TILE", "CONV_CHANNELS", "CONV_GRID", "CONV_GRAD_CHANNELS"},
+     NULL},
+    {"conv_coupling.cl", {"common.clh"}, {NULL}, NULL},
+    {"gpu_conv.cl", {NULL}, {"GPU_CONV_SIDE"}, "-DGPU_CONV_ITEM=2"},
+    {"gpu_conv.cl", {NULL}, {"GPU_CONV_SIDE"}, "-DGPU_CONV_ITEM=4"},
+    {"peak.cl", {NULL}, {"PEAK_VECTOR", "PEAK_CHAINS"}, NULL},
+    {"adam.cl", {NULL}, {NULL}, NULL},
 };
 enum { PROGRAM_COUNT = sizeof kernel_programs / sizeof *kernel_programs };
 
@@ -461,6 +469,8 @@ static gc_status program_options(const gc_runtime *rt, const gc_runtime_options 
             return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s", program->defines[d],
                             program->file);
     size_t used = strlen(out);
+    if (program->own_options) snprintf(out + used, size - used, " %s", program->own_options);
+    used = strlen(out);
     if (options->extra_build_options)
         snprintf(out + used, size - used, " %s", options->extra_build_options);
     return GC_OK;

@@ -23,6 +23,11 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
         .conv_channels = 8,
         .conv_grid = 1,
         .conv_grad_channels = 8,
+        /* 256 work-items a group, 16 outputs each: a GPU's usual shape for a tiled product */
+        .gpu_conv_side = 16,
+        .gpu_conv_item = 4,
+        /* about two waves of work-items on a GPU of 60 to 130 compute units */
+        .gpu_conv_min_items = 32768,
         .invconv_pixels = 8,
         .invconv_group = 256,
         .prior_max_components = 8, /* GC_MAX_MIX_COMPONENTS, the most a model may ask for */
@@ -36,7 +41,8 @@ void gc_kernel_shapes_default(gc_kernel_shapes *shapes)
  * GLOWCL_SHAPES and the tuner), with the values its code is written for (0-terminated) and,
  * where there are several, the workload of src/diag/tune.c that times them ("moons": the 2-D
  * Glow's training step; "moons-low": the same in the low-memory mode, which runs the per-op
- * passes; "image-conv": the image model's convolutions). */
+ * passes; "image-conv": the image model's convolutions; "image-conv-gpu": the same with the
+ * gpu kernel set). */
 enum { MAX_ALLOWED = 8 };
 static const struct {
     const char *name;
@@ -56,6 +62,12 @@ static const struct {
     {"CONV_CHANNELS", offsetof(gc_kernel_shapes, conv_channels), {4, 6, 8}, "image-conv"},
     {"CONV_GRID", offsetof(gc_kernel_shapes, conv_grid), {1, 2}, "image-conv"},
     {"CONV_GRAD_CHANNELS", offsetof(gc_kernel_shapes, conv_grad_channels), {4, 6, 8}, "image-conv"},
+    {"GPU_CONV_SIDE", offsetof(gc_kernel_shapes, gpu_conv_side), {8, 16}, "image-conv-gpu"},
+    {"GPU_CONV_ITEM", offsetof(gc_kernel_shapes, gpu_conv_item), {2, 4}, "image-conv-gpu"},
+    {"GPU_CONV_MIN_ITEMS",
+     offsetof(gc_kernel_shapes, gpu_conv_min_items),
+     {16384, 32768, 65536},
+     "image-conv-gpu"},
     {"INVCONV_PIXELS", offsetof(gc_kernel_shapes, invconv_pixels), {8}, NULL},
     /* its one-group kernels run in the per-op passes */
     {"INVCONV_GROUP", offsetof(gc_kernel_shapes, invconv_group), {64, 128, 256}, "moons-low"},

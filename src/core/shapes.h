@@ -42,6 +42,14 @@ typedef struct gc_kernel_shapes {
                                        * dimension: 1 pixel blocks, 2 channel blocks */
     unsigned conv_grad_channels; /* CONV_GRAD_CHANNELS: output channels a work-item of
                                        * conv_params_panels takes (4, 6 or 8) */
+    /* cl/gpu_conv.cl (the gpu set's convolutions) */
+    unsigned gpu_conv_side;      /* GPU_CONV_SIDE: a work-group is SIDE × SIDE work-items and
+                                  * the depth of a k step (8 or 16) */
+    unsigned gpu_conv_item;      /* largest register tile, R × R outputs a work-item (2 or 4;
+                                  * host only: both kernels are built, see conv.c) */
+    unsigned gpu_conv_min_items; /* work-items a launch should have, by smaller tiles and
+                                  * splits of the sum where the tiles alone give fewer (host
+                                  * only) */
     /* cl/invconv.cl */
     unsigned invconv_pixels; /* INVCONV_PIXELS: pixels an invconv_mix work-item takes where
                                  * the image's pixels are a multiple of it */

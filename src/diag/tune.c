@@ -84,16 +84,21 @@ static gc_status time_peak(gc_runtime *rt, int quick, double *seconds)
     return GC_OK;
 }
 
-/* The workloads core/shapes.c tags its tunable fields with, and the unit-test program whose
- * device tests run their kernels (tests/shapes_test.sh runs it with each allowed value). */
+/* The workloads core/shapes.c tags its tunable fields with, the unit-test program whose
+ * device tests run their kernels (tests/shapes_test.sh runs it with each allowed value), and
+ * the kernel set whose kernels they shape (ANY_SET: kernels both sets launch); a device is
+ * tuned for the set it runs. */
+enum { ANY_SET = -1 };
 static const struct workload {
     const char *name, *unit_tests;
     gc_status (*time)(gc_runtime *rt, int quick, double *seconds);
+    int kernel_set;
 } workloads[] = {
-    {"moons", "check_flow", time_moons_store},
-    {"moons-low", "check_flow", time_moons_low},
-    {"image-conv", "check_conv", time_image_conv},
-    {"peak", "check_runtime", time_peak},
+    {"moons", "check_flow", time_moons_store, ANY_SET},
+    {"moons-low", "check_flow", time_moons_low, ANY_SET},
+    {"image-conv", "check_conv", time_image_conv, GC_KERNELS_CPU},
+    {"image-conv-gpu", "check_conv", time_image_conv, GC_KERNELS_GPU},
+    {"peak", "check_runtime", time_peak, ANY_SET},
 };
 
 static const struct workload *find_workload(const char *name)
@@ -112,14 +117,17 @@ int gc_tune_parameter_at(size_t i, gc_tune_parameter *out)
     return 1;
 }
 
-/* The parameters and their class defaults, each a workload to be timed by. */
-static gc_status collect_parameters(gc_tune_report *report)
+/* The parameters of the kernel set the device runs and their class defaults, each a workload
+ * to be timed by. */
+static gc_status collect_parameters(gc_tune_report *report, gc_kernel_set kernel_set)
 {
     gc_kernel_shapes defaults;
     gc_kernel_shapes_for_class(&defaults, gc_device_class(&report->device));
     gc_tune_parameter p;
     for (size_t i = 0; gc_tune_parameter_at(i, &p); i++) {
-        if (i >= GC_TUNE_MAX_PARAMETERS)
+        const struct workload *w = find_workload(p.workload);
+        if (w && w->kernel_set != ANY_SET && w->kernel_set != (int)kernel_set) continue;
+        if (report->count >= GC_TUNE_MAX_PARAMETERS)
             return GC_ERROR(GC_ERR_UNSUPPORTED, "more than %d tunable kernel shapes",
                             GC_TUNE_MAX_PARAMETERS);
         if (!p.workload)
@@ -190,7 +198,8 @@ static gc_status tune_parameter(gc_tune_report *report, size_t index,
 /* The OpenCL device `options` chooses, and options that open exactly it (no fallback to
  * another device, no log: the candidates are many). */
 static gc_status find_device(const gc_runtime_options *options, gc_tune_report *report,
-                             gc_runtime_options *device, char *index, size_t size)
+                             gc_runtime_options *device, gc_kernel_set *kernel_set, char *index,
+                             size_t size)
 {
     gc_runtime_options quiet = *options;
     quiet.log = NULL;
@@ -199,6 +208,7 @@ static gc_status find_device(const gc_runtime_options *options, gc_tune_report *
     GC_TRY(gc_runtime_open(&rt, &quiet));
     const gc_device_info *info = gc_runtime_device(rt);
     if (info) report->device = *info;
+    *kernel_set = rt->kernel_set;
     gc_runtime_close(rt);
     if (!info)
         return GC_ERROR(GC_ERR_NO_DEVICE, "bench --tune needs an OpenCL device: the reference "
@@ -225,9 +235,10 @@ gc_status gc_tune(const gc_runtime_options *options, int quick, FILE *progress,
                                          "path has no kernel shapes");
     gc_runtime_options device;
     char index[16];
-    GC_TRY(find_device(options, report, &device, index, sizeof index));
+    gc_kernel_set kernel_set = GC_KERNELS_CPU;
+    GC_TRY(find_device(options, report, &device, &kernel_set, index, sizeof index));
     GC_TRY(gc_tune_cache_prepare(&report->device, report->cache_path, sizeof report->cache_path));
-    GC_TRY(collect_parameters(report));
+    GC_TRY(collect_parameters(report, kernel_set));
     for (size_t i = 0; i < report->count; i++)
         GC_TRY(tune_parameter(report, i, &device, quick, progress));
     char winners[1024];

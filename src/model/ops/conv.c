@@ -33,6 +33,12 @@ gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k)
     GC_TRY(gc_kernel_find(rt, "conv_pack_pixels", &k->pack_pixels));
     GC_TRY(gc_kernel_find(rt, "conv_pack_taps", &k->pack_taps));
     GC_TRY(gc_kernel_find(rt, "conv_params_panels", &k->params_panels));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_pass_2", &k->gpu_pass[0]));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_pass_4", &k->gpu_pass[1]));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_weights_2", &k->gpu_weights[0]));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_weights_4", &k->gpu_weights[1]));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_pass_splits", &k->gpu_pass_splits));
+    GC_TRY(gc_kernel_find(rt, "gpu_conv_weights_splits", &k->gpu_weights_splits));
     return gc_kernel_find(rt, "conv_params_bias", &k->params_bias);
 }
 
@@ -262,12 +268,117 @@ static gc_status launch_pass_3x3(gc_runtime *rt, const gc_conv *c, const pass_ou
                      GC_U32(pairs));
 }
 
-/* A forward or input-gradient pass by whichever of the three ways suits its layer. */
+/* The gpu set: every pass a tiled product (cl/gpu_conv.cl) of M outputs × N columns summing
+ * K products. A launch of work-groups of side × side work-items, each item × item outputs
+ * (item 4 or 2: the kernels' index 1 or 0), the sum split `splits` ways of `per_split` steps
+ * of `side` each. */
+typedef struct gpu_plan {
+    size_t side, item, splits, per_split, global[3];
+} gpu_plan;
+
+/* A split sums at least this many k steps: fewer would spend more on writing and adding the
+ * partial sums than on the products. */
+enum { GPU_MIN_SPLIT_STEPS = 4 };
+
+static size_t divide_up(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* The largest register tile whose launch has gpu_conv_min_items work-items, else the smallest;
+ * then as many splits of the sum as bring the launch up to that many, if the sum is long
+ * enough. The plan depends on the sizes only, so a pass repeats itself bit for bit. */
+static gpu_plan plan_gpu_product(const gc_runtime *rt, size_t m, size_t n, size_t k)
+{
+    gpu_plan p = {rt->shapes.gpu_conv_side, rt->shapes.gpu_conv_item, 1, 0, {0}};
+    size_t want = rt->shapes.gpu_conv_min_items, items = 0;
+    for (;; p.item /= 2) {
+        size_t tile = p.side * p.item;
+        items = divide_up(m, tile) * divide_up(n, tile) * p.side * p.side;
+        if (items >= want || p.item == 2) break;
+    }
+    size_t steps = divide_up(k, p.side), most = steps / GPU_MIN_SPLIT_STEPS;
+    if (items < want && most > 1)
+        p.splits = divide_up(want, items) < most ? divide_up(want, items) : most;
+    p.per_split = divide_up(steps, p.splits);
+    p.splits = p.per_split ? divide_up(steps, p.per_split) : 1;
+    size_t tile = p.side * p.item;
+    p.global[0] = divide_up(n, tile) * p.side;
+    p.global[1] = divide_up(m, tile) * p.side;
+    p.global[2] = p.splits;
+    return p;
+}
+
+/* Scratch for the partial sums of a split product. */
+static const gc_scratch_key gpu_partial_scratch = {"convolution partial sums"};
+
+static gc_status gpu_partials(gc_runtime *rt, const gpu_plan *p, size_t m, size_t n, gc_tensor *any,
+                              gc_tensor **partial)
+{
+    *partial = any; /* one split writes no partial sums, but the kernel needs a buffer */
+    if (p->splits == 1) return GC_OK;
+    return gc_scratch(rt, &gpu_partial_scratch, p->splits * m, n, partial);
+}
+
+static gc_status launch_pass_gpu(gc_runtime *rt, const gc_conv *c, const pass_output *o,
+                                 const gc_tensor *in, size_t in_offset, size_t reduced,
+                                 const gc_tensor *weights, weight_view view, size_t n, size_t h,
+                                 size_t w)
+{
+    size_t columns = n * h * w;
+    gpu_plan p = plan_gpu_product(rt, o->channels, columns, reduced * view.taps);
+    gc_tensor *partial = NULL;
+    GC_TRY(gpu_partials(rt, &p, o->channels, columns, o->out, &partial));
+    size_t local[3] = {p.side, p.side, 1};
+    int has_bias = o->bias_relu && c->has_bias, relu = o->bias_relu && c->relu;
+    const gc_tensor *mask_or_any = o->mask ? o->mask : weights;
+    GC_TRY(GC_LAUNCH(
+        rt, c->kernels.gpu_pass[p.item == 4], 3, p.global, local, GC_MEM(o->out), GC_U32(o->offset),
+        GC_U32(o->channels), GC_MEM(in), GC_U32(in_offset), GC_U32(reduced), GC_MEM(weights),
+        GC_U32(c->w_offset), GC_U32(view.lane_stride), GC_U32(view.reduced_stride),
+        GC_U32(view.flip), GC_U32(c->b_offset), GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any),
+        GC_U32(o->mask_offset), GC_U32(o->mask != NULL), GC_U32(o->accumulate != 0), GC_U32(h),
+        GC_U32(w), GC_U32(view.taps), GC_U32(n), GC_U32(p.per_split), GC_MEM(partial)));
+    if (p.splits == 1) return GC_OK;
+    size_t global[2] = {columns, o->channels};
+    return GC_LAUNCH(rt, c->kernels.gpu_pass_splits, 2, global, NULL, GC_MEM(o->out),
+                     GC_U32(o->offset), GC_U32(o->channels), GC_MEM(weights), GC_U32(c->b_offset),
+                     GC_U32(has_bias), GC_U32(relu), GC_MEM(mask_or_any), GC_U32(o->mask_offset),
+                     GC_U32(o->mask != NULL), GC_U32(o->accumulate != 0), GC_U32(h), GC_U32(w),
+                     GC_U32(n), GC_U32(p.splits), GC_MEM(partial));
+}
+
+/* The gpu set's weight and bias gradients in one product: the bias is the column of the
+ * input that is all ones. */
+static gc_status backward_params_gpu(const gc_conv *c, gc_tensor *grads, const gc_tensor *dout,
+                                     size_t dout_offset, const gc_tensor *in, size_t in_offset,
+                                     size_t n, size_t h, size_t w)
+{
+    gc_runtime *rt = grads->rt;
+    size_t taps = c->kernel * c->kernel, columns = c->in_channels * taps;
+    size_t total = columns + (c->has_bias ? 1 : 0), co = c->out_channels;
+    gpu_plan p = plan_gpu_product(rt, co, total, n * h * w);
+    gc_tensor *partial = NULL;
+    GC_TRY(gpu_partials(rt, &p, co, total, grads, &partial));
+    size_t local[3] = {p.side, p.side, 1};
+    GC_TRY(GC_LAUNCH(rt, c->kernels.gpu_weights[p.item == 4], 3, p.global, local, GC_MEM(grads),
+                     GC_U32(c->w_offset), GC_U32(c->b_offset), GC_U32(c->has_bias != 0),
+                     GC_MEM(dout), GC_U32(dout_offset), GC_U32(co), GC_MEM(in), GC_U32(in_offset),
+                     GC_U32(c->in_channels), GC_U32(h), GC_U32(w), GC_U32(taps), GC_U32(n),
+                     GC_U32(p.per_split), GC_MEM(partial)));
+    if (p.splits == 1) return GC_OK;
+    size_t global[2] = {total, co};
+    return GC_LAUNCH(rt, c->kernels.gpu_weights_splits, 2, global, NULL, GC_MEM(grads),
+                     GC_U32(c->w_offset), GC_U32(c->b_offset), GC_U32(c->has_bias != 0), GC_U32(co),
+                     GC_U32(columns), GC_U32(p.splits), GC_MEM(partial));
+}
+
+/* A forward or input-gradient pass by whichever of the three ways suits its layer, or the gpu
+ * set's one. */
 static gc_status launch_pass(gc_runtime *rt, const gc_conv *c, const pass_output *o,
                              const gc_tensor *in, size_t in_offset, size_t reduced,
                              const gc_tensor *weights, weight_view view, size_t n, size_t h,
                              size_t w)
 {
+    if (rt->kernel_set == GC_KERNELS_GPU)
+        return launch_pass_gpu(rt, c, o, in, in_offset, reduced, weights, view, n, h, w);
     if (c->kernel == 1)
         return launch_pass_1x1(rt, c, o, in, in_offset, reduced, weights, view, n, h * w);
     if (im2col_pays(c, reduced))
@@ -434,6 +545,8 @@ gc_status gc_conv_backward_params(const gc_conv *c, gc_tensor *grads, const gc_t
         return GC_OK;
     }
     gc_runtime *rt = grads->rt;
+    if (rt->kernel_set == GC_KERNELS_GPU)
+        return backward_params_gpu(c, grads, dout, dout_offset, in, in_offset, n, h, w);
     size_t co = c->out_channels;
     GC_TRY(backward_weights_panels(c, grads, dout, dout_offset, in, in_offset, n, h, w));
     if (!c->has_bias) return GC_OK;

@@ -11,6 +11,9 @@
 typedef struct gc_conv_kernels {
     gc_kernel *conv_3x3, *conv_1x1, *pack_columns, *pack_panels, *pack_weights, *pack_pixels,
         *pack_taps, *params_panels, *params_bias;
+    /* the gpu set's (cl/gpu_conv.cl): a pass and a weight gradient for register tiles of 2 × 2
+     * and 4 × 4, and the sums of their splits */
+    gc_kernel *gpu_pass[2], *gpu_weights[2], *gpu_pass_splits, *gpu_weights_splits;
 } gc_conv_kernels;
 gc_status gc_conv_kernels_find(gc_runtime *rt, gc_conv_kernels *k);
 
