@@ -351,6 +351,61 @@ START_TEST(device_classes)
 }
 END_TEST
 
+/* GPUs and accelerators get the gpu kernel set, CPUs the cpu set; --kernels and GLOWCL_KERNELS
+ * name one of them or auto, GLOWCL_KERNELS over the flag, and anything else in either is an
+ * error naming its source and the values allowed. */
+START_TEST(kernel_sets)
+{
+    gc_device_info d = fake(0, 0, 0, GC_DEVICE_CPU, 0, 2, 1ull << 30, "pthread-haswell");
+    ck_assert_str_eq(gc_device_kernel_set(&d), "cpu");
+    d.kind = GC_DEVICE_GPU;
+    ck_assert_str_eq(gc_device_kernel_set(&d), "gpu");
+    d.integrated = 1;
+    ck_assert_str_eq(gc_device_kernel_set(&d), "gpu");
+    d.kind = GC_DEVICE_ACCELERATOR;
+    ck_assert_str_eq(gc_device_kernel_set(&d), "gpu");
+
+    unsetenv("GLOWCL_KERNELS");
+    const char *set = "unset";
+    ck_assert_int_eq(gc_kernel_set_requested(NULL, "--kernels", &set), GC_OK);
+    ck_assert_ptr_null(set);
+    ck_assert_int_eq(gc_kernel_set_requested("auto", "--kernels", &set), GC_OK);
+    ck_assert_ptr_null(set);
+    ck_assert_int_eq(gc_kernel_set_requested("GPU", "--kernels", &set), GC_OK);
+    ck_assert_str_eq(set, "gpu");
+    ck_assert_int_eq(gc_kernel_set_requested("fast", "--kernels", &set), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "--kernels: unknown kernel set 'fast'"));
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "auto, cpu or gpu"));
+
+    setenv("GLOWCL_KERNELS", "cpu", 1);
+    ck_assert_int_eq(gc_kernel_set_requested("gpu", "--kernels", &set), GC_OK);
+    ck_assert_str_eq(set, "cpu");
+    setenv("GLOWCL_KERNELS", "auto", 1);
+    ck_assert_int_eq(gc_kernel_set_requested("gpu", "--kernels", &set), GC_OK);
+    ck_assert_ptr_null(set);
+    setenv("GLOWCL_KERNELS", "", 1); /* empty: as if unset */
+    ck_assert_int_eq(gc_kernel_set_requested("gpu", "--kernels", &set), GC_OK);
+    ck_assert_str_eq(set, "gpu");
+    setenv("GLOWCL_KERNELS", "gpus", 1);
+    ck_assert_int_eq(gc_kernel_set_requested(NULL, "--kernels", &set), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "GLOWCL_KERNELS: unknown kernel set 'gpus'"));
+    /* A bad value stops even the reference path, which has no kernels. */
+    gc_runtime_options options = {.request = GC_DEVICE_REQUEST_DEFAULT, .kernels = "gpu"};
+    options.request.reference = 1;
+    gc_runtime *rt = NULL;
+    ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_ERR_ARGUMENT);
+    ck_assert_ptr_null(rt);
+    unsetenv("GLOWCL_KERNELS");
+    options.kernels = "none";
+    ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "the kernels option: unknown kernel set"));
+    options.kernels = "gpu";
+    ck_assert_int_eq(gc_runtime_open(&rt, &options), GC_OK);
+    ck_assert_int_eq(gc_runtime_backend(rt), GC_BACKEND_REFERENCE);
+    gc_runtime_close(rt);
+}
+END_TEST
+
 /* GLOWCL_SHAPES' text: known names and allowed values only, nothing changed on an error. */
 START_TEST(shape_overrides_are_checked)
 {
@@ -392,6 +447,7 @@ int main(void)
     tcase_add_test(logic, errors_carry_names_and_locations);
     tcase_add_test(logic, reference_runtime_needs_no_opencl);
     tcase_add_test(logic, device_classes);
+    tcase_add_test(logic, kernel_sets);
     tcase_add_test(logic, shape_overrides_are_checked);
     suite_add_tcase(s, logic);
 

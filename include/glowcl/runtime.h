@@ -62,6 +62,17 @@ void gc_devices_free(gc_device_info *devices);
 const char *gc_device_class(const gc_device_info *device);
 const char *gc_device_kind_name(gc_device_kind kind); /* "GPU", "CPU", ... */
 
+/* The kernel sets (docs/kernels.md): "cpu", shaped for a CPU's vector units, and "gpu", shaped
+ * for many work-items tiled in local memory. The one a device gets unless asked otherwise:
+ * "gpu" for the class "gpu" (GPUs and accelerators, integrated graphics included), else "cpu". */
+const char *gc_device_kernel_set(const gc_device_info *device);
+/* The kernel set asked for: GLOWCL_KERNELS when it is set and not empty, else `requested` (a
+ * gc_runtime_options.kernels or a flag, which `source` names in messages, e.g. "--kernels").
+ * "cpu" or "gpu" (in any case) gives that name in *set_out; "auto", NULL or "" gives NULL (each
+ * device gets its own). Other text in either is GC_ERR_ARGUMENT, with a message naming the
+ * text, where it came from and the values allowed. */
+gc_status gc_kernel_set_requested(const char *requested, const char *source, const char **set_out);
+
 /* What the user asked for on the command line or in GLOWCL_DEVICE. All fields optional. */
 typedef struct gc_device_request {
     int reference;      /* 1: the plain C path, no OpenCL */

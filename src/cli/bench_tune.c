@@ -45,7 +45,9 @@ static void print_result(const gc_tune_result *r)
 
 int cli_bench_tune(const cli_device_flags *flags, int quick)
 {
-    gc_runtime_options options = {.request = cli_device_request(flags), .log = stderr};
+    gc_runtime_options options;
+    int rc = cli_runtime_options(flags, &options);
+    if (rc) return rc;
     static gc_tune_report report; /* 4 KiB of path and a device's details: not for the stack */
     gc_status status = gc_tune(&options, quick, stderr, &report);
     if (status != GC_OK) return cli_fail(status);

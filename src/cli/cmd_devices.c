@@ -24,7 +24,10 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void print_json(FILE *out, const gc_device_info *devices, size_t count, long chosen)
+/* `forced_set`: the kernel set --kernels or GLOWCL_KERNELS asks for (NULL: the chosen device
+ * runs its own). */
+static void print_json(FILE *out, const gc_device_info *devices, size_t count, long chosen,
+                       const char *forced_set)
 {
     fprintf(out, "{\n  \"devices\": [");
     for (size_t i = 0; i < count; i++) {
@@ -48,22 +51,25 @@ static void print_json(FILE *out, const gc_device_info *devices, size_t count, l
         fprintf(out,
                 ", \"compute_units\": %u, \"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, "
                 "\"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, \"fp64\": %s, "
-                "\"native_vector_width_float\": %u, \"kernel_class\": \"%s\"}",
+                "\"native_vector_width_float\": %u, \"kernel_class\": \"%s\", "
+                "\"kernel_set\": \"%s\"}",
                 d->compute_units, (unsigned long long)d->global_mem_bytes,
                 (unsigned long long)d->local_mem_bytes, (unsigned long long)d->max_alloc_bytes,
                 d->max_work_group_size, d->fp64 ? "true" : "false", d->native_vector_width_float,
-                gc_device_class(d));
+                gc_device_class(d), gc_device_kernel_set(d));
     }
     fprintf(out, "%s],\n  \"chosen\": ", count ? "\n  " : "");
     if (chosen >= 0)
-        fprintf(out, "%ld\n}\n", chosen);
+        fprintf(out, "%ld,\n  \"chosen_kernel_set\": \"%s\"\n}\n", chosen,
+                forced_set ? forced_set : gc_device_kernel_set(&devices[chosen]));
     else
-        fprintf(out, "null\n}\n");
+        fprintf(out, "null,\n  \"chosen_kernel_set\": null\n}\n");
 }
 
 int cmd_devices(int argc, char **argv)
 {
     cli_device_flags flags = CLI_DEVICE_FLAGS_DEFAULT;
+    const char *forced_set = NULL; /* the kernel set --kernels or GLOWCL_KERNELS asks for */
     int json = 0;
     cli_option options[] = {
         {"json", 0, OPT_FLAG, &json, NULL, "print the list as JSON"},
@@ -71,10 +77,12 @@ int cmd_devices(int argc, char **argv)
     };
     int rc = cli_parse(argc, argv, 2, options, sizeof options / sizeof options[0],
                        "Usage: glowcl devices [--json] [device flags]\n"
-                       "Lists every OpenCL platform and device and marks the one the device flags "
-                       "(or GLOWCL_DEVICE) choose.",
+                       "Lists every OpenCL platform and device, with the kernel shapes and the "
+                       "kernel set each gets by default,\nand marks the one the device flags (or "
+                       "GLOWCL_DEVICE) choose.",
                        NULL, 0, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_kernel_set(&flags, &forced_set))) return rc;
 
     gc_device_info *devices = NULL;
     size_t count = 0;
@@ -100,10 +108,13 @@ int cmd_devices(int argc, char **argv)
         gc_devices_free(devices);
         return cli_fail(status);
     }
-    if (json)
-        print_json(stdout, devices, count, chosen);
-    else
+    if (json) {
+        print_json(stdout, devices, count, chosen, forced_set);
+    } else {
         cli_print_devices(stdout, devices, count, chosen);
+        if (chosen >= 0 && forced_set)
+            printf("  with the %s kernel set (--kernels or GLOWCL_KERNELS)\n", forced_set);
+    }
     gc_devices_free(devices);
     return EXIT_OK;
 }

@@ -27,6 +27,22 @@ gc_device_request cli_device_request(const cli_device_flags *flags)
     return request;
 }
 
+int cli_kernel_set(const cli_device_flags *flags, const char **set)
+{
+    gc_status status = gc_kernel_set_requested(flags->kernels, "--kernels", set);
+    return status == GC_OK ? EXIT_OK : cli_fail(status);
+}
+
+int cli_runtime_options(const cli_device_flags *flags, gc_runtime_options *options)
+{
+    *options = (gc_runtime_options){
+        .request = cli_device_request(flags), .log = stderr, .kernels = flags->kernels};
+    /* Checked here so that the message names the flag; the library checks again for its
+     * other callers. */
+    const char *set = NULL;
+    return cli_kernel_set(flags, &set);
+}
+
 static void format_bytes(char *out, size_t size, uint64_t bytes)
 {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -59,7 +75,8 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
                 gc_device_kind_name(d->kind), d->name);
         fprintf(out, "       vendor %s; platform %s (%s); driver %s\n", d->vendor, d->platform_name,
                 d->platform_version, d->driver_version);
-        fprintf(out, "       kernel shapes for %s\n", gc_device_class(d));
+        fprintf(out, "       kernel shapes for %s; kernel set %s\n", gc_device_class(d),
+                gc_device_kernel_set(d));
         fprintf(out, "       %u compute units; %s global memory (max buffer %s); %s local memory\n",
                 d->compute_units, global, alloc, local);
         fprintf(out, "       max work-group %zu; %s; fp64 %s\n", d->max_work_group_size,
@@ -70,10 +87,11 @@ void cli_print_devices(FILE *out, const gc_device_info *devices, size_t count, l
 
 int cli_open_runtime(const cli_device_flags *flags, gc_runtime **rt_out)
 {
-    gc_runtime_options options = {.request = cli_device_request(flags), .log = stderr};
-    char chosen[64]; /* the device index this rank takes in a distributed run */
-    int rc = cli_dist_device_request(&options.request, chosen, sizeof chosen);
+    gc_runtime_options options;
+    int rc = cli_runtime_options(flags, &options);
     if (rc) return rc;
+    char chosen[64]; /* the device index this rank takes in a distributed run */
+    if ((rc = cli_dist_device_request(&options.request, chosen, sizeof chosen))) return rc;
     gc_status status = gc_runtime_open(rt_out, &options);
     if (status == GC_OK) { /* every rank says which device it took */
         fprintf(cli_dist_errors(), "glowcl: %susing %s\n", cli_dist_prefix(),

@@ -14,11 +14,12 @@ typedef struct cli_device_flags {
     long platform;
     const char *device;
     const char *type;
+    const char *kernels; /* --kernels: "auto", "cpu", "gpu" or NULL (GLOWCL_KERNELS decides) */
 } cli_device_flags;
 
 #define CLI_DEVICE_FLAGS_DEFAULT                                                                   \
     {                                                                                              \
-        0, -1, NULL, NULL                                                                          \
+        0, -1, NULL, NULL, NULL                                                                    \
     }
 /* The device flags' rows of an option table; they may also stand before the command
  * (main.c moves them after it). */
@@ -32,6 +33,13 @@ typedef struct cli_device_flags {
          "device by index, platform:device, or name substring; N,M,...: one per MPI process of "   \
          "a machine"},                                                                             \
         {"device-type", 't', OPT_STRING, &(flags).type, "TYPE", "gpu, cpu, accelerator or all"},   \
+        {"kernels",                                                                                \
+         0,                                                                                        \
+         OPT_STRING,                                                                               \
+         &(flags).kernels,                                                                         \
+         "auto|cpu|gpu",                                                                           \
+         "kernel set: auto (GPUs and accelerators gpu, CPUs cpu), cpu or gpu; GLOWCL_KERNELS "     \
+         "overrides it"},                                                                          \
     {                                                                                              \
         "reference", 0, OPT_FLAG, &(flags).reference, NULL,                                        \
             "plain C reference path in double, no OpenCL"                                          \
@@ -39,6 +47,12 @@ typedef struct cli_device_flags {
 
 /* Turns the flags (and GLOWCL_DEVICE when no flag chooses) into a request. */
 gc_device_request cli_device_request(const cli_device_flags *flags);
+/* The kernel set --kernels and GLOWCL_KERNELS ask for ("cpu", "gpu", or NULL: each device's
+ * own) in *set: EXIT_OK, or EXIT_USAGE after a message naming the values allowed. */
+int cli_kernel_set(const cli_device_flags *flags, const char **set);
+/* The runtime options the flags ask for (the device, the kernel set; the log on stderr):
+ * EXIT_OK, or an exit code after a message. */
+int cli_runtime_options(const cli_device_flags *flags, gc_runtime_options *options);
 
 /* Opens the runtime the flags ask for and prints the chosen device in one line on stderr. On
  * failure prints the error (and, for an unknown device, the device list) and returns the exit

@@ -457,9 +457,11 @@ static int verbose_builds(void)
     return verbose && *verbose && strcmp(verbose, "0") != 0;
 }
 
-/* The build options of one program: the language version, the shape parameters it reads,
- * the caller's extra options, and -w unless the user asked to see the warnings (PoCL prints
- * them to the terminal, e.g. "135 warnings generated.", at every first build). */
+/* The build options of one program: the language version, the shape parameters it reads, its
+ * own options, GC_GPU=1 for the gpu kernel set (so that a file can hold both sets' kernels, and
+ * a build outside glowcl can ask for the gpu set's), the caller's extra options, and -w unless
+ * the user asked to see the warnings (PoCL prints them to the terminal, e.g. "135 warnings
+ * generated.", at every first build). */
 static gc_status program_options(const gc_runtime *rt, const gc_runtime_options *options,
                                  const struct kernel_program *program, char *out, size_t size)
 {
@@ -470,6 +472,8 @@ static gc_status program_options(const gc_runtime *rt, const gc_runtime_options 
                             program->file);
     size_t used = strlen(out);
     if (program->own_options) snprintf(out + used, size - used, " %s", program->own_options);
+    used = strlen(out);
+    if (rt->kernel_set == GC_KERNELS_GPU) snprintf(out + used, size - used, " -DGC_GPU=1");
     used = strlen(out);
     if (options->extra_build_options)
         snprintf(out + used, size - used, " %s", options->extra_build_options);
@@ -566,14 +570,63 @@ static int tune_cache_wanted(void)
     return !tune || (strcmp(tune, "off") != 0 && strcmp(tune, "0") != 0);
 }
 
+/* The kernel sets by their names (runtime.h), indexed by gc_kernel_set. */
+static const char *const kernel_set_names[] = {[GC_KERNELS_CPU] = "cpu", [GC_KERNELS_GPU] = "gpu"};
+enum { KERNEL_SET_COUNT = sizeof kernel_set_names / sizeof *kernel_set_names };
+
+static gc_kernel_set kernel_set_of_class(const char *device_class)
+{
+    return strcmp(device_class, "gpu") == 0 ? GC_KERNELS_GPU : GC_KERNELS_CPU;
+}
+
+/* A name of kernel_set_names (as parse_kernel_set gives it) → its set. */
+static gc_kernel_set kernel_set_named(const char *name)
+{
+    for (int i = 0; i < KERNEL_SET_COUNT; i++)
+        if (strcmp(name, kernel_set_names[i]) == 0) return (gc_kernel_set)i;
+    return GC_KERNELS_CPU;
+}
+
+const char *gc_device_kernel_set(const gc_device_info *device)
+{
+    return kernel_set_names[kernel_set_of_class(gc_device_class(device))];
+}
+
+/* "auto", NULL or "" → NULL; a set's name (in any case) → that name; else GC_ERR_ARGUMENT. */
+static gc_status parse_kernel_set(const char *text, const char *source, const char **set_out)
+{
+    *set_out = NULL;
+    if (!text || !*text || strcasecmp(text, "auto") == 0) return GC_OK;
+    for (int i = 0; i < KERNEL_SET_COUNT; i++)
+        if (strcasecmp(text, kernel_set_names[i]) == 0) {
+            *set_out = kernel_set_names[i];
+            return GC_OK;
+        }
+    return GC_ERROR(GC_ERR_ARGUMENT, "%s: unknown kernel set '%s' (expected auto, cpu or gpu)",
+                    source, text);
+}
+
+gc_status gc_kernel_set_requested(const char *requested, const char *source, const char **set_out)
+{
+    /* Both are checked, so that a mistyped value is reported even where the other decides. */
+    const char *from_request = NULL, *from_environment = NULL;
+    GC_TRY(parse_kernel_set(requested, source, &from_request));
+    const char *environment = getenv("GLOWCL_KERNELS");
+    GC_TRY(parse_kernel_set(environment, "GLOWCL_KERNELS", &from_environment));
+    *set_out = environment && *environment ? from_environment : from_request;
+    return GC_OK;
+}
+
 /* The device class's kernel shapes, then the tuner's cache for the device, the caller's and
- * GLOWCL_SHAPES, each over the ones before (runtime.h). The cache and GLOWCL_SHAPES are said
- * once, on the log, so that a run with them is never mistaken for one without. */
-static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options)
+ * GLOWCL_SHAPES, each over the ones before (runtime.h); and the kernel set, the class's unless
+ * `kernel_set` names one. The cache and GLOWCL_SHAPES are said once, on the log, so that a run
+ * with them is never mistaken for one without. */
+static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options,
+                               const char *kernel_set)
 {
     const char *device_class = gc_device_class(&rt->device);
     gc_kernel_shapes_for_class(&rt->shapes, device_class);
-    rt->kernel_set = strcmp(device_class, "gpu") == 0 ? GC_KERNELS_GPU : GC_KERNELS_CPU;
+    rt->kernel_set = kernel_set ? kernel_set_named(kernel_set) : kernel_set_of_class(device_class);
     if (tune_cache_wanted()) gc_tune_cache_apply(&rt->device, &rt->shapes, options->log);
     if (options->shapes && *options->shapes)
         GC_TRY(gc_kernel_shapes_parse(&rt->shapes, options->shapes, "kernel shapes"));
@@ -585,8 +638,25 @@ static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options
     return GC_OK;
 }
 
+/* "OpenCL device 0 (0:0): NAME [CPU, PLATFORM, OpenCL C 1.2]", and the kernel set where it is
+ * not the device's default, so that such a run is never mistaken for one with the default. */
+static void describe_runtime(gc_runtime *rt)
+{
+    const gc_device_info *info = &rt->device;
+    int used = snprintf(rt->description, sizeof rt->description,
+                        "OpenCL device %d (%d:%d): %s [%s%s, %s, OpenCL C %d.%d]", info->index,
+                        info->platform_index, info->device_index, info->name,
+                        info->integrated && info->kind == GC_DEVICE_GPU ? "integrated " : "",
+                        gc_device_kind_name(info->kind), info->platform_name, info->opencl_c_major,
+                        info->opencl_c_minor);
+    const char *set = kernel_set_names[rt->kernel_set], *usual = gc_device_kernel_set(info);
+    if (used > 0 && (size_t)used < sizeof rt->description && strcmp(set, usual) != 0)
+        snprintf(rt->description + used, sizeof rt->description - (size_t)used,
+                 "; the %s kernel set, asked for (this device's default is %s)", set, usual);
+}
+
 static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *info,
-                             const gc_runtime_options *options)
+                             const gc_runtime_options *options, const char *kernel_set)
 {
     gc_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
@@ -594,7 +664,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->device = *info;
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
     read_device_faults(&rt->faults);
-    gc_status status = choose_shapes(rt, options);
+    gc_status status = choose_shapes(rt, options, kernel_set);
     if (status != GC_OK) {
         free(rt);
         return status;
@@ -617,12 +687,7 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
         gc_runtime_close(rt);
         return status;
     }
-    snprintf(rt->description, sizeof rt->description,
-             "OpenCL device %d (%d:%d): %s [%s%s, %s, OpenCL C %d.%d]", info->index,
-             info->platform_index, info->device_index, info->name,
-             info->integrated && info->kind == GC_DEVICE_GPU ? "integrated " : "",
-             gc_device_kind_name(info->kind), info->platform_name, info->opencl_c_major,
-             info->opencl_c_minor);
+    describe_runtime(rt);
     *runtime_out = rt;
     return GC_OK;
 }
@@ -641,6 +706,10 @@ gc_status gc_runtime_open_reference(gc_runtime **runtime_out)
 gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *options)
 {
     *runtime_out = NULL;
+    /* A mistyped GLOWCL_KERNELS (or options->kernels) is an error even on the reference path,
+     * which has no kernels: the same command line must not pass there and fail on a device. */
+    const char *kernel_set = NULL;
+    GC_TRY(gc_kernel_set_requested(options->kernels, "the kernels option", &kernel_set));
     if (options->request.reference) return gc_runtime_open_reference(runtime_out);
     /* A mistyped GLOWCL_SHAPES (or options->shapes) is the user's error to mend, not a reason
      * to pass over a device for the next one. */
@@ -679,7 +748,7 @@ gc_status gc_runtime_open(gc_runtime **runtime_out, const gc_runtime_options *op
     }
     for (size_t i = 0; status == GC_OK && !*runtime_out && i < candidates; i++) {
         const gc_device_info *info = &devices[order[i]];
-        status = open_device(runtime_out, info, options);
+        status = open_device(runtime_out, info, options, kernel_set);
         if (status == GC_OK || explicit_choice || (status == GC_ERR_BUILD && developing_kernels))
             break;
         if (options->log)
