@@ -5,6 +5,7 @@
 # - `glowcl devices` (table and --json) shows each device's default set and the chosen one's;
 # - a run on a device's other set says so at start-up, one on its own set does not;
 # - the gpu set's programs are built with -DGC_GPU=1 and the cpu set's without;
+# - GLOWCL_PROFILE's table has each kernel's work-items per launch and work-group size;
 # - `glowcl check` passes with the gpu set.
 # Usage: kernel_sets_test.sh PATH-TO-glowcl
 set -u
@@ -92,6 +93,22 @@ expect_exit 4 "the gpu set builds with GC_GPU" -- env GLOWCL_KERNEL_DIR="$work/k
 expect_text "built with GC_GPU" "the build log shows the gpu set's GC_GPU"
 expect_exit 0 "the cpu set builds without GC_GPU" -- env GLOWCL_KERNEL_DIR="$work/kernels" \
     "$glowcl" train affine -d 0 --kernels cpu --steps 1 --out "$work/affine"
+
+# GLOWCL_PROFILE's table: per kernel the work-items a launch ran (min..max) and its work-group
+# size ("auto" where the launch left it to the driver, as invconv_weight's do).
+expect_exit 0 "GLOWCL_PROFILE=1 train moons" -- env GLOWCL_PROFILE=1 \
+    "$glowcl" train moons -d 0 --steps 2 --layers 2 --out "$work/moons"
+expect_text "^glowcl profile: kernel .* work-items/launch *local size$" "profile header"
+awk '$1 == "glowcl" && $2 == "profile:" && $3 != "kernel" {
+         rows++
+         if (NF != 9 || $8 !~ /^[0-9]+(\.\.[0-9]+)?$/ || $9 !~ /^(auto|(auto,)?[0-9]+(\.\.[0-9]+)?)$/) {
+             print "malformed: " $0; bad = 1
+         }
+         if ($3 == "invconv_weight" && $9 != "auto") { print "invconv_weight: " $9; bad = 1 }
+         if ($3 == "tensor_fill") { split($8, r, /\.\./); ranged = r[2] + 0 > r[1] + 0 }
+     }
+     END { exit (rows > 5 && ranged && !bad) ? 0 : 1 }' "$work/out" ||
+    { fail "profile rows lack work-items min..max or local size"; grep profile "$work/out" | sed 's/^/    /'; }
 
 expect_exit 0 "check with the gpu set" -- "$glowcl" -d 0 --kernels gpu check --no-gemm
 expect_text "checks passed" "check with the gpu set: summary"

@@ -13,8 +13,15 @@ typedef struct gc_kernel {
     cl_uint arg_count;      /* CL_KERNEL_NUM_ARGS: what every launch must give */
     size_t work_group_size; /* CL_KERNEL_WORK_GROUP_SIZE: the most this kernel can launch with */
     int optimiser_update;   /* adam_step or adamax_step: GLOWCL_FAULT_AT_STEP counts these */
-    unsigned long launches; /* with GLOWCL_PROFILE set: launches and their device time */
+    /* With GLOWCL_PROFILE set: launches, their device time, the fewest and most work-items a
+     * launch ran (the global size rounded up to whole groups), the smallest and largest
+     * work-group given (the product of the local sizes), and the launches that gave none and
+     * left it to the driver: how well a launch fills a device is half of its profile. */
+    unsigned long launches;
     double device_seconds;
+    size_t items_min, items_max;
+    size_t group_min, group_max;
+    unsigned long driver_group_launches;
 } gc_kernel;
 
 /* Work-group size of element-wise kernels: PoCL pays ~0.3 µs per work-group on a CPU (a fill of

@@ -114,6 +114,33 @@ static gc_status set_args(const gc_kernel *kernel, const gc_arg *args, size_t co
     return GC_OK;
 }
 
+/* GLOWCL_PROFILE: waits for the launch and adds its device time, its work-items and its
+ * work-group size (0: the driver's choice) to the kernel's profile. */
+static cl_int profile_launch(gc_kernel *kernel, cl_event event, size_t items, size_t group)
+{
+    cl_ulong start = 0, end = 0;
+    cl_int err = clWaitForEvents(1, &event);
+    if (err == CL_SUCCESS)
+        err =
+            clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+    clReleaseEvent(event);
+    int first = kernel->launches == 0;
+    kernel->launches++;
+    kernel->device_seconds += (double)(end - start) * 1e-9;
+    if (first || items < kernel->items_min) kernel->items_min = items;
+    if (first || items > kernel->items_max) kernel->items_max = items;
+    if (group == 0) {
+        kernel->driver_group_launches++;
+    } else {
+        int first_group = kernel->launches - kernel->driver_group_launches == 1;
+        if (first_group || group < kernel->group_min) kernel->group_min = group;
+        if (first_group || group > kernel->group_max) kernel->group_max = group;
+    }
+    return err;
+}
+
 gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const size_t *global,
                     const size_t *local, const gc_arg *args, size_t count)
 {
@@ -148,17 +175,12 @@ gc_status gc_launch(gc_runtime *rt, const gc_kernel *kernel, int dims, const siz
                         kernel->name, gc_cl_error_name(err), rt->device.name, rt->tensor_bytes,
                         (double)rt->tensor_bytes / 1048576.0);
     if (err == CL_SUCCESS && event) {
-        cl_ulong start = 0, end = 0;
-        err = clWaitForEvents(1, &event);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start,
-                                          NULL);
-        if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-        clReleaseEvent(event);
-        gc_kernel *timed = (gc_kernel *)kernel;
-        timed->launches++;
-        timed->device_seconds += (double)(end - start) * 1e-9;
+        size_t items = 1, group_items = local ? 1 : 0;
+        for (int d = 0; d < dims; d++) {
+            items *= rounded[d];
+            if (local) group_items *= group[d];
+        }
+        err = profile_launch((gc_kernel *)kernel, event, items, group_items);
     }
     if (err != CL_SUCCESS)
         return GC_ERROR(GC_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s", kernel->name,

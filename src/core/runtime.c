@@ -778,7 +778,31 @@ static int by_device_time(const void *a, const void *b)
     return (ta < tb) - (ta > tb);
 }
 
-/* The GLOWCL_PROFILE table: kernels by total device time (CLBlast's GEMMs are not included). */
+/* "96" where lo == hi, else "96..512". */
+static void format_range(char *out, size_t size, size_t lo, size_t hi)
+{
+    if (lo == hi)
+        snprintf(out, size, "%zu", lo);
+    else
+        snprintf(out, size, "%zu..%zu", lo, hi);
+}
+
+/* A kernel's work-group sizes: "auto" where every launch left it to the driver, the range of
+ * those given otherwise, after "auto," where some launches gave none. */
+static void format_groups(char *out, size_t size, const gc_kernel *k)
+{
+    if (k->driver_group_launches == k->launches) {
+        snprintf(out, size, "auto");
+        return;
+    }
+    int some_auto = k->driver_group_launches > 0;
+    if (some_auto) snprintf(out, size, "auto,");
+    size_t used = some_auto ? strlen(out) : 0;
+    format_range(out + used, size - used, k->group_min, k->group_max);
+}
+
+/* The GLOWCL_PROFILE table: kernels by total device time (CLBlast's GEMMs are not included),
+ * with the work-items a launch ran and the work-group size it gave ("auto": the driver's). */
 static void print_profile(const gc_runtime *rt)
 {
     const gc_kernel **order = malloc(rt->kernel_count * sizeof *order);
@@ -791,13 +815,17 @@ static void print_profile(const gc_runtime *rt)
             total += rt->kernels[i].device_seconds;
         }
     qsort(order, used, sizeof *order, by_device_time);
-    fprintf(stderr, "glowcl profile: %-28s %10s %12s %10s %6s\n", "kernel", "launches", "device ms",
-            "us/launch", "share");
-    for (size_t i = 0; i < used; i++)
-        fprintf(stderr, "glowcl profile: %-28s %10lu %12.2f %10.1f %5.1f%%\n", order[i]->name,
-                order[i]->launches, order[i]->device_seconds * 1e3,
-                order[i]->device_seconds * 1e6 / (double)order[i]->launches,
-                total > 0 ? 100.0 * order[i]->device_seconds / total : 0.0);
+    fprintf(stderr, "glowcl profile: %-28s %10s %12s %10s %6s %19s %13s\n", "kernel", "launches",
+            "device ms", "us/launch", "share", "work-items/launch", "local size");
+    for (size_t i = 0; i < used; i++) {
+        const gc_kernel *k = order[i];
+        char items[48], groups[48];
+        format_range(items, sizeof items, k->items_min, k->items_max);
+        format_groups(groups, sizeof groups, k);
+        fprintf(stderr, "glowcl profile: %-28s %10lu %12.2f %10.1f %5.1f%% %19s %13s\n", k->name,
+                k->launches, k->device_seconds * 1e3, k->device_seconds * 1e6 / (double)k->launches,
+                total > 0 ? 100.0 * k->device_seconds / total : 0.0, items, groups);
+    }
     free(order);
 }
 
