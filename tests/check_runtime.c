@@ -406,6 +406,53 @@ START_TEST(kernel_sets)
 }
 END_TEST
 
+/* How the runtime builds its programs, for tools/gpu-regs.sh: the gpu set's with -DGC_GPU=1,
+ * the cpu set's without, the headers in front in order, the class's shapes; a class or set
+ * glowcl does not know is an error. */
+START_TEST(program_builds_list_files_headers_and_options)
+{
+    unsetenv("GLOWCL_KERNELS");
+    unsetenv("GLOWCL_SHAPES");
+    gc_program_build *builds = NULL;
+    size_t count = 0;
+    ck_assert_int_eq(gc_program_builds("gpu", NULL, &builds, &count), GC_OK);
+    ck_assert_uint_gt(count, 5);
+    int coupling_seen = 0;
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_str_eq(builds[i].kernel_set, "gpu");
+        ck_assert_ptr_nonnull(strstr(builds[i].options, "-cl-std=CL1.2"));
+        ck_assert_ptr_nonnull(strstr(builds[i].options, " -DGC_GPU=1"));
+        if (strcmp(builds[i].file, "coupling.cl") == 0) {
+            coupling_seen = 1;
+            ck_assert_str_eq(builds[i].headers[0], "common.clh");
+            ck_assert_str_eq(builds[i].headers[1], "invconv.clh");
+            ck_assert_ptr_null(builds[i].headers[2]);
+        }
+        if (strcmp(builds[i].file, "peak.cl") == 0) /* the gpu class's shapes */
+            ck_assert_ptr_nonnull(strstr(builds[i].options, "-DPEAK_VECTOR=4"));
+    }
+    ck_assert(coupling_seen);
+    gc_program_builds_free(builds);
+
+    ck_assert_int_eq(gc_program_builds("gpu", "cpu", &builds, &count), GC_OK);
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_str_eq(builds[i].kernel_set, "cpu");
+        ck_assert_ptr_null(strstr(builds[i].options, "GC_GPU"));
+    }
+    gc_program_builds_free(builds);
+    ck_assert_int_eq(gc_program_builds("cpu-avx2", NULL, &builds, &count), GC_OK);
+    ck_assert_str_eq(builds[0].kernel_set, "cpu");
+    gc_program_builds_free(builds);
+
+    ck_assert_int_eq(gc_program_builds("tpu", NULL, &builds, &count), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "unknown device class 'tpu'"));
+    ck_assert_ptr_null(builds);
+    ck_assert_int_eq(gc_program_builds(NULL, NULL, &builds, &count), GC_ERR_ARGUMENT);
+    ck_assert_int_eq(gc_program_builds("gpu", "fast", &builds, &count), GC_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(gc_last_error(), "unknown kernel set 'fast'"));
+}
+END_TEST
+
 /* GLOWCL_SHAPES' text: known names and allowed values only, nothing changed on an error. */
 START_TEST(shape_overrides_are_checked)
 {
@@ -448,6 +495,7 @@ int main(void)
     tcase_add_test(logic, reference_runtime_needs_no_opencl);
     tcase_add_test(logic, device_classes);
     tcase_add_test(logic, kernel_sets);
+    tcase_add_test(logic, program_builds_list_files_headers_and_options);
     tcase_add_test(logic, shape_overrides_are_checked);
     suite_add_tcase(s, logic);
 

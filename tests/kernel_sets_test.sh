@@ -3,6 +3,7 @@
 # - --kernels and GLOWCL_KERNELS: a bad value in either is a message naming the allowed values
 #   and exit 2, on every command and on the reference path too; GLOWCL_KERNELS over the flag;
 # - `glowcl devices` (table and --json) shows each device's default set and the chosen one's;
+#   `devices --build-options` each program's file, headers and build options, and its errors;
 # - a run on a device's other set says so at start-up, one on its own set does not;
 # - the gpu set's programs are built with -DGC_GPU=1 and the cpu set's without;
 # - GLOWCL_PROFILE's table has each kernel's work-items per launch and work-group size;
@@ -36,6 +37,21 @@ expect_exit 2 "a bad GLOWCL_KERNELS under a good --kernels" -- \
 expect_exit 0 "--kernels gpu on the reference path" -- \
     "$glowcl" --reference --kernels gpu train affine --steps 1 --out "$work/affine"
 
+# devices --build-options: how glowcl builds each program, for tools/gpu-regs.sh.
+expect_exit 0 "devices --build-options --class gpu" -- "$glowcl" devices --build-options --class gpu
+expect_text "^conv.cl	common.clh	-cl-std=CL1.2 .*-DGC_GPU=1" "a program's file, headers and options"
+expect_text "^squeeze.cl	-	" "a program without headers"
+expect_exit 0 "devices --build-options --class gpu --kernels cpu" -- \
+    "$glowcl" devices --build-options --class gpu --kernels cpu
+grep -q "GC_GPU" "$work/out" && fail "the cpu set's build options have GC_GPU"
+expect_exit 2 "devices --build-options, unknown class" -- "$glowcl" devices --build-options --class tpu
+expect_text "unknown device class 'tpu' (expected cpu-avx512, cpu-avx2 or gpu)" "class message"
+expect_exit 2 "devices --class without --build-options" -- "$glowcl" devices --class gpu
+expect_exit 2 "devices --build-options --json" -- "$glowcl" devices --build-options --json --class gpu
+expect_exit 2 "devices --build-options with no device and no class" -- \
+    "$glowcl" devices --build-options --reference
+expect_text "name its class with --class" "no-device message"
+
 count=$("$glowcl" devices --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["devices"]))')
 if [ "${count:-0}" -eq 0 ]; then
     echo "SKIP: no OpenCL device, the kernel sets' device tests not run"
@@ -62,6 +78,10 @@ own=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][0]["ker
 other=gpu
 [ "$own" = gpu ] && other=cpu
 echo "device 0 runs the $own set by default; the other is $other"
+
+expect_exit 0 "devices --build-options for device 0" -- "$glowcl" devices --build-options -d 0
+expect_text "^# glowcl's programs on a device of class .* with the $own kernel set" \
+    "--build-options takes the chosen device's class and set"
 
 expect_exit 0 "devices --kernels $other" -- "$glowcl" devices -d 0 --kernels "$other"
 expect_text "with the $other kernel set" "devices says which set the chosen device runs"

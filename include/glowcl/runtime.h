@@ -115,6 +115,26 @@ typedef struct gc_runtime_options {
     const char *kernels;
 } gc_runtime_options;
 
+/* How a runtime builds one of its programs: what tools/gpu-regs.sh needs to build the kernels the
+ * same way outside glowcl (`glowcl devices --build-options`). */
+enum { GC_PROGRAM_HEADERS_MAX = 4, GC_BUILD_OPTIONS_MAX = 1024 };
+typedef struct gc_program_build {
+    const char *file;                            /* its kernel file of cl/, e.g. "conv.cl" */
+    const char *headers[GC_PROGRAM_HEADERS_MAX]; /* the .clh files put in front of it, in order;
+                                                  * NULL after the last */
+    const char *kernel_set;                      /* the set they build: "cpu" or "gpu" */
+    char options[GC_BUILD_OPTIONS_MAX];          /* its whole build options */
+} gc_program_build;
+
+/* Every program a runtime builds, in order, on a device of class `device_class` (the names of
+ * gc_device_class) with the kernel set `kernel_set` ("cpu", "gpu", or NULL: the class's own),
+ * with the class's kernel shapes and GLOWCL_SHAPES over them (a device's tuner cache is not
+ * read: it belongs to one device). GC_ERR_ARGUMENT for an unknown class or set. Free the list
+ * with gc_program_builds_free. */
+gc_status gc_program_builds(const char *device_class, const char *kernel_set,
+                            gc_program_build **builds_out, size_t *count_out);
+void gc_program_builds_free(gc_program_build *builds);
+
 /* Opens the requested device (or the best one), builds every kernel for it and creates one
  * in-order queue. If the kernels fail to build on a device chosen by default, the build log is
  * written to `log` and the next device is tried, ending at the reference path with a warning; an

@@ -462,29 +462,30 @@ static int verbose_builds(void)
  * a build outside glowcl can ask for the gpu set's), the caller's extra options, and -w unless
  * the user asked to see the warnings (PoCL prints them to the terminal, e.g. "135 warnings
  * generated.", at every first build). */
-static gc_status program_options(const gc_runtime *rt, const gc_runtime_options *options,
-                                 const struct kernel_program *program, char *out, size_t size)
+static gc_status program_options(const gc_kernel_shapes *shapes, gc_kernel_set kernel_set,
+                                 const char *extra_options, const struct kernel_program *program,
+                                 char *out, size_t size)
 {
     snprintf(out, size, "-cl-std=CL1.2%s", verbose_builds() ? "" : " -w");
     for (int d = 0; d < PROGRAM_DEFINES && program->defines[d]; d++)
-        if (gc_kernel_shapes_define(&rt->shapes, program->defines[d], out, size) != 0)
+        if (gc_kernel_shapes_define(shapes, program->defines[d], out, size) != 0)
             return GC_ERROR(GC_ERR_UNSUPPORTED, "no shape parameter %s for %s", program->defines[d],
                             program->file);
     size_t used = strlen(out);
     if (program->own_options) snprintf(out + used, size - used, " %s", program->own_options);
     used = strlen(out);
-    if (rt->kernel_set == GC_KERNELS_GPU) snprintf(out + used, size - used, " -DGC_GPU=1");
+    if (kernel_set == GC_KERNELS_GPU) snprintf(out + used, size - used, " -DGC_GPU=1");
     used = strlen(out);
-    if (options->extra_build_options)
-        snprintf(out + used, size - used, " %s", options->extra_build_options);
+    if (extra_options) snprintf(out + used, size - used, " %s", extra_options);
     return GC_OK;
 }
 
 static gc_status build_program(gc_runtime *rt, const gc_runtime_options *options,
                                const struct kernel_program *program, const char *dir)
 {
-    char build_options[1024];
-    GC_TRY(program_options(rt, options, program, build_options, sizeof build_options));
+    char build_options[GC_BUILD_OPTIONS_MAX];
+    GC_TRY(program_options(&rt->shapes, rt->kernel_set, options->extra_build_options, program,
+                           build_options, sizeof build_options));
     char *parts[PROGRAM_HEADERS + 1] = {0};
     int count = 0;
     gc_status status = GC_OK;
@@ -617,26 +618,78 @@ gc_status gc_kernel_set_requested(const char *requested, const char *source, con
     return GC_OK;
 }
 
-/* The device class's kernel shapes, then the tuner's cache for the device, the caller's and
- * GLOWCL_SHAPES, each over the ones before (runtime.h); and the kernel set, the class's unless
- * `kernel_set` names one. The cache and GLOWCL_SHAPES are said once, on the log, so that a run
- * with them is never mistaken for one without. */
-static gc_status choose_shapes(gc_runtime *rt, const gc_runtime_options *options,
-                               const char *kernel_set)
+/* The set asked for (a name of kernel_set_names), or the class's where none is. */
+static gc_kernel_set choose_kernel_set(const char *asked, const char *device_class)
 {
-    const char *device_class = gc_device_class(&rt->device);
-    gc_kernel_shapes_for_class(&rt->shapes, device_class);
-    rt->kernel_set = kernel_set ? kernel_set_named(kernel_set) : kernel_set_of_class(device_class);
-    if (tune_cache_wanted()) gc_tune_cache_apply(&rt->device, &rt->shapes, options->log);
+    return asked ? kernel_set_named(asked) : kernel_set_of_class(device_class);
+}
+
+/* The device class's kernel shapes, then the tuner's cache for the device (where there is
+ * one), the caller's and GLOWCL_SHAPES, each over the ones before (runtime.h). The cache and
+ * GLOWCL_SHAPES are said once, on the log, so that a run with them is never mistaken for one
+ * without. */
+static gc_status choose_shapes(gc_kernel_shapes *shapes, const char *device_class,
+                               const gc_device_info *device, const gc_runtime_options *options)
+{
+    gc_kernel_shapes_for_class(shapes, device_class);
+    if (device && tune_cache_wanted()) gc_tune_cache_apply(device, shapes, options->log);
     if (options->shapes && *options->shapes)
-        GC_TRY(gc_kernel_shapes_parse(&rt->shapes, options->shapes, "kernel shapes"));
+        GC_TRY(gc_kernel_shapes_parse(shapes, options->shapes, "kernel shapes"));
     const char *forced = getenv("GLOWCL_SHAPES");
     if (!forced || !*forced) return GC_OK;
-    GC_TRY(gc_kernel_shapes_parse(&rt->shapes, forced, "GLOWCL_SHAPES"));
+    GC_TRY(gc_kernel_shapes_parse(shapes, forced, "GLOWCL_SHAPES"));
     if (options->log)
         fprintf(options->log, "glowcl: kernel shapes from GLOWCL_SHAPES: %s\n", forced);
     return GC_OK;
 }
+
+/* The names gc_device_class gives (shapes.c), for checking a class given by name. */
+static const char *const device_classes[] = {"cpu-avx512", "cpu-avx2", "gpu"};
+enum { DEVICE_CLASS_COUNT = sizeof device_classes / sizeof *device_classes };
+
+_Static_assert((int)PROGRAM_HEADERS < (int)GC_PROGRAM_HEADERS_MAX,
+               "gc_program_build.headers holds a program's headers and a NULL after them");
+
+gc_status gc_program_builds(const char *device_class, const char *kernel_set,
+                            gc_program_build **builds_out, size_t *count_out)
+{
+    *builds_out = NULL;
+    *count_out = 0;
+    int known = 0;
+    for (int i = 0; i < DEVICE_CLASS_COUNT && device_class; i++)
+        known |= strcmp(device_class, device_classes[i]) == 0;
+    if (!known)
+        return GC_ERROR(GC_ERR_ARGUMENT,
+                        "unknown device class '%s' (expected cpu-avx512, cpu-avx2 or gpu)",
+                        device_class ? device_class : "");
+    const char *asked = NULL;
+    GC_TRY(parse_kernel_set(kernel_set, "kernel set", &asked));
+    gc_kernel_shapes shapes;
+    gc_runtime_options no_options = {.log = NULL};
+    GC_TRY(choose_shapes(&shapes, device_class, NULL, &no_options));
+    gc_kernel_set set = choose_kernel_set(asked, device_class);
+    gc_program_build *builds = calloc(PROGRAM_COUNT, sizeof *builds);
+    if (!builds) return GC_ERROR(GC_ERR_MEMORY, "out of host memory");
+    gc_status status = GC_OK;
+    for (int p = 0; status == GC_OK && p < PROGRAM_COUNT; p++) {
+        const struct kernel_program *program = &kernel_programs[p];
+        builds[p].file = program->file;
+        builds[p].kernel_set = kernel_set_names[set];
+        for (int h = 0; h < PROGRAM_HEADERS && program->headers[h]; h++)
+            builds[p].headers[h] = program->headers[h];
+        status = program_options(&shapes, set, NULL, program, builds[p].options,
+                                 sizeof builds[p].options);
+    }
+    if (status != GC_OK) {
+        free(builds);
+        return status;
+    }
+    *builds_out = builds;
+    *count_out = PROGRAM_COUNT;
+    return GC_OK;
+}
+
+void gc_program_builds_free(gc_program_build *builds) { free(builds); }
 
 /* "OpenCL device 0 (0:0): NAME [CPU, PLATFORM, OpenCL C 1.2]", and the kernel set where it is
  * not the device's default, so that such a run is never mistaken for one with the default. */
@@ -664,7 +717,9 @@ static gc_status open_device(gc_runtime **runtime_out, const gc_device_info *inf
     rt->device = *info;
     rt->whole_buffer_host_writes = strstr(info->platform_name, "Oclgrind") != NULL;
     read_device_faults(&rt->faults);
-    gc_status status = choose_shapes(rt, options, kernel_set);
+    const char *device_class = gc_device_class(info);
+    rt->kernel_set = choose_kernel_set(kernel_set, device_class);
+    gc_status status = choose_shapes(&rt->shapes, device_class, info, options);
     if (status != GC_OK) {
         free(rt);
         return status;
