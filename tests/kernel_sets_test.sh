@@ -1,5 +1,5 @@
 #!/bin/sh
-# The kernel sets on the command line (issue 16, docs/kernels.md#two-kernel-sets):
+# The kernel sets on the command line (issue 16, docs/kernels.md#choosing-the-kernel-set):
 # - --kernels and GLOWCL_KERNELS: a bad value in either is a message naming the allowed values
 #   and exit 2, on every command and on the reference path too; GLOWCL_KERNELS over the flag;
 # - `glowcl devices` (table and --json) shows each device's default set and the chosen one's;
