@@ -57,19 +57,21 @@ static uint quotient(uint x, divisor v)
 
 /* A layer's geometry as the loads see it: pixels a plane, width, and taps (1 or 9). */
 typedef struct geometry {
-    divisor plane, width;
-    uint height, taps;
+    divisor plane, width, taps;
+    uint height;
 } geometry;
 
 static geometry geometry_of(uint height, uint width, uint taps)
 {
-    geometry g = {divisor_of(height * width), divisor_of(width), height, taps};
+    geometry g = {divisor_of(height * width), divisor_of(width), divisor_of(taps), height};
     return g;
 }
 
-/* Channel r and tap t of a summed index k = r·taps + t (taps is 1 or 9: constant divisions). */
-static uint channel_of(uint k, uint taps) { return taps == 9 ? k / 9 : k; }
-static uint tap_of(uint k, uint taps) { return taps == 9 ? k % 9 : 0; }
+/* Channel r and tap t of a summed index k = r·taps + t. (Not `taps == 9 ? k / 9 : k`: LLVM
+ * makes that a select of a speculated division, guarded by a `freeze` instruction, which
+ * oclgrind 21.10 cannot run.) */
+static uint channel_of(uint k, const geometry *g) { return quotient(k, g->taps); }
+static uint tap_of(uint k, const geometry *g) { return k - channel_of(k, g) * g->taps.d; }
 
 /* The input value of channel r's plane at pixel (y, x) moved by tap t (dy, dx = −1, 0, 1 for a
  * 3×3 layer), 0 outside the image. `sample` points at the sample's first channel. */
@@ -77,9 +79,10 @@ static float tap_value(__global const float *sample, uint r, uint t, uint y, uin
                        const geometry *g)
 {
     int sy = (int)y, sx = (int)x;
-    if (g->taps == 9) {
-        sy += (int)(t / 3) - 1;
-        sx += (int)(t % 3) - 1;
+    if (g->taps.d == 9) {
+        uint row = t / 3;
+        sy += (int)row - 1;
+        sx += (int)(t - 3 * row) - 1;
     }
     int inside = sy >= 0 && sy < (int)g->height && sx >= 0 && sx < (int)g->width.d;
     return inside ? sample[r * g->plane.d + (uint)sy * g->width.d + (uint)sx] : 0.0f;
@@ -210,19 +213,18 @@ NAMED(gpu_conv_pass,
     __global const float *w = weights + w_offset;
     float acc[R][R] = {{0.0f}};
     for (uint k0 = range.x; k0 < range.y; k0 += DEPTH) {
-        uint k = k0 + a_k, t = tap_of(k, taps);
+        uint k = k0 + a_k, t = tap_of(k, &g);
         __global const float *w_k =
-            w + channel_of(k, taps) * reduced_stride + (flip ? taps - 1 - t : t);
+            w + channel_of(k, &g) * reduced_stride + (flip ? taps - 1 - t : t);
         for (uint i = 0; i < R; i++) {
             uint m = m0 + a_row + SIDE * i;
             s.a[a_k][a_row + SIDE * i] = m < channels && k < range.y ? w_k[m * lane_stride] : 0.0f;
         }
         for (uint i = 0; i < R; i++) {
             uint row = b_row + (SIDE / R) * i, kb = k0 + row;
-            s.b[row][b_col] =
-                j < columns && kb < range.y
-                    ? tap_value(in_sample, channel_of(kb, taps), tap_of(kb, taps), y, x, &g)
-                    : 0.0f;
+            s.b[row][b_col] = j < columns && kb < range.y ? tap_value(in_sample, channel_of(kb, &g),
+                                                                      tap_of(kb, &g), y, x, &g)
+                                                          : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         multiply_slices(&s, acc, tx, ty);
@@ -276,7 +278,7 @@ NAMED(gpu_conv_weights, R)(__global float *grads, uint w_offset, uint b_offset, 
             uint col = n0 + lane + SIDE * i;
             float v = inside && col == weight_columns ? 1.0f : 0.0f; /* the bias column */
             if (inside && col < weight_columns)
-                v = tap_value(in_sample, channel_of(col, taps), tap_of(col, taps), y, x, &g);
+                v = tap_value(in_sample, channel_of(col, &g), tap_of(col, &g), y, x, &g);
             s.b[kk][lane + SIDE * i] = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);

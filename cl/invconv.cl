@@ -99,14 +99,15 @@ MIX_OUTPUT(mix_output, float, load1, store1)
 MIX_OUTPUT(mix_output8, float8, vload8, vstore8)
 
 /* Every output; with add_logdet, each sample's first item also adds logdet_scale · Σ log|s|
- * to its log-determinant. global (pixels, D, n), or (pixels / 8, D, n) where pixels is a
- * multiple of 8 and each item takes 8 pixels. */
+ * to its log-determinant. global (pixels, D, n) with by8 0, or (pixels / 8, D, n) with by8 1
+ * where pixels is a multiple of 8 and each item takes 8 pixels (the host's choice: a CPU's
+ * vector unit wants the 8, a GPU the work-items). */
 __kernel void invconv_mix(__global float *out, __global const float *in, __global const float *w,
-                          __global const float *base, uint n, uint dim, uint pixels, uint transpose,
-                          uint mode, uint add_logdet, __global float *logdet,
+                          __global const float *base, uint n, uint dim, uint pixels, uint by8,
+                          uint transpose, uint mode, uint add_logdet, __global float *logdet,
                           __global const float *params, uint log_s, float logdet_scale)
 {
-    uint by8 = pixels % INVCONV_PIXELS == 0, p = get_global_id(0) * (by8 ? INVCONV_PIXELS : 1);
+    uint p = get_global_id(0) * (by8 ? INVCONV_PIXELS : 1);
     uint o = get_global_id(1), i = get_global_id(2);
     if (p >= pixels || o >= dim || i >= n) return;
     if (add_logdet && p == 0 && o == 0)

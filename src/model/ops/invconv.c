@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/ops/conv.h"
 #include "model/ops/op.h"
 
 typedef struct invconv_op {
@@ -20,6 +21,7 @@ typedef struct invconv_op {
         gc_kernel *weight, *inverse, *mix, *forward_group, *backward_group, *weight_grad, *pt_dw,
             *param_grads;
     } k;
+    gc_conv_kernels conv; /* the gpu set's dW: a 1x1 convolution's weight gradient */
 } invconv_op;
 
 /* The decoder's residual, shared by every 1x1 convolution on a runtime (gc_scratch). */
@@ -109,6 +111,23 @@ typedef struct mix_logdet {
     double scale;
 } mix_logdet;
 
+/* dW = Σ over samples and pixels of dz·xᵀ (OpenCL). One work-item an entry on the cpu set;
+ * the D² entries are too few work-items for a GPU, so the gpu set computes dW as what it is,
+ * the weight gradient of a D → D 1x1 convolution (its sum split over the pixels). */
+static gc_status weight_grad(invconv_op *op, const gc_tensor *dz, const gc_tensor *x, size_t n)
+{
+    gc_runtime *rt = dz->rt;
+    size_t d = op->channels, pixels = op->pixels;
+    if (rt->kernel_set == GC_KERNELS_GPU) {
+        gc_conv as_conv = {d, d, 1, 0, 0, 0, 0, op->conv};
+        GC_TRY(gc_tensor_fill(&op->d_weight, 0.0));
+        return gc_conv_backward_params(&as_conv, &op->d_weight, dz, 0, x, 0, n, 1, pixels);
+    }
+    size_t square[2] = {d, d};
+    return GC_LAUNCH(rt, op->k.weight_grad, 2, square, NULL, GC_MEM(&op->d_weight), GC_MEM(dz),
+                     GC_MEM(x), GC_U32(n), GC_U32(d), GC_U32(pixels));
+}
+
 /* out = M·in at every pixel (M = W, W⁻¹ or, with `transpose`, Wᵀ); MIX_RESIDUAL:
  * out = base − M·in; MIX_ADD: out += M·in; and `with` (NULL: none) the log-determinant, which
  * the OpenCL kernel adds as it runs, saving a launch. */
@@ -118,11 +137,13 @@ static gc_status mix(const invconv_op *op, const gc_tensor *m, const gc_tensor *
 {
     size_t d = op->channels, pixels = op->pixels;
     if (m->rt->backend == GC_BACKEND_OPENCL) {
-        size_t by = m->rt->shapes.invconv_pixels; /* pixels an item takes where they divide */
-        size_t global[3] = {pixels % by == 0 ? pixels / by : pixels, d, n};
+        /* pixels an item takes where they divide, on the cpu set */
+        size_t by = m->rt->shapes.invconv_pixels;
+        int by8 = m->rt->kernel_set == GC_KERNELS_CPU && pixels % by == 0;
+        size_t global[3] = {by8 ? pixels / by : pixels, d, n};
         return GC_LAUNCH(m->rt, op->k.mix, 3, global, NULL, GC_MEM(out), GC_MEM(in), GC_MEM(m),
                          GC_MEM(base ? base : in), GC_U32(n), GC_U32(d), GC_U32(pixels),
-                         GC_U32(transpose), GC_U32(mode), GC_U32(with != NULL),
+                         GC_U32(by8), GC_U32(transpose), GC_U32(mode), GC_U32(with != NULL),
                          GC_MEM(with ? with->logdet : out), GC_MEM(with ? with->params : m),
                          GC_U32(op->log_s), GC_F32(with ? with->scale : 0.0));
     }
@@ -192,8 +213,7 @@ static gc_status invconv_backward(gc_op *op_base, const gc_tensor *params, gc_te
     if (params->rt->backend == GC_BACKEND_OPENCL) {
         gc_runtime *rt = params->rt;
         size_t square[2] = {d, d};
-        GC_TRY(GC_LAUNCH(rt, op->k.weight_grad, 2, square, NULL, GC_MEM(&op->d_weight), GC_MEM(dz),
-                         GC_MEM(x), GC_U32(n), GC_U32(d), GC_U32(pixels)));
+        GC_TRY(weight_grad(op, dz, x, n));
         GC_TRY(GC_LAUNCH(rt, op->k.pt_dw, 2, square, NULL, GC_MEM(&op->pt_d_weight), GC_MEM(params),
                          GC_MEM(&op->d_weight), GC_U32(op->perm), GC_U32(d)));
         return GC_LAUNCH(rt, op->k.param_grads, 2, square, NULL, GC_MEM(grads), GC_MEM(params),
@@ -330,6 +350,7 @@ static gc_status find_kernels(gc_runtime *rt, invconv_op *op)
     GC_TRY(gc_kernel_find(rt, "invconv_backward_group", &op->k.backward_group));
     GC_TRY(gc_kernel_find(rt, "invconv_weight_grad", &op->k.weight_grad));
     GC_TRY(gc_kernel_find(rt, "invconv_pt_dw", &op->k.pt_dw));
+    GC_TRY(gc_conv_kernels_find(rt, &op->conv));
     return gc_kernel_find(rt, "invconv_param_grads", &op->k.param_grads);
 }
 
