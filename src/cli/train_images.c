@@ -277,11 +277,19 @@ static gc_status test_and_save(cli_training *t, const images_flags *f, const ima
            f->image.original_height ? ", padded: padding counted" : "");
     GC_TRY(curve_add(&curve->test, (double)step, mean));
     GC_TRY(write_curve(curve, f, d->have_test));
-    snprintf(grid, sizeof grid, "%s/samples-%06ld.png", f->out, step);
-    GC_TRY(cli_sample_grid(t->model, grid, 64, 0.7, (uint64_t)f->seed, (int)f->n_bits));
     gc_train_state state = {(uint64_t)step, 0, *rng};
     GC_TRY(gc_model_save_with_state(t->model, &state, t->checkpoint));
     cli_training_saved(t, step);
+    /* A model whose test score is finite can still map some draws of the prior to infinities
+     * (a loss spike that training recovers from): those samples are not drawn as pixels, but a
+     * missing picture is no reason to end a run whose checkpoint is sound. */
+    snprintf(grid, sizeof grid, "%s/samples-%06ld.png", f->out, step);
+    gc_status drawn = cli_sample_grid(t->model, grid, 64, 0.7, (uint64_t)f->seed, (int)f->n_bits);
+    if (drawn == GC_ERR_NUMERIC)
+        fprintf(stderr, "glowcl: warning: step %ld: %s; no sample grid, training goes on\n", step,
+                gc_last_error());
+    else
+        GC_TRY(drawn);
     fflush(stdout);
     return GC_OK;
 }
