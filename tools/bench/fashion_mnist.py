@@ -101,6 +101,10 @@ def parse_args(argv):
                    help="skip scoring each glowcl run's final model in PyTorch "
                         "(torch_glow.py --eval-glowcl)")
     p.add_argument("--out", default="runs/fashion-mnist", help="logs, table, grids (%(default)s)")
+    p.add_argument("--table-from", nargs="+", metavar="RESULTS_JSON",
+                   help="train nothing: the table of the runs in these results.json files (of "
+                        "earlier invocations with the same settings; a (side, seed) in a later "
+                        "file replaces an earlier one's, e.g. a rerun of one seed)")
     args = p.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.sides = [s.strip() for s in args.sides.split(",") if s.strip()]
@@ -192,14 +196,16 @@ def pick_torch_threads(args):
     return str(best)
 
 
-def cross_check(args, seed, glowcl_evals):
+def cross_check(args, seed, last_test):
     """glowcl's final checkpoint of this seed scored by torch_glow.py --eval-glowcl: the same
     parameters, test images and noise, so the two bits/dim must agree (to float32 rounding);
-    returns a Markdown line."""
+    returns a Markdown line. last_test: (step, (bpd, se, wall)) of the run's last test, the
+    checkpoint's (with --minutes, past the steps the table compares)."""
     model = os.path.join(args.out, "glowcl-seed%d" % seed, "model.glowcl")
-    if not glowcl_evals or not os.path.exists(model):
+    if not last_test or not os.path.exists(model):
         return "- glowcl seed %d: no checkpoint to cross-check" % seed
-    step = max(glowcl_evals)
+    step = last_test[0]
+    glowcl_evals = {step: last_test[1]}
     cmd = [sys.executable, os.path.join(HERE, "torch_glow.py"), "--train-idx", args.data]
     cmd += common_flags(args, 1) + ["--eval-glowcl", model]
     if args.torch_threads not in ("all", "best"):
@@ -299,8 +305,34 @@ def table(args, results, steps_run):
     return lines + verdicts
 
 
+def table_from(args):
+    """The table of runs recorded in results.json files; the settings of the first."""
+    results, steps = {}, None
+    for path in args.table_from:
+        with open(path) as f:
+            recorded = json.load(f)
+        if steps is None:
+            for key in ("pad", "levels", "depth", "hidden", "batch", "lr", "warmup", "test_n"):
+                setattr(args, key, recorded["settings"][key])
+            steps = recorded["steps"]
+        for r in recorded["runs"]:
+            results[(r["side"], r["seed"])] = {
+                "rc": r["rc"], "wall_s": r["wall_s"],
+                "evals": {e["step"]: (e["bpd"], e["se"], e["wall_s"]) for e in r["evals"]}}
+    args.seeds = sorted({seed for _, seed in results})
+    args.sides = [side for side in ("glowcl", "torch") if any(k[0] == side for k in results)]
+    missing = [(side, seed) for side in args.sides for seed in args.seeds
+               if (side, seed) not in results]
+    for side, seed in missing:
+        results[(side, seed)] = {"rc": None, "wall_s": None, "evals": {}}
+    print("\n".join(table(args, results, steps)))
+    return 0
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.table_from:
+        return table_from(args)
     os.makedirs(args.out, exist_ok=True)
     steps = args.steps
     results, order = {}, []
@@ -314,6 +346,7 @@ def main(argv=None):
         run_steps = 10 ** 9 if minutes else steps
         evals, rc, total = run(command(args, side, seed, run_steps, minutes),
                                os.path.join(args.out, "%s-seed%d.log" % (side, seed)))
+        last_test = (max(evals), evals[max(evals)]) if evals else None  # the checkpoint's
         if minutes:
             reached = max(evals) if evals else 0
             steps = reached // args.every * args.every or reached
@@ -323,7 +356,7 @@ def main(argv=None):
             if not steps:
                 print("fashion_mnist.py: glowcl's timed run reached no test", file=sys.stderr)
                 return 1
-        results[(side, seed)] = {"evals": evals, "rc": rc, "wall_s": total}
+        results[(side, seed)] = {"evals": evals, "rc": rc, "wall_s": total, "last": last_test}
         failed |= rc != 0
         last_wall = evals[max(evals)][2] if evals else 0.0  # the last test's, by step
         if side == "glowcl" and i == 0 and evals and last_wall < 1200:
@@ -334,7 +367,7 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
     lines = table(args, results, steps)
     if "glowcl" in args.sides and not args.no_cross_check:
-        checks = [cross_check(args, seed, results[("glowcl", seed)]["evals"])
+        checks = [cross_check(args, seed, results[("glowcl", seed)]["last"])
                   for seed in args.seeds]
         lines += ["", "Cross-check (torch_glow.py --eval-glowcl: glowcl's last checkpoint, its "
                       "parameters copied into the PyTorch model, the same test images and "
