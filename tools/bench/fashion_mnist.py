@@ -312,7 +312,8 @@ def table_from(args):
         with open(path) as f:
             recorded = json.load(f)
         if steps is None:
-            for key in ("pad", "levels", "depth", "hidden", "batch", "lr", "warmup", "test_n"):
+            for key in ("pad", "levels", "depth", "hidden", "batch", "lr", "warmup", "test_n",
+                        "torch_threads"):
                 setattr(args, key, recorded["settings"][key])
             steps = recorded["steps"]
         for r in recorded["runs"]:
