@@ -226,6 +226,12 @@ idx("idx-magic", "train-images-idx3-ubyte", [4, 28, 28], blobs(4), magic=b"\x08\
 idx("idx-size", "train-images-idx3-ubyte", [4, 28, 28], blobs(4), said=[5, 28, 28])
 idx("idx-labels", "train-images-idx3-ubyte", [4, 28, 28], blobs(4))
 idx("idx-labels", "train-labels-idx1-ubyte", [3], [1, 2, 3])
+# EMNIST's names carry the set's name in front; two sets in one folder are ambiguous
+idx("idx-emnist", "emnist-letters-train-images-idx3-ubyte.gz", [16, 28, 28], blobs(16))
+idx("idx-emnist", "emnist-letters-train-labels-idx1-ubyte.gz", [16], [i % 26 for i in range(16)])
+idx("idx-emnist", "emnist-letters-t10k-images-idx3-ubyte.gz", [8, 28, 28], blobs(8))
+idx("idx-two", "emnist-letters-train-images-idx3-ubyte", [4, 28, 28], blobs(4))
+idx("idx-two", "emnist-digits-train-images-idx3-ubyte", [4, 28, 28], blobs(4))
 def npy(name, descr, shape, data, cut=None):
     text = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, repr(tuple(shape)))
     text += " " * (-(10 + len(text) + 1) % 64) + "\n"
@@ -270,6 +276,14 @@ expect_text "header says 5 images of 28x28 (3920 bytes), but the file ends after
 expect_exit 3 "IDX labels and images of different counts" -- "$glowcl" train images \
     --data "idx:$work/idx-labels" --pad 32 --steps 1
 expect_text "train-labels-idx1-ubyte holds 3 labels, but .*holds 4 images" "IDX label count says so"
+expect_exit 0 "EMNIST's prefixed IDX names" -- "$glowcl" train images \
+    --data "idx:$work/idx-emnist" --pad 32 $idx_flags --steps 2 --every 2 --test-n 8 \
+    --out "$work/idx-emnist-run"
+expect_text "16 training images 1x32x32" "EMNIST's training images found"
+expect_exit 2 "two IDX sets in one folder" -- "$glowcl" train images \
+    --data "idx:$work/idx-two" --steps 1
+expect_text "holds several IDX data sets (emnist-.*-train-images and emnist-.*-train-images)" \
+    "two IDX sets in one folder say so"
 expect_exit 3 "IDX folder that does not exist" -- "$glowcl" train images \
     --data "idx:$work/nothing" --steps 1
 expect_exit 0 "train csv on a .npy of points" -- "$glowcl" train csv --data "npy:$work/points.npy" \

@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L /* stat */
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -157,28 +158,60 @@ static gc_status read_idx(const char *path, size_t want, const char *what, idx_f
 }
 
 /* The first of the names the distributions use for `what` ("images" or "labels") of a split
- * ("train" or "t10k") that is a file in `dir`, written to `out`; false when there is none. */
-static bool find_file(const char *dir, const char *split, const char *what, char *out, size_t size)
+ * ("train" or "t10k") that is a file in `dir`, written to `out`; false when there is none.
+ * `set` ("" or e.g. "emnist-letters-") goes in front of the name, as EMNIST's files have it. */
+static bool find_file(const char *dir, const char *set, const char *split, const char *what,
+                      char *out, size_t size)
 {
-    static const char *const patterns[] = {"%s/%s-%s-idx%d-ubyte", "%s/%s-%s-idx%d-ubyte.gz",
-                                           "%s/%s-%s.idx%d-ubyte", "%s/%s-%s.idx%d-ubyte.gz"};
+    static const char *const patterns[] = {"%s/%s%s-%s-idx%d-ubyte", "%s/%s%s-%s-idx%d-ubyte.gz",
+                                           "%s/%s%s-%s.idx%d-ubyte", "%s/%s%s-%s.idx%d-ubyte.gz"};
     int dims = strcmp(what, "images") == 0 ? 3 : 1;
     for (size_t i = 0; i < sizeof patterns / sizeof *patterns; i++) {
         struct stat info;
-        int length = snprintf(out, size, patterns[i], dir, split, what, dims);
+        int length = snprintf(out, size, patterns[i], dir, set, split, what, dims);
         if (length > 0 && (size_t)length < size && stat(out, &info) == 0 && S_ISREG(info.st_mode))
             return true;
     }
     return false;
 }
 
+/* Where the folder has no plain `split`-images file, the prefix of one whose name ends in it
+ * (EMNIST's "emnist-letters-train-images-idx3-ubyte.gz": set "emnist-letters-"), if there is
+ * exactly one such prefix; GC_ERR_ARGUMENT naming two when the folder holds several sets. */
+static gc_status find_set(const char *dir, const char *split, char *set, size_t size)
+{
+    set[0] = '\0';
+    DIR *folder = opendir(dir);
+    if (!folder) return GC_OK; /* the caller's search says what is missing */
+    char tail[32];
+    snprintf(tail, sizeof tail, "-%s-images", split);
+    gc_status status = GC_OK;
+    for (struct dirent *entry; status == GC_OK && (entry = readdir(folder));) {
+        const char *at = strstr(entry->d_name, tail);
+        if (!at || at == entry->d_name || (size_t)(at - entry->d_name) + 2 > size) continue;
+        char found[256];
+        snprintf(found, sizeof found, "%.*s-", (int)(at - entry->d_name), entry->d_name);
+        char path[4096];
+        if (!find_file(dir, found, split, "images", path, sizeof path)) continue;
+        if (set[0] && strcmp(set, found) != 0)
+            status = GC_ERROR(GC_ERR_ARGUMENT,
+                              "%s holds several IDX data sets (%s%s-images and %s%s-images): put "
+                              "the one to use in a folder of its own",
+                              dir, set, split, found, split);
+        else
+            snprintf(set, size, "%s", found);
+    }
+    closedir(folder);
+    return status;
+}
+
 /* The labels of the split, if the folder has them: as many as there are images. */
-static gc_status read_labels(const char *dir, const char *prefix, const idx_file *images,
-                             idx_file *labels)
+static gc_status read_labels(const char *dir, const char *set, const char *prefix,
+                             const idx_file *images, idx_file *labels)
 {
     char path[4096];
     memset(labels, 0, sizeof *labels);
-    if (!find_file(dir, prefix, "labels", path, sizeof path)) return GC_OK;
+    if (!find_file(dir, set, prefix, "labels", path, sizeof path)) return GC_OK;
     GC_TRY(read_idx(path, 1, "labels", labels));
     labels->path = NULL; /* `path` is about to go */
     if (labels->dims[0] != images->dims[0]) {
@@ -195,15 +228,19 @@ gc_status gc_idx_load(gc_image_set *out, const char *dir, const char *split, siz
     bool train = false;
     GC_TRY(gc_split_folder_start(out, dir, split, "IDX", "gc_idx_load", &train));
     const char *prefix = train ? "train" : "t10k";
-    char path[4096];
-    if (!find_file(dir, prefix, "images", path, sizeof path))
-        return GC_ERROR(GC_ERR_IO,
-                        "%s: no IDX %s images (looked for %s-images-idx3-ubyte and "
-                        "%s-images.idx3-ubyte, each also with .gz)",
-                        dir, train ? "training" : "test", prefix, prefix);
+    char path[4096], set[256] = "";
+    if (!find_file(dir, set, prefix, "images", path, sizeof path)) {
+        GC_TRY(find_set(dir, prefix, set, sizeof set));
+        if (!set[0] || !find_file(dir, set, prefix, "images", path, sizeof path))
+            return GC_ERROR(GC_ERR_IO,
+                            "%s: no IDX %s images (looked for %s-images-idx3-ubyte and "
+                            "%s-images.idx3-ubyte, each also with .gz and after a prefix such "
+                            "as EMNIST's emnist-letters-)",
+                            dir, train ? "training" : "test", prefix, prefix);
+    }
     idx_file images, labels;
     GC_TRY(read_idx(path, 3, "images", &images));
-    gc_status status = read_labels(dir, prefix, &images, &labels);
+    gc_status status = read_labels(dir, set, prefix, &images, &labels);
     if (status == GC_OK && (images.dims[0] == 0 || images.dims[1] == 0 || images.dims[2] == 0))
         status = GC_ERROR(GC_ERR_FORMAT, "%s holds no images (%zu of %zux%zu)", path,
                           images.dims[0], images.dims[1], images.dims[2]);
