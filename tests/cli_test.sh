@@ -25,10 +25,6 @@
 # Usage: cli_test.sh PATH-TO-glowcl
 set -u
 glowcl=$1
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/expect.sh"
 
 unset GLOWCL_DEVICE GLOWCL_KERNEL_DIR

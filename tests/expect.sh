@@ -1,5 +1,9 @@
-# The checks the shell tests share, sourced after they set $work (a scratch folder) and
-# failures=0: each failed check prints FAIL and counts, so one run reports every failure.
+# The checks the shell tests share, sourced at their start: $work, a scratch folder removed at
+# exit, and failures, the count of failed checks (each prints FAIL and counts, so one run
+# reports every failure).
+failures=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # expect_exit CODE DESCRIPTION -- COMMAND...: runs, keeps stdout+stderr in $work/out
 expect_exit() {

@@ -9,10 +9,6 @@
 # Usage: gpu_regs_test.sh PATH-TO-glowcl
 set -u
 glowcl=$1
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/expect.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tool="$root/tools/gpu-regs.sh"

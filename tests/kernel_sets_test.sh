@@ -11,10 +11,6 @@
 # Usage: kernel_sets_test.sh PATH-TO-glowcl
 set -u
 glowcl=$1
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/expect.sh"
 cl_dir="$(dirname "$0")/../cl"
 

@@ -8,10 +8,6 @@ set -u
 glowcl=$1
 here=$(dirname "$0")
 tool="python3 $here/npy_tool.py"
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/expect.sh"
 # at_most VALUE LIMIT DESCRIPTION
 at_most() {
